@@ -1,0 +1,3 @@
+//! The `catga` command line.
+
+fn main() {}

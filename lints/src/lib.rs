@@ -1,0 +1,3 @@
+//! catga-lints: a syn-based static analyzer for catga services.
+
+pub mod diagnostic;

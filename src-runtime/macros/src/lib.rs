@@ -1,0 +1,1 @@
+//! Derive and attribute macros for catga: `Command`, `Query`, `Event`, `#[catga::handler]`.

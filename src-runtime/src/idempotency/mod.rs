@@ -1,0 +1,1 @@
+//! Idempotent commands: deduplicated by key through an [`IdempotencyStore`].

@@ -1,0 +1,1 @@
+//! Sagas: ordered steps with compensation, persisted through a [`SagaStore`].
