@@ -3,11 +3,39 @@
 //! Commands, queries and events; one [`Handler`] per request type and any number of
 //! [`EventHandler`]s per event; a [`Mediator`] that dispatches them through a pipeline of
 //! behaviors; idempotent commands; sagas with compensation.
+//!
+//! Start with [`prelude`] and the guide in `docs/runtime.md` (rendered as [`guide`]).
 
+// Lets the derives' `::catga::..` paths resolve inside this crate too (unit tests, doc tests).
+#[allow(unused_extern_crates)]
+extern crate self as catga;
+
+pub mod behavior;
 mod context;
 mod error;
+mod handler;
 pub mod idempotency;
+mod mediator;
+mod message;
+mod pipeline;
+pub mod prelude;
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod saga;
 
+pub use catga_macros::{Command, Event, Query, handler};
 pub use context::{Context, MessageId};
 pub use error::{Error, ErrorKind, Result};
+pub use handler::{EventHandler, Handler, INLINE_FUTURE_BYTES};
+pub use mediator::{
+    AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, HandlerFailure, Mediator, MediatorBuilder,
+    PublishError,
+};
+pub use message::{
+    Command, Event, IdempotencyHooks, Idempotent, Message, MessageKind, Query, Request, Validate,
+};
+pub use pipeline::{AnyMessage, Behavior, Next, Reply};
+
+#[doc = include_str!("../../docs/runtime.md")]
+pub mod guide {}

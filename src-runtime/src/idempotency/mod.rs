@@ -1,1 +1,11 @@
 //! Idempotent commands: deduplicated by key through an [`IdempotencyStore`].
+
+mod behavior;
+mod memory;
+pub(crate) mod sqlite;
+mod store;
+
+pub(crate) use behavior::IdempotencyBehavior;
+pub use memory::MemoryIdempotencyStore;
+pub use sqlite::SqliteIdempotencyStore;
+pub use store::{BoxFuture, Claim, IdempotencyStore};

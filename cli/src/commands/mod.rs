@@ -1,0 +1,5 @@
+//! One module per `catga` subcommand: its arguments and its `run`.
+
+pub(crate) mod explain;
+pub(crate) mod lint;
+pub(crate) mod rules;

@@ -1,0 +1,12 @@
+//! Tests that run the `catga` binary in temporary projects: every output format, every exit
+//! code, configuration errors, suppression, rule selection, statistics, fixes and diffs, and the
+//! `rules` and `explain` commands.
+
+mod explain;
+mod lint_config;
+mod lint_exit_codes;
+mod lint_fix;
+mod lint_formats;
+mod lint_selection;
+mod rules;
+mod support;

@@ -1,0 +1,41 @@
+//! `catga rules` lists every rule, in text and JSON.
+
+use crate::support::run;
+
+#[test]
+fn rules_lists_every_rule_with_severity_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(dir.path(), &["rules"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        catga_lints::rules().len() + 1,
+        "a header, then one line per rule"
+    );
+    for (line, rule) in lines[1..].iter().zip(catga_lints::rules()) {
+        assert!(line.starts_with(rule.code), "{line}");
+        assert!(
+            line.contains(rule.name) && line.contains(rule.severity.as_str()),
+            "{line}"
+        );
+    }
+    assert!(
+        stdout.contains("CATGA005") && stdout.contains("CATGA000") && stdout.contains("CATGA100")
+    );
+}
+
+#[test]
+fn rules_json_has_one_object_per_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(dir.path(), &["rules", "--format", "json"]);
+    assert_eq!(code, 0);
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), catga_lints::rules().len());
+    for (row, rule) in rows.iter().zip(catga_lints::rules()) {
+        assert_eq!(row["code"], rule.code);
+        assert_eq!(row["name"], rule.name);
+        assert!(["none", "sometimes", "always"].contains(&row["fix"].as_str().unwrap()));
+    }
+}

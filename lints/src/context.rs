@@ -1,0 +1,637 @@
+//! The one walk per file: a `syn::visit::Visit` that keeps a scope stack (fns, async blocks,
+//! closures, impls, test code, name-resolution scopes) and calls every enabled rule's hooks with
+//! that context, so N rules cost one traversal.
+//!
+//! Async context, the choices made:
+//! - `async fn`, `async` blocks and async closures are async.
+//! - A nested plain `fn` is not async, whatever surrounds it.
+//! - A closure is not async: it may run anywhere (`spawn_blocking`, `block_in_place`,
+//!   `std::thread::spawn`, a callback stored for later). The one exception is a closure called
+//!   on the spot, `(|| ..)()`, which is as async as its surroundings. This favours precision: a
+//!   blocking call inside `iter().map(|x| ..)` in an async fn is not reported.
+
+use crate::facts::FileFacts;
+use crate::locals::{LocalOrigin, Locals};
+use crate::resolve::{Resolver, Scope, is_catga_item};
+use crate::rule::{FileEnv, FnSyntax, Rule, RuleCx};
+use crate::diagnostic::{Diagnostic, Severity};
+use std::fmt;
+use syn::visit::{self, Visit};
+
+/// Which catga trait a handler impl implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum HandlerKind {
+    /// `impl Handler<R> for T` (commands and queries).
+    Handler,
+    /// `impl EventHandler<E> for T`.
+    EventHandler,
+    /// `impl Saga for T`.
+    Saga,
+}
+
+/// How a closure runs relative to the code around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosureKind {
+    /// `async || ..`: its body is a future.
+    Async,
+    /// `(|| ..)()`: runs right here, as async as its surroundings.
+    ImmediatelyCalled,
+    /// Passed to `spawn_blocking`, `block_in_place`, `std::thread::spawn` and friends.
+    Blocking,
+    /// Any other closure: may run anywhere, treated as not async.
+    Other,
+}
+
+/// One entry of the scope stack.
+#[derive(Debug, Clone)]
+pub enum Frame {
+    /// A fn with a body.
+    Fn {
+        /// Its name.
+        name: String,
+        /// `async fn`.
+        is_async: bool,
+        /// Its return type is a `Result` (any path ending in `Result`).
+        returns_result: bool,
+        /// Runtime entry point: `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, ...
+        entry_point: bool,
+    },
+    /// An `async` block.
+    AsyncBlock,
+    /// A closure.
+    Closure(ClosureKind),
+    /// An impl block; `handler` when it implements a catga handler trait.
+    Impl {
+        /// Which catga trait, if any.
+        handler: Option<HandlerKind>,
+    },
+    /// Test code: `#[cfg(test)]` items, `#[test]` fns.
+    Test,
+}
+
+/// Where an async context starts, for messages: "async fn `handle`".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncContext<'a> {
+    /// Inside `async fn name`.
+    AsyncFn {
+        /// The fn's name.
+        name: &'a str,
+        /// It is a runtime entry point (`#[tokio::main]`, `#[tokio::test]`, ...).
+        entry_point: bool,
+    },
+    /// Inside an `async` block (in the named fn, if any).
+    AsyncBlock {
+        /// The enclosing fn.
+        in_fn: Option<&'a str>,
+    },
+    /// Inside an async closure (in the named fn, if any).
+    AsyncClosure {
+        /// The enclosing fn.
+        in_fn: Option<&'a str>,
+    },
+}
+
+impl AsyncContext<'_> {
+    /// Whether this is the body of a runtime entry point itself (not a block or task inside it).
+    pub fn is_entry_point(&self) -> bool {
+        matches!(self, AsyncContext::AsyncFn { entry_point: true, .. })
+    }
+}
+
+impl fmt::Display for AsyncContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, in_fn) = match self {
+            AsyncContext::AsyncFn { name, .. } => return write!(f, "async fn `{name}`"),
+            AsyncContext::AsyncBlock { in_fn } => ("async block", in_fn),
+            AsyncContext::AsyncClosure { in_fn } => ("async closure", in_fn),
+        };
+        match in_fn {
+            Some(name) => write!(f, "{what} in fn `{name}`"),
+            None => f.write_str(what),
+        }
+    }
+}
+
+/// Read-only questions about a scope stack.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScopeView<'a> {
+    pub(crate) frames: &'a [Frame],
+}
+
+impl<'a> ScopeView<'a> {
+    pub(crate) fn async_context(self) -> Option<AsyncContext<'a>> {
+        for frame in self.frames.iter().rev() {
+            match frame {
+                Frame::Fn { name, is_async, entry_point, .. } => {
+                    return is_async.then_some(AsyncContext::AsyncFn { name, entry_point: *entry_point });
+                }
+                Frame::AsyncBlock => return Some(AsyncContext::AsyncBlock { in_fn: self.fn_name() }),
+                Frame::Closure(ClosureKind::Async) => {
+                    return Some(AsyncContext::AsyncClosure { in_fn: self.fn_name() });
+                }
+                Frame::Closure(ClosureKind::ImmediatelyCalled) | Frame::Impl { .. } | Frame::Test => {}
+                Frame::Closure(ClosureKind::Blocking | ClosureKind::Other) => return None,
+            }
+        }
+        None
+    }
+
+    pub(crate) fn handler(self) -> Option<HandlerKind> {
+        if self.in_test() {
+            return None;
+        }
+        self.frames.iter().rev().find_map(|frame| match frame {
+            Frame::Impl { handler } => Some(*handler),
+            _ => None,
+        })?
+    }
+
+    pub(crate) fn in_test(self) -> bool {
+        self.frames.iter().any(|frame| matches!(frame, Frame::Test))
+    }
+
+    pub(crate) fn fn_name(self) -> Option<&'a str> {
+        self.frames.iter().rev().find_map(|frame| match frame {
+            Frame::Fn { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn await_allowed(self) -> bool {
+        for frame in self.frames.iter().rev() {
+            match frame {
+                Frame::Fn { is_async, .. } => return *is_async,
+                Frame::AsyncBlock | Frame::Closure(ClosureKind::Async) => return true,
+                Frame::Closure(_) => return false,
+                Frame::Impl { .. } | Frame::Test => {}
+            }
+        }
+        false
+    }
+
+    pub(crate) fn question_mark_returns_result(self) -> bool {
+        for frame in self.frames.iter().rev() {
+            match frame {
+                Frame::Fn { returns_result, .. } => return *returns_result,
+                Frame::AsyncBlock | Frame::Closure(_) => return false,
+                Frame::Impl { .. } | Frame::Test => {}
+            }
+        }
+        false
+    }
+}
+
+/// Which catga trait `item` implements, resolved through `resolver`.
+pub(crate) fn handler_kind(resolver: &Resolver, item: &syn::ItemImpl) -> Option<HandlerKind> {
+    let (_, path, _) = item.trait_.as_ref()?;
+    let resolved = resolver.resolve(path)?;
+    [("Handler", HandlerKind::Handler), ("EventHandler", HandlerKind::EventHandler), ("Saga", HandlerKind::Saga)]
+        .into_iter()
+        .find(|(name, _)| is_catga_item(&resolved, name))
+        .map(|(_, kind)| kind)
+}
+
+/// Whether attributes mark test code: `#[test]`, `#[cfg(test)]`, `#[tokio::test]`, `#[rstest]`...
+pub(crate) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        let last = path.segments.last().map(|segment| segment.ident.to_string());
+        match last.as_deref() {
+            Some("test" | "rstest" | "bench") => true,
+            Some("cfg") if path.segments.len() == 1 => cfg_mentions_test(attr),
+            _ => false,
+        }
+    })
+}
+
+/// `cfg(test)`, `cfg(all(test, ..))`, but not `cfg(not(test))`.
+fn cfg_mentions_test(attr: &syn::Attribute) -> bool {
+    let syn::Meta::List(list) = &attr.meta else { return false };
+    let tokens = list.tokens.to_string();
+    tokens.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == "test") && !tokens.contains("not")
+}
+
+/// `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, `#[actix_web::main]`, ...
+fn is_entry_point_attr(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let segments = &attr.path().segments;
+        segments.len() >= 2
+            && segments.last().is_some_and(|last| last.ident == "main" || last.ident == "test")
+    })
+}
+
+fn returns_result(sig: &syn::Signature) -> bool {
+    let syn::ReturnType::Type(_, ty) = &sig.output else { return false };
+    let syn::Type::Path(path) = &**ty else { return false };
+    path.path.segments.last().is_some_and(|segment| segment.ident == "Result")
+}
+
+/// Callees whose closure arguments run on a thread where blocking is fine.
+fn is_blocking_spawner(resolved: &str) -> bool {
+    let last = resolved.rsplit("::").next().unwrap_or(resolved);
+    matches!(last, "spawn_blocking" | "block_in_place")
+        || matches!(resolved, "std::thread::spawn" | "std::thread::scope" | "rayon::spawn" | "rayon::scope")
+}
+
+/// Macros whose arguments are comma-separated expressions (after an optional format string).
+const EXPRESSION_MACROS: &[&str] = &[
+    "println", "print", "eprintln", "eprint", "format", "write", "writeln", "panic", "assert",
+    "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne", "vec", "dbg",
+    "join", "try_join", "info", "warn", "error", "debug", "trace", "anyhow", "bail", "ensure",
+];
+
+/// The rules a walk runs, sorted per hook so a node only meets the rules that look at it.
+#[derive(Debug, Default)]
+pub(crate) struct HookTable {
+    pub(crate) file: Vec<(&'static Rule, Severity)>,
+    pub(crate) item: Vec<(&'static Rule, Severity)>,
+    pub(crate) function: Vec<(&'static Rule, Severity)>,
+    pub(crate) block: Vec<(&'static Rule, Severity)>,
+    pub(crate) expr: Vec<(&'static Rule, Severity)>,
+}
+
+impl HookTable {
+    pub(crate) fn new(rules: &[(&'static Rule, Severity)]) -> HookTable {
+        let mut table = HookTable::default();
+        for &(rule, severity) in rules {
+            let hooks = &rule.hooks;
+            let lists = [
+                (hooks.file.is_some(), &mut table.file),
+                (hooks.item.is_some(), &mut table.item),
+                (hooks.function.is_some(), &mut table.function),
+                (hooks.block.is_some(), &mut table.block),
+                (hooks.expr.is_some(), &mut table.expr),
+            ];
+            for (has, list) in lists {
+                if has {
+                    list.push((rule, severity));
+                }
+            }
+        }
+        table
+    }
+}
+
+/// Walk one parsed file: run every hook, collect diagnostics and facts.
+pub(crate) fn walk_file(file: &syn::File, env: &FileEnv<'_>, hooks: &HookTable) -> (Vec<Diagnostic>, FileFacts) {
+    let mut walker = Walker {
+        env,
+        hooks,
+        resolver: Resolver::for_file(file),
+        frames: Vec::new(),
+        diagnostics: Vec::new(),
+        facts: FileFacts::default(),
+        pending_closure: None,
+        locals: Locals::default(),
+        awaited: false,
+        awaited_next: false,
+    };
+    walker.visit_file(file);
+    (walker.diagnostics, walker.facts)
+}
+
+struct Walker<'a> {
+    env: &'a FileEnv<'a>,
+    hooks: &'a HookTable,
+    resolver: Resolver,
+    frames: Vec<Frame>,
+    diagnostics: Vec<Diagnostic>,
+    facts: FileFacts,
+    /// The kind the next closure visited gets (set just before visiting a closure argument).
+    pending_closure: Option<ClosureKind>,
+    locals: Locals,
+    /// The expression whose hooks run now is the operand of `.await`.
+    awaited: bool,
+    /// The next expression visited is the operand of `.await`.
+    awaited_next: bool,
+}
+
+/// Call `hook` of every rule in `list` on `node`, with the walker's current context.
+macro_rules! run_hooks {
+    ($walker:expr, $list:ident, $hook:ident, $node:expr) => {
+        for &(rule, severity) in &$walker.hooks.$list {
+            if let Some(hook) = rule.hooks.$hook {
+                let mut cx = RuleCx {
+                    env: $walker.env,
+                    resolver: &$walker.resolver,
+                    frames: &$walker.frames,
+                    locals: &$walker.locals,
+                    awaited: $walker.awaited,
+                    meta: rule.meta,
+                    severity,
+                    out: &mut $walker.diagnostics,
+                };
+                hook($node, &mut cx);
+            }
+        }
+    };
+}
+
+impl Walker<'_> {
+    fn with_frames(&mut self, frames: Vec<Frame>, body: impl FnOnce(&mut Self)) {
+        let depth = self.frames.len();
+        self.frames.extend(frames);
+        body(self);
+        self.frames.truncate(depth);
+    }
+
+    fn walk_fn(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, body: &syn::Block) {
+        let mut frames = Vec::with_capacity(2);
+        if is_test_attr(attrs) {
+            frames.push(Frame::Test);
+        }
+        frames.push(Frame::Fn {
+            name: sig.ident.to_string(),
+            is_async: sig.asyncness.is_some(),
+            returns_result: returns_result(sig),
+            entry_point: sig.asyncness.is_some() && is_entry_point_attr(attrs),
+        });
+        let mark = self.locals.mark();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(typed) = input {
+                self.locals.bind_pattern(&typed.pat, &LocalOrigin::of_type(&typed.ty, &self.resolver));
+            }
+        }
+        self.with_frames(frames, |walker| {
+            let syntax = FnSyntax { attrs, sig, body };
+            run_hooks!(walker, function, function, &syntax);
+            walker.visit_signature(sig);
+            walker.visit_block(body);
+        });
+        self.locals.reset(mark);
+    }
+
+    /// Visit the arguments of an expression macro as expressions when they parse as such.
+    fn walk_macro_args(&mut self, mac: &syn::Macro) {
+        let Some(name) = mac.path.segments.last().map(|segment| segment.ident.to_string()) else { return };
+        if !EXPRESSION_MACROS.contains(&name.as_str()) {
+            return;
+        }
+        let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(args) = mac.parse_body_with(parser) {
+            for arg in &args {
+                self.visit_expr(arg);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Walker<'_> {
+    fn visit_file(&mut self, file: &'ast syn::File) {
+        run_hooks!(self, file, file, file);
+        for item in &file.items {
+            self.visit_item(item);
+        }
+    }
+
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        run_hooks!(self, item, item, item);
+        crate::facts::record_item(&mut self.facts, &self.resolver, self.env.source, item, ScopeView { frames: &self.frames });
+        let test = match item {
+            syn::Item::Fn(_) => false,
+            syn::Item::Mod(m) => is_test_attr(&m.attrs),
+            syn::Item::Impl(i) => is_test_attr(&i.attrs),
+            syn::Item::Trait(t) => is_test_attr(&t.attrs),
+            syn::Item::Const(c) => is_test_attr(&c.attrs),
+            syn::Item::Static(s) => is_test_attr(&s.attrs),
+            _ => false,
+        };
+        let frames = if test { vec![Frame::Test] } else { Vec::new() };
+        self.with_frames(frames, |walker| match item {
+            syn::Item::Fn(f) => walker.walk_fn(&f.attrs, &f.sig, &f.block),
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    walker.resolver.push(Scope::module(items));
+                    for item in items {
+                        walker.visit_item(item);
+                    }
+                    walker.resolver.pop();
+                }
+            }
+            syn::Item::Impl(i) => {
+                let handler = handler_kind(&walker.resolver, i);
+                walker.with_frames(vec![Frame::Impl { handler }], |walker| visit::visit_item_impl(walker, i));
+            }
+            syn::Item::Macro(m) => walker.walk_macro_args(&m.mac),
+            _ => visit::visit_item(walker, item),
+        });
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.walk_fn(&f.attrs, &f.sig, &f.block);
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        match &f.default {
+            Some(body) => self.walk_fn(&f.attrs, &f.sig, body),
+            None => self.visit_signature(&f.sig),
+        }
+    }
+
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        let scope = Scope::block(&block.stmts);
+        let pushed = scope.is_some();
+        if let Some(scope) = scope {
+            self.resolver.push(scope);
+        }
+        let mark = self.locals.mark();
+        run_hooks!(self, block, block, block);
+        visit::visit_block(self, block);
+        self.locals.reset(mark);
+        if pushed {
+            self.resolver.pop();
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'ast syn::Expr) {
+        self.awaited = std::mem::take(&mut self.awaited_next);
+        run_hooks!(self, expr, expr, expr);
+        self.awaited = false;
+        crate::facts::record_expr(&mut self.facts, &self.resolver, self.env.source, expr);
+        visit::visit_expr(self, expr);
+    }
+
+    fn visit_expr_async(&mut self, block: &'ast syn::ExprAsync) {
+        self.with_frames(vec![Frame::AsyncBlock], |walker| visit::visit_expr_async(walker, block));
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        let pending = self.pending_closure.take();
+        let kind = if closure.asyncness.is_some() { ClosureKind::Async } else { pending.unwrap_or(ClosureKind::Other) };
+        let mark = self.locals.mark();
+        for input in &closure.inputs {
+            let origin = match input {
+                syn::Pat::Type(typed) => LocalOrigin::of_type(&typed.ty, &self.resolver),
+                _ => LocalOrigin::default(),
+            };
+            self.locals.bind_pattern(input, &origin);
+        }
+        self.with_frames(vec![Frame::Closure(kind)], |walker| visit::visit_expr_closure(walker, closure));
+        self.locals.reset(mark);
+    }
+
+    fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
+        for attr in &expr.attrs {
+            self.visit_attribute(attr);
+        }
+        self.awaited_next = true;
+        self.visit_expr(&expr.base);
+    }
+
+    fn visit_expr_for_loop(&mut self, for_loop: &'ast syn::ExprForLoop) {
+        for attr in &for_loop.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_expr(&for_loop.expr);
+        let mark = self.locals.mark();
+        self.locals.bind_pattern(&for_loop.pat, &LocalOrigin::default());
+        self.visit_block(&for_loop.body);
+        self.locals.reset(mark);
+    }
+
+    fn visit_local(&mut self, local: &'ast syn::Local) {
+        visit::visit_local(self, local);
+        self.locals.bind_local(local, &self.resolver);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        for attr in &call.attrs {
+            self.visit_attribute(attr);
+        }
+        let mut callee = &*call.func;
+        while let syn::Expr::Paren(paren) = callee {
+            callee = &paren.expr;
+        }
+        if matches!(callee, syn::Expr::Closure(_)) {
+            self.pending_closure = Some(ClosureKind::ImmediatelyCalled);
+        }
+        self.visit_expr(&call.func);
+        self.pending_closure = None;
+        let blocking = self.resolver.resolve_expr(callee).is_some_and(|path| is_blocking_spawner(&path));
+        for arg in &call.args {
+            if blocking && matches!(arg, syn::Expr::Closure(_)) {
+                self.pending_closure = Some(ClosureKind::Blocking);
+            }
+            self.visit_expr(arg);
+            self.pending_closure = None;
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        for attr in &call.attrs {
+            self.visit_attribute(attr);
+        }
+        self.visit_expr(&call.receiver);
+        if let Some(turbofish) = &call.turbofish {
+            self.visit_angle_bracketed_generic_arguments(turbofish);
+        }
+        let blocking = is_blocking_spawner(&call.method.to_string());
+        for arg in &call.args {
+            if blocking && matches!(arg, syn::Expr::Closure(_)) {
+                self.pending_closure = Some(ClosureKind::Blocking);
+            }
+            self.visit_expr(arg);
+            self.pending_closure = None;
+        }
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        self.walk_macro_args(mac);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::diagnostic::Applicability;
+    use crate::rule::{FixAvailability, Hooks, RuleMeta};
+    use crate::source::SourceFile;
+
+    static PROBE_META: RuleMeta = RuleMeta {
+        code: "CATGA999",
+        name: "probe",
+        severity: Severity::Info,
+        fix: FixAvailability::Sometimes(Applicability::Safe),
+        summary: "Reports the context of every call to `probe()`.",
+        docs: "",
+    };
+
+    /// Reports, at every `probe()` call, what the context says about that point.
+    static PROBE: Rule = Rule { meta: &PROBE_META, hooks: Hooks { expr: Some(probe), ..Hooks::NONE } };
+
+    fn probe(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
+        let syn::Expr::Call(call) = expr else { return };
+        if cx.resolve_expr(&call.func).as_deref() != Some("self::probe") {
+            return;
+        }
+        let message = format!(
+            "async={} handler={:?} test={} fn={} result={}",
+            cx.async_context().map(|c| c.to_string()).unwrap_or_else(|| "no".into()),
+            cx.handler(),
+            cx.in_test(),
+            cx.fn_name().unwrap_or("-"),
+            cx.fn_returns_result(),
+        );
+        let span = cx.span(call);
+        cx.report(span, message);
+    }
+
+    fn probe_messages(source: &str) -> Vec<String> {
+        let file = SourceFile::new("t.rs", format!("fn probe() {{}}\n{source}"));
+        let parsed = syn::parse_file(&file.text).unwrap();
+        let settings = Settings::default();
+        let env = FileEnv { source: &file, settings: &settings, dependencies: None };
+        let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
+        walk_file(&parsed, &env, &hooks).0.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn async_fn_and_async_block_are_async_but_nested_fn_and_closures_are_not() {
+        let got = probe_messages(
+            "async fn handle() { probe(); fn inner() { probe(); } let c = || probe(); \
+             tokio::task::spawn_blocking(move || { probe(); async { probe() }; }); }",
+        );
+        assert_eq!(got[0], "async=async fn `handle` handler=None test=false fn=handle result=false");
+        assert!(got[1].starts_with("async=no "), "{}", got[1]);
+        assert!(got[2].starts_with("async=no "), "{}", got[2]);
+        assert!(got[3].starts_with("async=no "), "{}", got[3]);
+        assert!(got[4].starts_with("async=async block in fn `handle`"), "{}", got[4]);
+    }
+
+    #[test]
+    fn immediately_called_closure_and_async_closure_inherit_or_are_async() {
+        let got = probe_messages("async fn f() { (|| probe())(); } fn g() { let c = async || probe(); }");
+        assert!(got[0].starts_with("async=async fn `f`"), "{}", got[0]);
+        assert!(got[1].starts_with("async=async closure in fn `g`"), "{}", got[1]);
+    }
+
+    #[test]
+    fn handler_code_is_resolved_by_name_and_excludes_tests_and_local_traits() {
+        let got = probe_messages(
+            "use catga::prelude::*;\n\
+             impl Handler<A> for H { async fn handle(&self) -> catga::Result<()> { probe(); Ok(()) } }\n\
+             impl Other for H { fn x(&self) { probe(); } }\n\
+             #[cfg(test)] mod tests { use super::*; impl Handler<A> for T { async fn handle(&self) { probe(); } } }\n\
+             mod local { trait Handler<T> {} impl Handler<u8> for u8 { fn y() { probe(); } } }",
+        );
+        assert_eq!(got[0], "async=async fn `handle` handler=Some(Handler) test=false fn=handle result=true");
+        assert!(got[1].contains("handler=None test=false"), "{}", got[1]);
+        assert!(got[2].contains("handler=None test=true"), "{}", got[2]);
+        assert!(got[3].contains("handler=None test=false"), "{}", got[3]);
+    }
+
+    #[test]
+    fn macro_arguments_are_walked_in_the_same_context() {
+        let got = probe_messages("async fn f() { println!(\"{:?}\", probe()); }");
+        assert_eq!(got.len(), 1);
+        assert!(got[0].starts_with("async=async fn `f`"), "{}", got[0]);
+    }
+
+    #[test]
+    fn question_mark_in_async_block_does_not_target_the_fn() {
+        let got = probe_messages("fn f() -> Result<(), ()> { probe(); let _ = async { probe() }; Ok(()) }");
+        assert!(got[0].ends_with("result=true"), "{}", got[0]);
+        assert!(got[1].ends_with("result=false"), "{}", got[1]);
+    }
+}

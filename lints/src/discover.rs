@@ -1,0 +1,305 @@
+//! Which files to lint, and which crate each belongs to.
+//!
+//! No paths: `cargo metadata --no-deps` (never resolves nor downloads dependencies) for the
+//! workspace or package around the root, and every member target's source directory. Paths: the
+//! `.rs` files under them (an explicitly named file is always linted). Walking honours
+//! `.gitignore` (with or without a git repository), skips hidden entries and every `target/`
+//! directory, never follows symlinks (so no loops), and applies the config's `exclude` globs.
+//! Each file carries the dependency names of its crate's manifest, read without resolving, so
+//! rules can tell whether a fix may use tokio.
+
+use crate::config::Config;
+use crate::error::LintError;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A file to lint.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceUnit {
+    /// Where to read it.
+    pub(crate) path: PathBuf,
+    /// The path diagnostics show: relative to the root when below it.
+    pub(crate) display: PathBuf,
+    /// The crate's dependency names (dev-dependencies included for tests, benches and examples);
+    /// `None` when no manifest was found.
+    pub(crate) dependencies: Option<Arc<BTreeSet<String>>>,
+}
+
+/// The files of a run, and the cargo target directory when the run covers a cargo project.
+#[derive(Debug, Default)]
+pub(crate) struct Discovered {
+    pub(crate) files: Vec<SourceUnit>,
+    pub(crate) target_dir: Option<PathBuf>,
+}
+
+/// Find the files of a run rooted at `root` (canonical).
+pub(crate) fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Result<Discovered, LintError> {
+    let excludes = Excludes::new(config)?;
+    if paths.is_empty()
+        && let Some(manifest) = root.ancestors().map(|dir| dir.join("Cargo.toml")).find(|manifest| manifest.is_file())
+    {
+        return discover_cargo(root, &manifest, &excludes);
+    }
+    let paths: Vec<PathBuf> = if paths.is_empty() { vec![root.to_path_buf()] } else { paths.to_vec() };
+    let mut manifests = ManifestCache::default();
+    let mut files = BTreeMap::new();
+    for given in &paths {
+        let path = normalize(&if given.is_absolute() { given.clone() } else { root.join(given) });
+        let metadata = std::fs::metadata(&path).map_err(|_| LintError::MissingPath { path: given.clone() })?;
+        let found = if metadata.is_file() { vec![path] } else { walk(&path, &excludes)? };
+        for file in found {
+            let dependencies = manifests.dependencies_of(&file);
+            files.entry(file.clone()).or_insert_with(|| SourceUnit { display: display_path(root, &file), path: file, dependencies });
+        }
+    }
+    Ok(Discovered { files: files.into_values().collect(), target_dir: None })
+}
+
+fn discover_cargo(root: &Path, manifest: &Path, excludes: &Excludes) -> Result<Discovered, LintError> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
+        .no_deps()
+        .other_options(vec!["--offline".to_string()])
+        .exec()
+        .map_err(|error| LintError::Metadata { manifest: manifest.to_path_buf(), message: error.to_string() })?;
+    let members: BTreeSet<_> = metadata.workspace_members.iter().collect();
+    let mut files: BTreeMap<PathBuf, SourceUnit> = BTreeMap::new();
+    for package in metadata.packages.iter().filter(|package| members.contains(&package.id)) {
+        let normal: BTreeSet<String> = dependency_names(package, false);
+        let with_dev: BTreeSet<String> = dependency_names(package, true);
+        let (normal, with_dev) = (Arc::new(normal), Arc::new(with_dev));
+        let package_dir = package.manifest_path.parent().map(|dir| dir.as_std_path().to_path_buf()).unwrap_or_default();
+        let mut targets: Vec<_> = package.targets.iter().collect();
+        // Library and binary sources first: a file shared with tests gets the normal dependencies.
+        targets.sort_by_key(|target| !(target.is_lib() || target.is_bin() || target.is_proc_macro()));
+        for target in targets {
+            let src = target.src_path.as_std_path();
+            let dev = target.is_test() || target.is_bench() || target.is_example();
+            let dependencies = if dev { &with_dev } else { &normal };
+            let dir = src.parent().unwrap_or(src);
+            let found = if target.is_custom_build() || dir == package_dir {
+                vec![src.to_path_buf()]
+            } else if dir.is_dir() {
+                walk(dir, excludes)?
+            } else {
+                Vec::new()
+            };
+            for file in found {
+                if !file.is_file() {
+                    continue;
+                }
+                files.entry(file.clone()).or_insert_with(|| SourceUnit {
+                    display: display_path(root, &file),
+                    path: file,
+                    dependencies: Some(dependencies.clone()),
+                });
+            }
+        }
+    }
+    Ok(Discovered { files: files.into_values().collect(), target_dir: Some(metadata.target_directory.into_std_path_buf()) })
+}
+
+fn dependency_names(package: &cargo_metadata::Package, include_dev: bool) -> BTreeSet<String> {
+    package
+        .dependencies
+        .iter()
+        .filter(|dependency| match dependency.kind {
+            cargo_metadata::DependencyKind::Normal => true,
+            cargo_metadata::DependencyKind::Development => include_dev,
+            _ => false,
+        })
+        .map(|dependency| dependency.rename.clone().unwrap_or_else(|| dependency.name.clone()).replace('-', "_"))
+        .collect()
+}
+
+/// Drop `.` components and fold `..` lexically, so `root/./src` displays as `src`.
+fn normalize(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if normal.file_name().is_some() => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+fn display_path(root: &Path, file: &Path) -> PathBuf {
+    file.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| file.to_path_buf())
+}
+
+/// `.rs` files under `dir`.
+fn walk(dir: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, LintError> {
+    let mut files = Vec::new();
+    let filter_excludes = excludes.clone();
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            let is_dir = entry.file_type().is_some_and(|file_type| file_type.is_dir());
+            !(is_dir && entry.file_name() == "target") && !filter_excludes.matches(entry.path())
+        })
+        .build();
+    for entry in walker {
+        let entry = entry.map_err(|error| LintError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(error.to_string()),
+        })?;
+        let is_file = entry.file_type().is_some_and(|file_type| file_type.is_file());
+        if is_file && entry.path().extension().is_some_and(|extension| extension == "rs") {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+/// The config's `exclude` globs, matched against paths relative to the config's directory.
+#[derive(Debug, Clone)]
+struct Excludes {
+    set: Arc<GlobSet>,
+    base: PathBuf,
+}
+
+impl Excludes {
+    fn new(config: &Config) -> Result<Excludes, LintError> {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in &config.settings.exclude {
+            // Validated when the config was loaded; a failure here is a config error all the same.
+            let glob = Glob::new(pattern).map_err(|error| LintError::Config {
+                path: config.file.clone().unwrap_or_default(),
+                line: 1,
+                column: 1,
+                message: format!("invalid glob `{pattern}` in `exclude`: {}", error.kind()),
+            })?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|error| LintError::Config {
+            path: config.file.clone().unwrap_or_default(),
+            line: 1,
+            column: 1,
+            message: format!("invalid `exclude` globs: {error}"),
+        })?;
+        Ok(Excludes { set: Arc::new(set), base: config.base_dir.clone() })
+    }
+
+    fn matches(&self, path: &Path) -> bool {
+        if self.set.is_empty() {
+            return false;
+        }
+        let relative = path.strip_prefix(&self.base).unwrap_or(path);
+        self.set.is_match(relative) || path.file_name().is_some_and(|name| self.set.is_match(Path::new(name)))
+    }
+}
+
+/// Manifests found by walking up from files, read once per directory.
+#[derive(Debug, Default)]
+struct ManifestCache {
+    by_dir: HashMap<PathBuf, Option<(PathBuf, Arc<BTreeSet<String>>, Arc<BTreeSet<String>>)>>,
+}
+
+impl ManifestCache {
+    fn dependencies_of(&mut self, file: &Path) -> Option<Arc<BTreeSet<String>>> {
+        let dir = file.parent()?;
+        let (manifest_dir, normal, with_dev) = self.manifest_for(dir)?;
+        let relative = file.strip_prefix(&manifest_dir).ok()?;
+        let dev = relative.components().next().is_some_and(|first| matches!(first.as_os_str().to_str(), Some("tests" | "benches" | "examples")));
+        Some(if dev { with_dev } else { normal })
+    }
+
+    fn manifest_for(&mut self, dir: &Path) -> Option<(PathBuf, Arc<BTreeSet<String>>, Arc<BTreeSet<String>>)> {
+        if let Some(known) = self.by_dir.get(dir) {
+            return known.clone();
+        }
+        let found = if dir.join("Cargo.toml").is_file() {
+            read_manifest_dependencies(&dir.join("Cargo.toml")).map(|(normal, with_dev)| (dir.to_path_buf(), Arc::new(normal), Arc::new(with_dev)))
+        } else {
+            dir.parent().and_then(|parent| self.manifest_for(parent))
+        };
+        self.by_dir.insert(dir.to_path_buf(), found.clone());
+        found
+    }
+}
+
+/// Dependency names of a manifest, without resolving: (`[dependencies]`, plus
+/// `[dev-dependencies]`), including `[target.'cfg(..)'.*]` tables.
+fn read_manifest_dependencies(manifest: &Path) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    let mut tables = vec![&table];
+    if let Some(toml::Value::Table(targets)) = table.get("target") {
+        tables.extend(targets.values().filter_map(toml::Value::as_table));
+    }
+    let names = |key: &str| -> BTreeSet<String> {
+        tables
+            .iter()
+            .filter_map(|table| table.get(key).and_then(toml::Value::as_table))
+            .flat_map(|dependencies| dependencies.keys())
+            .map(|name| name.replace('-', "_"))
+            .collect()
+    };
+    let normal = names("dependencies");
+    let mut with_dev = names("dev-dependencies");
+    with_dev.extend(normal.iter().cloned());
+    Some((normal, with_dev))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn walking_honours_gitignore_hidden_target_and_exclude_globs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(&root.join("src/lib.rs"), "");
+        write(&root.join("src/generated/out.rs"), "");
+        write(&root.join("src/ignored.rs"), "");
+        write(&root.join("src/.hidden/h.rs"), "");
+        write(&root.join("target/debug/build.rs"), "");
+        write(&root.join("notes.txt"), "");
+        write(&root.join(".gitignore"), "ignored.rs\n");
+        let config = Config {
+            settings: crate::config::Settings { exclude: vec!["src/generated/**".to_string()], ..Default::default() },
+            file: None,
+            base_dir: root.clone(),
+        };
+        let found = discover(&root, &[PathBuf::from(".")], &config).unwrap();
+        let displays: Vec<PathBuf> = found.files.iter().map(|unit| unit.display.clone()).collect();
+        assert_eq!(displays, [PathBuf::from("src/lib.rs")]);
+    }
+
+    #[test]
+    fn missing_path_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = discover(dir.path(), &[PathBuf::from("nope")], &Config::default()).unwrap_err();
+        assert!(matches!(error, LintError::MissingPath { ref path } if path == Path::new("nope")), "{error}");
+    }
+
+    #[test]
+    fn manifest_dependencies_are_read_without_resolving_and_dev_dependencies_only_for_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(&root.join("Cargo.toml"), "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = { version = \"1\" }\n");
+        write(&root.join("src/lib.rs"), "");
+        write(&root.join("tests/t.rs"), "");
+        let found = discover(&root, &[PathBuf::from("src"), PathBuf::from("tests")], &Config::default()).unwrap();
+        let lib = found.files.iter().find(|unit| unit.display.ends_with("lib.rs")).unwrap();
+        let test = found.files.iter().find(|unit| unit.display.ends_with("t.rs")).unwrap();
+        assert!(!lib.dependencies.as_ref().unwrap().contains("tokio"));
+        assert!(test.dependencies.as_ref().unwrap().contains("tokio"));
+    }
+}

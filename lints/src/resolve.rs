@@ -1,0 +1,413 @@
+//! Syntactic name resolution: what a path written in a file refers to.
+//!
+//! Built from `use` items (groups, renames, `self`, globs of known modules), items declared in
+//! the file or block (a local `fn sleep` shadows an import), the std prelude, and fully
+//! qualified paths. Scopes nest like Rust's: a block sees its fn's module, an inline `mod` sees
+//! only its own items (and its parent's through `use super::*`).
+//!
+//! Rules ask [`Resolver::resolve`] "what does this path mean?" and get a full path such as
+//! `std::thread::sleep`, or `None` when the answer is unknown (a local variable, a name that may
+//! come from a glob of an unknown module). Names declared in the file resolve to `self::name`,
+//! so they never match an external path.
+
+use std::collections::HashMap;
+
+/// Members of modules whose glob imports (`use std::thread::*`) we can follow.
+const KNOWN_GLOB_MEMBERS: &[(&str, &[&str])] = &[
+    ("std::thread", &["sleep", "spawn", "yield_now", "park", "scope", "Builder", "JoinHandle"]),
+    (
+        "std::fs",
+        &[
+            "read", "read_to_string", "write", "create_dir", "create_dir_all", "remove_file",
+            "remove_dir", "remove_dir_all", "rename", "copy", "metadata", "read_dir",
+            "canonicalize", "hard_link", "read_link", "set_permissions", "symlink_metadata",
+            "exists", "File", "OpenOptions",
+        ],
+    ),
+    ("std::sync", &["Mutex", "RwLock", "Arc", "mpsc", "Condvar", "Barrier", "Once", "OnceLock"]),
+    ("std::sync::mpsc", &["channel", "sync_channel", "Receiver", "Sender", "SyncSender"]),
+    ("std::net", &["TcpStream", "TcpListener", "UdpSocket"]),
+    ("std::process", &["Command", "Stdio", "Child", "exit"]),
+    ("std::io", &["stdin", "stdout", "stderr", "Read", "Write", "BufRead", "Result", "Error"]),
+    ("futures::executor", &["block_on", "block_on_stream", "LocalPool", "ThreadPool"]),
+    ("tokio::runtime", &["Runtime", "Handle", "Builder"]),
+    ("tokio::task", &["spawn", "spawn_blocking", "block_in_place", "spawn_local", "JoinHandle"]),
+    ("tokio::time", &["sleep", "timeout", "interval", "Duration", "Instant"]),
+    ("parking_lot", &["Mutex", "RwLock", "MutexGuard", "RwLockReadGuard", "RwLockWriteGuard"]),
+    (
+        "catga::prelude",
+        &[
+            "Handler", "EventHandler", "Saga", "Context", "Mediator", "Command", "Query", "Event",
+            "Request", "Idempotent", "Result", "Error", "Serialize", "Deserialize", "Retry",
+            "Timeout", "SagaStore", "IdempotencyStore", "handler",
+        ],
+    ),
+    ("catga", &["Handler", "EventHandler", "Saga", "Context", "Mediator", "Command", "Query", "Event", "Request", "handler"]),
+];
+
+/// Names every Rust module sees without importing them.
+const STD_PRELUDE: &[(&str, &str)] = &[
+    ("Box", "std::boxed::Box"),
+    ("Vec", "std::vec::Vec"),
+    ("String", "std::string::String"),
+    ("Option", "std::option::Option"),
+    ("Some", "std::option::Option::Some"),
+    ("None", "std::option::Option::None"),
+    ("Result", "std::result::Result"),
+    ("Ok", "std::result::Result::Ok"),
+    ("Err", "std::result::Result::Err"),
+    ("drop", "std::mem::drop"),
+    ("Iterator", "std::iter::Iterator"),
+    ("IntoIterator", "std::iter::IntoIterator"),
+    ("Future", "std::future::Future"),
+    ("Send", "std::marker::Send"),
+    ("Sync", "std::marker::Sync"),
+    ("Default", "std::default::Default"),
+    ("Clone", "std::clone::Clone"),
+    ("ToString", "std::string::ToString"),
+];
+
+/// What a name is bound to in one scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Binding {
+    /// Imported: the full path it stands for.
+    Import(String),
+    /// Declared in this scope (fn, struct, trait, mod, ...).
+    Local,
+}
+
+/// The names one module or block declares and imports.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    bindings: HashMap<String, Binding>,
+    globs: Vec<String>,
+    /// A glob of a module we do not know the members of: an unknown single name may come from it.
+    unknown_glob: bool,
+    /// Whether names of the enclosing scope are visible (blocks: yes; inline modules: no).
+    inherits: bool,
+}
+
+impl Scope {
+    /// The scope of a module (file or inline `mod`): its items and imports only.
+    pub fn module(items: &[syn::Item]) -> Scope {
+        let mut scope = Scope::default();
+        for item in items {
+            scope.add_item(item);
+        }
+        scope.expand_relative_imports();
+        scope
+    }
+
+    /// The scope of a block: its items and imports, on top of the enclosing scope.
+    pub fn block(stmts: &[syn::Stmt]) -> Option<Scope> {
+        let mut scope = Scope { inherits: true, ..Scope::default() };
+        for stmt in stmts {
+            if let syn::Stmt::Item(item) = stmt {
+                scope.add_item(item);
+            }
+        }
+        if scope.bindings.is_empty() && scope.globs.is_empty() && !scope.unknown_glob {
+            return None;
+        }
+        scope.expand_relative_imports();
+        Some(scope)
+    }
+
+    fn add_item(&mut self, item: &syn::Item) {
+        let name = match item {
+            syn::Item::Use(item_use) => {
+                self.add_use_tree(&item_use.tree, &mut Vec::new());
+                return;
+            }
+            syn::Item::Fn(f) => &f.sig.ident,
+            syn::Item::Struct(s) => &s.ident,
+            syn::Item::Enum(e) => &e.ident,
+            syn::Item::Union(u) => &u.ident,
+            syn::Item::Trait(t) => &t.ident,
+            syn::Item::TraitAlias(t) => &t.ident,
+            syn::Item::Type(t) => &t.ident,
+            syn::Item::Mod(m) => &m.ident,
+            syn::Item::Const(c) => &c.ident,
+            syn::Item::Static(s) => &s.ident,
+            syn::Item::Macro(m) => match &m.ident {
+                Some(ident) => ident,
+                None => return,
+            },
+            syn::Item::ExternCrate(e) => {
+                let local = e.rename.as_ref().map_or(&e.ident, |(_, rename)| rename);
+                self.bindings.insert(local.to_string(), Binding::Import(e.ident.to_string()));
+                return;
+            }
+            _ => return,
+        };
+        self.bindings.insert(name.to_string(), Binding::Local);
+    }
+
+    fn add_use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>) {
+        match tree {
+            syn::UseTree::Path(path) => {
+                prefix.push(path.ident.to_string());
+                self.add_use_tree(&path.tree, prefix);
+                prefix.pop();
+            }
+            syn::UseTree::Name(name) => {
+                let ident = name.ident.to_string();
+                if ident == "self" {
+                    if let Some(last) = prefix.last() {
+                        self.bind_import(last.clone(), prefix.join("::"));
+                    }
+                } else {
+                    let full = join(prefix, &ident);
+                    self.bind_import(ident, full);
+                }
+            }
+            syn::UseTree::Rename(rename) => {
+                let local = rename.rename.to_string();
+                if local == "_" {
+                    return;
+                }
+                let ident = rename.ident.to_string();
+                let full = if ident == "self" { prefix.join("::") } else { join(prefix, &ident) };
+                self.bind_import(local, full);
+            }
+            syn::UseTree::Glob(_) => {
+                let module = prefix.join("::");
+                if module == "super" {
+                    // `use super::*` (test modules): the parent's names are visible.
+                    self.inherits = true;
+                } else if KNOWN_GLOB_MEMBERS.iter().any(|(known, _)| *known == module) {
+                    self.globs.push(module);
+                } else {
+                    self.unknown_glob = true;
+                }
+            }
+            syn::UseTree::Group(group) => {
+                for tree in &group.items {
+                    self.add_use_tree(tree, prefix);
+                }
+            }
+        }
+    }
+
+    fn bind_import(&mut self, local: String, full: String) {
+        // A declared item wins over an import of the same name (it would not compile otherwise).
+        self.bindings.entry(local).or_insert(Binding::Import(full));
+    }
+
+    /// `use std::thread; use thread::sleep;` (2018 uniform paths): expand imports whose first
+    /// segment is another import of the same scope.
+    fn expand_relative_imports(&mut self) {
+        let snapshot = self.bindings.clone();
+        for binding in self.bindings.values_mut() {
+            let Binding::Import(full) = binding else { continue };
+            let (first, rest) = full.split_once("::").unwrap_or((full.as_str(), ""));
+            if let Some(Binding::Import(base)) = snapshot.get(first)
+                && base != full
+                && !base.starts_with(&format!("{full}::"))
+            {
+                *full = if rest.is_empty() { base.clone() } else { format!("{base}::{rest}") };
+            }
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Lookup> {
+        match self.bindings.get(name) {
+            Some(Binding::Import(full)) => return Some(Lookup::Path(full.clone())),
+            Some(Binding::Local) => return Some(Lookup::Path(format!("self::{name}"))),
+            None => {}
+        }
+        for module in &self.globs {
+            let members = KNOWN_GLOB_MEMBERS.iter().filter(|(known, _)| known == module);
+            if members.flat_map(|(_, names)| names.iter()).any(|member| *member == name) {
+                return Some(Lookup::Path(format!("{module}::{name}")));
+            }
+        }
+        self.unknown_glob.then_some(Lookup::Unknown)
+    }
+}
+
+enum Lookup {
+    Path(String),
+    Unknown,
+}
+
+fn join(prefix: &[String], last: &str) -> String {
+    if prefix.is_empty() { last.to_string() } else { format!("{}::{last}", prefix.join("::")) }
+}
+
+/// The scope stack of one file, as the walker moves through it.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    scopes: Vec<Scope>,
+}
+
+impl Resolver {
+    /// A resolver for a file: its top-level items form the outermost scope.
+    pub fn for_file(file: &syn::File) -> Resolver {
+        Resolver { scopes: vec![Scope::module(&file.items)] }
+    }
+
+    /// Enter a nested scope (an inline module or a block with items).
+    pub fn push(&mut self, scope: Scope) {
+        self.scopes.push(scope);
+    }
+
+    /// Leave the innermost scope.
+    pub fn pop(&mut self) {
+        self.scopes.pop();
+    }
+
+    /// The full path `path` refers to: `thread::sleep` after `use std::thread` is
+    /// `std::thread::sleep`. `None` when unknown (a local variable, a name from an unknown glob).
+    pub fn resolve(&self, path: &syn::Path) -> Option<String> {
+        let mut segments = path.segments.iter().map(|segment| segment.ident.to_string());
+        let first = segments.next()?;
+        let rest: Vec<String> = segments.collect();
+        if path.leading_colon.is_some() {
+            return Some(join_all(&first, &rest));
+        }
+        if matches!(first.as_str(), "crate" | "self" | "super" | "Self") {
+            return Some(join_all(&first, &rest));
+        }
+        for scope in self.scopes.iter().rev() {
+            match scope.lookup(&first) {
+                Some(Lookup::Path(full)) => return Some(join_all(&full, &rest)),
+                Some(Lookup::Unknown) => return None,
+                None if !scope.inherits => break,
+                None => {}
+            }
+        }
+        if let Some((_, full)) = STD_PRELUDE.iter().find(|(name, _)| *name == first) {
+            return Some(join_all(full, &rest));
+        }
+        // A multi-segment path whose first segment is not bound names a crate: `std::fs::read`.
+        (!rest.is_empty()).then(|| join_all(&first, &rest))
+    }
+
+    /// Resolve a path expression (`thread::sleep` in `thread::sleep(d)`); `None` for any other
+    /// expression.
+    pub fn resolve_expr(&self, expr: &syn::Expr) -> Option<String> {
+        match expr {
+            syn::Expr::Path(path) if path.qself.is_none() => self.resolve(&path.path),
+            syn::Expr::Paren(paren) => self.resolve_expr(&paren.expr),
+            _ => None,
+        }
+    }
+
+    /// Whether `name` (a single identifier) is declared or imported in any visible scope.
+    pub fn is_bound(&self, name: &str) -> bool {
+        for scope in self.scopes.iter().rev() {
+            if scope.bindings.contains_key(name) {
+                return true;
+            }
+            if !scope.inherits {
+                break;
+            }
+        }
+        false
+    }
+}
+
+fn join_all(first: &str, rest: &[String]) -> String {
+    let mut full = first.to_string();
+    for segment in rest {
+        full.push_str("::");
+        full.push_str(segment);
+    }
+    full
+}
+
+/// Whether a resolved path names one of catga's items called `name` (`catga::Handler`,
+/// `catga::prelude::Handler`, `catga::handler::Handler`).
+pub fn is_catga_item(resolved: &str, name: &str) -> bool {
+    resolved.starts_with("catga::") && resolved.rsplit("::").next() == Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve_in(source: &str, path: &str) -> Option<String> {
+        let file = syn::parse_file(source).unwrap();
+        let resolver = Resolver::for_file(&file);
+        resolver.resolve(&syn::parse_str(path).unwrap())
+    }
+
+    #[test]
+    fn module_import_resolves_qualified_call() {
+        let got = resolve_in("use std::thread;", "thread::sleep");
+        assert_eq!(got.as_deref(), Some("std::thread::sleep"));
+    }
+
+    #[test]
+    fn group_rename_and_self_imports_resolve() {
+        let source = "use std::{thread::{self, sleep as nap}, fs};";
+        assert_eq!(resolve_in(source, "nap").as_deref(), Some("std::thread::sleep"));
+        assert_eq!(resolve_in(source, "thread::spawn").as_deref(), Some("std::thread::spawn"));
+        assert_eq!(resolve_in(source, "fs::read").as_deref(), Some("std::fs::read"));
+    }
+
+    #[test]
+    fn local_fn_shadows_glob_import() {
+        let source = "use std::thread::*; fn sleep(_: u64) {}";
+        assert_eq!(resolve_in(source, "sleep").as_deref(), Some("self::sleep"));
+        assert_eq!(resolve_in("use std::thread::*;", "sleep").as_deref(), Some("std::thread::sleep"));
+    }
+
+    #[test]
+    fn unknown_glob_makes_single_names_unknown() {
+        assert_eq!(resolve_in("use my_crate::*;", "sleep"), None);
+        assert_eq!(resolve_in("", "sleep"), None);
+    }
+
+    #[test]
+    fn fully_qualified_and_prelude_paths_resolve() {
+        assert_eq!(resolve_in("", "::std::fs::read").as_deref(), Some("std::fs::read"));
+        assert_eq!(resolve_in("", "std::fs::read").as_deref(), Some("std::fs::read"));
+        assert_eq!(resolve_in("", "Box::pin").as_deref(), Some("std::boxed::Box::pin"));
+    }
+
+    #[test]
+    fn catga_prelude_glob_resolves_handler_but_local_trait_wins() {
+        let source = "use catga::prelude::*;";
+        let got = resolve_in(source, "Handler").unwrap();
+        assert!(is_catga_item(&got, "Handler"));
+        let shadowed = resolve_in("use catga::prelude::*; trait Handler {}", "Handler").unwrap();
+        assert!(!is_catga_item(&shadowed, "Handler"));
+    }
+
+    #[test]
+    fn uniform_path_import_through_another_import() {
+        let got = resolve_in("use std::thread; use thread::sleep;", "sleep");
+        assert_eq!(got.as_deref(), Some("std::thread::sleep"));
+    }
+
+    #[test]
+    fn inline_module_does_not_see_parent_imports_without_super_glob() {
+        let file = syn::parse_file("use std::thread; mod inner { fn f() {} }").unwrap();
+        let mut resolver = Resolver::for_file(&file);
+        let syn::Item::Mod(module) = &file.items[1] else { panic!("expected a module") };
+        resolver.push(Scope::module(&module.content.as_ref().unwrap().1));
+        assert_eq!(resolver.resolve(&syn::parse_str("thread::sleep").unwrap()).as_deref(), Some("thread::sleep"));
+        resolver.pop();
+        let file = syn::parse_file("use std::thread; mod tests { use super::*; }").unwrap();
+        let mut resolver = Resolver::for_file(&file);
+        let syn::Item::Mod(module) = &file.items[1] else { panic!("expected a module") };
+        resolver.push(Scope::module(&module.content.as_ref().unwrap().1));
+        assert_eq!(
+            resolver.resolve(&syn::parse_str("thread::sleep").unwrap()).as_deref(),
+            Some("std::thread::sleep")
+        );
+    }
+
+    #[test]
+    fn block_scope_import_is_visible_inside_the_block_only() {
+        let block: syn::Block = syn::parse_str("{ use std::thread::sleep; }").unwrap();
+        let mut resolver = Resolver::default();
+        resolver.push(Scope::module(&[]));
+        resolver.push(Scope::block(&block.stmts).unwrap());
+        assert_eq!(resolver.resolve(&syn::parse_str("sleep").unwrap()).as_deref(), Some("std::thread::sleep"));
+        resolver.pop();
+        assert_eq!(resolver.resolve(&syn::parse_str("sleep").unwrap()), None);
+    }
+}

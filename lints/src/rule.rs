@@ -1,0 +1,333 @@
+//! The rule API: what a rule declares, which hooks it gets, and what it can ask and report.
+//!
+//! # Writing a rule
+//!
+//! One rule is one file in `src/rules/`, named `catgaNNN_short_name.rs`, holding its metadata,
+//! its documentation, its check and its fix. It exports one `pub(crate) static RULE: Rule`, and
+//! one line in `src/rules/mod.rs` registers it (in code order).
+//!
+//! ```ignore
+//! use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+//! use crate::{Applicability, Edit, Fix, Severity};
+//!
+//! pub(crate) static RULE: Rule = Rule {
+//!     meta: &RuleMeta {
+//!         code: "CATGA042",
+//!         name: "my-rule",
+//!         severity: Severity::Warning,
+//!         fix: FixAvailability::Sometimes(Applicability::Safe),
+//!         summary: "One line for `catga rules`",
+//!         docs: "## What it does\n...\n## Why is this bad?\n...\n## Example\n...\n\
+//!                ## Use instead\n...\n## Fix safety\n...\n## Options\n...",
+//!     },
+//!     hooks: Hooks { expr: Some(check_expr), ..Hooks::NONE },
+//! };
+//!
+//! fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
+//!     let syn::Expr::Call(call) = expr else { return };
+//!     if cx.resolve_expr(&call.func).as_deref() != Some("std::thread::sleep") { return; }
+//!     let Some(context) = cx.async_context() else { return };
+//!     let span = cx.span(call);
+//!     let message = format!("std::thread::sleep blocks the executor thread inside {context}");
+//!     cx.report(span, message)
+//!         .help("use `tokio::time::sleep(..).await`")
+//!         .fix(Fix::safe("Replace with `tokio::time::sleep(..).await`", vec![Edit::replace(span, "...")]));
+//! }
+//! ```
+//!
+//! ## Hooks
+//!
+//! The engine walks every file once and calls, for every enabled rule that sets the hook:
+//! - [`Hooks::file`]: once per file, before anything else, with the whole `syn::File`.
+//! - [`Hooks::item`]: every item, nested ones included, before entering it (the context is the
+//!   enclosing one; use [`RuleCx::handler_kind_of`] to classify an `impl`).
+//! - [`Hooks::function`]: every fn with a body (free fns, impl methods, trait default methods),
+//!   after entering it: `cx.fn_name()` is this fn, `cx.handler()` tells if it is a handler method.
+//! - [`Hooks::block`]: every block (fn bodies, async blocks, closure bodies, nested blocks).
+//! - [`Hooks::expr`]: every expression, outermost first, including the comma-separated arguments
+//!   of common macros (`println!`, `vec!`, `assert!`, `tokio::join!`, ...) when they parse.
+//!
+//! ## The context ([`RuleCx`])
+//!
+//! - Where: [`RuleCx::async_context`] / [`RuleCx::is_async`] (inside an `async fn`, `async` block
+//!   or async closure; a plain closure, one passed to `spawn_blocking`, and a nested plain `fn` are
+//!   not async; an immediately called closure `(|| ..)()` is as async as its surroundings),
+//!   [`RuleCx::in_handler`] / [`RuleCx::handler`] (body of an impl of catga's `Handler`,
+//!   `EventHandler` or `Saga`, resolved by name, never in test code), [`RuleCx::in_test`]
+//!   (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`), [`RuleCx::fn_name`],
+//!   [`RuleCx::fn_returns_result`].
+//! - Evidence about receivers: [`RuleCx::local`] / [`RuleCx::local_of`] say where a local
+//!   variable came from (`let (tx, rx) = std::sync::mpsc::channel()`), [`RuleCx::is_awaited`]
+//!   whether the expression is the operand of `.await`, [`crate::locals::method_chain`] takes
+//!   `a.b()?.c()` apart, [`RuleCx::await_allowed`] whether a fix may add `.await` here.
+//! - Names: [`RuleCx::resolve`] / [`RuleCx::resolve_expr`] turn a path into the full path it
+//!   names (`thread::sleep` after `use std::thread` is `std::thread::sleep`; a local `fn sleep`
+//!   is `self::sleep`). Method calls are syntactic: decide what evidence the receiver must give.
+//! - The project: [`RuleCx::settings`] (the validated config), [`RuleCx::depends_on`] (the
+//!   crate's manifest lists a dependency; false when there is no manifest).
+//! - Text: [`RuleCx::span`] (span of any syntax node), [`RuleCx::text`], [`RuleCx::source`].
+//!
+//! ## Reporting
+//!
+//! [`RuleCx::report`] records a diagnostic with the rule's code, name and configured severity and
+//! returns a builder: `.help(..)` says what to do instead, `.fix(Fix::safe(..))` or
+//! `.fix(Fix::unsafe_edits(..))` attaches edits ([`crate::Edit::replace`], `insert_before`,
+//! `insert_after`, `delete`). Edits of one fix must not overlap; the engine drops fixes that
+//! overlap another, that do not parse after applying, and re-lints until stable. Suppression
+//! comments, `--select`/`--ignore` and severity overrides are applied by the engine, never by
+//! rules. Messages name the construct and the place; help names the replacement.
+
+use crate::config::Settings;
+use crate::context::{AsyncContext, Frame, HandlerKind, ScopeView};
+use crate::diagnostic::{Diagnostic, Fix, Severity, Span};
+use crate::locals::{LocalOrigin, Locals};
+use crate::resolve::Resolver;
+use crate::source::SourceFile;
+use std::collections::BTreeSet;
+
+/// Whether a rule can fix what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixAvailability {
+    /// Never.
+    None,
+    /// For some sites, with this applicability.
+    Sometimes(crate::Applicability),
+    /// For every site, with this applicability.
+    Always(crate::Applicability),
+}
+
+/// A rule's identity and documentation, declared in the rule's own file.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// `CATGA005`.
+    pub code: &'static str,
+    /// `blocking-call-in-async`.
+    pub name: &'static str,
+    /// Default severity (config may override).
+    pub severity: Severity,
+    /// Whether and how it fixes.
+    pub fix: FixAvailability,
+    /// One line, for `catga rules`.
+    pub summary: &'static str,
+    /// Markdown with the sections "## What it does", "## Why is this bad?", "## Example",
+    /// "## Use instead", "## Fix safety", "## Options", in that order.
+    pub docs: &'static str,
+}
+
+/// Syntax of a fn with a body, whatever kind of item it is.
+#[derive(Debug, Clone, Copy)]
+pub struct FnSyntax<'a> {
+    /// Its attributes.
+    pub attrs: &'a [syn::Attribute],
+    /// Its signature.
+    pub sig: &'a syn::Signature,
+    /// Its body.
+    pub body: &'a syn::Block,
+}
+
+/// The hooks of a rule; `None` means the rule does not look at that kind of node.
+#[derive(Debug, Clone, Copy)]
+pub struct Hooks {
+    /// Once per file.
+    pub file: Option<fn(&syn::File, &mut RuleCx<'_>)>,
+    /// Every item, before entering it.
+    pub item: Option<fn(&syn::Item, &mut RuleCx<'_>)>,
+    /// Every fn with a body, after entering it.
+    pub function: Option<fn(&FnSyntax<'_>, &mut RuleCx<'_>)>,
+    /// Every block.
+    pub block: Option<fn(&syn::Block, &mut RuleCx<'_>)>,
+    /// Every expression.
+    pub expr: Option<fn(&syn::Expr, &mut RuleCx<'_>)>,
+}
+
+impl Hooks {
+    /// No hooks: the base for `Hooks { expr: Some(check), ..Hooks::NONE }`.
+    pub const NONE: Hooks = Hooks { file: None, item: None, function: None, block: None, expr: None };
+}
+
+/// A rule: metadata plus hooks. Engine-level codes (CATGA000, CATGA100) have no hooks.
+#[derive(Debug)]
+pub struct Rule {
+    /// Identity and docs.
+    pub meta: &'static RuleMeta,
+    /// What it looks at.
+    pub hooks: Hooks,
+}
+
+/// What the engine knows about the file being linted, shared by every hook call.
+#[derive(Debug)]
+pub struct FileEnv<'a> {
+    /// The file.
+    pub source: &'a SourceFile,
+    /// Validated configuration.
+    pub settings: &'a Settings,
+    /// Dependency names from the crate's manifest; `None` when the file belongs to no manifest.
+    pub dependencies: Option<&'a BTreeSet<String>>,
+}
+
+/// What a hook can ask and report. See the module docs.
+#[derive(Debug)]
+pub struct RuleCx<'a> {
+    pub(crate) env: &'a FileEnv<'a>,
+    pub(crate) resolver: &'a Resolver,
+    pub(crate) frames: &'a [Frame],
+    pub(crate) locals: &'a Locals,
+    pub(crate) awaited: bool,
+    pub(crate) meta: &'static RuleMeta,
+    pub(crate) severity: Severity,
+    pub(crate) out: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> RuleCx<'a> {
+    /// The file's text and path.
+    pub fn source(&self) -> &'a SourceFile {
+        self.env.source
+    }
+
+    /// The validated configuration.
+    pub fn settings(&self) -> &'a Settings {
+        self.env.settings
+    }
+
+    /// Whether the crate's manifest declares dependency `name` (`[dependencies]`, and
+    /// `[dev-dependencies]` for tests, benches and examples). False without a manifest.
+    pub fn depends_on(&self, name: &str) -> bool {
+        self.env.dependencies.is_some_and(|dependencies| dependencies.contains(name))
+    }
+
+    /// The span of a syntax node.
+    pub fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
+        self.env.source.span_of(node)
+    }
+
+    /// The source text of `span`.
+    pub fn text(&self, span: Span) -> &'a str {
+        self.env.source.text_of(span)
+    }
+
+    /// The full path `path` names here; see [`Resolver::resolve`].
+    pub fn resolve(&self, path: &syn::Path) -> Option<String> {
+        self.resolver.resolve(path)
+    }
+
+    /// The full path a path expression names; `None` for other expressions.
+    pub fn resolve_expr(&self, expr: &syn::Expr) -> Option<String> {
+        self.resolver.resolve_expr(expr)
+    }
+
+    /// The name resolver, for questions beyond `resolve` (such as `is_bound`).
+    pub fn resolver(&self) -> &'a Resolver {
+        self.resolver
+    }
+
+    /// Where the local variable `name` visible here was bound from (`let`, fn and closure
+    /// parameters, `for` patterns); `None` for names not bound in the enclosing fn.
+    pub fn local(&self, name: &str) -> Option<&'a LocalOrigin> {
+        self.locals.get(name)
+    }
+
+    /// [`RuleCx::local`] for an expression that is a plain variable (`rx`); `None` otherwise.
+    pub fn local_of(&self, expr: &syn::Expr) -> Option<&'a LocalOrigin> {
+        match expr {
+            syn::Expr::Path(path) if path.qself.is_none() => self.local(&path.path.get_ident()?.to_string()),
+            syn::Expr::Paren(paren) => self.local_of(&paren.expr),
+            syn::Expr::Reference(reference) => self.local_of(&reference.expr),
+            _ => None,
+        }
+    }
+
+    /// Whether the expression the hook was called with is the operand of `.await`
+    /// (`rx.recv()` in `rx.recv().await`). Only meaningful in the `expr` hook.
+    pub fn is_awaited(&self) -> bool {
+        self.awaited
+    }
+
+    /// Whether `.await` may be written here: the innermost fn, closure or block that code
+    /// belongs to is async (false inside `(|| ..)()` even in async code).
+    pub fn await_allowed(&self) -> bool {
+        self.scope().await_allowed()
+    }
+
+    fn scope(&self) -> ScopeView<'a> {
+        ScopeView { frames: self.frames }
+    }
+
+    /// The innermost async context around this point, if the code here runs as part of a future.
+    pub fn async_context(&self) -> Option<AsyncContext<'a>> {
+        self.scope().async_context()
+    }
+
+    /// Whether the code here runs as part of a future (see [`RuleCx::async_context`]).
+    pub fn is_async(&self) -> bool {
+        self.async_context().is_some()
+    }
+
+    /// Whether this is handler code: inside an impl of catga's `Handler`, `EventHandler` or
+    /// `Saga` that is not test code.
+    pub fn in_handler(&self) -> bool {
+        self.handler().is_some()
+    }
+
+    /// Which catga trait the enclosing handler impl implements (`None` outside handler code).
+    pub fn handler(&self) -> Option<HandlerKind> {
+        self.scope().handler()
+    }
+
+    /// Whether this is test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, ...).
+    pub fn in_test(&self) -> bool {
+        self.scope().in_test()
+    }
+
+    /// The name of the innermost enclosing fn.
+    pub fn fn_name(&self) -> Option<&'a str> {
+        self.scope().fn_name()
+    }
+
+    /// Whether `?` here would return from a fn whose return type is a `Result` (false inside a
+    /// closure or async block, where `?` targets that closure or block).
+    pub fn fn_returns_result(&self) -> bool {
+        self.scope().question_mark_returns_result()
+    }
+
+    /// Which catga trait an impl implements, resolved by name here (`None` for other impls, a
+    /// local trait that happens to be called `Handler`, and inherent impls).
+    pub fn handler_kind_of(&self, item: &syn::ItemImpl) -> Option<HandlerKind> {
+        crate::context::handler_kind(self.resolver, item)
+    }
+
+    /// Record a diagnostic of this rule at `span`; chain `.help(..)` and `.fix(..)`.
+    pub fn report(&mut self, span: Span, message: impl Into<String>) -> DiagnosticBuilder<'_> {
+        self.out.push(Diagnostic {
+            code: self.meta.code.to_string(),
+            name: self.meta.name.to_string(),
+            severity: self.severity,
+            message: message.into(),
+            path: self.env.source.path.clone(),
+            span,
+            help: None,
+            fix: None,
+        });
+        let diagnostic = self.out.last_mut().expect("a diagnostic was just pushed");
+        DiagnosticBuilder { diagnostic }
+    }
+}
+
+/// Adds help and a fix to a diagnostic just reported.
+#[derive(Debug)]
+pub struct DiagnosticBuilder<'a> {
+    diagnostic: &'a mut Diagnostic,
+}
+
+impl DiagnosticBuilder<'_> {
+    /// What to do instead.
+    pub fn help(self, help: impl Into<String>) -> Self {
+        self.diagnostic.help = Some(help.into());
+        self
+    }
+
+    /// The rewrite for this site.
+    pub fn fix(self, fix: Fix) -> Self {
+        self.diagnostic.fix = Some(fix);
+        self
+    }
+}

@@ -1,0 +1,165 @@
+//! CATGA005 blocking-call-in-async: a call that blocks the thread, made from async code.
+
+use crate::diagnostic::{Applicability, Edit, Fix, Severity};
+use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+
+static META: RuleMeta = RuleMeta {
+    code: "CATGA005",
+    name: "blocking-call-in-async",
+    severity: Severity::Warning,
+    fix: FixAvailability::Sometimes(Applicability::Safe),
+    summary: "A call that blocks the thread (`std::thread::sleep`, `block_on`, `blocking_*`, std mpsc receive) in async code",
+    docs: r#"## What it does
+Reports calls that block the current thread when they run inside async code (an `async fn`, an
+`async` block or an async closure):
+
+- `std::thread::sleep`
+- `futures::executor::block_on`, `pollster::block_on`, and `.block_on(..)` on a runtime or handle
+- tokio's `.blocking_recv()`, `.blocking_send(..)`, `.blocking_lock()`, `.blocking_read()`,
+  `.blocking_write()`
+- `.recv()` / `.recv_timeout(..)` on a `std::sync::mpsc` receiver, `.join()` on a
+  `std::thread::spawn` handle
+- every function listed in the `blocking_functions` option
+
+Closures are not async code: a call inside `spawn_blocking(|| ..)`, `block_in_place(|| ..)` or
+`std::thread::spawn(|| ..)` is where blocking belongs, and is not reported. Neither is a nested
+plain `fn`, a local function that happens to be called `sleep`, or a `.recv().await`.
+
+## Why is this bad?
+An async executor runs many tasks on a few threads. A task that blocks its thread stops every
+other task scheduled there: latency spikes for unrelated requests, timers fire late, and with a
+single-threaded runtime the whole service stalls. tokio's `blocking_*` methods and
+`Runtime::block_on` panic outright when called from async code.
+
+## Example
+```rust
+impl Handler<CreateOrder> for CreateOrderHandler {
+    async fn handle(&self, cmd: CreateOrder, ctx: &Context) -> catga::Result<OrderId> {
+        std::thread::sleep(Duration::from_millis(10));
+        let permit = self.limiter.blocking_lock();
+        // ...
+    }
+}
+```
+
+## Use instead
+```rust
+impl Handler<CreateOrder> for CreateOrderHandler {
+    async fn handle(&self, cmd: CreateOrder, ctx: &Context) -> catga::Result<OrderId> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let permit = self.limiter.lock().await;
+        // ...
+    }
+}
+```
+Work that must block (a synchronous library, heavy computation) goes into
+`tokio::task::spawn_blocking`.
+
+## Fix safety
+`thread::sleep(d)` becomes `tokio::time::sleep(d).await`: safe, offered only when the crate's
+`Cargo.toml` depends on tokio and `.await` can be written at that spot (not inside a closure).
+`.blocking_recv()` and friends become `.recv().await` and friends: unsafe, because the receiver's
+type is not checked (the rewrite is right for tokio's channels and locks, which are the types that
+have these methods). The other calls have no fix: the right replacement depends on the code.
+
+## Options
+- `blocking_functions`: extra full paths to report, e.g.
+  `blocking_functions = ["my_db::query_sync", "legacy::Client::fetch"]`.
+"#,
+};
+
+/// The rule.
+pub(crate) static RULE: Rule = Rule { meta: &META, hooks: Hooks { expr: Some(check_expr), ..Hooks::NONE } };
+
+/// Free functions that block until a future completes.
+const BLOCK_ON_FUNCTIONS: &[&str] = &[
+    "futures::executor::block_on",
+    "futures_executor::block_on",
+    "futures::executor::block_on_stream",
+    "pollster::block_on",
+    "tokio::runtime::Runtime::block_on",
+    "tokio::runtime::Handle::block_on",
+];
+
+/// tokio's blocking bridges and the async method to await instead.
+const BLOCKING_METHODS: &[(&str, &str)] = &[
+    ("blocking_recv", "recv"),
+    ("blocking_send", "send"),
+    ("blocking_lock", "lock"),
+    ("blocking_read", "read"),
+    ("blocking_write", "write"),
+];
+
+fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
+    match expr {
+        syn::Expr::Call(call) => check_call(call, cx),
+        syn::Expr::MethodCall(call) => check_method_call(call, cx),
+        _ => {}
+    }
+}
+
+fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
+    let Some(path) = cx.resolve_expr(&call.func) else { return };
+    let Some(context) = cx.async_context() else { return };
+    let span = cx.span(call);
+    if path == "std::thread::sleep" {
+        let fix = (call.args.len() == 1 && cx.depends_on("tokio") && cx.await_allowed()).then(|| {
+            Fix::safe(
+                "Replace with `tokio::time::sleep(..).await`",
+                vec![Edit::replace(cx.span(&call.func), "tokio::time::sleep"), Edit::insert_after(span, ".await")],
+            )
+        });
+        let report = cx
+            .report(span, format!("std::thread::sleep blocks the executor thread inside {context}"))
+            .help("use `tokio::time::sleep(..).await`, which lets other tasks run while it waits");
+        if let Some(fix) = fix {
+            report.fix(fix);
+        }
+    } else if BLOCK_ON_FUNCTIONS.contains(&path.as_str()) {
+        cx.report(span, format!("{path} blocks the executor thread inside {context}"))
+            .help("`.await` the future instead of blocking on it");
+    } else if cx.settings().blocking_functions.iter().any(|blocking| *blocking == path) {
+        cx.report(span, format!("{path} (listed in `blocking_functions`) blocks the executor thread inside {context}"))
+            .help("run it inside `tokio::task::spawn_blocking(move || ..)` and `.await` the handle");
+    }
+}
+
+fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
+    let method = call.method.to_string();
+    let Some(context) = cx.async_context() else { return };
+    let span = cx.span(call);
+    if let Some((_, async_method)) = BLOCKING_METHODS.iter().find(|(blocking, _)| *blocking == method) {
+        let fix = cx.await_allowed().then(|| {
+            Fix::unsafe_edits(
+                format!("Replace with `.{async_method}(..).await`"),
+                vec![Edit::replace(cx.span(&call.method), *async_method), Edit::insert_after(span, ".await")],
+            )
+        });
+        let report = cx
+            .report(span, format!("`.{method}()` blocks the executor thread inside {context} (tokio panics when it is called from async code)"))
+            .help(format!("use `.{async_method}(..).await`"));
+        if let Some(fix) = fix {
+            report.fix(fix);
+        }
+        return;
+    }
+    if method == "block_on" && call.args.len() == 1 {
+        cx.report(span, format!("`.block_on(..)` blocks the executor thread inside {context} (a tokio runtime panics when it is entered from async code)"))
+            .help("`.await` the future instead of blocking on it");
+        return;
+    }
+    if cx.is_awaited() {
+        return;
+    }
+    let Some(origin) = cx.local_of(&call.receiver) else { return };
+    let root = origin.root_call.as_deref();
+    let std_receiver = matches!(root, Some("std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel"))
+        || origin.ty.as_deref() == Some("std::sync::mpsc::Receiver");
+    if std_receiver && origin.methods.is_empty() && matches!(method.as_str(), "recv" | "recv_timeout") {
+        cx.report(span, format!("std::sync::mpsc::Receiver::{method} blocks the executor thread inside {context}"))
+            .help("use `tokio::sync::mpsc` and `.recv().await`, or receive inside `tokio::task::spawn_blocking`");
+    } else if root == Some("std::thread::spawn") && origin.methods.is_empty() && method == "join" {
+        cx.report(span, format!("std::thread::JoinHandle::join blocks the executor thread inside {context}"))
+            .help("use `tokio::task::spawn_blocking(..)` and `.await` its handle");
+    }
+}

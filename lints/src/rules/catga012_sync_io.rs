@@ -1,0 +1,204 @@
+//! CATGA012 sync-io-in-async: file, network and process I/O through blocking std APIs, made
+//! from async code.
+
+use crate::diagnostic::{Applicability, Edit, Fix, Severity};
+use crate::locals::method_chain;
+use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+
+static META: RuleMeta = RuleMeta {
+    code: "CATGA012",
+    name: "sync-io-in-async",
+    severity: Severity::Error,
+    fix: FixAvailability::Sometimes(Applicability::Safe),
+    summary: "Blocking std I/O (`std::fs`, `std::net` connects, `std::process::Command`, `reqwest::blocking`) in async code",
+    docs: r#"## What it does
+Reports blocking I/O done inside async code (an `async fn`, an `async` block or an async closure):
+
+- `std::fs` functions (`read_to_string`, `write`, `create_dir_all`, ...), `File::open` /
+  `File::create` / `OpenOptions::open`, and reads and writes on a `std::fs::File`
+- `std::net::TcpStream::connect`, `TcpListener::bind`, `UdpSocket::bind`
+- `std::process::Command` `.output()`, `.status()`, and `.wait()` on a spawned child
+- anything from `reqwest::blocking`
+- `std::io::stdin().read_line(..)`
+
+Not reported: the same calls in sync code, in closures (`spawn_blocking(|| std::fs::read(p))` is
+the right way to do it), and in the body of a runtime entry point itself (`#[tokio::main] async fn
+main`, `#[tokio::test]`), where reading a config file before serving blocks nobody. An `async`
+block or task spawned from `main` is linted as usual.
+
+## Why is this bad?
+Blocking I/O holds an executor thread for as long as the disk, the network or the child process
+takes, and every task scheduled on that thread waits with it. Under load this turns one slow disk
+or DNS lookup into a latency spike for the whole service.
+
+## Example
+```rust
+impl Handler<ExportOrders> for ExportHandler {
+    async fn handle(&self, cmd: ExportOrders, ctx: &Context) -> catga::Result<()> {
+        let template = std::fs::read_to_string(&self.template_path)?;
+        std::fs::write(&cmd.target, render(&template))?;
+        Ok(())
+    }
+}
+```
+
+## Use instead
+```rust
+impl Handler<ExportOrders> for ExportHandler {
+    async fn handle(&self, cmd: ExportOrders, ctx: &Context) -> catga::Result<()> {
+        let template = tokio::fs::read_to_string(&self.template_path).await?;
+        tokio::fs::write(&cmd.target, render(&template)).await?;
+        Ok(())
+    }
+}
+```
+For the other calls use `tokio::net`, `tokio::process::Command`, reqwest's async client, or move
+the work into `tokio::task::spawn_blocking`.
+
+## Fix safety
+`std::fs::f(..)` becomes `tokio::fs::f(..).await` (safe) for the functions `tokio::fs` mirrors with
+the same arguments and result: `read`, `read_to_string`, `write`, `create_dir`,
+`create_dir_all`, `remove_file`, `remove_dir`, `remove_dir_all`, `rename`, `copy`, `metadata`,
+`canonicalize`, `hard_link`, `read_link`, `set_permissions`, `symlink_metadata`, and `exists`
+(as `try_exists`). Offered only when the crate's `Cargo.toml` depends on tokio (with its `fs`
+feature) and `.await` can be written at that spot. `read_dir` has no fix: tokio's `ReadDir` is
+not an iterator, so the code using the result must change too.
+
+## Options
+None.
+"#,
+};
+
+/// The rule.
+pub(crate) static RULE: Rule = Rule { meta: &META, hooks: Hooks { expr: Some(check_expr), ..Hooks::NONE } };
+
+/// `std::fs` functions `tokio::fs` mirrors with the same arguments and result: (std, tokio).
+const TOKIO_FS_MIRRORS: &[(&str, &str)] = &[
+    ("read", "read"),
+    ("read_to_string", "read_to_string"),
+    ("write", "write"),
+    ("create_dir", "create_dir"),
+    ("create_dir_all", "create_dir_all"),
+    ("remove_file", "remove_file"),
+    ("remove_dir", "remove_dir"),
+    ("remove_dir_all", "remove_dir_all"),
+    ("rename", "rename"),
+    ("copy", "copy"),
+    ("metadata", "metadata"),
+    ("canonicalize", "canonicalize"),
+    ("hard_link", "hard_link"),
+    ("read_link", "read_link"),
+    ("set_permissions", "set_permissions"),
+    ("symlink_metadata", "symlink_metadata"),
+    ("exists", "try_exists"),
+];
+
+/// Blocking constructors and connects reached by a plain call.
+const BLOCKING_CALLS: &[(&str, &str)] = &[
+    ("std::fs::File::open", "use `tokio::fs::File::open(..).await`"),
+    ("std::fs::File::create", "use `tokio::fs::File::create(..).await`"),
+    ("std::fs::File::create_new", "use `tokio::fs::File::create_new(..).await`"),
+    ("std::net::TcpStream::connect", "use `tokio::net::TcpStream::connect(..).await`"),
+    ("std::net::TcpStream::connect_timeout", "use `tokio::time::timeout(d, tokio::net::TcpStream::connect(..)).await`"),
+    ("std::net::TcpListener::bind", "use `tokio::net::TcpListener::bind(..).await`"),
+    ("std::net::UdpSocket::bind", "use `tokio::net::UdpSocket::bind(..).await`"),
+];
+
+/// Methods of `std::fs::File` (and its `Read`/`Write` impls) that do I/O.
+const FILE_IO_METHODS: &[&str] = &[
+    "read", "read_to_end", "read_to_string", "read_exact", "write", "write_all", "flush", "sync_all", "sync_data", "set_len",
+];
+
+fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
+    match expr {
+        syn::Expr::Call(call) => check_call(call, cx),
+        syn::Expr::MethodCall(call) => check_method_call(call, cx),
+        _ => {}
+    }
+}
+
+/// The async context to report in, or `None` when this code is not async (or is the body of a
+/// runtime entry point itself).
+fn reportable_context(cx: &RuleCx<'_>) -> Option<String> {
+    let context = cx.async_context()?;
+    (!context.is_entry_point()).then(|| context.to_string())
+}
+
+fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
+    let Some(path) = cx.resolve_expr(&call.func) else { return };
+    let span = cx.span(call);
+    if let Some(function) = path.strip_prefix("std::fs::").filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase)) {
+        let Some(context) = reportable_context(cx) else { return };
+        let mirror = TOKIO_FS_MIRRORS.iter().find(|(std_name, _)| *std_name == function).map(|(_, tokio_name)| *tokio_name);
+        let fixable = cx.depends_on("tokio") && cx.await_allowed() && !cx.is_awaited();
+        let fix = mirror.filter(|_| fixable).map(|tokio_name| {
+            Fix::safe(
+                format!("Replace with `tokio::fs::{tokio_name}(..).await`"),
+                vec![Edit::replace(cx.span(&call.func), format!("tokio::fs::{tokio_name}")), Edit::insert_after(span, ".await")],
+            )
+        });
+        let help = match (function, mirror) {
+            ("read_dir", _) => "use `tokio::fs::read_dir(..).await` and `next_entry().await`, or move the walk into `tokio::task::spawn_blocking`".to_string(),
+            (_, Some(tokio_name)) => format!("use `tokio::fs::{tokio_name}(..).await`"),
+            (_, None) => "move the call into `tokio::task::spawn_blocking(move || ..)`".to_string(),
+        };
+        let report = cx.report(span, format!("std::fs::{function} does blocking file I/O inside {context}")).help(help);
+        if let Some(fix) = fix {
+            report.fix(fix);
+        }
+    } else if let Some((_, help)) = BLOCKING_CALLS.iter().find(|(blocking, _)| *blocking == path) {
+        let Some(context) = reportable_context(cx) else { return };
+        cx.report(span, format!("{path} does blocking I/O inside {context}")).help(*help);
+    } else if path.starts_with("reqwest::blocking::") && path.rsplit("::").next().is_some_and(|last| last.starts_with(char::is_lowercase)) {
+        let Some(context) = reportable_context(cx) else { return };
+        cx.report(span, format!("{path} does blocking network I/O inside {context}")).help("use reqwest's async `Client` and `.await` the request");
+    }
+}
+
+fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
+    if cx.is_awaited() {
+        return;
+    }
+    let method = call.method.to_string();
+    let receiver = method_chain(&call.receiver);
+    let receiver_methods: Vec<String> = receiver.methods.iter().map(|ident| ident.to_string()).collect();
+    // The receiver's origin: a call at the root of its chain, or a local variable bound from one.
+    let (root_call, methods_before, ty, via_local) = match receiver.root {
+        syn::Expr::Call(root) => (cx.resolve_expr(&root.func), receiver_methods, None, false),
+        root => match cx.local_of(root) {
+            Some(origin) => {
+                let mut methods = origin.methods.clone();
+                methods.extend(receiver_methods);
+                (origin.root_call.clone(), methods, origin.ty.clone(), true)
+            }
+            None => return,
+        },
+    };
+    let root_call = root_call.as_deref();
+    let spawned = methods_before.iter().any(|name| name == "spawn");
+    let what = match (root_call, ty.as_deref(), method.as_str()) {
+        (Some("std::process::Command::new"), _, "output" | "status") if !spawned => format!("std::process::Command::{method}"),
+        (Some("std::process::Command::new"), _, "wait" | "wait_with_output") if spawned => format!("std::process::Child::{method}"),
+        (_, Some("std::process::Child"), "wait" | "wait_with_output") => format!("std::process::Child::{method}"),
+        (Some("std::io::stdin"), _, "read_line" | "read_to_string" | "read_to_end") => format!("std::io::Stdin::{method}"),
+        (Some("std::fs::OpenOptions::new"), _, "open") => "std::fs::OpenOptions::open".to_string(),
+        (Some("std::fs::File::open" | "std::fs::File::create" | "std::fs::File::create_new"), _, _)
+        | (_, Some("std::fs::File"), _)
+            // `File::open(p)?.read_to_string(..)` is reported once, at the open.
+            if via_local && FILE_IO_METHODS.contains(&method.as_str()) && methods_before.is_empty() =>
+        {
+            format!("std::fs::File::{method}")
+        }
+        _ => return,
+    };
+    let Some(context) = reportable_context(cx) else { return };
+    let help = if what.starts_with("std::process") {
+        "use `tokio::process::Command` and `.await` it"
+    } else if what.starts_with("std::io::Stdin") {
+        "use `tokio::io::stdin()` with `tokio::io::AsyncBufReadExt`"
+    } else {
+        "use `tokio::fs::File` with `tokio::io::AsyncReadExt` / `AsyncWriteExt`"
+    };
+    let span = cx.span(call);
+    cx.report(span, format!("{what} does blocking I/O inside {context}")).help(help);
+}

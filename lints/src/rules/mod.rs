@@ -1,0 +1,71 @@
+//! The rule registry: every rule, in code order. Adding a rule is one `mod` line and one entry
+//! in [`RULES`]; everything else (metadata, docs, check, fix) lives in the rule's own file.
+
+use crate::rule::{Rule, RuleMeta};
+use std::sync::LazyLock;
+
+mod catga000_parse_error;
+mod catga005_blocking_call;
+mod catga012_sync_io;
+mod catga100_unused_allow;
+
+/// Every rule, engine-level codes included, in code order.
+pub(crate) static RULES: &[&Rule] = &[
+    &catga000_parse_error::RULE,
+    &catga005_blocking_call::RULE,
+    &catga012_sync_io::RULE,
+    &catga100_unused_allow::RULE,
+];
+
+/// The code of the parse-error diagnostic the engine emits itself.
+pub(crate) use catga000_parse_error::RULE as PARSE_ERROR;
+/// The code of the unused-allow diagnostic the engine emits itself.
+pub(crate) use catga100_unused_allow::RULE as UNUSED_ALLOW;
+
+static METAS: LazyLock<Vec<&'static RuleMeta>> = LazyLock::new(|| RULES.iter().map(|rule| rule.meta).collect());
+
+/// Every rule's metadata, in code order (for `catga rules`, `catga explain`, docs/rules.md).
+pub fn rules() -> &'static [&'static RuleMeta] {
+    &METAS
+}
+
+/// The rule with this code (any case) or name.
+pub fn rule(code_or_name: &str) -> Option<&'static RuleMeta> {
+    rules().iter().copied().find(|meta| meta.code.eq_ignore_ascii_case(code_or_name) || meta.name == code_or_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_in_code_order_without_duplicates() {
+        let codes: Vec<&str> = rules().iter().map(|meta| meta.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+    }
+
+    #[test]
+    fn every_rule_documents_the_fixed_sections_in_order() {
+        let sections = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## Options"];
+        for meta in rules() {
+            let mut from = 0;
+            for section in sections {
+                let found = meta.docs[from..].find(section);
+                assert!(found.is_some(), "{}: section `{section}` missing or out of order", meta.code);
+                from += found.unwrap_or(0) + section.len();
+            }
+            assert!(meta.code.starts_with("CATGA") && meta.code.len() == 8, "{}", meta.code);
+            assert!(!meta.summary.is_empty() && !meta.summary.contains('\n'), "{}", meta.code);
+        }
+    }
+
+    #[test]
+    fn rules_are_found_by_code_in_any_case_and_by_name() {
+        assert_eq!(rule("catga005").map(|meta| meta.name), Some("blocking-call-in-async"));
+        assert_eq!(rule("sync-io-in-async").map(|meta| meta.code), Some("CATGA012"));
+        assert!(rule("CATGA999").is_none());
+    }
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Speed of `catga lint` over the real-code corpus (issue 3, "Speed"), measured in one run against
+# a bare syn parse-and-visit pass over the same files on the same cores:
+#   cold = `catga lint --no-cache --format json src`   target: cold / baseline <= 1.25
+#   warm = `catga lint --format json src` (cache full) target: cold / warm     >= 10
+#
+# Usage: scripts/bench-lint.sh            (RUNS=N for more runs; default 5)
+# Needs the corpus (scripts/lint-corpus.sh, run automatically when missing). Uses hyperfine when
+# installed (`apt-get install -y hyperfine`), else times repeated runs itself; both report
+# medians. Raw timings are kept in target/corpus/bench-lint.json.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+corpus="$root/target/corpus"
+runs="${RUNS:-5}"
+results="$corpus/bench-lint.json"
+
+[[ -d "$corpus/src" ]] || "$root/scripts/lint-corpus.sh"
+
+echo "== release build"
+(cd "$root" && CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet \
+    -p catga-cli -p catga-lints --example syn_baseline)
+catga="$root/target/release/catga"
+baseline="$root/target/release/examples/syn_baseline"
+
+# Run from the corpus directory with a relative path, as a user would run it in their checkout.
+cd "$corpus"
+lines="$(awk '$1 == "TOTAL" { print $4 }' MANIFEST.txt)"
+echo "== corpus: $(awk '$1 == "TOTAL" { print $2 " files, " $4 " lines" }' MANIFEST.txt), $(nproc) cores"
+echo "   baseline sees: $("$baseline" src)"
+scanned="$("$catga" lint --no-cache --format json src | python3 -c 'import json,sys; print(json.load(sys.stdin)["files_scanned"])' || true)"
+echo "   catga lint scans: ${scanned:-?} files"
+
+# The warm command's warm-up run fills the cache; the cold command never reads it.
+if command -v hyperfine >/dev/null; then
+    hyperfine --style basic --warmup 1 --runs "$runs" --ignore-failure --export-json "$results" \
+        -n baseline "$baseline src" \
+        -n cold "$catga lint --no-cache --format json src" \
+        -n warm "$catga lint --format json src"
+else
+    python3 - "$runs" "$results" "$baseline src" "$catga lint --no-cache --format json src" \
+        "$catga lint --format json src" <<'PY'
+import json, shlex, statistics, subprocess, sys, time
+runs, out, commands = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+names = ["baseline", "cold", "warm"]
+report = {"results": []}
+for name, command in zip(names, commands):
+    subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    print(f"{name:>9}: median {statistics.median(times):.3f} s  (min {min(times):.3f}, max {max(times):.3f}, n={runs})")
+    report["results"].append({"command": name, "times": times, "median": statistics.median(times)})
+json.dump(report, open(out, "w"), indent=2)
+PY
+fi
+
+python3 - "$results" "$lines" <<'PY'
+import json, statistics, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+lines = int(sys.argv[2])
+median = {name: statistics.median(r["times"]) for name, r in results.items()}
+for name in ("baseline", "cold", "warm"):
+    print(f"{name:>9}: median {median[name]:.3f} s  {lines / median[name]:>12,.0f} lines/s")
+cold_baseline = median["cold"] / median["baseline"]
+cold_warm = median["cold"] / median["warm"]
+print(f"cold / baseline = {cold_baseline:.2f}  (target <= 1.25: {'met' if cold_baseline <= 1.25 else 'NOT met'})")
+print(f"cold / warm     = {cold_warm:.1f}  (target >= 10: {'met' if cold_warm >= 10 else 'NOT met'})")
+PY

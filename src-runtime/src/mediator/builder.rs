@@ -1,0 +1,193 @@
+//! [`MediatorBuilder`]: collects handlers, behaviors and the idempotency store, and checks the
+//! configuration once, in [`build`](MediatorBuilder::build).
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::entry::{ErasedEntry, EventEntry, RequestEntry};
+use super::type_map::TypeMap;
+use super::{Inner, Mediator, next_mediator_id, register_live};
+use crate::handler::{ErasedHandler, EventHandler, Handler};
+use crate::idempotency::{IdempotencyBehavior, IdempotencyStore, MemoryIdempotencyStore};
+use crate::message::{Event, Message, Request};
+use crate::pipeline::{Behavior, DynBehavior};
+use crate::{Error, ErrorKind, Result};
+
+/// How long an idempotency claim stays valid when its holder neither completes nor releases it
+/// (for example because the process died).
+pub const DEFAULT_IDEMPOTENCY_LEASE: Duration = Duration::from_secs(30);
+
+/// Configures a [`Mediator`]; made by [`Mediator::builder`].
+///
+/// Mistakes (two handlers for one request type, a behavior for a type nothing handles) are
+/// collected and reported together by [`build`](MediatorBuilder::build).
+pub struct MediatorBuilder {
+    requests: TypeMap<Box<dyn ErasedEntry>>,
+    events: TypeMap<Box<dyn ErasedEntry>>,
+    global: Vec<Arc<dyn DynBehavior>>,
+    scoped: Vec<(TypeId, &'static str, Arc<dyn DynBehavior>)>,
+    store: Option<Arc<dyn IdempotencyStore>>,
+    lease: Duration,
+    problems: Vec<String>,
+}
+
+impl MediatorBuilder {
+    pub(crate) fn new() -> Self {
+        MediatorBuilder {
+            requests: TypeMap::default(),
+            events: TypeMap::default(),
+            global: Vec::new(),
+            scoped: Vec::new(),
+            store: None,
+            lease: DEFAULT_IDEMPOTENCY_LEASE,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Registers the handler of request type `R`. A second handler for the same `R` makes
+    /// [`build`](MediatorBuilder::build) fail.
+    pub fn handler<R, H>(mut self, handler: H) -> Self
+    where
+        R: Request,
+        H: Handler<R>,
+    {
+        let handler_name = std::any::type_name::<H>();
+        let key = TypeId::of::<R>();
+        if let Some(existing) = self.requests.get(&key) {
+            let existing: &dyn Any = &**existing;
+            let existing = existing.downcast_ref::<RequestEntry<R>>().map_or("?", |e| e.handler_name);
+            self.problems.push(format!(
+                "two handlers are registered for `{}`: `{existing}` and `{handler_name}`; a request \
+                 type has exactly one handler, so remove one registration (look for \
+                 `#[catga::handler]` on one and `.handler(..)` for the other)",
+                R::NAME
+            ));
+            return self;
+        }
+        let entry = RequestEntry::<R>::new(Box::new(ErasedHandler(handler)), handler_name);
+        self.requests.insert(key, Box::new(entry));
+        self
+    }
+
+    /// Adds an event handler for event type `E`; any number may be registered.
+    pub fn event_handler<E, H>(mut self, handler: H) -> Self
+    where
+        E: Event,
+        H: EventHandler<E>,
+    {
+        let entry = self
+            .events
+            .entry(TypeId::of::<E>())
+            .or_insert_with(|| Box::new(EventEntry::<E>::new()));
+        let entry: &mut dyn Any = &mut **entry;
+        if let Some(entry) = entry.downcast_mut::<EventEntry<E>>() {
+            entry.push(Box::new(ErasedHandler(handler)));
+        }
+        self
+    }
+
+    /// Adds a behavior that wraps every message. Behaviors run in registration order, the
+    /// first outermost; global behaviors run outside per-type ones.
+    pub fn behavior<B: Behavior>(mut self, behavior: B) -> Self {
+        self.global.push(Arc::new(behavior));
+        self
+    }
+
+    /// Adds a behavior that wraps only messages of type `M`.
+    pub fn behavior_for<M: Message, B: Behavior>(mut self, behavior: B) -> Self {
+        self.scoped.push((TypeId::of::<M>(), M::NAME, Arc::new(behavior)));
+        self
+    }
+
+    /// Registers every handler marked `#[catga::handler]` in the program.
+    pub fn auto_register(self) -> Self {
+        inventory::iter::<AutoRegistration>
+            .into_iter()
+            .fold(self, |builder, registration| (registration.register)(builder))
+    }
+
+    /// Stores idempotency records in `store` instead of in memory (use a
+    /// [`SqliteIdempotencyStore`](crate::idempotency::SqliteIdempotencyStore) to deduplicate
+    /// across restarts).
+    pub fn idempotency_store(mut self, store: impl IdempotencyStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// How long an idempotency claim lasts when its holder vanishes (default
+    /// [`DEFAULT_IDEMPOTENCY_LEASE`]); set it above your slowest idempotent handler.
+    pub fn idempotency_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Checks the configuration and builds the mediator.
+    ///
+    /// Fails with [`ErrorKind::Configuration`] naming every problem found.
+    pub fn build(mut self) -> Result<Mediator> {
+        for (type_id, name, _) in &self.scoped {
+            if !self.requests.contains_key(type_id) && !self.events.contains_key(type_id) {
+                self.problems.push(format!(
+                    "`.behavior_for::<{name}>(..)` applies to a message type with no handler; \
+                     register its handler or remove the behavior"
+                ));
+            }
+        }
+        if !self.problems.is_empty() {
+            return Err(Error::new(ErrorKind::Configuration, self.problems.join("\n")));
+        }
+        let MediatorBuilder { mut requests, mut events, global, scoped, store, lease, .. } = self;
+        for (type_id, entry) in requests.iter_mut().chain(events.iter_mut()) {
+            let chain = global
+                .iter()
+                .cloned()
+                .chain(scoped.iter().filter(|(t, ..)| t == type_id).map(|(.., b)| b.clone()))
+                .collect();
+            entry.set_chain(chain);
+        }
+        let store = store.unwrap_or_else(|| Arc::new(MemoryIdempotencyStore::new()));
+        let inner = Arc::new(Inner {
+            id: next_mediator_id(),
+            requests,
+            events,
+            idempotency: IdempotencyBehavior::new(store, lease),
+        });
+        register_live(&inner);
+        Ok(Mediator { inner })
+    }
+}
+
+impl fmt::Debug for MediatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediatorBuilder")
+            .field("request_types", &self.requests.len())
+            .field("event_types", &self.events.len())
+            .field("global_behaviors", &self.global.len())
+            .field("scoped_behaviors", &self.scoped.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A handler registration submitted by `#[catga::handler]`; collected by
+/// [`MediatorBuilder::auto_register`]. Not meant to be built by hand.
+#[derive(Debug)]
+pub struct AutoRegistration {
+    handler: &'static str,
+    register: fn(MediatorBuilder) -> MediatorBuilder,
+}
+
+impl AutoRegistration {
+    /// A registration of `handler` (its name) that `register` adds to a builder.
+    pub const fn new(handler: &'static str, register: fn(MediatorBuilder) -> MediatorBuilder) -> Self {
+        AutoRegistration { handler, register }
+    }
+
+    /// The registered handler type's name.
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+}
+
+inventory::collect!(AutoRegistration);

@@ -1,0 +1,145 @@
+//! What the mediator keeps per message type: the handler(s), the behavior chain, and the typed
+//! dispatch code, monomorphised per message type.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use futures_util::future::{BoxFuture, join_all};
+
+use super::publish::{HandlerFailure, PublishError};
+use crate::handler::{DynEventHandler, DynHandler};
+use crate::idempotency::IdempotencyBehavior;
+use crate::message::{Event, IdempotencyHooks, Request};
+use crate::pipeline::{DynBehavior, Next, Reply, Terminal};
+use crate::{Context, Result};
+
+/// A registry entry of any message type; downcast to [`RequestEntry`] or [`EventEntry`].
+pub(crate) trait ErasedEntry: Any + Send + Sync {
+    /// Installs the behaviors that apply to this message type, outermost first.
+    fn set_chain(&mut self, chain: Vec<Arc<dyn DynBehavior>>);
+}
+
+/// The handler of request type `R` and how to run it.
+pub(crate) struct RequestEntry<R: Request> {
+    handler: Box<dyn DynHandler<R>>,
+    pub(crate) handler_name: &'static str,
+    chain: Vec<Arc<dyn DynBehavior>>,
+    idempotency: Option<IdempotencyHooks<R>>,
+}
+
+impl<R: Request> ErasedEntry for RequestEntry<R> {
+    fn set_chain(&mut self, chain: Vec<Arc<dyn DynBehavior>>) {
+        self.chain = chain;
+    }
+}
+
+impl<R: Request> RequestEntry<R> {
+    pub(crate) fn new(handler: Box<dyn DynHandler<R>>, handler_name: &'static str) -> Self {
+        RequestEntry { handler, handler_name, chain: Vec::new(), idempotency: R::idempotency() }
+    }
+
+    /// Runs the request: straight to the handler when nothing else applies, else through the
+    /// idempotency behavior and the pipeline (boxed, so the plain path's future stays small).
+    pub(crate) async fn dispatch(
+        &self,
+        request: R,
+        ctx: Context,
+        idempotency: &IdempotencyBehavior,
+    ) -> Result<R::Response> {
+        match self.idempotency {
+            None if self.chain.is_empty() => self.handler.call(request, &ctx).await,
+            None => Box::pin(self.run_pipeline(request, ctx)).await,
+            Some(hooks) => {
+                let execute = |request| self.run_pipeline(request, ctx);
+                Box::pin(idempotency.run(request, hooks, execute)).await
+            }
+        }
+    }
+
+    async fn run_pipeline(&self, request: R, ctx: Context) -> Result<R::Response> {
+        if self.chain.is_empty() {
+            return self.handler.call(request, &ctx).await;
+        }
+        let terminal = RequestTerminal { request: &request, handler: &*self.handler };
+        Next::new(&self.chain, &request, &terminal).run(ctx).await?.downcast()
+    }
+}
+
+/// End of a request's pipeline: calls the handler with a copy of the request.
+struct RequestTerminal<'a, R: Request> {
+    request: &'a R,
+    handler: &'a dyn DynHandler<R>,
+}
+
+impl<R: Request> Terminal for RequestTerminal<'_, R> {
+    fn call(&self, ctx: Context) -> BoxFuture<'_, Result<Reply>> {
+        let request = self.request.clone();
+        Box::pin(async move { self.handler.call(request, &ctx).await.map(Reply::new) })
+    }
+}
+
+/// The event handlers of event type `E`.
+pub(crate) struct EventEntry<E: Event> {
+    handlers: Vec<Box<dyn DynEventHandler<E>>>,
+    chain: Vec<Arc<dyn DynBehavior>>,
+}
+
+impl<E: Event> ErasedEntry for EventEntry<E> {
+    fn set_chain(&mut self, chain: Vec<Arc<dyn DynBehavior>>) {
+        self.chain = chain;
+    }
+}
+
+impl<E: Event> EventEntry<E> {
+    pub(crate) fn new() -> Self {
+        EventEntry { handlers: Vec::new(), chain: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, handler: Box<dyn DynEventHandler<E>>) {
+        self.handlers.push(handler);
+    }
+
+    /// Runs every handler concurrently; all run even when some fail, and every failure is
+    /// reported in one [`PublishError`].
+    pub(crate) async fn publish(&self, event: &E, ctx: &Context) -> Result<()> {
+        let failures: Vec<HandlerFailure> = match self.handlers.as_slice() {
+            [] => return Ok(()),
+            [only] => match self.run_one(&**only, event, ctx.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(error) => vec![HandlerFailure { handler: only.name(), error }],
+            },
+            handlers => {
+                let runs = handlers.iter().map(|h| self.run_one(&**h, event, ctx.clone()));
+                join_all(runs)
+                    .await
+                    .into_iter()
+                    .zip(handlers)
+                    .filter_map(|(result, handler)| {
+                        result.err().map(|error| HandlerFailure { handler: handler.name(), error })
+                    })
+                    .collect()
+            }
+        };
+        if failures.is_empty() { Ok(()) } else { Err(PublishError::new(E::NAME, failures).into()) }
+    }
+
+    async fn run_one(&self, handler: &dyn DynEventHandler<E>, event: &E, ctx: Context) -> Result<()> {
+        if self.chain.is_empty() {
+            return handler.call(event, &ctx).await;
+        }
+        let terminal = EventTerminal { event, handler };
+        Next::new(&self.chain, event, &terminal).run(ctx).await?.downcast()
+    }
+}
+
+/// End of an event handler's pipeline.
+struct EventTerminal<'a, E: Event> {
+    event: &'a E,
+    handler: &'a dyn DynEventHandler<E>,
+}
+
+impl<E: Event> Terminal for EventTerminal<'_, E> {
+    fn call(&self, ctx: Context) -> BoxFuture<'_, Result<Reply>> {
+        Box::pin(async move { self.handler.call(self.event, &ctx).await.map(Reply::new) })
+    }
+}

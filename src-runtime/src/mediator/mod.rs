@@ -1,0 +1,184 @@
+//! The [`Mediator`]: routes requests to their handler and events to their event handlers,
+//! through the behaviors configured for them.
+
+mod builder;
+mod entry;
+mod publish;
+mod type_map;
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+
+use futures_util::future::join_all;
+
+pub use builder::{AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, MediatorBuilder};
+use entry::{ErasedEntry, EventEntry, RequestEntry};
+pub use publish::{HandlerFailure, PublishError};
+use type_map::TypeMap;
+
+use crate::idempotency::IdempotencyBehavior;
+use crate::message::{Event, Request};
+use crate::{Context, Error, ErrorKind, Result};
+
+/// Identifies a live mediator, so that a [`Context`] can reach it without holding a reference
+/// count (which would cost two atomic operations per send).
+pub(crate) type MediatorId = u64;
+
+/// Dispatches commands and queries to their one [`Handler`](crate::Handler) and events to every
+/// [`EventHandler`](crate::EventHandler), through the configured behaviors.
+///
+/// Cheap to clone (one `Arc`), `Send + Sync`: share one mediator across tasks.
+///
+/// ```
+/// use catga::prelude::*;
+///
+/// #[derive(Debug, Clone, Command)]
+/// #[command(response = u32)]
+/// struct Add { a: u32, b: u32 }
+///
+/// struct AddHandler;
+/// impl Handler<Add> for AddHandler {
+///     async fn handle(&self, cmd: Add, _ctx: &Context) -> catga::Result<u32> {
+///         Ok(cmd.a + cmd.b)
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let mediator = Mediator::builder()
+///     .handler(AddHandler)
+///     .behavior(Retry::exponential(3))
+///     .build()?;
+/// assert_eq!(mediator.send(Add { a: 2, b: 3 }).await?, 5);
+/// # Ok::<(), catga::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Mediator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: MediatorId,
+    requests: TypeMap<Box<dyn ErasedEntry>>,
+    events: TypeMap<Box<dyn ErasedEntry>>,
+    idempotency: IdempotencyBehavior,
+}
+
+impl Mediator {
+    /// Starts configuring a mediator.
+    pub fn builder() -> MediatorBuilder {
+        MediatorBuilder::new()
+    }
+
+    /// Sends a command or query to its handler and returns the handler's response.
+    ///
+    /// Fails with [`ErrorKind::NoHandler`] when no handler is registered for `R`, and with
+    /// [`ErrorKind::Internal`] when the handler panics.
+    pub async fn send<R: Request>(&self, request: R) -> Result<R::Response> {
+        self.send_with(request, Context::root(self.inner.id)).await
+    }
+
+    /// Sends every request concurrently; the results come back in the order of the requests.
+    pub async fn send_batch<R, I>(&self, requests: I) -> Vec<Result<R::Response>>
+    where
+        R: Request,
+        I: IntoIterator<Item = R>,
+    {
+        join_all(requests.into_iter().map(|request| self.send(request))).await
+    }
+
+    /// Delivers an event to every event handler registered for it, concurrently.
+    ///
+    /// Every handler runs even when some fail; the error then carries each failure (read them
+    /// with [`PublishError::of`]). Publishing an event nobody handles succeeds.
+    pub async fn publish<E: Event>(&self, event: E) -> Result<()> {
+        self.publish_with(event, Context::root(self.inner.id)).await
+    }
+
+    pub(crate) async fn send_with<R: Request>(&self, request: R, ctx: Context) -> Result<R::Response> {
+        let Some(entry) = find_entry::<RequestEntry<R>>(&self.inner.requests) else {
+            return Err(Error::new(
+                ErrorKind::NoHandler,
+                format!(
+                    "no handler is registered for `{}` ({}); register one with \
+                     `Mediator::builder().handler(..)` or `#[catga::handler]`",
+                    R::NAME,
+                    std::any::type_name::<R>()
+                ),
+            ));
+        };
+        entry.dispatch(request, ctx, &self.inner.idempotency).await
+    }
+
+    pub(crate) async fn publish_with<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
+        match find_entry::<EventEntry<E>>(&self.inner.events) {
+            Some(entry) => entry.publish(&event, &ctx).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether a handler is registered for request type `R`.
+    pub fn handles<R: Request>(&self) -> bool {
+        self.inner.requests.contains_key(&TypeId::of::<R>())
+    }
+}
+
+impl fmt::Debug for Mediator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mediator")
+            .field("request_types", &self.inner.requests.len())
+            .field("event_types", &self.inner.events.len())
+            .finish()
+    }
+}
+
+/// The entry of type `T` in `map`, keyed by its message type.
+fn find_entry<T: EntryOf + 'static>(map: &TypeMap<Box<dyn ErasedEntry>>) -> Option<&T> {
+    let entry: &dyn Any = &**map.get(&TypeId::of::<T::Message>())?;
+    entry.downcast_ref::<T>()
+}
+
+/// Links an entry type to the message type it is keyed by.
+trait EntryOf {
+    type Message: 'static;
+}
+
+impl<R: Request> EntryOf for RequestEntry<R> {
+    type Message = R;
+}
+
+impl<E: Event> EntryOf for EventEntry<E> {
+    type Message = E;
+}
+
+/// Live mediators by id, for [`Context::send`] and [`Context::publish`].
+static LIVE: RwLock<Option<HashMap<MediatorId, Weak<Inner>>>> = RwLock::new(None);
+
+fn register_live(inner: &Arc<Inner>) {
+    let mut live = LIVE.write().unwrap_or_else(PoisonError::into_inner);
+    live.get_or_insert_with(HashMap::new).insert(inner.id, Arc::downgrade(inner));
+}
+
+/// The live mediator with id `id`, if it has not been dropped.
+pub(crate) fn lookup(id: MediatorId) -> Option<Mediator> {
+    let live = LIVE.read().unwrap_or_else(PoisonError::into_inner);
+    let inner = live.as_ref()?.get(&id)?.upgrade()?;
+    Some(Mediator { inner })
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let mut live = LIVE.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(map) = live.as_mut() {
+            map.remove(&self.id);
+        }
+    }
+}
+
+fn next_mediator_id() -> MediatorId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,328 @@
+//! [`SagaRunner`]: drives saga instances forward, compensates them when a step fails, and
+//! resumes the ones a restart interrupted.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tracing::Instrument;
+
+use super::definition::Saga;
+use super::record::{SagaRecord, SagaStatus, StepFailure};
+use super::store::SagaStore;
+use crate::{Context, Error, ErrorKind, Result};
+
+/// Runs saga instances, saving each one's state and progress to a [`SagaStore`] after every
+/// step and every compensation.
+///
+/// One runner (one process) should drive a given saga's instances at a time: the store does not
+/// lock an instance against a second runner resuming it concurrently.
+#[derive(Clone)]
+pub struct SagaRunner {
+    store: Arc<dyn SagaStore>,
+}
+
+impl fmt::Debug for SagaRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SagaRunner").finish_non_exhaustive()
+    }
+}
+
+/// The outcome of resuming one instance in [`SagaRunner::resume_pending`].
+#[derive(Debug)]
+pub struct ResumedSaga<T> {
+    /// The instance id.
+    pub id: String,
+    /// The final state, or the error that ended the instance (see [`SagaFailure`]).
+    pub result: Result<T>,
+}
+
+impl SagaRunner {
+    /// A runner saving to `store`.
+    pub fn new(store: impl SagaStore) -> Self {
+        SagaRunner {
+            store: Arc::new(store),
+        }
+    }
+
+    /// A runner saving to a store shared with other code (for example, to inspect instances).
+    pub fn with_shared_store(store: Arc<dyn SagaStore>) -> Self {
+        SagaRunner { store }
+    }
+
+    /// Start instance `id` of `saga` with `state` and run it to the end.
+    ///
+    /// Returns the final state when every step ran. When a step fails, the completed steps are
+    /// compensated in reverse order and the error (kind of the step's error) carries a
+    /// [`SagaFailure`] saying which step failed and whether compensation succeeded. An existing
+    /// instance `id` is a [`ErrorKind::Conflict`]; storage failures are returned as they happen,
+    /// leaving the instance to [`resume_pending`](SagaRunner::resume_pending).
+    pub async fn start<S: Saga>(
+        &self,
+        saga: &S,
+        id: &str,
+        state: S::State,
+        ctx: &Context,
+    ) -> Result<S::State> {
+        if id.is_empty() {
+            return Err(Error::validation(format!(
+                "saga `{}` needs a non-empty instance id",
+                S::NAME
+            )));
+        }
+        let record = SagaRecord::new(S::NAME, id, encode::<S>(id, &state)?);
+        self.store.create(&record).await?;
+        self.drive(saga, record, state, ctx).await
+    }
+
+    /// Continue instance `id` of `saga` from where its stored record stands.
+    ///
+    /// A running instance executes its remaining steps (re-executing the one that was
+    /// interrupted, if any); a compensating one compensates its remaining steps; an instance
+    /// whose compensation failed retries that compensation. A completed instance returns its
+    /// state and a compensated one its failure, without running anything. An unknown id is
+    /// [`ErrorKind::NotFound`].
+    pub async fn resume<S: Saga>(&self, saga: &S, id: &str, ctx: &Context) -> Result<S::State> {
+        let Some(mut record) = self.store.load(S::NAME, id).await? else {
+            return Err(Error::not_found(format!(
+                "saga `{}` has no stored instance `{id}`",
+                S::NAME
+            )));
+        };
+        if record.status == SagaStatus::CompensationFailed {
+            record.status = SagaStatus::Compensating;
+            record.compensation_failure = None;
+        }
+        let state = decode::<S>(&record)?;
+        self.drive(saga, record, state, ctx).await
+    }
+
+    /// Resume every running or compensating instance of `saga`, oldest first, one after the
+    /// other; call it once at start-up, after a restart.
+    ///
+    /// Fails only when the store cannot list the instances; each instance's own outcome is in
+    /// its [`ResumedSaga`].
+    pub async fn resume_pending<S: Saga>(
+        &self,
+        saga: &S,
+        ctx: &Context,
+    ) -> Result<Vec<ResumedSaga<S::State>>> {
+        let pending = self.store.pending(S::NAME).await?;
+        let mut resumed = Vec::with_capacity(pending.len());
+        for record in pending {
+            let id = record.id.clone();
+            let result = match decode::<S>(&record) {
+                Ok(state) => self.drive(saga, record, state, ctx).await,
+                Err(e) => Err(e),
+            };
+            resumed.push(ResumedSaga { id, result });
+        }
+        Ok(resumed)
+    }
+
+    /// Run `record` from its stored position to a final status, in a span naming the instance.
+    async fn drive<S: Saga>(
+        &self,
+        saga: &S,
+        record: SagaRecord,
+        state: S::State,
+        ctx: &Context,
+    ) -> Result<S::State> {
+        let span = tracing::info_span!("saga", saga = S::NAME, id = %record.id);
+        self.run_to_end(saga, record, state, ctx)
+            .instrument(span)
+            .await
+    }
+
+    /// Execute or compensate step after step, saving state and progress after each one.
+    async fn run_to_end<S: Saga>(
+        &self,
+        saga: &S,
+        mut record: SagaRecord,
+        mut state: S::State,
+        ctx: &Context,
+    ) -> Result<S::State> {
+        let steps = S::STEPS;
+        if record.completed_steps > steps.len() {
+            return Err(Error::new(
+                ErrorKind::Configuration,
+                format!(
+                    "saga `{}` instance `{}` is stored after step {} but the saga defines {} \
+                     steps; steps were removed since the instance started, restore them to \
+                     finish it",
+                    S::NAME,
+                    record.id,
+                    record.completed_steps,
+                    steps.len()
+                ),
+            ));
+        }
+        loop {
+            match record.status {
+                SagaStatus::Completed => return Ok(state),
+                SagaStatus::Compensated | SagaStatus::CompensationFailed => {
+                    return Err(SagaFailure::from_record(&record).into_error());
+                }
+                SagaStatus::Running if record.completed_steps == steps.len() => {
+                    record.status = SagaStatus::Completed;
+                    self.store.update(&record).await?;
+                }
+                SagaStatus::Running => {
+                    let step = record.completed_steps;
+                    tracing::debug!(step = steps[step], "executing step");
+                    let outcome = guarded(saga.execute(step, &mut state, ctx), steps[step]).await;
+                    match outcome {
+                        Ok(()) => record.completed_steps += 1,
+                        Err(e) => {
+                            tracing::warn!(step = steps[step], error = %e, "step failed");
+                            record.status = SagaStatus::Compensating;
+                            record.failure = Some(StepFailure::new(step, steps[step], &e));
+                        }
+                    }
+                    record.state = encode::<S>(&record.id, &state)?;
+                    self.store.update(&record).await?;
+                }
+                SagaStatus::Compensating if record.completed_steps == 0 => {
+                    record.status = SagaStatus::Compensated;
+                    self.store.update(&record).await?;
+                }
+                SagaStatus::Compensating => {
+                    let step = record.completed_steps - 1;
+                    tracing::debug!(step = steps[step], "compensating step");
+                    let outcome =
+                        guarded(saga.compensate(step, &mut state, ctx), steps[step]).await;
+                    match outcome {
+                        Ok(()) => record.completed_steps = step,
+                        Err(e) => {
+                            tracing::error!(step = steps[step], error = %e, "compensation failed");
+                            record.status = SagaStatus::CompensationFailed;
+                            record.compensation_failure =
+                                Some(StepFailure::new(step, steps[step], &e));
+                        }
+                    }
+                    record.state = encode::<S>(&record.id, &state)?;
+                    self.store.update(&record).await?;
+                }
+            }
+        }
+    }
+}
+
+/// Await a step or compensation, turning a panic into an internal error so that it is handled
+/// like any failure (compensated) instead of unwinding through the runner.
+async fn guarded(future: impl Future<Output = Result<()>>, step: &str) -> Result<()> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => Err(Error::internal(format!(
+            "saga step `{step}` panicked: {}",
+            panic_message(panic.as_ref())
+        ))),
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(message) = panic.downcast_ref::<&'static str>() {
+        message
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message
+    } else {
+        "non-string panic payload"
+    }
+}
+
+fn encode<S: Saga>(id: &str, state: &S::State) -> Result<Vec<u8>> {
+    serde_json::to_vec(state).map_err(|e| {
+        Error::storage(format!(
+            "cannot serialize the state of saga `{}` instance `{id}`: {e}",
+            S::NAME
+        ))
+        .with_source(e)
+    })
+}
+
+fn decode<S: Saga>(record: &SagaRecord) -> Result<S::State> {
+    serde_json::from_slice(&record.state).map_err(|e| {
+        Error::storage(format!(
+            "cannot read the stored state of saga `{}` instance `{}`: {e}; the state type \
+             changed incompatibly since the instance was saved",
+            S::NAME,
+            record.id
+        ))
+        .with_source(e)
+    })
+}
+
+/// Why a saga instance ended without completing: the step that failed and how compensation
+/// went. Carried as the [source](std::error::Error::source) of the [`Error`] the runner
+/// returns; get it back with [`SagaFailure::of`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SagaFailure {
+    /// The saga's name.
+    pub saga: String,
+    /// The instance id.
+    pub id: String,
+    /// The step whose failure started compensation.
+    pub failed_step: StepFailure,
+    /// `None` when every completed step was compensated; otherwise the compensation that
+    /// failed, leaving it and the steps before it in effect.
+    pub compensation_failure: Option<StepFailure>,
+}
+
+impl SagaFailure {
+    /// The saga failure inside `error`, if `error` came from a saga that failed.
+    pub fn of(error: &Error) -> Option<&SagaFailure> {
+        std::error::Error::source(error)?.downcast_ref::<SagaFailure>()
+    }
+
+    /// Whether every completed step was compensated.
+    pub fn compensated(&self) -> bool {
+        self.compensation_failure.is_none()
+    }
+
+    fn from_record(record: &SagaRecord) -> SagaFailure {
+        SagaFailure {
+            saga: record.saga.clone(),
+            id: record.id.clone(),
+            // A record reaches a failed status only through a failed step; a hand-edited row
+            // without one still gets a clear report.
+            failed_step: record.failure.clone().unwrap_or_else(|| StepFailure {
+                step: record.completed_steps,
+                name: String::from("<not recorded>"),
+                kind: ErrorKind::Internal,
+                message: String::from("the store holds no failed step for this instance"),
+            }),
+            compensation_failure: record.compensation_failure.clone(),
+        }
+    }
+
+    fn into_error(self) -> Error {
+        Error::new(self.failed_step.kind, self.to_string()).with_source(self)
+    }
+}
+
+impl fmt::Display for SagaFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "saga `{}` instance `{}`: {} failed; ",
+            self.saga, self.id, self.failed_step
+        )?;
+        match &self.compensation_failure {
+            None => write!(
+                f,
+                "the {} completed step(s) before it were compensated",
+                self.failed_step.step
+            ),
+            Some(compensation) => write!(
+                f,
+                "compensating {compensation} failed, so steps 0..={} may still be in effect; fix \
+                 the cause and call SagaRunner::resume to retry the compensation",
+                compensation.step
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SagaFailure {}

@@ -1,0 +1,287 @@
+//! [`SqliteSagaStore`]: saga instances in a SQLite file, so a saga interrupted by a restart can
+//! resume. Blocking SQLite work runs off the executor (see [`Database`]).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+
+use super::record::{SagaRecord, SagaStatus, StepFailure};
+use super::store::{SagaStore, already_exists, not_stored};
+use crate::idempotency::BoxFuture;
+use crate::idempotency::sqlite::{Database, Schema, now_millis};
+use crate::{Error, ErrorKind, Result};
+
+static SAGA_SCHEMA: Schema = Schema {
+    component: "saga",
+    version: 1,
+    ddl: "CREATE TABLE catga_sagas (
+              saga TEXT NOT NULL,
+              id TEXT NOT NULL,
+              status TEXT NOT NULL,
+              completed_steps INTEGER NOT NULL CHECK (completed_steps >= 0),
+              state BLOB NOT NULL,
+              failed_step INTEGER,
+              failed_step_name TEXT,
+              failure_kind TEXT,
+              failure_message TEXT,
+              compensation_step INTEGER,
+              compensation_step_name TEXT,
+              compensation_kind TEXT,
+              compensation_message TEXT,
+              created_at_ms INTEGER NOT NULL,
+              updated_at_ms INTEGER NOT NULL,
+              PRIMARY KEY (saga, id)
+          );
+          CREATE INDEX catga_sagas_by_status ON catga_sagas (saga, status);",
+};
+
+const COLUMNS: &str = "saga, id, status, completed_steps, state, \
+     failed_step, failed_step_name, failure_kind, failure_message, \
+     compensation_step, compensation_step_name, compensation_kind, compensation_message";
+
+/// Saga instances in a SQLite file on disk; they survive closing and reopening the store.
+///
+/// The file may be shared with a
+/// [`SqliteIdempotencyStore`](crate::idempotency::SqliteIdempotencyStore).
+#[derive(Debug, Clone)]
+pub struct SqliteSagaStore {
+    db: Database,
+}
+
+impl SqliteSagaStore {
+    /// Open the database at `path`, creating the file and its tables if needed.
+    ///
+    /// Fails with a storage error naming the file when it cannot be opened, is not a SQLite
+    /// database, or was written by an incompatible catga version.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let db = Database::open(path.as_ref(), &SAGA_SCHEMA).await?;
+        Ok(SqliteSagaStore { db })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> PathBuf {
+        self.db.path().to_path_buf()
+    }
+}
+
+impl SagaStore for SqliteSagaStore {
+    fn create<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<()>> {
+        let record = record.clone();
+        Box::pin(self.db.run(move |conn| insert(conn, &record)))
+    }
+
+    fn update<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<()>> {
+        let record = record.clone();
+        Box::pin(self.db.run(move |conn| update(conn, &record)))
+    }
+
+    fn load<'a>(&'a self, saga: &'a str, id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>>> {
+        let (saga, id) = (saga.to_owned(), id.to_owned());
+        Box::pin(self.db.run(move |conn| {
+            let row = conn
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM catga_sagas WHERE saga = ?1 AND id = ?2"),
+                    [&saga, &id],
+                    StoredRow::read,
+                )
+                .optional()?;
+            row.map(StoredRow::into_record).transpose()
+        }))
+    }
+
+    fn pending<'a>(&'a self, saga: &'a str) -> BoxFuture<'a, Result<Vec<SagaRecord>>> {
+        let saga = saga.to_owned();
+        Box::pin(self.db.run(move |conn| {
+            let mut statement = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM catga_sagas
+                 WHERE saga = ?1 AND status IN ('running', 'compensating')
+                 ORDER BY rowid"
+            ))?;
+            let rows = statement.query_map([&saga], StoredRow::read)?;
+            rows.map(|row| row?.into_record()).collect()
+        }))
+    }
+}
+
+fn insert(conn: &Connection, record: &SagaRecord) -> Result<()> {
+    let now = now_millis()?;
+    let (failed_step, failed_name, failure_kind, failure_message) = columns(&record.failure)?;
+    let (comp_step, comp_name, comp_kind, comp_message) = columns(&record.compensation_failure)?;
+    let inserted = conn.execute(
+        &format!(
+            "INSERT INTO catga_sagas ({COLUMNS}, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
+        ),
+        params![
+            record.saga,
+            record.id,
+            record.status.as_str(),
+            to_column(record.completed_steps)?,
+            record.state,
+            failed_step,
+            failed_name,
+            failure_kind,
+            failure_message,
+            comp_step,
+            comp_name,
+            comp_kind,
+            comp_message,
+            now,
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
+            Err(already_exists(&record.saga, &record.id))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn update(conn: &Connection, record: &SagaRecord) -> Result<()> {
+    let now = now_millis()?;
+    let (failed_step, failed_name, failure_kind, failure_message) = columns(&record.failure)?;
+    let (comp_step, comp_name, comp_kind, comp_message) = columns(&record.compensation_failure)?;
+    let updated = conn.execute(
+        "UPDATE catga_sagas SET
+             status = ?3, completed_steps = ?4, state = ?5,
+             failed_step = ?6, failed_step_name = ?7, failure_kind = ?8, failure_message = ?9,
+             compensation_step = ?10, compensation_step_name = ?11, compensation_kind = ?12,
+             compensation_message = ?13, updated_at_ms = ?14
+         WHERE saga = ?1 AND id = ?2",
+        params![
+            record.saga,
+            record.id,
+            record.status.as_str(),
+            to_column(record.completed_steps)?,
+            record.state,
+            failed_step,
+            failed_name,
+            failure_kind,
+            failure_message,
+            comp_step,
+            comp_name,
+            comp_kind,
+            comp_message,
+            now,
+        ],
+    )?;
+    if updated == 0 {
+        return Err(not_stored(&record.saga, &record.id));
+    }
+    Ok(())
+}
+
+type FailureColumns<'a> = (
+    Option<i64>,
+    Option<&'a str>,
+    Option<&'static str>,
+    Option<&'a str>,
+);
+
+fn columns(failure: &Option<StepFailure>) -> Result<FailureColumns<'_>> {
+    Ok(match failure {
+        Some(f) => (
+            Some(to_column(f.step)?),
+            Some(f.name.as_str()),
+            Some(f.kind.as_str()),
+            Some(f.message.as_str()),
+        ),
+        None => (None, None, None, None),
+    })
+}
+
+fn to_column(step: usize) -> Result<i64> {
+    i64::try_from(step).map_err(|_| Error::storage(format!("step index {step} is too large")))
+}
+
+/// A row as SQLite returns it, before its text columns are checked.
+struct StoredRow {
+    saga: String,
+    id: String,
+    status: String,
+    completed_steps: i64,
+    state: Vec<u8>,
+    failure: StoredFailure,
+    compensation_failure: StoredFailure,
+}
+
+type StoredFailure = (Option<i64>, Option<String>, Option<String>, Option<String>);
+
+impl StoredRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<StoredRow> {
+        Ok(StoredRow {
+            saga: row.get(0)?,
+            id: row.get(1)?,
+            status: row.get(2)?,
+            completed_steps: row.get(3)?,
+            state: row.get(4)?,
+            failure: (row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?),
+            compensation_failure: (row.get(9)?, row.get(10)?, row.get(11)?, row.get(12)?),
+        })
+    }
+
+    fn into_record(self) -> Result<SagaRecord> {
+        let corrupt = |what: String| {
+            Error::storage(format!(
+                "saga `{}` instance `{}` is stored with {what}; the row was written by another \
+                 program or a newer catga",
+                self.saga, self.id
+            ))
+        };
+        let status = SagaStatus::from_name(&self.status)
+            .ok_or_else(|| corrupt(format!("unknown status `{}`", self.status)))?;
+        let completed_steps = usize::try_from(self.completed_steps)
+            .map_err(|_| corrupt(format!("step count {}", self.completed_steps)))?;
+        let failure = step_failure(self.failure)
+            .map_err(|column| corrupt(format!("a failed step without its {column}")))?;
+        let compensation_failure = step_failure(self.compensation_failure)
+            .map_err(|column| corrupt(format!("a failed compensation without its {column}")))?;
+        Ok(SagaRecord {
+            saga: self.saga,
+            id: self.id,
+            status,
+            completed_steps,
+            state: self.state,
+            failure,
+            compensation_failure,
+        })
+    }
+}
+
+/// Rebuild a [`StepFailure`] from its four columns; the error names a missing or bad column.
+fn step_failure(stored: StoredFailure) -> Result<Option<StepFailure>, &'static str> {
+    match stored {
+        (None, None, None, None) => Ok(None),
+        (Some(step), Some(name), Some(kind), Some(message)) => Ok(Some(StepFailure {
+            step: usize::try_from(step).map_err(|_| "step index")?,
+            name,
+            kind: error_kind_named(&kind),
+            message,
+        })),
+        (None, ..) => Err("step index"),
+        (_, None, ..) => Err("step name"),
+        (.., None, _) => Err("error kind"),
+        (.., None) => Err("error message"),
+    }
+}
+
+/// The [`ErrorKind`] stored as `name`; a name this build does not know (written by a newer
+/// catga) reads as [`ErrorKind::Internal`], so the instance stays loadable.
+fn error_kind_named(name: &str) -> ErrorKind {
+    [
+        ErrorKind::Validation,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Unauthorized,
+        ErrorKind::Timeout,
+        ErrorKind::Unavailable,
+        ErrorKind::NoHandler,
+        ErrorKind::Configuration,
+        ErrorKind::Storage,
+        ErrorKind::Internal,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == name)
+    .unwrap_or(ErrorKind::Internal)
+}

@@ -1,0 +1,159 @@
+//! The behaviour every `IdempotencyStore` must show, written once and run against the in-memory
+//! and the SQLite store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use catga::idempotency::{Claim, IdempotencyStore};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+async fn first_claim_acquires_and_second_sees_in_progress(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::InProgress
+    );
+}
+
+async fn completed_key_returns_recorded_response(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    store.complete("k", b"order-42").await.unwrap();
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::Completed(b"order-42".to_vec())
+    );
+}
+
+async fn released_claim_can_be_acquired_again(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    store.release("k").await.unwrap();
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+}
+
+async fn release_keeps_a_completed_response(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    store.complete("k", b"done").await.unwrap();
+    store.release("k").await.unwrap();
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::Completed(b"done".to_vec())
+    );
+}
+
+async fn first_completion_wins_over_a_later_one(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    store.complete("k", b"first").await.unwrap();
+    store.complete("k", b"second").await.unwrap();
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::Completed(b"first".to_vec())
+    );
+}
+
+async fn empty_response_round_trips(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    store.complete("k", b"").await.unwrap();
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::Completed(Vec::new())
+    );
+}
+
+async fn keys_are_independent(store: impl IdempotencyStore) {
+    assert_eq!(store.try_claim("a", LEASE).await.unwrap(), Claim::Acquired);
+    assert_eq!(store.try_claim("b", LEASE).await.unwrap(), Claim::Acquired);
+    store.complete("a", b"A").await.unwrap();
+    assert_eq!(
+        store.try_claim("b", LEASE).await.unwrap(),
+        Claim::InProgress
+    );
+}
+
+async fn claim_older_than_lease_is_taken_over(store: impl IdempotencyStore) {
+    // Generous margins: the claims right after acquiring must land inside the lease even on a
+    // loaded machine.
+    let lease = Duration::from_millis(500);
+    assert_eq!(store.try_claim("k", lease).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        store.try_claim("k", lease).await.unwrap(),
+        Claim::InProgress
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(store.try_claim("k", lease).await.unwrap(), Claim::Acquired);
+    // The takeover is a fresh claim: it is live again.
+    assert_eq!(
+        store.try_claim("k", lease).await.unwrap(),
+        Claim::InProgress
+    );
+}
+
+async fn completed_record_never_expires_through_the_lease(store: impl IdempotencyStore) {
+    let lease = Duration::from_millis(20);
+    assert_eq!(store.try_claim("k", lease).await.unwrap(), Claim::Acquired);
+    store.complete("k", b"kept").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(
+        store.try_claim("k", lease).await.unwrap(),
+        Claim::Completed(b"kept".to_vec())
+    );
+}
+
+async fn concurrent_claims_have_exactly_one_winner(store: impl IdempotencyStore) {
+    let store = Arc::new(store);
+    let claims = (0..50).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.try_claim("k", LEASE).await.unwrap() })
+    });
+    let mut acquired = 0;
+    for claim in claims.collect::<Vec<_>>() {
+        match claim.await.unwrap() {
+            Claim::Acquired => acquired += 1,
+            Claim::InProgress => {}
+            Claim::Completed(_) => panic!("nothing completed the key"),
+        }
+    }
+    assert_eq!(acquired, 1);
+}
+
+/// One `#[tokio::test]` per behaviour above, for the store `$make` builds. `$make` yields
+/// `(store, guard)`; the guard keeps the store's files alive for the test.
+macro_rules! store_contract {
+    ($store:ident, $make:expr) => {
+        mod $store {
+            store_contract!(@tests $make;
+                first_claim_acquires_and_second_sees_in_progress,
+                completed_key_returns_recorded_response,
+                released_claim_can_be_acquired_again,
+                release_keeps_a_completed_response,
+                first_completion_wins_over_a_later_one,
+                empty_response_round_trips,
+                keys_are_independent,
+                claim_older_than_lease_is_taken_over,
+                completed_record_never_expires_through_the_lease,
+                concurrent_claims_have_exactly_one_winner,
+            );
+        }
+    };
+    (@tests $make:expr; $($behaviour:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $behaviour() {
+                let (store, _guard) = $make.await;
+                super::$behaviour(store).await;
+            }
+        )*
+    };
+}
+
+store_contract!(memory, async {
+    (catga::idempotency::MemoryIdempotencyStore::new(), ())
+});
+
+store_contract!(sqlite, async {
+    let dir = tempfile::tempdir().unwrap();
+    let store = catga::idempotency::SqliteIdempotencyStore::open(dir.path().join("idem.db"))
+        .await
+        .unwrap();
+    (store, dir)
+});

@@ -1,0 +1,70 @@
+//! A send through a mediator without behaviors allocates nothing once warmed up.
+//!
+//! This test binary installs a counting global allocator; it holds one test so that no other
+//! test allocates concurrently.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use catga::prelude::*;
+
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)]
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
+// `System`'s guarantees carry over; counting has no effect on memory.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded verbatim; the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` through `alloc` above with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System` with `layout`; the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+#[derive(Debug, Clone, Command)]
+#[command(response = u64)]
+struct Increment {
+    by: u64,
+}
+
+struct IncrementHandler;
+impl Handler<Increment> for IncrementHandler {
+    async fn handle(&self, cmd: Increment, ctx: &Context) -> catga::Result<u64> {
+        Ok(cmd.by + (ctx.message_id().0 & 1) as u64)
+    }
+}
+
+#[test]
+fn send_without_behaviors_allocates_nothing_after_warm_up() {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let mediator = Mediator::builder().handler(IncrementHandler).build().unwrap();
+    runtime.block_on(async {
+        for _ in 0..100 {
+            mediator.send(Increment { by: 1 }).await.unwrap();
+        }
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let mut total = 0;
+        for by in 0..10_000 {
+            total += mediator.send(Increment { by }).await.unwrap();
+        }
+        let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        assert!(total >= 49_995_000);
+        assert_eq!(allocations, 0, "{allocations} allocations in 10000 sends");
+    });
+}
