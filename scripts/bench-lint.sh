@@ -19,7 +19,7 @@ results="$corpus/bench-lint.json"
 
 echo "== release build"
 (cd "$root" && CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet \
-    -p catga-cli -p catga-lints --example syn_baseline)
+    -p catga-cli -p catga-lints --bin catga --example syn_baseline)
 catga="$root/target/release/catga"
 baseline="$root/target/release/examples/syn_baseline"
 

@@ -29,7 +29,7 @@ pub(crate) fn report(report: &LintReport, root: &Path, color: bool) -> String {
 
 fn render_one(
     handler: &GraphicalReportHandler,
-    sources: &mut SourceCache,
+    sources: &mut SourceCache<'_>,
     diagnostic: &Diagnostic,
     out: &mut String,
 ) {

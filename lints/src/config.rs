@@ -57,9 +57,18 @@ impl Default for Settings {
             fail_on: None,
             max_handler_timeout: Duration::from_secs(30),
             saga_state_max_bytes: 1024,
-            critical_commands: ["Create*", "Update*", "Delete*", "*Payment*", "Process*", "Transfer*", "Charge*", "Refund*"]
-                .map(String::from)
-                .to_vec(),
+            critical_commands: [
+                "Create*",
+                "Update*",
+                "Delete*",
+                "*Payment*",
+                "Process*",
+                "Transfer*",
+                "Charge*",
+                "Refund*",
+            ]
+            .map(String::from)
+            .to_vec(),
             blocking_functions: Vec::new(),
             registration: RegistrationStyle::Builder,
             exclude: Vec::new(),
@@ -111,13 +120,20 @@ struct CatgaHolder {
 
 /// Find and load the configuration for a run rooted at `root`.
 pub fn load(root: &Path) -> Result<Config, LintError> {
-    let root = root.canonicalize().map_err(|source| LintError::Io { path: root.to_path_buf(), source })?;
+    let root = root.canonicalize().map_err(|source| LintError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
     for dir in root.ancestors() {
         let catga_toml = dir.join("catga.toml");
         if catga_toml.is_file() {
             let text = read(&catga_toml)?;
             let raw: RawConfig = parse(&catga_toml, &text)?;
-            return Ok(Config { settings: validate(&catga_toml, &text, raw)?, file: Some(catga_toml), base_dir: dir.to_path_buf() });
+            return Ok(Config {
+                settings: validate(&catga_toml, &text, raw)?,
+                file: Some(catga_toml),
+                base_dir: dir.to_path_buf(),
+            });
         }
         let cargo_toml = dir.join("Cargo.toml");
         if cargo_toml.is_file() {
@@ -129,7 +145,11 @@ pub fn load(root: &Path) -> Result<Config, LintError> {
                 .flatten()
                 .find_map(|holder| holder.metadata.and_then(|metadata| metadata.catga));
             if let Some(raw) = raw {
-                return Ok(Config { settings: validate(&cargo_toml, &text, raw)?, file: Some(cargo_toml), base_dir: dir.to_path_buf() });
+                return Ok(Config {
+                    settings: validate(&cargo_toml, &text, raw)?,
+                    file: Some(cargo_toml),
+                    base_dir: dir.to_path_buf(),
+                });
             }
             if is_workspace_root {
                 break;
@@ -139,7 +159,11 @@ pub fn load(root: &Path) -> Result<Config, LintError> {
             break;
         }
     }
-    Ok(Config { settings: Settings::default(), file: None, base_dir: root })
+    Ok(Config {
+        settings: Settings::default(),
+        file: None,
+        base_dir: root,
+    })
 }
 
 /// Parse configuration text as if it were the file `path` (for tests and tools).
@@ -149,7 +173,10 @@ pub fn parse_catga_toml(path: &Path, text: &str) -> Result<Settings, LintError> 
 }
 
 fn read(path: &Path) -> Result<String, LintError> {
-    std::fs::read_to_string(path).map_err(|source| LintError::Io { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| LintError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, LintError> {
@@ -161,30 +188,62 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, L
 
 fn config_error(path: &Path, text: &str, span: Range<usize>, message: String) -> LintError {
     let position = SourceFile::new(path, text).position(span.start);
-    LintError::Config { path: path.to_path_buf(), line: position.line, column: position.column, message }
+    LintError::Config {
+        path: path.to_path_buf(),
+        line: position.line,
+        column: position.column,
+        message,
+    }
 }
 
 fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Settings, LintError> {
-    let error = |value_span: Range<usize>, message: String| config_error(path, text, value_span, message);
+    let error =
+        |value_span: Range<usize>, message: String| config_error(path, text, value_span, message);
     let code = |value: &Spanned<String>, key: &str| -> Result<String, LintError> {
-        crate::rules::rule(value.get_ref()).map(|meta| meta.code.to_string()).ok_or_else(|| {
-            error(value.span(), format!("unknown rule `{}` in `{key}`; valid codes: {}", value.get_ref(), all_codes()))
-        })
+        crate::rules::rule(value.get_ref())
+            .map(|meta| meta.code.to_string())
+            .ok_or_else(|| {
+                error(
+                    value.span(),
+                    format!(
+                        "unknown rule `{}` in `{key}`; valid codes: {}",
+                        value.get_ref(),
+                        all_codes()
+                    ),
+                )
+            })
     };
     let severity = |value: &Spanned<String>, key: &str| -> Result<Severity, LintError> {
         parse_severity(value.get_ref()).ok_or_else(|| {
-            error(value.span(), format!("invalid severity `{}` for `{key}`; expected one of: error, warning, info", value.get_ref()))
+            error(
+                value.span(),
+                format!(
+                    "invalid severity `{}` for `{key}`; expected one of: error, warning, info",
+                    value.get_ref()
+                ),
+            )
         })
     };
     let mut settings = Settings::default();
     if let Some(select) = &raw.select {
-        settings.select = Some(select.iter().map(|value| code(value, "select")).collect::<Result<_, _>>()?);
+        settings.select = Some(
+            select
+                .iter()
+                .map(|value| code(value, "select"))
+                .collect::<Result<_, _>>()?,
+        );
     }
     if let Some(ignore) = &raw.ignore {
-        settings.ignore = ignore.iter().map(|value| code(value, "ignore")).collect::<Result<_, _>>()?;
+        settings.ignore = ignore
+            .iter()
+            .map(|value| code(value, "ignore"))
+            .collect::<Result<_, _>>()?;
     }
     for (rule_code, level) in raw.severity.iter().flatten() {
-        settings.severity.insert(code(rule_code, "severity")?, severity(level, &format!("severity.{}", rule_code.get_ref()))?);
+        settings.severity.insert(
+            code(rule_code, "severity")?,
+            severity(level, &format!("severity.{}", rule_code.get_ref()))?,
+        );
     }
     if let Some(fail_on) = &raw.fail_on {
         settings.fail_on = Some(severity(fail_on, "fail_on")?);
@@ -201,36 +260,82 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Settings, LintErr
         settings.saga_state_max_bytes = u64::try_from(*bytes.get_ref())
             .ok()
             .filter(|&bytes| bytes > 0)
-            .ok_or_else(|| error(bytes.span(), format!("invalid `saga_state_max_bytes` {}; expected a positive number of bytes", bytes.get_ref())))?;
+            .ok_or_else(|| {
+                error(
+                    bytes.span(),
+                    format!(
+                        "invalid `saga_state_max_bytes` {}; expected a positive number of bytes",
+                        bytes.get_ref()
+                    ),
+                )
+            })?;
     }
     if let Some(patterns) = &raw.critical_commands {
         for pattern in patterns {
-            let valid = !pattern.get_ref().is_empty() && pattern.get_ref().chars().all(|c| c == '*' || c == '_' || c.is_alphanumeric());
+            let valid = !pattern.get_ref().is_empty()
+                && pattern
+                    .get_ref()
+                    .chars()
+                    .all(|c| c == '*' || c == '_' || c.is_alphanumeric());
             if !valid {
-                return Err(error(pattern.span(), format!("invalid pattern `{}` in `critical_commands`; expected a type name with `*` wildcards, such as \"Create*\"", pattern.get_ref())));
+                return Err(error(
+                    pattern.span(),
+                    format!(
+                        "invalid pattern `{}` in `critical_commands`; expected a type name with `*` wildcards, such as \"Create*\"",
+                        pattern.get_ref()
+                    ),
+                ));
             }
         }
-        settings.critical_commands = patterns.iter().map(|pattern| pattern.get_ref().clone()).collect();
+        settings.critical_commands = patterns
+            .iter()
+            .map(|pattern| pattern.get_ref().clone())
+            .collect();
     }
     if let Some(functions) = &raw.blocking_functions {
         for function in functions {
-            if syn::parse_str::<syn::Path>(function.get_ref()).map_or(true, |path| path.segments.len() < 2) {
-                return Err(error(function.span(), format!("invalid path `{}` in `blocking_functions`; expected a full path such as \"my_crate::db::query_sync\"", function.get_ref())));
+            if syn::parse_str::<syn::Path>(function.get_ref())
+                .map_or(true, |path| path.segments.len() < 2)
+            {
+                return Err(error(
+                    function.span(),
+                    format!(
+                        "invalid path `{}` in `blocking_functions`; expected a full path such as \"my_crate::db::query_sync\"",
+                        function.get_ref()
+                    ),
+                ));
             }
         }
-        settings.blocking_functions = functions.iter().map(|function| function.get_ref().trim_start_matches("::").to_string()).collect();
+        settings.blocking_functions = functions
+            .iter()
+            .map(|function| function.get_ref().trim_start_matches("::").to_string())
+            .collect();
     }
     if let Some(registration) = &raw.registration {
         settings.registration = match registration.get_ref().as_str() {
             "builder" => RegistrationStyle::Builder,
             "attribute" => RegistrationStyle::Attribute,
-            other => return Err(error(registration.span(), format!("invalid `registration` `{other}`; expected one of: builder, attribute"))),
+            other => {
+                return Err(error(
+                    registration.span(),
+                    format!(
+                        "invalid `registration` `{other}`; expected one of: builder, attribute"
+                    ),
+                ));
+            }
         };
     }
     if let Some(globs) = &raw.exclude {
         for glob in globs {
             if let Err(glob_error) = globset::Glob::new(glob.get_ref()) {
-                return Err(error(glob.span(), format!("invalid glob `{}` in `exclude`: {}", glob.get_ref(), glob_error.kind())));
+                return Err(error(
+                    glob.span(),
+                    format!(
+                        "invalid glob `{}` in `exclude`: {}",
+                        glob.get_ref(),
+                        glob_error.kind()
+                    ),
+                ));
             }
         }
         settings.exclude = globs.iter().map(|glob| glob.get_ref().clone()).collect();
@@ -239,7 +344,11 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Settings, LintErr
 }
 
 fn all_codes() -> String {
-    crate::rules::rules().iter().map(|meta| meta.code).collect::<Vec<_>>().join(", ")
+    crate::rules::rules()
+        .iter()
+        .map(|meta| meta.code)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `error`, `warning` or `info`.
@@ -272,7 +381,12 @@ mod tests {
 
     fn config_error_of(text: &str) -> (u32, u32, String) {
         match parse_catga_toml(Path::new("catga.toml"), text) {
-            Err(LintError::Config { line, column, message, .. }) => (line, column, message),
+            Err(LintError::Config {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
             other => panic!("expected a config error, got {other:?}"),
         }
     }
@@ -283,37 +397,76 @@ mod tests {
                     fail_on = \"info\"\nmax_handler_timeout = \"500ms\"\nregistration = \"attribute\"\n\
                     blocking_functions = [\"my_db::query_sync\"]\nexclude = [\"generated/**\"]\n";
         let settings = parse_catga_toml(Path::new("catga.toml"), text).unwrap();
-        assert_eq!(settings.select, Some(vec!["CATGA005".to_string(), "CATGA012".to_string()]));
+        assert_eq!(
+            settings.select,
+            Some(vec!["CATGA005".to_string(), "CATGA012".to_string()])
+        );
         assert_eq!(settings.severity.get("CATGA005"), Some(&Severity::Error));
         assert_eq!(settings.fail_on, Some(Severity::Info));
         assert_eq!(settings.max_handler_timeout, Duration::from_millis(500));
         assert_eq!(settings.registration, RegistrationStyle::Attribute);
-        assert_eq!(settings.blocking_functions, vec!["my_db::query_sync".to_string()]);
+        assert_eq!(
+            settings.blocking_functions,
+            vec!["my_db::query_sync".to_string()]
+        );
     }
 
     #[test]
     fn unknown_key_names_line_and_valid_keys() {
         let (line, column, message) = config_error_of("select = []\nselekt = [\"CATGA005\"]\n");
         assert_eq!((line, column), (2, 1));
-        assert!(message.contains("unknown field `selekt`") && message.contains("select"), "{message}");
+        assert!(
+            message.contains("unknown field `selekt`") && message.contains("select"),
+            "{message}"
+        );
     }
 
     #[test]
     fn unknown_code_names_its_position_and_the_valid_codes() {
         let (line, column, message) = config_error_of("ignore = [\"CATGA005\", \"CATGA999\"]\n");
         assert_eq!((line, column), (1, 23));
-        assert!(message.contains("unknown rule `CATGA999`") && message.contains("CATGA012"), "{message}");
+        assert!(
+            message.contains("unknown rule `CATGA999`") && message.contains("CATGA012"),
+            "{message}"
+        );
     }
 
     #[test]
     fn bad_values_are_errors_with_choices() {
-        assert!(config_error_of("fail_on = \"fatal\"").2.contains("error, warning, info"));
-        assert!(config_error_of("max_handler_timeout = \"30\"").2.contains("such as \"30s\""));
-        assert!(config_error_of("registration = \"magic\"").2.contains("builder, attribute"));
-        assert!(config_error_of("severity = { CATGA005 = \"loud\" }").2.contains("severity.CATGA005"));
-        assert!(config_error_of("saga_state_max_bytes = -1").2.contains("positive"));
-        assert!(config_error_of("exclude = [\"a[\"]").2.contains("invalid glob"));
-        assert!(config_error_of("select = 5").2.contains("sequence") || config_error_of("select = 5").2.contains("array"));
+        assert!(
+            config_error_of("fail_on = \"fatal\"")
+                .2
+                .contains("error, warning, info")
+        );
+        assert!(
+            config_error_of("max_handler_timeout = \"30\"")
+                .2
+                .contains("such as \"30s\"")
+        );
+        assert!(
+            config_error_of("registration = \"magic\"")
+                .2
+                .contains("builder, attribute")
+        );
+        assert!(
+            config_error_of("severity = { CATGA005 = \"loud\" }")
+                .2
+                .contains("severity.CATGA005")
+        );
+        assert!(
+            config_error_of("saga_state_max_bytes = -1")
+                .2
+                .contains("positive")
+        );
+        assert!(
+            config_error_of("exclude = [\"a[\"]")
+                .2
+                .contains("invalid glob")
+        );
+        assert!(
+            config_error_of("select = 5").2.contains("sequence")
+                || config_error_of("select = 5").2.contains("array")
+        );
     }
 
     #[test]
@@ -327,7 +480,11 @@ mod tests {
         std::fs::create_dir(dir.path().join("src")).unwrap();
         let config = load(&dir.path().join("src")).unwrap();
         assert_eq!(config.settings.fail_on, Some(Severity::Error));
-        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n\n[package.metadata.catga]\nfail_on = 3\n").unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"x\"\n\n[package.metadata.catga]\nfail_on = 3\n",
+        )
+        .unwrap();
         match load(dir.path()) {
             Err(LintError::Config { line, path, .. }) => {
                 assert_eq!(line, 5);

@@ -10,11 +10,11 @@
 //!   on the spot, `(|| ..)()`, which is as async as its surroundings. This favours precision: a
 //!   blocking call inside `iter().map(|x| ..)` in an async fn is not reported.
 
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::FileFacts;
 use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::{Resolver, Scope, is_catga_item};
 use crate::rule::{FileEnv, FnSyntax, Rule, RuleCx};
-use crate::diagnostic::{Diagnostic, Severity};
 use std::fmt;
 use syn::visit::{self, Visit};
 
@@ -94,7 +94,13 @@ pub enum AsyncContext<'a> {
 impl AsyncContext<'_> {
     /// Whether this is the body of a runtime entry point itself (not a block or task inside it).
     pub fn is_entry_point(&self) -> bool {
-        matches!(self, AsyncContext::AsyncFn { entry_point: true, .. })
+        matches!(
+            self,
+            AsyncContext::AsyncFn {
+                entry_point: true,
+                ..
+            }
+        )
     }
 }
 
@@ -122,14 +128,30 @@ impl<'a> ScopeView<'a> {
     pub(crate) fn async_context(self) -> Option<AsyncContext<'a>> {
         for frame in self.frames.iter().rev() {
             match frame {
-                Frame::Fn { name, is_async, entry_point, .. } => {
-                    return is_async.then_some(AsyncContext::AsyncFn { name, entry_point: *entry_point });
+                Frame::Fn {
+                    name,
+                    is_async,
+                    entry_point,
+                    ..
+                } => {
+                    return is_async.then_some(AsyncContext::AsyncFn {
+                        name,
+                        entry_point: *entry_point,
+                    });
                 }
-                Frame::AsyncBlock => return Some(AsyncContext::AsyncBlock { in_fn: self.fn_name() }),
+                Frame::AsyncBlock => {
+                    return Some(AsyncContext::AsyncBlock {
+                        in_fn: self.fn_name(),
+                    });
+                }
                 Frame::Closure(ClosureKind::Async) => {
-                    return Some(AsyncContext::AsyncClosure { in_fn: self.fn_name() });
+                    return Some(AsyncContext::AsyncClosure {
+                        in_fn: self.fn_name(),
+                    });
                 }
-                Frame::Closure(ClosureKind::ImmediatelyCalled) | Frame::Impl { .. } | Frame::Test => {}
+                Frame::Closure(ClosureKind::ImmediatelyCalled)
+                | Frame::Impl { .. }
+                | Frame::Test => {}
                 Frame::Closure(ClosureKind::Blocking | ClosureKind::Other) => return None,
             }
         }
@@ -185,17 +207,24 @@ impl<'a> ScopeView<'a> {
 pub(crate) fn handler_kind(resolver: &Resolver, item: &syn::ItemImpl) -> Option<HandlerKind> {
     let (_, path, _) = item.trait_.as_ref()?;
     let resolved = resolver.resolve(path)?;
-    [("Handler", HandlerKind::Handler), ("EventHandler", HandlerKind::EventHandler), ("Saga", HandlerKind::Saga)]
-        .into_iter()
-        .find(|(name, _)| is_catga_item(&resolved, name))
-        .map(|(_, kind)| kind)
+    [
+        ("Handler", HandlerKind::Handler),
+        ("EventHandler", HandlerKind::EventHandler),
+        ("Saga", HandlerKind::Saga),
+    ]
+    .into_iter()
+    .find(|(name, _)| is_catga_item(&resolved, name))
+    .map(|(_, kind)| kind)
 }
 
 /// Whether attributes mark test code: `#[test]`, `#[cfg(test)]`, `#[tokio::test]`, `#[rstest]`...
 pub(crate) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let path = attr.path();
-        let last = path.segments.last().map(|segment| segment.ident.to_string());
+        let last = path
+            .segments
+            .last()
+            .map(|segment| segment.ident.to_string());
         match last.as_deref() {
             Some("test" | "rstest" | "bench") => true,
             Some("cfg") if path.segments.len() == 1 => cfg_mentions_test(attr),
@@ -206,9 +235,14 @@ pub(crate) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
 
 /// `cfg(test)`, `cfg(all(test, ..))`, but not `cfg(not(test))`.
 fn cfg_mentions_test(attr: &syn::Attribute) -> bool {
-    let syn::Meta::List(list) = &attr.meta else { return false };
+    let syn::Meta::List(list) = &attr.meta else {
+        return false;
+    };
     let tokens = list.tokens.to_string();
-    tokens.split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == "test") && !tokens.contains("not")
+    tokens
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .any(|word| word == "test")
+        && !tokens.contains("not")
 }
 
 /// `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, `#[actix_web::main]`, ...
@@ -216,28 +250,63 @@ fn is_entry_point_attr(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|attr| {
         let segments = &attr.path().segments;
         segments.len() >= 2
-            && segments.last().is_some_and(|last| last.ident == "main" || last.ident == "test")
+            && segments
+                .last()
+                .is_some_and(|last| last.ident == "main" || last.ident == "test")
     })
 }
 
 fn returns_result(sig: &syn::Signature) -> bool {
-    let syn::ReturnType::Type(_, ty) = &sig.output else { return false };
-    let syn::Type::Path(path) = &**ty else { return false };
-    path.path.segments.last().is_some_and(|segment| segment.ident == "Result")
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return false;
+    };
+    let syn::Type::Path(path) = &**ty else {
+        return false;
+    };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "Result")
 }
 
 /// Callees whose closure arguments run on a thread where blocking is fine.
 fn is_blocking_spawner(resolved: &str) -> bool {
     let last = resolved.rsplit("::").next().unwrap_or(resolved);
     matches!(last, "spawn_blocking" | "block_in_place")
-        || matches!(resolved, "std::thread::spawn" | "std::thread::scope" | "rayon::spawn" | "rayon::scope")
+        || matches!(
+            resolved,
+            "std::thread::spawn" | "std::thread::scope" | "rayon::spawn" | "rayon::scope"
+        )
 }
 
 /// Macros whose arguments are comma-separated expressions (after an optional format string).
 const EXPRESSION_MACROS: &[&str] = &[
-    "println", "print", "eprintln", "eprint", "format", "write", "writeln", "panic", "assert",
-    "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne", "vec", "dbg",
-    "join", "try_join", "info", "warn", "error", "debug", "trace", "anyhow", "bail", "ensure",
+    "println",
+    "print",
+    "eprintln",
+    "eprint",
+    "format",
+    "write",
+    "writeln",
+    "panic",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "vec",
+    "dbg",
+    "join",
+    "try_join",
+    "info",
+    "warn",
+    "error",
+    "debug",
+    "trace",
+    "anyhow",
+    "bail",
+    "ensure",
 ];
 
 /// The rules a walk runs, sorted per hook so a node only meets the rules that look at it.
@@ -273,7 +342,11 @@ impl HookTable {
 }
 
 /// Walk one parsed file: run every hook, collect diagnostics and facts.
-pub(crate) fn walk_file(file: &syn::File, env: &FileEnv<'_>, hooks: &HookTable) -> (Vec<Diagnostic>, FileFacts) {
+pub(crate) fn walk_file(
+    file: &syn::File,
+    env: &FileEnv<'_>,
+    hooks: &HookTable,
+) -> (Vec<Diagnostic>, FileFacts) {
     let mut walker = Walker {
         env,
         hooks,
@@ -349,7 +422,8 @@ impl Walker<'_> {
         let mark = self.locals.mark();
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
-                self.locals.bind_pattern(&typed.pat, &LocalOrigin::of_type(&typed.ty, &self.resolver));
+                self.locals
+                    .bind_pattern(&typed.pat, &LocalOrigin::of_type(&typed.ty, &self.resolver));
             }
         }
         self.with_frames(frames, |walker| {
@@ -363,7 +437,14 @@ impl Walker<'_> {
 
     /// Visit the arguments of an expression macro as expressions when they parse as such.
     fn walk_macro_args(&mut self, mac: &syn::Macro) {
-        let Some(name) = mac.path.segments.last().map(|segment| segment.ident.to_string()) else { return };
+        let Some(name) = mac
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.to_string())
+        else {
+            return;
+        };
         if !EXPRESSION_MACROS.contains(&name.as_str()) {
             return;
         }
@@ -386,7 +467,15 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_item(&mut self, item: &'ast syn::Item) {
         run_hooks!(self, item, item, item);
-        crate::facts::record_item(&mut self.facts, &self.resolver, self.env.source, item, ScopeView { frames: &self.frames });
+        crate::facts::record_item(
+            &mut self.facts,
+            &self.resolver,
+            self.env.source,
+            item,
+            ScopeView {
+                frames: &self.frames,
+            },
+        );
         let test = match item {
             syn::Item::Fn(_) => false,
             syn::Item::Mod(m) => is_test_attr(&m.attrs),
@@ -410,7 +499,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
             syn::Item::Impl(i) => {
                 let handler = handler_kind(&walker.resolver, i);
-                walker.with_frames(vec![Frame::Impl { handler }], |walker| visit::visit_item_impl(walker, i));
+                walker.with_frames(vec![Frame::Impl { handler }], |walker| {
+                    visit::visit_item_impl(walker, i)
+                });
             }
             syn::Item::Macro(m) => walker.walk_macro_args(&m.mac),
             _ => visit::visit_item(walker, item),
@@ -452,12 +543,18 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_expr_async(&mut self, block: &'ast syn::ExprAsync) {
-        self.with_frames(vec![Frame::AsyncBlock], |walker| visit::visit_expr_async(walker, block));
+        self.with_frames(vec![Frame::AsyncBlock], |walker| {
+            visit::visit_expr_async(walker, block)
+        });
     }
 
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
         let pending = self.pending_closure.take();
-        let kind = if closure.asyncness.is_some() { ClosureKind::Async } else { pending.unwrap_or(ClosureKind::Other) };
+        let kind = if closure.asyncness.is_some() {
+            ClosureKind::Async
+        } else {
+            pending.unwrap_or(ClosureKind::Other)
+        };
         let mark = self.locals.mark();
         for input in &closure.inputs {
             let origin = match input {
@@ -466,7 +563,9 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             };
             self.locals.bind_pattern(input, &origin);
         }
-        self.with_frames(vec![Frame::Closure(kind)], |walker| visit::visit_expr_closure(walker, closure));
+        self.with_frames(vec![Frame::Closure(kind)], |walker| {
+            visit::visit_expr_closure(walker, closure)
+        });
         self.locals.reset(mark);
     }
 
@@ -484,7 +583,8 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         self.visit_expr(&for_loop.expr);
         let mark = self.locals.mark();
-        self.locals.bind_pattern(&for_loop.pat, &LocalOrigin::default());
+        self.locals
+            .bind_pattern(&for_loop.pat, &LocalOrigin::default());
         self.visit_block(&for_loop.body);
         self.locals.reset(mark);
     }
@@ -507,7 +607,10 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         self.visit_expr(&call.func);
         self.pending_closure = None;
-        let blocking = self.resolver.resolve_expr(callee).is_some_and(|path| is_blocking_spawner(&path));
+        let blocking = self
+            .resolver
+            .resolve_expr(callee)
+            .is_some_and(|path| is_blocking_spawner(&path));
         for arg in &call.args {
             if blocking && matches!(arg, syn::Expr::Closure(_)) {
                 self.pending_closure = Some(ClosureKind::Blocking);
@@ -558,16 +661,27 @@ mod tests {
     };
 
     /// Reports, at every `probe()` call, what the context says about that point.
-    static PROBE: Rule = Rule { meta: &PROBE_META, hooks: Hooks { expr: Some(probe), ..Hooks::NONE } };
+    static PROBE: Rule = Rule {
+        meta: &PROBE_META,
+        hooks: Hooks {
+            expr: Some(probe),
+            ..Hooks::NONE
+        },
+    };
 
     fn probe(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
         let syn::Expr::Call(call) = expr else { return };
-        if cx.resolve_expr(&call.func).as_deref() != Some("self::probe") {
+        if !cx
+            .resolve_expr(&call.func)
+            .is_some_and(|path| path.ends_with("::probe"))
+        {
             return;
         }
         let message = format!(
             "async={} handler={:?} test={} fn={} result={}",
-            cx.async_context().map(|c| c.to_string()).unwrap_or_else(|| "no".into()),
+            cx.async_context()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "no".into()),
             cx.handler(),
             cx.in_test(),
             cx.fn_name().unwrap_or("-"),
@@ -581,9 +695,17 @@ mod tests {
         let file = SourceFile::new("t.rs", format!("fn probe() {{}}\n{source}"));
         let parsed = syn::parse_file(&file.text).unwrap();
         let settings = Settings::default();
-        let env = FileEnv { source: &file, settings: &settings, dependencies: None };
+        let env = FileEnv {
+            source: &file,
+            settings: &settings,
+            dependencies: None,
+        };
         let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
-        walk_file(&parsed, &env, &hooks).0.into_iter().map(|d| d.message).collect()
+        walk_file(&parsed, &env, &hooks)
+            .0
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
     }
 
     #[test]
@@ -592,18 +714,30 @@ mod tests {
             "async fn handle() { probe(); fn inner() { probe(); } let c = || probe(); \
              tokio::task::spawn_blocking(move || { probe(); async { probe() }; }); }",
         );
-        assert_eq!(got[0], "async=async fn `handle` handler=None test=false fn=handle result=false");
+        assert_eq!(
+            got[0],
+            "async=async fn `handle` handler=None test=false fn=handle result=false"
+        );
         assert!(got[1].starts_with("async=no "), "{}", got[1]);
         assert!(got[2].starts_with("async=no "), "{}", got[2]);
         assert!(got[3].starts_with("async=no "), "{}", got[3]);
-        assert!(got[4].starts_with("async=async block in fn `handle`"), "{}", got[4]);
+        assert!(
+            got[4].starts_with("async=async block in fn `handle`"),
+            "{}",
+            got[4]
+        );
     }
 
     #[test]
     fn immediately_called_closure_and_async_closure_inherit_or_are_async() {
-        let got = probe_messages("async fn f() { (|| probe())(); } fn g() { let c = async || probe(); }");
+        let got =
+            probe_messages("async fn f() { (|| probe())(); } fn g() { let c = async || probe(); }");
         assert!(got[0].starts_with("async=async fn `f`"), "{}", got[0]);
-        assert!(got[1].starts_with("async=async closure in fn `g`"), "{}", got[1]);
+        assert!(
+            got[1].starts_with("async=async closure in fn `g`"),
+            "{}",
+            got[1]
+        );
     }
 
     #[test]
@@ -613,9 +747,12 @@ mod tests {
              impl Handler<A> for H { async fn handle(&self) -> catga::Result<()> { probe(); Ok(()) } }\n\
              impl Other for H { fn x(&self) { probe(); } }\n\
              #[cfg(test)] mod tests { use super::*; impl Handler<A> for T { async fn handle(&self) { probe(); } } }\n\
-             mod local { trait Handler<T> {} impl Handler<u8> for u8 { fn y() { probe(); } } }",
+             mod local { trait Handler<T> {} impl Handler<u8> for u8 { fn y() { super::probe(); } } }",
         );
-        assert_eq!(got[0], "async=async fn `handle` handler=Some(Handler) test=false fn=handle result=true");
+        assert_eq!(
+            got[0],
+            "async=async fn `handle` handler=Some(Handler) test=false fn=handle result=true"
+        );
         assert!(got[1].contains("handler=None test=false"), "{}", got[1]);
         assert!(got[2].contains("handler=None test=true"), "{}", got[2]);
         assert!(got[3].contains("handler=None test=false"), "{}", got[3]);
@@ -630,7 +767,9 @@ mod tests {
 
     #[test]
     fn question_mark_in_async_block_does_not_target_the_fn() {
-        let got = probe_messages("fn f() -> Result<(), ()> { probe(); let _ = async { probe() }; Ok(()) }");
+        let got = probe_messages(
+            "fn f() -> Result<(), ()> { probe(); let _ = async { probe() }; Ok(()) }",
+        );
         assert!(got[0].ends_with("result=true"), "{}", got[0]);
         assert!(got[1].ends_with("result=false"), "{}", got[1]);
     }

@@ -113,31 +113,56 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// The order every output uses: path, line, column, code.
     pub fn sort_key(&self) -> (&PathBuf, u32, u32, &str) {
-        (&self.path, self.span.start_pos.line, self.span.start_pos.column, &self.code)
+        (
+            &self.path,
+            self.span.start_pos.line,
+            self.span.start_pos.column,
+            &self.code,
+        )
     }
 }
 
 impl Edit {
     /// Replace the text of `span` with `content`.
     pub fn replace(span: Span, content: impl Into<String>) -> Edit {
-        Edit { span, content: content.into() }
+        Edit {
+            span,
+            content: content.into(),
+        }
     }
 
     /// Insert `content` at the start of `span` (the span is collapsed to its start).
     pub fn insert_before(span: Span, content: impl Into<String>) -> Edit {
-        let at = Span { end: span.start, end_pos: span.start_pos, ..span };
-        Edit { span: at, content: content.into() }
+        let at = Span {
+            end: span.start,
+            end_pos: span.start_pos,
+            ..span
+        };
+        Edit {
+            span: at,
+            content: content.into(),
+        }
     }
 
     /// Insert `content` at the end of `span` (the span is collapsed to its end).
     pub fn insert_after(span: Span, content: impl Into<String>) -> Edit {
-        let at = Span { start: span.end, start_pos: span.end_pos, ..span };
-        Edit { span: at, content: content.into() }
+        let at = Span {
+            start: span.end,
+            start_pos: span.end_pos,
+            ..span
+        };
+        Edit {
+            span: at,
+            content: content.into(),
+        }
     }
 
     /// Delete the text of `span`.
     pub fn delete(span: Span) -> Edit {
-        Edit { span, content: String::new() }
+        Edit {
+            span,
+            content: String::new(),
+        }
     }
 }
 
@@ -153,8 +178,16 @@ impl Fix {
     }
 
     /// A fix with the given applicability; edits are sorted into file order.
-    pub fn new(applicability: Applicability, description: impl Into<String>, mut edits: Vec<Edit>) -> Fix {
+    pub fn new(
+        applicability: Applicability,
+        description: impl Into<String>,
+        mut edits: Vec<Edit>,
+    ) -> Fix {
         edits.sort_by_key(|edit| (edit.span.start, edit.span.end));
-        Fix { applicability, description: description.into(), edits }
+        Fix {
+            applicability,
+            description: description.into(),
+            edits,
+        }
     }
 }

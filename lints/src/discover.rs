@@ -35,45 +35,89 @@ pub(crate) struct Discovered {
 }
 
 /// Find the files of a run rooted at `root` (canonical).
-pub(crate) fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Result<Discovered, LintError> {
+pub(crate) fn discover(
+    root: &Path,
+    paths: &[PathBuf],
+    config: &Config,
+) -> Result<Discovered, LintError> {
     let excludes = Excludes::new(config)?;
     if paths.is_empty()
-        && let Some(manifest) = root.ancestors().map(|dir| dir.join("Cargo.toml")).find(|manifest| manifest.is_file())
+        && let Some(manifest) = root
+            .ancestors()
+            .map(|dir| dir.join("Cargo.toml"))
+            .find(|manifest| manifest.is_file())
     {
         return discover_cargo(root, &manifest, &excludes);
     }
-    let paths: Vec<PathBuf> = if paths.is_empty() { vec![root.to_path_buf()] } else { paths.to_vec() };
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![root.to_path_buf()]
+    } else {
+        paths.to_vec()
+    };
     let mut manifests = ManifestCache::default();
     let mut files = BTreeMap::new();
     for given in &paths {
-        let path = normalize(&if given.is_absolute() { given.clone() } else { root.join(given) });
-        let metadata = std::fs::metadata(&path).map_err(|_| LintError::MissingPath { path: given.clone() })?;
-        let found = if metadata.is_file() { vec![path] } else { walk(&path, &excludes)? };
+        let path = normalize(&if given.is_absolute() {
+            given.clone()
+        } else {
+            root.join(given)
+        });
+        let metadata = std::fs::metadata(&path).map_err(|_| LintError::MissingPath {
+            path: given.clone(),
+        })?;
+        let found = if metadata.is_file() {
+            vec![path]
+        } else {
+            walk(&path, &excludes)?
+        };
         for file in found {
             let dependencies = manifests.dependencies_of(&file);
-            files.entry(file.clone()).or_insert_with(|| SourceUnit { display: display_path(root, &file), path: file, dependencies });
+            files.entry(file.clone()).or_insert_with(|| SourceUnit {
+                display: display_path(root, &file),
+                path: file,
+                dependencies,
+            });
         }
     }
-    Ok(Discovered { files: files.into_values().collect(), target_dir: None })
+    Ok(Discovered {
+        files: files.into_values().collect(),
+        target_dir: None,
+    })
 }
 
-fn discover_cargo(root: &Path, manifest: &Path, excludes: &Excludes) -> Result<Discovered, LintError> {
+fn discover_cargo(
+    root: &Path,
+    manifest: &Path,
+    excludes: &Excludes,
+) -> Result<Discovered, LintError> {
     let metadata = cargo_metadata::MetadataCommand::new()
         .manifest_path(manifest)
         .no_deps()
         .other_options(vec!["--offline".to_string()])
         .exec()
-        .map_err(|error| LintError::Metadata { manifest: manifest.to_path_buf(), message: error.to_string() })?;
+        .map_err(|error| LintError::Metadata {
+            manifest: manifest.to_path_buf(),
+            message: error.to_string(),
+        })?;
     let members: BTreeSet<_> = metadata.workspace_members.iter().collect();
     let mut files: BTreeMap<PathBuf, SourceUnit> = BTreeMap::new();
-    for package in metadata.packages.iter().filter(|package| members.contains(&package.id)) {
+    for package in metadata
+        .packages
+        .iter()
+        .filter(|package| members.contains(&package.id))
+    {
         let normal: BTreeSet<String> = dependency_names(package, false);
         let with_dev: BTreeSet<String> = dependency_names(package, true);
         let (normal, with_dev) = (Arc::new(normal), Arc::new(with_dev));
-        let package_dir = package.manifest_path.parent().map(|dir| dir.as_std_path().to_path_buf()).unwrap_or_default();
+        let package_dir = package
+            .manifest_path
+            .parent()
+            .map(|dir| dir.as_std_path().to_path_buf())
+            .unwrap_or_default();
         let mut targets: Vec<_> = package.targets.iter().collect();
         // Library and binary sources first: a file shared with tests gets the normal dependencies.
-        targets.sort_by_key(|target| !(target.is_lib() || target.is_bin() || target.is_proc_macro()));
+        targets
+            .sort_by_key(|target| !(target.is_lib() || target.is_bin() || target.is_proc_macro()));
         for target in targets {
             let src = target.src_path.as_std_path();
             let dev = target.is_test() || target.is_bench() || target.is_example();
@@ -98,7 +142,10 @@ fn discover_cargo(root: &Path, manifest: &Path, excludes: &Excludes) -> Result<D
             }
         }
     }
-    Ok(Discovered { files: files.into_values().collect(), target_dir: Some(metadata.target_directory.into_std_path_buf()) })
+    Ok(Discovered {
+        files: files.into_values().collect(),
+        target_dir: Some(metadata.target_directory.into_std_path_buf()),
+    })
 }
 
 fn dependency_names(package: &cargo_metadata::Package, include_dev: bool) -> BTreeSet<String> {
@@ -110,7 +157,13 @@ fn dependency_names(package: &cargo_metadata::Package, include_dev: bool) -> BTr
             cargo_metadata::DependencyKind::Development => include_dev,
             _ => false,
         })
-        .map(|dependency| dependency.rename.clone().unwrap_or_else(|| dependency.name.clone()).replace('-', "_"))
+        .map(|dependency| {
+            dependency
+                .rename
+                .clone()
+                .unwrap_or_else(|| dependency.name.clone())
+                .replace('-', "_")
+        })
         .collect()
 }
 
@@ -130,7 +183,9 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 fn display_path(root: &Path, file: &Path) -> PathBuf {
-    file.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| file.to_path_buf())
+    file.strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| file.to_path_buf())
 }
 
 /// `.rs` files under `dir`.
@@ -145,8 +200,11 @@ fn walk(dir: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, LintError> {
         .require_git(false)
         .follow_links(false)
         .filter_entry(move |entry| {
-            let is_dir = entry.file_type().is_some_and(|file_type| file_type.is_dir());
-            !(is_dir && entry.file_name() == "target") && !filter_excludes.matches(entry.path())
+            let is_dir = entry
+                .file_type()
+                .is_some_and(|file_type| file_type.is_dir());
+            let is_target_dir = is_dir && entry.file_name() == "target";
+            !is_target_dir && !filter_excludes.matches(entry.path())
         })
         .build();
     for entry in walker {
@@ -154,8 +212,15 @@ fn walk(dir: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, LintError> {
             path: dir.to_path_buf(),
             source: std::io::Error::other(error.to_string()),
         })?;
-        let is_file = entry.file_type().is_some_and(|file_type| file_type.is_file());
-        if is_file && entry.path().extension().is_some_and(|extension| extension == "rs") {
+        let is_file = entry
+            .file_type()
+            .is_some_and(|file_type| file_type.is_file());
+        if is_file
+            && entry
+                .path()
+                .extension()
+                .is_some_and(|extension| extension == "rs")
+        {
             files.push(entry.into_path());
         }
     }
@@ -188,7 +253,10 @@ impl Excludes {
             column: 1,
             message: format!("invalid `exclude` globs: {error}"),
         })?;
-        Ok(Excludes { set: Arc::new(set), base: config.base_dir.clone() })
+        Ok(Excludes {
+            set: Arc::new(set),
+            base: config.base_dir.clone(),
+        })
     }
 
     fn matches(&self, path: &Path) -> bool {
@@ -196,31 +264,57 @@ impl Excludes {
             return false;
         }
         let relative = path.strip_prefix(&self.base).unwrap_or(path);
-        self.set.is_match(relative) || path.file_name().is_some_and(|name| self.set.is_match(Path::new(name)))
+        self.set.is_match(relative)
+            || path
+                .file_name()
+                .is_some_and(|name| self.set.is_match(Path::new(name)))
     }
+}
+
+/// A manifest's directory and dependency names.
+#[derive(Debug, Clone)]
+struct CrateManifest {
+    dir: PathBuf,
+    normal: Arc<BTreeSet<String>>,
+    with_dev: Arc<BTreeSet<String>>,
 }
 
 /// Manifests found by walking up from files, read once per directory.
 #[derive(Debug, Default)]
 struct ManifestCache {
-    by_dir: HashMap<PathBuf, Option<(PathBuf, Arc<BTreeSet<String>>, Arc<BTreeSet<String>>)>>,
+    by_dir: HashMap<PathBuf, Option<CrateManifest>>,
 }
 
 impl ManifestCache {
     fn dependencies_of(&mut self, file: &Path) -> Option<Arc<BTreeSet<String>>> {
         let dir = file.parent()?;
-        let (manifest_dir, normal, with_dev) = self.manifest_for(dir)?;
-        let relative = file.strip_prefix(&manifest_dir).ok()?;
-        let dev = relative.components().next().is_some_and(|first| matches!(first.as_os_str().to_str(), Some("tests" | "benches" | "examples")));
-        Some(if dev { with_dev } else { normal })
+        let manifest = self.manifest_for(dir)?;
+        let relative = file.strip_prefix(&manifest.dir).ok()?;
+        let dev = relative.components().next().is_some_and(|first| {
+            matches!(
+                first.as_os_str().to_str(),
+                Some("tests" | "benches" | "examples")
+            )
+        });
+        Some(if dev {
+            manifest.with_dev
+        } else {
+            manifest.normal
+        })
     }
 
-    fn manifest_for(&mut self, dir: &Path) -> Option<(PathBuf, Arc<BTreeSet<String>>, Arc<BTreeSet<String>>)> {
+    fn manifest_for(&mut self, dir: &Path) -> Option<CrateManifest> {
         if let Some(known) = self.by_dir.get(dir) {
             return known.clone();
         }
         let found = if dir.join("Cargo.toml").is_file() {
-            read_manifest_dependencies(&dir.join("Cargo.toml")).map(|(normal, with_dev)| (dir.to_path_buf(), Arc::new(normal), Arc::new(with_dev)))
+            read_manifest_dependencies(&dir.join("Cargo.toml")).map(|(normal, with_dev)| {
+                CrateManifest {
+                    dir: dir.to_path_buf(),
+                    normal: Arc::new(normal),
+                    with_dev: Arc::new(with_dev),
+                }
+            })
         } else {
             dir.parent().and_then(|parent| self.manifest_for(parent))
         };
@@ -273,12 +367,19 @@ mod tests {
         write(&root.join("notes.txt"), "");
         write(&root.join(".gitignore"), "ignored.rs\n");
         let config = Config {
-            settings: crate::config::Settings { exclude: vec!["src/generated/**".to_string()], ..Default::default() },
+            settings: crate::config::Settings {
+                exclude: vec!["src/generated/**".to_string()],
+                ..Default::default()
+            },
             file: None,
             base_dir: root.clone(),
         };
         let found = discover(&root, &[PathBuf::from(".")], &config).unwrap();
-        let displays: Vec<PathBuf> = found.files.iter().map(|unit| unit.display.clone()).collect();
+        let displays: Vec<PathBuf> = found
+            .files
+            .iter()
+            .map(|unit| unit.display.clone())
+            .collect();
         assert_eq!(displays, [PathBuf::from("src/lib.rs")]);
     }
 
@@ -286,19 +387,38 @@ mod tests {
     fn missing_path_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let error = discover(dir.path(), &[PathBuf::from("nope")], &Config::default()).unwrap_err();
-        assert!(matches!(error, LintError::MissingPath { ref path } if path == Path::new("nope")), "{error}");
+        assert!(
+            matches!(error, LintError::MissingPath { ref path } if path == Path::new("nope")),
+            "{error}"
+        );
     }
 
     #[test]
     fn manifest_dependencies_are_read_without_resolving_and_dev_dependencies_only_for_tests() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        write(&root.join("Cargo.toml"), "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = { version = \"1\" }\n");
+        write(
+            &root.join("Cargo.toml"),
+            "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = { version = \"1\" }\n",
+        );
         write(&root.join("src/lib.rs"), "");
         write(&root.join("tests/t.rs"), "");
-        let found = discover(&root, &[PathBuf::from("src"), PathBuf::from("tests")], &Config::default()).unwrap();
-        let lib = found.files.iter().find(|unit| unit.display.ends_with("lib.rs")).unwrap();
-        let test = found.files.iter().find(|unit| unit.display.ends_with("t.rs")).unwrap();
+        let found = discover(
+            &root,
+            &[PathBuf::from("src"), PathBuf::from("tests")],
+            &Config::default(),
+        )
+        .unwrap();
+        let lib = found
+            .files
+            .iter()
+            .find(|unit| unit.display.ends_with("lib.rs"))
+            .unwrap();
+        let test = found
+            .files
+            .iter()
+            .find(|unit| unit.display.ends_with("t.rs"))
+            .unwrap();
         assert!(!lib.dependencies.as_ref().unwrap().contains("tokio"));
         assert!(test.dependencies.as_ref().unwrap().contains("tokio"));
     }

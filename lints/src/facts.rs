@@ -96,7 +96,11 @@ pub struct Registration {
 
 fn last_segment_of_type(ty: &syn::Type) -> Option<String> {
     match ty {
-        syn::Type::Path(path) => path.path.segments.last().map(|segment| segment.ident.to_string()),
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.to_string()),
         syn::Type::Reference(reference) => last_segment_of_type(&reference.elem),
         syn::Type::Paren(paren) => last_segment_of_type(&paren.elem),
         _ => None,
@@ -104,7 +108,9 @@ fn last_segment_of_type(ty: &syn::Type) -> Option<String> {
 }
 
 fn first_generic_type(path: &syn::Path) -> Option<String> {
-    let syn::PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else { return None };
+    let syn::PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else {
+        return None;
+    };
     args.args.iter().find_map(|arg| match arg {
         syn::GenericArgument::Type(ty) => last_segment_of_type(ty),
         _ => None,
@@ -112,11 +118,21 @@ fn first_generic_type(path: &syn::Path) -> Option<String> {
 }
 
 fn has_catga_attr(resolver: &Resolver, attrs: &[syn::Attribute], name: &str) -> bool {
-    attrs.iter().any(|attr| resolver.resolve(attr.path()).is_some_and(|path| is_catga_item(&path, name)))
+    attrs.iter().any(|attr| {
+        resolver
+            .resolve(attr.path())
+            .is_some_and(|path| is_catga_item(&path, name))
+    })
 }
 
 /// Record facts from an item.
-pub(crate) fn record_item(facts: &mut FileFacts, resolver: &Resolver, source: &SourceFile, item: &syn::Item, scope: ScopeView<'_>) {
+pub(crate) fn record_item(
+    facts: &mut FileFacts,
+    resolver: &Resolver,
+    source: &SourceFile,
+    item: &syn::Item,
+    scope: ScopeView<'_>,
+) {
     match item {
         syn::Item::Impl(item_impl) => record_impl(facts, resolver, source, item_impl, scope),
         syn::Item::Struct(s) => record_derives(facts, resolver, source, &s.attrs, &s.ident),
@@ -125,10 +141,20 @@ pub(crate) fn record_item(facts: &mut FileFacts, resolver: &Resolver, source: &S
     }
 }
 
-fn record_impl(facts: &mut FileFacts, resolver: &Resolver, source: &SourceFile, item: &syn::ItemImpl, scope: ScopeView<'_>) {
+fn record_impl(
+    facts: &mut FileFacts,
+    resolver: &Resolver,
+    source: &SourceFile,
+    item: &syn::ItemImpl,
+    scope: ScopeView<'_>,
+) {
     let line = source.span_of(&item.impl_token).start_pos.line;
-    let Some(self_ty) = last_segment_of_type(&item.self_ty) else { return };
-    let Some((_, trait_path, _)) = &item.trait_ else { return };
+    let Some(self_ty) = last_segment_of_type(&item.self_ty) else {
+        return;
+    };
+    let Some((_, trait_path, _)) = &item.trait_ else {
+        return;
+    };
     if let Some(kind) = handler_kind(resolver, item) {
         let has_handler_attr = has_catga_attr(resolver, &item.attrs, "handler");
         let saga_state = item.items.iter().find_map(|impl_item| match impl_item {
@@ -145,30 +171,59 @@ fn record_impl(facts: &mut FileFacts, resolver: &Resolver, source: &SourceFile, 
             saga_state,
         });
         if has_handler_attr {
-            facts.registrations.push(Registration { kind: RegistrationKind::Attribute, handler_type: self_ty, line });
+            facts.registrations.push(Registration {
+                kind: RegistrationKind::Attribute,
+                handler_type: self_ty,
+                line,
+            });
         }
         return;
     }
-    let Some(resolved) = resolver.resolve(trait_path) else { return };
-    let kind = [("Command", MessageKind::Command), ("Query", MessageKind::Query), ("Event", MessageKind::Event)]
-        .into_iter()
-        .find(|(name, _)| is_catga_item(&resolved, name));
+    let Some(resolved) = resolver.resolve(trait_path) else {
+        return;
+    };
+    let kind = [
+        ("Command", MessageKind::Command),
+        ("Query", MessageKind::Query),
+        ("Event", MessageKind::Event),
+    ]
+    .into_iter()
+    .find(|(name, _)| is_catga_item(&resolved, name));
     if let Some((_, kind)) = kind {
-        facts.message_types.push(MessageType { kind, name: self_ty, idempotent: false, line });
+        facts.message_types.push(MessageType {
+            kind,
+            name: self_ty,
+            idempotent: false,
+            line,
+        });
     } else if is_catga_item(&resolved, "Idempotent") {
-        for message in facts.message_types.iter_mut().filter(|message| message.name == self_ty) {
+        for message in facts
+            .message_types
+            .iter_mut()
+            .filter(|message| message.name == self_ty)
+        {
             message.idempotent = true;
         }
     }
 }
 
-fn record_derives(facts: &mut FileFacts, resolver: &Resolver, source: &SourceFile, attrs: &[syn::Attribute], ident: &syn::Ident) {
+fn record_derives(
+    facts: &mut FileFacts,
+    resolver: &Resolver,
+    source: &SourceFile,
+    attrs: &[syn::Attribute],
+    ident: &syn::Ident,
+) {
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("derive")) {
-        let Ok(paths) = attr.parse_args_with(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated) else {
+        let Ok(paths) = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        ) else {
             continue;
         };
         for path in paths {
-            let Some(resolved) = resolver.resolve(&path) else { continue };
+            let Some(resolved) = resolver.resolve(&path) else {
+                continue;
+            };
             let kind = match resolved.rsplit("::").next() {
                 Some("Command") if resolved.starts_with("catga::") => MessageKind::Command,
                 Some("Query") if resolved.starts_with("catga::") => MessageKind::Query,
@@ -176,10 +231,19 @@ fn record_derives(facts: &mut FileFacts, resolver: &Resolver, source: &SourceFil
                 _ => continue,
             };
             let idempotent = attrs.iter().any(|attr| {
-                attr.path().is_ident("command") && attr.meta.require_list().is_ok_and(|list| list.tokens.to_string().contains("idempotent"))
+                attr.path().is_ident("command")
+                    && attr
+                        .meta
+                        .require_list()
+                        .is_ok_and(|list| list.tokens.to_string().contains("idempotent"))
             });
             let line = source.span_of(ident).start_pos.line;
-            facts.message_types.push(MessageType { kind, name: ident.to_string(), idempotent, line });
+            facts.message_types.push(MessageType {
+                kind,
+                name: ident.to_string(),
+                idempotent,
+                line,
+            });
         }
     }
 }
@@ -190,13 +254,25 @@ fn constructed_type(expr: &syn::Expr) -> Option<String> {
         syn::Expr::Call(call) => match &*call.func {
             syn::Expr::Path(path) => {
                 let segments = &path.path.segments;
-                let index = if segments.len() >= 2 { segments.len() - 2 } else { 0 };
+                let index = if segments.len() >= 2 {
+                    segments.len() - 2
+                } else {
+                    0
+                };
                 Some(segments[index].ident.to_string())
             }
             _ => None,
         },
-        syn::Expr::Path(path) => path.path.segments.last().map(|segment| segment.ident.to_string()),
-        syn::Expr::Struct(lit) => lit.path.segments.last().map(|segment| segment.ident.to_string()),
+        syn::Expr::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.to_string()),
+        syn::Expr::Struct(lit) => lit
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.to_string()),
         syn::Expr::Reference(reference) => constructed_type(&reference.expr),
         syn::Expr::Paren(paren) => constructed_type(&paren.expr),
         _ => None,
@@ -204,15 +280,30 @@ fn constructed_type(expr: &syn::Expr) -> Option<String> {
 }
 
 /// Record facts from an expression: builder registrations and publishes.
-pub(crate) fn record_expr(facts: &mut FileFacts, _resolver: &Resolver, source: &SourceFile, expr: &syn::Expr) {
-    let syn::Expr::MethodCall(call) = expr else { return };
+pub(crate) fn record_expr(
+    facts: &mut FileFacts,
+    _resolver: &Resolver,
+    source: &SourceFile,
+    expr: &syn::Expr,
+) {
+    let syn::Expr::MethodCall(call) = expr else {
+        return;
+    };
     let method = call.method.to_string();
-    let (Some(arg), 1) = (call.args.first(), call.args.len()) else { return };
-    let Some(name) = constructed_type(arg) else { return };
+    let (Some(arg), 1) = (call.args.first(), call.args.len()) else {
+        return;
+    };
+    let Some(name) = constructed_type(arg) else {
+        return;
+    };
     let line = source.span_of(&call.method).start_pos.line;
     match method.as_str() {
         "handler" | "event_handler" => {
-            facts.registrations.push(Registration { kind: RegistrationKind::Builder, handler_type: name, line });
+            facts.registrations.push(Registration {
+                kind: RegistrationKind::Builder,
+                handler_type: name,
+                line,
+            });
         }
         "publish" => facts.publishes.push(NamedSite { name, line }),
         _ => {}

@@ -10,6 +10,7 @@
 use crate::context::{HandlerKind, handler_kind, is_test_attr};
 use crate::locals::bound_names;
 use crate::resolve::{Resolver, Scope};
+use proc_macro2::{TokenStream, TokenTree};
 use std::collections::HashMap;
 use syn::visit::Visit;
 
@@ -95,9 +96,15 @@ impl<'a> FileIndex<'a> {
 
     fn add_item(&mut self, item: &'a syn::Item, module: usize, in_test: bool) {
         match item {
-            syn::Item::Struct(strukt) => insert_unique(&mut self.structs, strukt.ident.to_string(), &strukt.fields),
-            syn::Item::Static(statik) => insert_unique(&mut self.statics, statik.ident.to_string(), &*statik.ty),
-            syn::Item::Const(konst) => insert_unique(&mut self.statics, konst.ident.to_string(), &*konst.ty),
+            syn::Item::Struct(strukt) => {
+                insert_unique(&mut self.structs, strukt.ident.to_string(), &strukt.fields)
+            }
+            syn::Item::Static(statik) => {
+                insert_unique(&mut self.statics, statik.ident.to_string(), &*statik.ty)
+            }
+            syn::Item::Const(konst) => {
+                insert_unique(&mut self.statics, konst.ident.to_string(), &*konst.ty)
+            }
             syn::Item::Fn(f) => {
                 let in_test = in_test || is_test_attr(&f.attrs);
                 self.add_fn(&f.sig, &f.block, None, None, module, in_test);
@@ -108,7 +115,14 @@ impl<'a> FileIndex<'a> {
                 for impl_item in &imp.items {
                     if let syn::ImplItem::Fn(f) = impl_item {
                         let in_test = in_test || is_test_attr(&f.attrs);
-                        self.add_fn(&f.sig, &f.block, Some(&imp.self_ty), handler, module, in_test);
+                        self.add_fn(
+                            &f.sig,
+                            &f.block,
+                            Some(&imp.self_ty),
+                            handler,
+                            module,
+                            in_test,
+                        );
                     }
                 }
             }
@@ -118,7 +132,14 @@ impl<'a> FileIndex<'a> {
                     if let syn::TraitItem::Fn(f) = trait_item
                         && let Some(body) = &f.default
                     {
-                        self.add_fn(&f.sig, body, None, None, module, in_test || is_test_attr(&f.attrs));
+                        self.add_fn(
+                            &f.sig,
+                            body,
+                            None,
+                            None,
+                            module,
+                            in_test || is_test_attr(&f.attrs),
+                        );
                     }
                 }
             }
@@ -144,7 +165,14 @@ impl<'a> FileIndex<'a> {
         module: usize,
         in_test: bool,
     ) {
-        self.fns.push(FnSite { sig, body, self_ty, handler, in_test, module });
+        self.fns.push(FnSite {
+            sig,
+            body,
+            self_ty,
+            handler,
+            in_test,
+            module,
+        });
         // Items declared inside the body (nested fns, impls, structs) belong to the file too.
         let mut nested = NestedItems::default();
         nested.visit_block(body);
@@ -157,7 +185,11 @@ impl<'a> FileIndex<'a> {
     fn fields_of(&self, layer: &str, self_chain: Option<&TypeChain>) -> Option<&'a syn::Fields> {
         if layer == "Self" {
             let self_layer = self_chain?.first()?;
-            return if self_layer == "Self" { None } else { self.fields_of(self_layer, None) };
+            return if self_layer == "Self" {
+                None
+            } else {
+                self.fields_of(self_layer, None)
+            };
         }
         let name = layer.strip_prefix("self::")?;
         self.structs.get(name).copied().flatten()
@@ -165,7 +197,9 @@ impl<'a> FileIndex<'a> {
 }
 
 fn insert_unique<V>(map: &mut HashMap<String, Option<V>>, name: String, value: V) {
-    map.entry(name).and_modify(|slot| *slot = None).or_insert(Some(value));
+    map.entry(name)
+        .and_modify(|slot| *slot = None)
+        .or_insert(Some(value));
 }
 
 /// Items directly inside a fn body (at any block depth), not inside nested items.
@@ -198,7 +232,11 @@ pub(crate) fn type_chain(ty: &syn::Type, resolver: &Resolver) -> TypeChain {
                 &array.elem
             }
             syn::Type::Path(path) if path.qself.is_none() => {
-                chain.push(resolver.resolve(&path.path).unwrap_or_else(|| "?".to_string()));
+                chain.push(
+                    resolver
+                        .resolve(&path.path)
+                        .unwrap_or_else(|| "?".to_string()),
+                );
                 match first_type_argument(&path.path) {
                     Some(argument) => argument,
                     None => break,
@@ -210,8 +248,11 @@ pub(crate) fn type_chain(ty: &syn::Type, resolver: &Resolver) -> TypeChain {
     chain
 }
 
-fn first_type_argument(path: &syn::Path) -> Option<&syn::Type> {
-    let syn::PathArguments::AngleBracketed(arguments) = &path.segments.last()?.arguments else { return None };
+/// The first type argument of a path's last segment: `u64` in `Mutex<u64>`.
+pub(crate) fn first_type_argument(path: &syn::Path) -> Option<&syn::Type> {
+    let syn::PathArguments::AngleBracketed(arguments) = &path.segments.last()?.arguments else {
+        return None;
+    };
     arguments.args.iter().find_map(|argument| match argument {
         syn::GenericArgument::Type(ty) => Some(ty),
         _ => None,
@@ -226,8 +267,12 @@ pub(crate) fn constructor_chain(expr: &syn::Expr, resolver: &Resolver) -> TypeCh
     loop {
         match current {
             syn::Expr::Call(call) => {
-                let Some(callee) = resolver.resolve_expr(&call.func) else { break };
-                let Some((ty, constructor)) = callee.rsplit_once("::") else { break };
+                let Some(callee) = resolver.resolve_expr(&call.func) else {
+                    break;
+                };
+                let Some((ty, constructor)) = callee.rsplit_once("::") else {
+                    break;
+                };
                 if !matches!(constructor, "new" | "default" | "with_capacity" | "from") {
                     break;
                 }
@@ -271,18 +316,18 @@ pub(crate) struct TypeEnv<'i, 'a> {
 impl<'i, 'a> TypeEnv<'i, 'a> {
     /// The environment at the start of `site`'s body: its parameters are bound.
     pub(crate) fn for_fn(index: &'i FileIndex<'a>, site: &FnSite<'a>) -> TypeEnv<'i, 'a> {
-        let mut env = TypeEnv { index, resolver: index.resolver(site), self_ty: site.self_ty, bindings: Vec::new() };
+        let mut env = TypeEnv {
+            index,
+            resolver: index.resolver(site),
+            self_ty: site.self_ty,
+            bindings: Vec::new(),
+        };
         for input in &site.sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
                 env.bind_typed(&typed.pat, &typed.ty);
             }
         }
         env
-    }
-
-    /// The resolver for names here.
-    pub(crate) fn resolver(&self) -> &'i Resolver {
-        self.resolver
     }
 
     /// A mark to return to when the current block ends.
@@ -299,13 +344,15 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
     pub(crate) fn bind_unknown(&mut self, pat: &syn::Pat) {
         let mut names = Vec::new();
         bound_names(pat, &mut names);
-        self.bindings.extend(names.into_iter().map(|name| (name, Origin::Unknown)));
+        self.bindings
+            .extend(names.into_iter().map(|name| (name, Origin::Unknown)));
     }
 
     fn bind_typed(&mut self, pat: &'a syn::Pat, ty: &'a syn::Type) {
         match pat {
             syn::Pat::Ident(ident) if ident.subpat.is_none() => {
-                self.bindings.push((ident.ident.to_string(), Origin::Written(ty)));
+                self.bindings
+                    .push((ident.ident.to_string(), Origin::Written(ty)));
             }
             _ => self.bind_unknown(pat),
         }
@@ -316,7 +363,8 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
         match (&local.pat, &local.init) {
             (syn::Pat::Type(typed), _) => self.bind_typed(&typed.pat, &typed.ty),
             (syn::Pat::Ident(ident), Some(init)) if ident.subpat.is_none() => {
-                self.bindings.push((ident.ident.to_string(), Origin::Built(&init.expr)));
+                self.bindings
+                    .push((ident.ident.to_string(), Origin::Built(&init.expr)));
             }
             (pat, _) => self.bind_unknown(pat),
         }
@@ -335,20 +383,28 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                 let name = ident.to_string();
                 match self.bindings.iter().rev().find(|(bound, _)| *bound == name) {
                     Some((_, Origin::Written(ty))) => Some(type_chain(ty, self.resolver)),
-                    Some((_, Origin::Built(init))) => {
-                        Some(constructor_chain(init, self.resolver)).filter(|chain| !chain.is_empty())
-                    }
+                    Some((_, Origin::Built(init))) => Some(constructor_chain(init, self.resolver))
+                        .filter(|chain| !chain.is_empty()),
                     Some((_, Origin::Unknown)) => None,
-                    None => Some(type_chain(self.index.statics.get(&name).copied().flatten()?, self.resolver)),
+                    None => Some(type_chain(
+                        self.index.statics.get(&name).copied().flatten()?,
+                        self.resolver,
+                    )),
                 }
             }
             syn::Expr::Field(field) => {
-                let syn::Member::Named(member) = &field.member else { return None };
+                let syn::Member::Named(member) = &field.member else {
+                    return None;
+                };
                 let base = self.chain_of(&field.base)?;
                 let self_chain = self.self_ty.map(|ty| type_chain(ty, self.resolver));
                 // The struct is the first layer the file declares (`Arc<Inner>` reaches `Inner`).
-                let fields = base.iter().find_map(|layer| self.index.fields_of(layer, self_chain.as_ref()))?;
-                let field = fields.iter().find(|field| field.ident.as_ref() == Some(member))?;
+                let fields = base
+                    .iter()
+                    .find_map(|layer| self.index.fields_of(layer, self_chain.as_ref()))?;
+                let field = fields
+                    .iter()
+                    .find(|field| field.ident.as_ref() == Some(member))?;
                 Some(type_chain(&field.ty, self.resolver))
             }
             syn::Expr::Paren(paren) => self.chain_of(&paren.expr),
@@ -380,7 +436,28 @@ pub(crate) fn is_transparent_wrapper(layer: &str) -> bool {
 
 /// The first layer of `chain` under any [`is_transparent_wrapper`] layers.
 pub(crate) fn innermost_value(chain: &[String]) -> Option<&str> {
-    chain.iter().map(String::as_str).find(|layer| !is_transparent_wrapper(layer))
+    chain
+        .iter()
+        .map(String::as_str)
+        .find(|layer| !is_transparent_wrapper(layer))
+}
+
+/// Whether `tokens` mention the variable `name`: the identifier anywhere, macro arguments
+/// included, except right after a `.` (a field or a method of the same name).
+pub(crate) fn mentions_variable(tokens: TokenStream, name: &str) -> bool {
+    let mut after_dot = false;
+    for token in tokens {
+        let found = match &token {
+            TokenTree::Group(group) => mentions_variable(group.stream(), name),
+            TokenTree::Ident(ident) => !after_dot && ident == name,
+            _ => false,
+        };
+        if found {
+            return true;
+        }
+        after_dot = matches!(&token, TokenTree::Punct(punct) if punct.as_char() == '.');
+    }
+    false
 }
 
 #[cfg(test)]
@@ -391,7 +468,11 @@ mod tests {
         let file: syn::File = syn::parse_str(source).unwrap();
         let resolver = Resolver::for_file(&file);
         let index = FileIndex::new(&file, &resolver);
-        let site = index.fns().iter().find(|site| site.sig.ident == fn_name).unwrap();
+        let site = index
+            .fns()
+            .iter()
+            .find(|site| site.sig.ident == fn_name)
+            .unwrap();
         let env = TypeEnv::for_fn(&index, site);
         env.chain_of(&syn::parse_str(expr).unwrap())
     }
@@ -409,9 +490,15 @@ mod tests {
     fn parameter_field_and_static_types_are_found() {
         let source = "struct Cmd { ids: Vec<u64> } static CACHE: parking_lot::RwLock<u8> = todo!(); \
                       fn f(cmd: &Cmd, items: &[u8]) {}";
-        assert_eq!(chain_in(source, "f", "cmd.ids").unwrap()[0], "std::vec::Vec");
+        assert_eq!(
+            chain_in(source, "f", "cmd.ids").unwrap()[0],
+            "std::vec::Vec"
+        );
         assert_eq!(chain_in(source, "f", "items").unwrap()[0], "[]");
-        assert_eq!(chain_in(source, "f", "CACHE").unwrap()[0], "parking_lot::RwLock");
+        assert_eq!(
+            chain_in(source, "f", "CACHE").unwrap()[0],
+            "parking_lot::RwLock"
+        );
         assert_eq!(chain_in(source, "f", "other"), None);
     }
 
@@ -420,13 +507,17 @@ mod tests {
         let file: syn::File = syn::parse_str("use std::sync::{Arc, RwLock};").unwrap();
         let resolver = Resolver::for_file(&file);
         let expr = syn::parse_str("Arc::new(RwLock::new(5))").unwrap();
-        assert_eq!(constructor_chain(&expr, &resolver), ["std::sync::Arc", "std::sync::RwLock"]);
+        assert_eq!(
+            constructor_chain(&expr, &resolver),
+            ["std::sync::Arc", "std::sync::RwLock"]
+        );
         assert!(constructor_chain(&syn::parse_str("make()").unwrap(), &resolver).is_empty());
     }
 
     #[test]
     fn methods_of_impls_in_inline_test_modules_are_test_code_and_see_their_module_imports() {
-        let source = "mod tests { use parking_lot::Mutex; #[cfg(test)] impl S { fn f(m: &Mutex<u8>) {} } }";
+        let source =
+            "mod tests { use parking_lot::Mutex; #[cfg(test)] impl S { fn f(m: &Mutex<u8>) {} } }";
         let chain = chain_in(source, "f", "m").unwrap();
         assert_eq!(chain[0], "parking_lot::Mutex");
         let file: syn::File = syn::parse_str(source).unwrap();

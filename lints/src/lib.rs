@@ -1,24 +1,34 @@
 //! catga-lints: a syn-based static analyzer for catga services.
 //!
-//! [`lint`] runs the whole pipeline (discover, parse in parallel, one walk per file running every
-//! enabled rule, suppression, fixes, cache); [`rules`] and [`rule`] expose every rule's metadata.
-//! Rules live one per file in `rules/`; `rule.rs` documents how to write one.
+//! [`lint`] runs the whole pipeline: discover files, parse them in parallel, one walk per file
+//! running every enabled rule's hooks, suppression comments, the fix loop, the result cache.
+//! [`rules`] and [`rule`] expose every rule's metadata. Rules live one per file in `rules/`;
+//! [`rule`](mod@rule) documents how to write one.
 
+mod cache;
+mod check;
 pub mod config;
 pub mod context;
 pub mod diagnostic;
+mod discover;
 pub mod error;
 pub mod facts;
+mod file_index;
+mod fix;
 pub mod locals;
 pub mod output;
 pub mod resolve;
 pub mod rule;
 mod rules;
 pub mod rules_doc;
+mod run;
 pub mod source;
+mod suppress;
 
 pub use config::Settings;
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span};
 pub use error::LintError;
+pub use fix::FixMode;
 pub use rule::{FixAvailability, RuleMeta};
 pub use rules::{rule, rules};
+pub use run::{FileDiff, LintOptions, LintReport, lint};

@@ -46,7 +46,10 @@ pub fn method_chain(expr: &syn::Expr) -> MethodChain<'_> {
         }
     }
     methods.reverse();
-    MethodChain { root: current, methods }
+    MethodChain {
+        root: current,
+        methods,
+    }
 }
 
 impl LocalOrigin {
@@ -57,12 +60,23 @@ impl LocalOrigin {
             syn::Expr::Call(call) => resolver.resolve_expr(&call.func),
             _ => None,
         };
-        LocalOrigin { root_call, methods: chain.methods.iter().map(|method| method.to_string()).collect(), ty: None }
+        LocalOrigin {
+            root_call,
+            methods: chain
+                .methods
+                .iter()
+                .map(|method| method.to_string())
+                .collect(),
+            ty: None,
+        }
     }
 
     /// The origin of a binding annotated with `ty`.
     pub fn of_type(ty: &syn::Type, resolver: &Resolver) -> LocalOrigin {
-        LocalOrigin { ty: resolved_type(ty, resolver), ..LocalOrigin::default() }
+        LocalOrigin {
+            ty: resolved_type(ty, resolver),
+            ..LocalOrigin::default()
+        }
     }
 }
 
@@ -86,11 +100,18 @@ pub(crate) fn bound_names(pat: &syn::Pat, out: &mut Vec<String>) {
         }
         syn::Pat::Tuple(tuple) => tuple.elems.iter().for_each(|elem| bound_names(elem, out)),
         syn::Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|elem| bound_names(elem, out)),
-        syn::Pat::Struct(strukt) => strukt.fields.iter().for_each(|field| bound_names(&field.pat, out)),
+        syn::Pat::Struct(strukt) => strukt
+            .fields
+            .iter()
+            .for_each(|field| bound_names(&field.pat, out)),
         syn::Pat::Slice(slice) => slice.elems.iter().for_each(|elem| bound_names(elem, out)),
         syn::Pat::Reference(reference) => bound_names(&reference.pat, out),
         syn::Pat::Paren(paren) => bound_names(&paren.pat, out),
-        syn::Pat::Or(or) => or.cases.iter().take(1).for_each(|case| bound_names(case, out)),
+        syn::Pat::Or(or) => or
+            .cases
+            .iter()
+            .take(1)
+            .for_each(|case| bound_names(case, out)),
         syn::Pat::Type(typed) => bound_names(&typed.pat, out),
         _ => {}
     }
@@ -140,7 +161,11 @@ impl Locals {
 
     /// The innermost binding called `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&LocalOrigin> {
-        self.bindings.iter().rev().find(|(bound, _)| bound == name).map(|(_, origin)| origin)
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(bound, _)| bound == name)
+            .map(|(_, origin)| origin)
     }
 }
 
@@ -150,7 +175,8 @@ mod tests {
 
     #[test]
     fn chain_skips_unwrap_and_question_mark() {
-        let expr: syn::Expr = syn::parse_str("Command::new(\"x\").arg(\"y\").spawn()?.wait().unwrap()").unwrap();
+        let expr: syn::Expr =
+            syn::parse_str("Command::new(\"x\").arg(\"y\").spawn()?.wait().unwrap()").unwrap();
         let chain = method_chain(&expr);
         let methods: Vec<String> = chain.methods.iter().map(|m| m.to_string()).collect();
         assert_eq!(methods, ["arg", "spawn", "wait"]);
@@ -162,10 +188,15 @@ mod tests {
         let file = syn::parse_file("use std::sync::mpsc;").unwrap();
         let resolver = Resolver::for_file(&file);
         let stmt: syn::Stmt = syn::parse_str("let (tx, mut rx) = mpsc::channel();").unwrap();
-        let syn::Stmt::Local(local) = stmt else { panic!("expected a let") };
+        let syn::Stmt::Local(local) = stmt else {
+            panic!("expected a let")
+        };
         let mut locals = Locals::default();
         locals.bind_local(&local, &resolver);
-        assert_eq!(locals.get("rx").and_then(|o| o.root_call.as_deref()), Some("std::sync::mpsc::channel"));
+        assert_eq!(
+            locals.get("rx").and_then(|o| o.root_call.as_deref()),
+            Some("std::sync::mpsc::channel")
+        );
         assert!(locals.get("tx").is_some());
         assert!(locals.get("other").is_none());
     }

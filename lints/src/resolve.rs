@@ -14,35 +14,149 @@ use std::collections::HashMap;
 
 /// Members of modules whose glob imports (`use std::thread::*`) we can follow.
 const KNOWN_GLOB_MEMBERS: &[(&str, &[&str])] = &[
-    ("std::thread", &["sleep", "spawn", "yield_now", "park", "scope", "Builder", "JoinHandle"]),
+    (
+        "std::thread",
+        &[
+            "sleep",
+            "spawn",
+            "yield_now",
+            "park",
+            "scope",
+            "Builder",
+            "JoinHandle",
+        ],
+    ),
     (
         "std::fs",
         &[
-            "read", "read_to_string", "write", "create_dir", "create_dir_all", "remove_file",
-            "remove_dir", "remove_dir_all", "rename", "copy", "metadata", "read_dir",
-            "canonicalize", "hard_link", "read_link", "set_permissions", "symlink_metadata",
-            "exists", "File", "OpenOptions",
+            "read",
+            "read_to_string",
+            "write",
+            "create_dir",
+            "create_dir_all",
+            "remove_file",
+            "remove_dir",
+            "remove_dir_all",
+            "rename",
+            "copy",
+            "metadata",
+            "read_dir",
+            "canonicalize",
+            "hard_link",
+            "read_link",
+            "set_permissions",
+            "symlink_metadata",
+            "exists",
+            "File",
+            "OpenOptions",
         ],
     ),
-    ("std::sync", &["Mutex", "RwLock", "Arc", "mpsc", "Condvar", "Barrier", "Once", "OnceLock"]),
-    ("std::sync::mpsc", &["channel", "sync_channel", "Receiver", "Sender", "SyncSender"]),
+    (
+        "std::sync",
+        &[
+            "Mutex", "RwLock", "Arc", "mpsc", "Condvar", "Barrier", "Once", "OnceLock",
+        ],
+    ),
+    (
+        "std::sync::mpsc",
+        &[
+            "channel",
+            "sync_channel",
+            "Receiver",
+            "Sender",
+            "SyncSender",
+        ],
+    ),
     ("std::net", &["TcpStream", "TcpListener", "UdpSocket"]),
     ("std::process", &["Command", "Stdio", "Child", "exit"]),
-    ("std::io", &["stdin", "stdout", "stderr", "Read", "Write", "BufRead", "Result", "Error"]),
-    ("futures::executor", &["block_on", "block_on_stream", "LocalPool", "ThreadPool"]),
+    (
+        "std::io",
+        &[
+            "stdin", "stdout", "stderr", "Read", "Write", "BufRead", "Result", "Error",
+        ],
+    ),
+    (
+        "futures::executor",
+        &["block_on", "block_on_stream", "LocalPool", "ThreadPool"],
+    ),
     ("tokio::runtime", &["Runtime", "Handle", "Builder"]),
-    ("tokio::task", &["spawn", "spawn_blocking", "block_in_place", "spawn_local", "JoinHandle"]),
-    ("tokio::time", &["sleep", "timeout", "interval", "Duration", "Instant"]),
-    ("parking_lot", &["Mutex", "RwLock", "MutexGuard", "RwLockReadGuard", "RwLockWriteGuard"]),
+    (
+        "tokio::task",
+        &[
+            "spawn",
+            "spawn_blocking",
+            "block_in_place",
+            "spawn_local",
+            "JoinHandle",
+        ],
+    ),
+    (
+        "tokio::time",
+        &["sleep", "timeout", "interval", "Duration", "Instant"],
+    ),
+    (
+        "parking_lot",
+        &[
+            "Mutex",
+            "RwLock",
+            "MutexGuard",
+            "RwLockReadGuard",
+            "RwLockWriteGuard",
+        ],
+    ),
     (
         "catga::prelude",
         &[
-            "Handler", "EventHandler", "Saga", "Context", "Mediator", "Command", "Query", "Event",
-            "Request", "Idempotent", "Result", "Error", "Serialize", "Deserialize", "Retry",
-            "Timeout", "SagaStore", "IdempotencyStore", "handler",
+            "Handler",
+            "EventHandler",
+            "Mediator",
+            "MediatorBuilder",
+            "PublishError",
+            "Command",
+            "Query",
+            "Event",
+            "Request",
+            "Message",
+            "Idempotent",
+            "Validate",
+            "Context",
+            "Error",
+            "ErrorKind",
+            "MessageId",
+            "Serialize",
+            "Deserialize",
+            "Behavior",
+            "Next",
+            "Reply",
+            "AnyMessage",
+            "Retry",
+            "Timeout",
+            "CircuitBreaker",
+            "CircuitState",
+            "ConcurrencyLimit",
+            "MessageCounts",
+            "Metrics",
+            "RateLimit",
+            "Tracing",
+            "Validation",
+            "Saga",
         ],
     ),
-    ("catga", &["Handler", "EventHandler", "Saga", "Context", "Mediator", "Command", "Query", "Event", "Request", "handler"]),
+    (
+        "catga",
+        &[
+            "Handler",
+            "EventHandler",
+            "Saga",
+            "Context",
+            "Mediator",
+            "Command",
+            "Query",
+            "Event",
+            "Request",
+            "handler",
+        ],
+    ),
 ];
 
 /// Names every Rust module sees without importing them.
@@ -100,7 +214,10 @@ impl Scope {
 
     /// The scope of a block: its items and imports, on top of the enclosing scope.
     pub fn block(stmts: &[syn::Stmt]) -> Option<Scope> {
-        let mut scope = Scope { inherits: true, ..Scope::default() };
+        let mut scope = Scope {
+            inherits: true,
+            ..Scope::default()
+        };
         for stmt in stmts {
             if let syn::Stmt::Item(item) = stmt {
                 scope.add_item(item);
@@ -135,7 +252,8 @@ impl Scope {
             },
             syn::Item::ExternCrate(e) => {
                 let local = e.rename.as_ref().map_or(&e.ident, |(_, rename)| rename);
-                self.bindings.insert(local.to_string(), Binding::Import(e.ident.to_string()));
+                self.bindings
+                    .insert(local.to_string(), Binding::Import(e.ident.to_string()));
                 return;
             }
             _ => return,
@@ -167,7 +285,11 @@ impl Scope {
                     return;
                 }
                 let ident = rename.ident.to_string();
-                let full = if ident == "self" { prefix.join("::") } else { join(prefix, &ident) };
+                let full = if ident == "self" {
+                    prefix.join("::")
+                } else {
+                    join(prefix, &ident)
+                };
                 self.bind_import(local, full);
             }
             syn::UseTree::Glob(_) => {
@@ -199,13 +321,19 @@ impl Scope {
     fn expand_relative_imports(&mut self) {
         let snapshot = self.bindings.clone();
         for binding in self.bindings.values_mut() {
-            let Binding::Import(full) = binding else { continue };
+            let Binding::Import(full) = binding else {
+                continue;
+            };
             let (first, rest) = full.split_once("::").unwrap_or((full.as_str(), ""));
             if let Some(Binding::Import(base)) = snapshot.get(first)
                 && base != full
                 && !base.starts_with(&format!("{full}::"))
             {
-                *full = if rest.is_empty() { base.clone() } else { format!("{base}::{rest}") };
+                *full = if rest.is_empty() {
+                    base.clone()
+                } else {
+                    format!("{base}::{rest}")
+                };
             }
         }
     }
@@ -217,8 +345,13 @@ impl Scope {
             None => {}
         }
         for module in &self.globs {
-            let members = KNOWN_GLOB_MEMBERS.iter().filter(|(known, _)| known == module);
-            if members.flat_map(|(_, names)| names.iter()).any(|member| *member == name) {
+            let members = KNOWN_GLOB_MEMBERS
+                .iter()
+                .filter(|(known, _)| known == module);
+            if members
+                .flat_map(|(_, names)| names.iter())
+                .any(|member| *member == name)
+            {
                 return Some(Lookup::Path(format!("{module}::{name}")));
             }
         }
@@ -232,7 +365,11 @@ enum Lookup {
 }
 
 fn join(prefix: &[String], last: &str) -> String {
-    if prefix.is_empty() { last.to_string() } else { format!("{}::{last}", prefix.join("::")) }
+    if prefix.is_empty() {
+        last.to_string()
+    } else {
+        format!("{}::{last}", prefix.join("::"))
+    }
 }
 
 /// The scope stack of one file, as the walker moves through it.
@@ -244,7 +381,9 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver for a file: its top-level items form the outermost scope.
     pub fn for_file(file: &syn::File) -> Resolver {
-        Resolver { scopes: vec![Scope::module(&file.items)] }
+        Resolver {
+            scopes: vec![Scope::module(&file.items)],
+        }
     }
 
     /// Enter a nested scope (an inline module or a block with items).
@@ -260,7 +399,10 @@ impl Resolver {
     /// The full path `path` refers to: `thread::sleep` after `use std::thread` is
     /// `std::thread::sleep`. `None` when unknown (a local variable, a name from an unknown glob).
     pub fn resolve(&self, path: &syn::Path) -> Option<String> {
-        let mut segments = path.segments.iter().map(|segment| segment.ident.to_string());
+        let mut segments = path
+            .segments
+            .iter()
+            .map(|segment| segment.ident.to_string());
         let first = segments.next()?;
         let rest: Vec<String> = segments.collect();
         if path.leading_colon.is_some() {
@@ -342,16 +484,28 @@ mod tests {
     #[test]
     fn group_rename_and_self_imports_resolve() {
         let source = "use std::{thread::{self, sleep as nap}, fs};";
-        assert_eq!(resolve_in(source, "nap").as_deref(), Some("std::thread::sleep"));
-        assert_eq!(resolve_in(source, "thread::spawn").as_deref(), Some("std::thread::spawn"));
-        assert_eq!(resolve_in(source, "fs::read").as_deref(), Some("std::fs::read"));
+        assert_eq!(
+            resolve_in(source, "nap").as_deref(),
+            Some("std::thread::sleep")
+        );
+        assert_eq!(
+            resolve_in(source, "thread::spawn").as_deref(),
+            Some("std::thread::spawn")
+        );
+        assert_eq!(
+            resolve_in(source, "fs::read").as_deref(),
+            Some("std::fs::read")
+        );
     }
 
     #[test]
     fn local_fn_shadows_glob_import() {
         let source = "use std::thread::*; fn sleep(_: u64) {}";
         assert_eq!(resolve_in(source, "sleep").as_deref(), Some("self::sleep"));
-        assert_eq!(resolve_in("use std::thread::*;", "sleep").as_deref(), Some("std::thread::sleep"));
+        assert_eq!(
+            resolve_in("use std::thread::*;", "sleep").as_deref(),
+            Some("std::thread::sleep")
+        );
     }
 
     #[test]
@@ -362,9 +516,18 @@ mod tests {
 
     #[test]
     fn fully_qualified_and_prelude_paths_resolve() {
-        assert_eq!(resolve_in("", "::std::fs::read").as_deref(), Some("std::fs::read"));
-        assert_eq!(resolve_in("", "std::fs::read").as_deref(), Some("std::fs::read"));
-        assert_eq!(resolve_in("", "Box::pin").as_deref(), Some("std::boxed::Box::pin"));
+        assert_eq!(
+            resolve_in("", "::std::fs::read").as_deref(),
+            Some("std::fs::read")
+        );
+        assert_eq!(
+            resolve_in("", "std::fs::read").as_deref(),
+            Some("std::fs::read")
+        );
+        assert_eq!(
+            resolve_in("", "Box::pin").as_deref(),
+            Some("std::boxed::Box::pin")
+        );
     }
 
     #[test]
@@ -386,16 +549,27 @@ mod tests {
     fn inline_module_does_not_see_parent_imports_without_super_glob() {
         let file = syn::parse_file("use std::thread; mod inner { fn f() {} }").unwrap();
         let mut resolver = Resolver::for_file(&file);
-        let syn::Item::Mod(module) = &file.items[1] else { panic!("expected a module") };
+        let syn::Item::Mod(module) = &file.items[1] else {
+            panic!("expected a module")
+        };
         resolver.push(Scope::module(&module.content.as_ref().unwrap().1));
-        assert_eq!(resolver.resolve(&syn::parse_str("thread::sleep").unwrap()).as_deref(), Some("thread::sleep"));
+        assert_eq!(
+            resolver
+                .resolve(&syn::parse_str("thread::sleep").unwrap())
+                .as_deref(),
+            Some("thread::sleep")
+        );
         resolver.pop();
         let file = syn::parse_file("use std::thread; mod tests { use super::*; }").unwrap();
         let mut resolver = Resolver::for_file(&file);
-        let syn::Item::Mod(module) = &file.items[1] else { panic!("expected a module") };
+        let syn::Item::Mod(module) = &file.items[1] else {
+            panic!("expected a module")
+        };
         resolver.push(Scope::module(&module.content.as_ref().unwrap().1));
         assert_eq!(
-            resolver.resolve(&syn::parse_str("thread::sleep").unwrap()).as_deref(),
+            resolver
+                .resolve(&syn::parse_str("thread::sleep").unwrap())
+                .as_deref(),
             Some("std::thread::sleep")
         );
     }
@@ -406,7 +580,12 @@ mod tests {
         let mut resolver = Resolver::default();
         resolver.push(Scope::module(&[]));
         resolver.push(Scope::block(&block.stmts).unwrap());
-        assert_eq!(resolver.resolve(&syn::parse_str("sleep").unwrap()).as_deref(), Some("std::thread::sleep"));
+        assert_eq!(
+            resolver
+                .resolve(&syn::parse_str("sleep").unwrap())
+                .as_deref(),
+            Some("std::thread::sleep")
+        );
         resolver.pop();
         assert_eq!(resolver.resolve(&syn::parse_str("sleep").unwrap()), None);
     }

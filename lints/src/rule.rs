@@ -142,7 +142,13 @@ pub struct Hooks {
 
 impl Hooks {
     /// No hooks: the base for `Hooks { expr: Some(check), ..Hooks::NONE }`.
-    pub const NONE: Hooks = Hooks { file: None, item: None, function: None, block: None, expr: None };
+    pub const NONE: Hooks = Hooks {
+        file: None,
+        item: None,
+        function: None,
+        block: None,
+        expr: None,
+    };
 }
 
 /// A rule: metadata plus hooks. Engine-level codes (CATGA000, CATGA100) have no hooks.
@@ -192,7 +198,9 @@ impl<'a> RuleCx<'a> {
     /// Whether the crate's manifest declares dependency `name` (`[dependencies]`, and
     /// `[dev-dependencies]` for tests, benches and examples). False without a manifest.
     pub fn depends_on(&self, name: &str) -> bool {
-        self.env.dependencies.is_some_and(|dependencies| dependencies.contains(name))
+        self.env
+            .dependencies
+            .is_some_and(|dependencies| dependencies.contains(name))
     }
 
     /// The span of a syntax node.
@@ -229,7 +237,9 @@ impl<'a> RuleCx<'a> {
     /// [`RuleCx::local`] for an expression that is a plain variable (`rx`); `None` otherwise.
     pub fn local_of(&self, expr: &syn::Expr) -> Option<&'a LocalOrigin> {
         match expr {
-            syn::Expr::Path(path) if path.qself.is_none() => self.local(&path.path.get_ident()?.to_string()),
+            syn::Expr::Path(path) if path.qself.is_none() => {
+                self.local(&path.path.get_ident()?.to_string())
+            }
             syn::Expr::Paren(paren) => self.local_of(&paren.expr),
             syn::Expr::Reference(reference) => self.local_of(&reference.expr),
             _ => None,
@@ -249,7 +259,9 @@ impl<'a> RuleCx<'a> {
     }
 
     fn scope(&self) -> ScopeView<'a> {
-        ScopeView { frames: self.frames }
+        ScopeView {
+            frames: self.frames,
+        }
     }
 
     /// The innermost async context around this point, if the code here runs as part of a future.

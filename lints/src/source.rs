@@ -27,7 +27,12 @@ impl SourceFile {
             text.drain(..'\u{feff}'.len_utf8());
         }
         let index = LineIndex::new(&text);
-        SourceFile { path: path.into(), text, had_bom, index }
+        SourceFile {
+            path: path.into(),
+            text,
+            had_bom,
+            index,
+        }
     }
 
     /// The path diagnostics show.
@@ -45,7 +50,10 @@ impl SourceFile {
         let start = span.start();
         let end = span.end();
         let start_offset = self.index.offset(&self.text, start.line, start.column);
-        let end_offset = self.index.offset(&self.text, end.line, end.column).max(start_offset);
+        let end_offset = self
+            .index
+            .offset(&self.text, end.line, end.column)
+            .max(start_offset);
         Span {
             start: start_offset,
             end: end_offset,
@@ -58,7 +66,12 @@ impl SourceFile {
     pub fn span_of_bytes(&self, start: usize, end: usize) -> Span {
         let start = self.floor_boundary(start);
         let end = self.floor_boundary(end).max(start);
-        Span { start, end, start_pos: self.position(start), end_pos: self.position(end) }
+        Span {
+            start,
+            end,
+            start_pos: self.position(start),
+            end_pos: self.position(end),
+        }
     }
 
     /// The span from the start of `first` to the end of `last`.
@@ -81,14 +94,26 @@ impl SourceFile {
         } else {
             self.text[line_start..offset].chars().count()
         };
-        Position { line: to_u32(line + 1), column: to_u32(column + 1) }
+        Position {
+            line: to_u32(line + 1),
+            column: to_u32(column + 1),
+        }
     }
 
     /// The text of the 1-based line `line`, without its line terminator.
     pub fn line_text(&self, line: u32) -> &str {
-        let Some(index) = (line as usize).checked_sub(1) else { return "" };
-        let Some(&start) = self.index.line_starts.get(index) else { return "" };
-        let end = self.index.line_starts.get(index + 1).copied().unwrap_or(self.text.len());
+        let Some(index) = (line as usize).checked_sub(1) else {
+            return "";
+        };
+        let Some(&start) = self.index.line_starts.get(index) else {
+            return "";
+        };
+        let end = self
+            .index
+            .line_starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -136,7 +161,10 @@ impl LineIndex {
         if !line_is_ascii {
             non_ascii_lines.push(line_starts.len() - 1);
         }
-        LineIndex { line_starts, non_ascii_lines }
+        LineIndex {
+            line_starts,
+            non_ascii_lines,
+        }
     }
 
     fn is_ascii(&self, line: usize) -> bool {
@@ -145,19 +173,32 @@ impl LineIndex {
 
     /// 0-based line of a byte offset.
     fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+        self.line_starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1)
     }
 
     /// Byte offset of a proc-macro2 location (1-based line, 0-based char column), clamped to the
     /// line so a bogus location can never index out of bounds.
     fn offset(&self, text: &str, line: usize, column: usize) -> usize {
-        let Some(line) = line.checked_sub(1) else { return 0 };
-        let Some(&start) = self.line_starts.get(line) else { return text.len() };
-        let end = self.line_starts.get(line + 1).copied().unwrap_or(text.len());
+        let Some(line) = line.checked_sub(1) else {
+            return 0;
+        };
+        let Some(&start) = self.line_starts.get(line) else {
+            return text.len();
+        };
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(text.len());
         if self.is_ascii(line) {
             return (start + column).min(end);
         }
-        text[start..end].char_indices().nth(column).map_or(end, |(offset, _)| start + offset)
+        text[start..end]
+            .char_indices()
+            .nth(column)
+            .map_or(end, |(offset, _)| start + offset)
     }
 }
 
@@ -172,10 +213,22 @@ mod tests {
         let span = file.span_of(&parsed.items[1]);
         assert_eq!(file.text_of(span), "fn main() { let x = 1; }");
         assert_eq!(span.start_pos, Position { line: 2, column: 1 });
-        assert_eq!(span.end_pos, Position { line: 2, column: 25 });
+        assert_eq!(
+            span.end_pos,
+            Position {
+                line: 2,
+                column: 25
+            }
+        );
         let first = file.span_of(&parsed.items[0]);
         assert_eq!(file.text_of(first), "fn é() {}");
-        assert_eq!(first.end_pos, Position { line: 1, column: 10 });
+        assert_eq!(
+            first.end_pos,
+            Position {
+                line: 1,
+                column: 10
+            }
+        );
     }
 
     #[test]

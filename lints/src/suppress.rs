@@ -56,7 +56,11 @@ impl Allows {
             let trimmed = line.trim();
             let comment_at = find_line_comment(line);
             let is_comment_line = trimmed.starts_with("//");
-            let is_leading = trimmed.is_empty() || is_comment_line || trimmed.starts_with("#!") || trimmed.starts_with("/*") || trimmed.starts_with('*');
+            let is_leading = trimmed.is_empty()
+                || is_comment_line
+                || trimmed.starts_with("#!")
+                || trimmed.starts_with("/*")
+                || trimmed.starts_with('*');
             if !is_leading {
                 in_leading_lines = false;
             }
@@ -68,9 +72,17 @@ impl Allows {
             }
             if let Some(comment_at) = comment_at {
                 let comment = &line[comment_at..];
-                let comment_span = source.span_of_bytes(line_start + comment_at, line_start + comment_at + comment.trim_end().len());
+                let comment_span = source.span_of_bytes(
+                    line_start + comment_at,
+                    line_start + comment_at + comment.trim_end().len(),
+                );
                 if let Some(codes) = codes_after(comment, FILE_MARKER) {
-                    allows.push(Allow { codes, target_line: None, misplaced: !in_leading_lines, comment: comment_span });
+                    allows.push(Allow {
+                        codes,
+                        target_line: None,
+                        misplaced: !in_leading_lines,
+                        comment: comment_span,
+                    });
                 } else if let Some(codes) = codes_after(comment, LINE_MARKER) {
                     let standalone = line[..comment_at].trim().is_empty();
                     allows.push(Allow {
@@ -110,7 +122,9 @@ impl Allows {
             .into_iter()
             .filter(|diagnostic| !self.silence(diagnostic))
             .collect();
-        let Some(severity) = unused_allow else { return kept };
+        let Some(severity) = unused_allow else {
+            return kept;
+        };
         let meta = crate::rules::UNUSED_ALLOW.meta;
         for allow in &self.allows {
             for code in &allow.codes {
@@ -119,7 +133,10 @@ impl Allows {
                 } else if code.used || !enabled(&code.code) {
                     continue;
                 } else if allow.misplaced && allow.target_line.is_none() {
-                    format!("`{}` allow applies to nothing here: `catga-allow-file` must be among the file's leading comments, and `catga-allow` must precede a line of code", code.code)
+                    format!(
+                        "`{}` allow applies to nothing here: `catga-allow-file` must be among the file's leading comments, and `catga-allow` must precede a line of code",
+                        code.code
+                    )
                 } else {
                     format!("`catga-allow({})` silences no diagnostic", code.code)
                 };
@@ -130,7 +147,9 @@ impl Allows {
                     message,
                     path: source.path.clone(),
                     span: allow.comment,
-                    help: Some("remove the comment, or move it to the line it is meant for".to_string()),
+                    help: Some(
+                        "remove the comment, or move it to the line it is meant for".to_string(),
+                    ),
                     fix: None,
                 });
             }
@@ -148,7 +167,11 @@ impl Allows {
             if !applies {
                 continue;
             }
-            if let Some(code) = allow.codes.iter_mut().find(|code| code.code == diagnostic.code) {
+            if let Some(code) = allow
+                .codes
+                .iter_mut()
+                .find(|code| code.code == diagnostic.code)
+            {
                 code.used = true;
                 return true;
             }
@@ -176,7 +199,10 @@ fn find_line_comment(line: &str) -> Option<usize> {
 
 /// The codes of `// catga-allow(A, B): reason` when `comment` holds `marker`.
 fn codes_after(comment: &str, marker: &str) -> Option<Vec<AllowedCode>> {
-    let body = comment.trim_start_matches('/').trim_start_matches('!').trim_start();
+    let body = comment
+        .trim_start_matches('/')
+        .trim_start_matches('!')
+        .trim_start();
     let rest = body.strip_prefix(marker)?;
     let list = &rest[..rest.find(')')?];
     let codes = list
@@ -184,8 +210,16 @@ fn codes_after(comment: &str, marker: &str) -> Option<Vec<AllowedCode>> {
         .map(str::trim)
         .filter(|code| !code.is_empty())
         .map(|written| match crate::rules::rule(written) {
-            Some(meta) => AllowedCode { code: meta.code.to_string(), known: true, used: false },
-            None => AllowedCode { code: written.to_string(), known: false, used: false },
+            Some(meta) => AllowedCode {
+                code: meta.code.to_string(),
+                known: true,
+                used: false,
+            },
+            None => AllowedCode {
+                code: written.to_string(),
+                known: false,
+                used: false,
+            },
         })
         .collect();
     Some(codes)
@@ -204,7 +238,12 @@ mod tests {
             severity: Severity::Warning,
             message: String::new(),
             path: source.path.clone(),
-            span: Span { start: 0, end: 0, start_pos: position, end_pos: position },
+            span: Span {
+                start: 0,
+                end: 0,
+                start_pos: position,
+                end_pos: position,
+            },
             help: None,
             fix: None,
         }
@@ -212,7 +251,10 @@ mod tests {
 
     fn remaining(text: &str, lines: &[(&str, u32)]) -> Vec<(String, u32)> {
         let source = SourceFile::new("a.rs", text);
-        let diagnostics = lines.iter().map(|(code, line)| diagnostic_at(&source, code, *line)).collect();
+        let diagnostics = lines
+            .iter()
+            .map(|(code, line)| diagnostic_at(&source, code, *line))
+            .collect();
         Allows::parse(&source)
             .apply(diagnostics, &|_| true, Some(Severity::Info), &source)
             .into_iter()
@@ -223,7 +265,10 @@ mod tests {
     #[test]
     fn allow_on_the_line_before_or_at_line_end_silences_that_code_only() {
         let text = "fn a() {\n    // catga-allow(CATGA005): test helper\n    x();\n    y(); // catga-allow(CATGA012)\n}\n";
-        assert_eq!(remaining(text, &[("CATGA005", 3), ("CATGA012", 4), ("CATGA012", 3)]), [("CATGA012".to_string(), 3)]);
+        assert_eq!(
+            remaining(text, &[("CATGA005", 3), ("CATGA012", 4), ("CATGA012", 3)]),
+            [("CATGA012".to_string(), 3)]
+        );
     }
 
     #[test]
@@ -234,8 +279,8 @@ mod tests {
 
     #[test]
     fn file_allow_in_leading_comments_silences_the_whole_file() {
-        let text = "//! Module docs.\n// catga-allow-file(CATGA009)\n\nfn a() {}\nfn b() {}\n";
-        assert!(remaining(text, &[("CATGA009", 4), ("CATGA009", 5)]).is_empty());
+        let text = "//! Module docs.\n// catga-allow-file(CATGA012)\n\nfn a() {}\nfn b() {}\n";
+        assert!(remaining(text, &[("CATGA012", 4), ("CATGA012", 5)]).is_empty());
     }
 
     #[test]
@@ -246,9 +291,10 @@ mod tests {
 
     #[test]
     fn file_allow_after_code_and_unknown_codes_are_reported() {
-        let text = "fn a() {}\n// catga-allow-file(CATGA009)\n// catga-allow(CATGA999)\nfn b() {}\n";
-        let got = remaining(text, &[("CATGA009", 4)]);
-        assert!(got.contains(&("CATGA009".to_string(), 4)), "{got:?}");
+        let text =
+            "fn a() {}\n// catga-allow-file(CATGA012)\n// catga-allow(CATGA999)\nfn b() {}\n";
+        let got = remaining(text, &[("CATGA012", 4)]);
+        assert!(got.contains(&("CATGA012".to_string(), 4)), "{got:?}");
         assert!(got.contains(&("CATGA100".to_string(), 2)), "{got:?}");
         assert!(got.contains(&("CATGA100".to_string(), 3)), "{got:?}");
     }
@@ -256,13 +302,21 @@ mod tests {
     #[test]
     fn allow_inside_a_string_literal_is_not_a_comment() {
         let text = "fn a() { let s = \"// catga-allow(CATGA005)\"; x(); }\n";
-        assert_eq!(remaining(text, &[("CATGA005", 1)]), [("CATGA005".to_string(), 1)]);
+        assert_eq!(
+            remaining(text, &[("CATGA005", 1)]),
+            [("CATGA005".to_string(), 1)]
+        );
     }
 
     #[test]
     fn allows_for_rules_that_did_not_run_are_not_stale() {
         let source = SourceFile::new("a.rs", "// catga-allow(CATGA005)\nfn a() {}\n");
-        let got = Allows::parse(&source).apply(Vec::new(), &|code| code != "CATGA005", Some(Severity::Info), &source);
+        let got = Allows::parse(&source).apply(
+            Vec::new(),
+            &|code| code != "CATGA005",
+            Some(Severity::Info),
+            &source,
+        );
         assert!(got.is_empty());
     }
 }

@@ -79,11 +79,29 @@ impl fmt::Display for MessageId {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Context {
-    message_id: MessageId,
-    correlation_id: MessageId,
-    causation_id: Option<MessageId>,
+    message_id: PackedId,
+    correlation_id: PackedId,
+    causation_id: Option<PackedId>,
     deadline: Option<Instant>,
     mediator: Option<MediatorId>,
+}
+
+/// A [`MessageId`] as two `u64` halves. A `u128` field would make `Context` 16-byte aligned,
+/// and a handler future holding a 16-byte aligned value does not fit the mediator's 8-byte
+/// aligned inline future storage (it would be boxed on every send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PackedId([u64; 2]);
+
+impl From<MessageId> for PackedId {
+    fn from(id: MessageId) -> Self {
+        PackedId([(id.0 >> 64) as u64, id.0 as u64])
+    }
+}
+
+impl From<PackedId> for MessageId {
+    fn from(id: PackedId) -> Self {
+        MessageId((u128::from(id.0[0]) << 64) | u128::from(id.0[1]))
+    }
 }
 
 impl Context {
@@ -92,8 +110,8 @@ impl Context {
     /// handler directly in a test.
     pub fn new(message_id: MessageId) -> Self {
         Context {
-            message_id,
-            correlation_id: message_id,
+            message_id: message_id.into(),
+            correlation_id: message_id.into(),
             causation_id: None,
             deadline: None,
             mediator: None,
@@ -110,7 +128,7 @@ impl Context {
     /// The context of a message caused by the one this context belongs to.
     pub fn child(&self) -> Self {
         Context {
-            message_id: MessageId::next(),
+            message_id: MessageId::next().into(),
             correlation_id: self.correlation_id,
             causation_id: Some(self.message_id),
             deadline: self.deadline,
@@ -120,17 +138,17 @@ impl Context {
 
     /// This message's id.
     pub fn message_id(&self) -> MessageId {
-        self.message_id
+        self.message_id.into()
     }
 
     /// The id shared by every message in one conversation.
     pub fn correlation_id(&self) -> MessageId {
-        self.correlation_id
+        self.correlation_id.into()
     }
 
     /// The id of the message whose handling caused this one, if any.
     pub fn causation_id(&self) -> Option<MessageId> {
-        self.causation_id
+        self.causation_id.map(MessageId::from)
     }
 
     /// When the caller stops waiting, if a deadline was set (by the

@@ -88,10 +88,10 @@ pub(crate) struct ErasedHandler<H>(pub(crate) H);
 
 impl<R: Request, H: Handler<R>> DynHandler<R> for ErasedHandler<H> {
     fn call<'a>(&'a self, request: R, ctx: &'a Context) -> HandlerFuture<'a, R::Response> {
-        let future = AssertUnwindSafe(self.0.handle(request, ctx)).catch_unwind();
-        StackFuture::from_or_box(async move {
-            future.await.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref())))
-        })
+        // `map` rather than an `async` block: the block would store the request twice.
+        StackFuture::from_or_box(AssertUnwindSafe(self.0.handle(request, ctx)).catch_unwind().map(
+            |outcome| outcome.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref()))),
+        ))
     }
 }
 
@@ -103,10 +103,9 @@ pub(crate) trait DynEventHandler<E: Event>: Send + Sync {
 
 impl<E: Event, H: EventHandler<E>> DynEventHandler<E> for ErasedHandler<H> {
     fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> HandlerFuture<'a, ()> {
-        let future = AssertUnwindSafe(self.0.handle(event, ctx)).catch_unwind();
-        StackFuture::from_or_box(async move {
-            future.await.unwrap_or_else(|panic| Err(panicked::<H>(E::NAME, panic.as_ref())))
-        })
+        StackFuture::from_or_box(AssertUnwindSafe(self.0.handle(event, ctx)).catch_unwind().map(
+            |outcome| outcome.unwrap_or_else(|panic| Err(panicked::<H>(E::NAME, panic.as_ref()))),
+        ))
     }
 
     fn name(&self) -> &'static str {

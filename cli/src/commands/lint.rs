@@ -121,7 +121,6 @@ pub(crate) fn run(args: &LintArgs) -> CommandResult {
         terminal::eprint(&format!("warning: {note}\n"));
     }
     let text = if args.diff {
-        terminal::eprint(&human::diff_summary(&report));
         report.diffs.iter().map(|diff| diff.text.as_str()).collect()
     } else if args.statistics {
         match args.format {
@@ -139,6 +138,9 @@ pub(crate) fn run(args: &LintArgs) -> CommandResult {
         }
     };
     terminal::print(&text)?;
+    if args.diff {
+        terminal::eprint(&human::diff_summary(&report));
+    }
     Ok(outcome(args, &report))
 }
 

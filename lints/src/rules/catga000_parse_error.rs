@@ -38,4 +38,7 @@ None.
 };
 
 /// Engine-level: reported when reading or parsing a file fails.
-pub(crate) static RULE: Rule = Rule { meta: &META, hooks: Hooks::NONE };
+pub(crate) static RULE: Rule = Rule {
+    meta: &META,
+    hooks: Hooks::NONE,
+};

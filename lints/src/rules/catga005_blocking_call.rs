@@ -64,12 +64,20 @@ have these methods). The other calls have no fix: the right replacement depends 
 
 ## Options
 - `blocking_functions`: extra full paths to report, e.g.
-  `blocking_functions = ["my_db::query_sync", "legacy::Client::fetch"]`.
+  `blocking_functions = ["my_db::query_sync", "my_service::legacy::fetch"]`. A path into the crate
+  being linted matches by what follows the crate name: `my_service::legacy::fetch` matches a call
+  to `crate::legacy::fetch` or to `legacy::fetch` in the file that declares `mod legacy`.
 "#,
 };
 
 /// The rule.
-pub(crate) static RULE: Rule = Rule { meta: &META, hooks: Hooks { expr: Some(check_expr), ..Hooks::NONE } };
+pub(crate) static RULE: Rule = Rule {
+    meta: &META,
+    hooks: Hooks {
+        expr: Some(check_expr),
+        ..Hooks::NONE
+    },
+};
 
 /// Free functions that block until a future completes.
 const BLOCK_ON_FUNCTIONS: &[&str] = &[
@@ -99,40 +107,81 @@ fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
 }
 
 fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
-    let Some(path) = cx.resolve_expr(&call.func) else { return };
-    let Some(context) = cx.async_context() else { return };
+    let Some(path) = cx.resolve_expr(&call.func) else {
+        return;
+    };
+    let Some(context) = cx.async_context() else {
+        return;
+    };
     let span = cx.span(call);
     if path == "std::thread::sleep" {
-        let fix = (call.args.len() == 1 && cx.depends_on("tokio") && cx.await_allowed()).then(|| {
-            Fix::safe(
-                "Replace with `tokio::time::sleep(..).await`",
-                vec![Edit::replace(cx.span(&call.func), "tokio::time::sleep"), Edit::insert_after(span, ".await")],
-            )
-        });
+        let fix =
+            (call.args.len() == 1 && cx.depends_on("tokio") && cx.await_allowed()).then(|| {
+                Fix::safe(
+                    "Replace with `tokio::time::sleep(..).await`",
+                    vec![
+                        Edit::replace(cx.span(&call.func), "tokio::time::sleep"),
+                        Edit::insert_after(span, ".await"),
+                    ],
+                )
+            });
         let report = cx
-            .report(span, format!("std::thread::sleep blocks the executor thread inside {context}"))
+            .report(
+                span,
+                format!("std::thread::sleep blocks the executor thread inside {context}"),
+            )
             .help("use `tokio::time::sleep(..).await`, which lets other tasks run while it waits");
         if let Some(fix) = fix {
             report.fix(fix);
         }
     } else if BLOCK_ON_FUNCTIONS.contains(&path.as_str()) {
-        cx.report(span, format!("{path} blocks the executor thread inside {context}"))
-            .help("`.await` the future instead of blocking on it");
-    } else if cx.settings().blocking_functions.iter().any(|blocking| *blocking == path) {
+        cx.report(
+            span,
+            format!("{path} blocks the executor thread inside {context}"),
+        )
+        .help("`.await` the future instead of blocking on it");
+    } else if cx
+        .settings()
+        .blocking_functions
+        .iter()
+        .any(|blocking| names_configured_function(&path, blocking))
+    {
         cx.report(span, format!("{path} (listed in `blocking_functions`) blocks the executor thread inside {context}"))
             .help("run it inside `tokio::task::spawn_blocking(move || ..)` and `.await` the handle");
     }
 }
 
+/// Whether a resolved call path is the configured `blocking` path. A path into the current crate
+/// (`crate::db::query`, `self::db::query` for a `mod db` of this file) matches a configured
+/// `any_crate::db::query` by everything after the crate name.
+fn names_configured_function(path: &str, blocking: &str) -> bool {
+    if path == blocking {
+        return true;
+    }
+    let local_tail = ["crate::", "self::"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix));
+    let configured_tail = blocking.split_once("::").map(|(_, tail)| tail);
+    matches!((local_tail, configured_tail), (Some(local), Some(configured)) if local == configured)
+}
+
 fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
     let method = call.method.to_string();
-    let Some(context) = cx.async_context() else { return };
+    let Some(context) = cx.async_context() else {
+        return;
+    };
     let span = cx.span(call);
-    if let Some((_, async_method)) = BLOCKING_METHODS.iter().find(|(blocking, _)| *blocking == method) {
+    if let Some((_, async_method)) = BLOCKING_METHODS
+        .iter()
+        .find(|(blocking, _)| *blocking == method)
+    {
         let fix = cx.await_allowed().then(|| {
             Fix::unsafe_edits(
                 format!("Replace with `.{async_method}(..).await`"),
-                vec![Edit::replace(cx.span(&call.method), *async_method), Edit::insert_after(span, ".await")],
+                vec![
+                    Edit::replace(cx.span(&call.method), *async_method),
+                    Edit::insert_after(span, ".await"),
+                ],
             )
         });
         let report = cx
@@ -151,15 +200,25 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
     if cx.is_awaited() {
         return;
     }
-    let Some(origin) = cx.local_of(&call.receiver) else { return };
+    let Some(origin) = cx.local_of(&call.receiver) else {
+        return;
+    };
     let root = origin.root_call.as_deref();
-    let std_receiver = matches!(root, Some("std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel"))
-        || origin.ty.as_deref() == Some("std::sync::mpsc::Receiver");
-    if std_receiver && origin.methods.is_empty() && matches!(method.as_str(), "recv" | "recv_timeout") {
+    let std_receiver = matches!(
+        root,
+        Some("std::sync::mpsc::channel" | "std::sync::mpsc::sync_channel")
+    ) || origin.ty.as_deref() == Some("std::sync::mpsc::Receiver");
+    if std_receiver
+        && origin.methods.is_empty()
+        && matches!(method.as_str(), "recv" | "recv_timeout")
+    {
         cx.report(span, format!("std::sync::mpsc::Receiver::{method} blocks the executor thread inside {context}"))
             .help("use `tokio::sync::mpsc` and `.recv().await`, or receive inside `tokio::task::spawn_blocking`");
     } else if root == Some("std::thread::spawn") && origin.methods.is_empty() && method == "join" {
-        cx.report(span, format!("std::thread::JoinHandle::join blocks the executor thread inside {context}"))
-            .help("use `tokio::task::spawn_blocking(..)` and `.await` its handle");
+        cx.report(
+            span,
+            format!("std::thread::JoinHandle::join blocks the executor thread inside {context}"),
+        )
+        .help("use `tokio::task::spawn_blocking(..)` and `.await` its handle");
     }
 }

@@ -70,7 +70,13 @@ None.
 };
 
 /// The rule.
-pub(crate) static RULE: Rule = Rule { meta: &META, hooks: Hooks { expr: Some(check_expr), ..Hooks::NONE } };
+pub(crate) static RULE: Rule = Rule {
+    meta: &META,
+    hooks: Hooks {
+        expr: Some(check_expr),
+        ..Hooks::NONE
+    },
+};
 
 /// `std::fs` functions `tokio::fs` mirrors with the same arguments and result: (std, tokio).
 const TOKIO_FS_MIRRORS: &[(&str, &str)] = &[
@@ -95,18 +101,48 @@ const TOKIO_FS_MIRRORS: &[(&str, &str)] = &[
 
 /// Blocking constructors and connects reached by a plain call.
 const BLOCKING_CALLS: &[(&str, &str)] = &[
-    ("std::fs::File::open", "use `tokio::fs::File::open(..).await`"),
-    ("std::fs::File::create", "use `tokio::fs::File::create(..).await`"),
-    ("std::fs::File::create_new", "use `tokio::fs::File::create_new(..).await`"),
-    ("std::net::TcpStream::connect", "use `tokio::net::TcpStream::connect(..).await`"),
-    ("std::net::TcpStream::connect_timeout", "use `tokio::time::timeout(d, tokio::net::TcpStream::connect(..)).await`"),
-    ("std::net::TcpListener::bind", "use `tokio::net::TcpListener::bind(..).await`"),
-    ("std::net::UdpSocket::bind", "use `tokio::net::UdpSocket::bind(..).await`"),
+    (
+        "std::fs::File::open",
+        "use `tokio::fs::File::open(..).await`",
+    ),
+    (
+        "std::fs::File::create",
+        "use `tokio::fs::File::create(..).await`",
+    ),
+    (
+        "std::fs::File::create_new",
+        "use `tokio::fs::File::create_new(..).await`",
+    ),
+    (
+        "std::net::TcpStream::connect",
+        "use `tokio::net::TcpStream::connect(..).await`",
+    ),
+    (
+        "std::net::TcpStream::connect_timeout",
+        "use `tokio::time::timeout(d, tokio::net::TcpStream::connect(..)).await`",
+    ),
+    (
+        "std::net::TcpListener::bind",
+        "use `tokio::net::TcpListener::bind(..).await`",
+    ),
+    (
+        "std::net::UdpSocket::bind",
+        "use `tokio::net::UdpSocket::bind(..).await`",
+    ),
 ];
 
 /// Methods of `std::fs::File` (and its `Read`/`Write` impls) that do I/O.
 const FILE_IO_METHODS: &[&str] = &[
-    "read", "read_to_end", "read_to_string", "read_exact", "write", "write_all", "flush", "sync_all", "sync_data", "set_len",
+    "read",
+    "read_to_end",
+    "read_to_string",
+    "read_exact",
+    "write",
+    "write_all",
+    "flush",
+    "sync_all",
+    "sync_data",
+    "set_len",
 ];
 
 fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
@@ -125,16 +161,29 @@ fn reportable_context(cx: &RuleCx<'_>) -> Option<String> {
 }
 
 fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
-    let Some(path) = cx.resolve_expr(&call.func) else { return };
+    let Some(path) = cx.resolve_expr(&call.func) else {
+        return;
+    };
     let span = cx.span(call);
-    if let Some(function) = path.strip_prefix("std::fs::").filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase)) {
-        let Some(context) = reportable_context(cx) else { return };
-        let mirror = TOKIO_FS_MIRRORS.iter().find(|(std_name, _)| *std_name == function).map(|(_, tokio_name)| *tokio_name);
+    if let Some(function) = path
+        .strip_prefix("std::fs::")
+        .filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase))
+    {
+        let Some(context) = reportable_context(cx) else {
+            return;
+        };
+        let mirror = TOKIO_FS_MIRRORS
+            .iter()
+            .find(|(std_name, _)| *std_name == function)
+            .map(|(_, tokio_name)| *tokio_name);
         let fixable = cx.depends_on("tokio") && cx.await_allowed() && !cx.is_awaited();
         let fix = mirror.filter(|_| fixable).map(|tokio_name| {
             Fix::safe(
                 format!("Replace with `tokio::fs::{tokio_name}(..).await`"),
-                vec![Edit::replace(cx.span(&call.func), format!("tokio::fs::{tokio_name}")), Edit::insert_after(span, ".await")],
+                vec![
+                    Edit::replace(cx.span(&call.func), format!("tokio::fs::{tokio_name}")),
+                    Edit::insert_after(span, ".await"),
+                ],
             )
         });
         let help = match (function, mirror) {
@@ -142,16 +191,38 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
             (_, Some(tokio_name)) => format!("use `tokio::fs::{tokio_name}(..).await`"),
             (_, None) => "move the call into `tokio::task::spawn_blocking(move || ..)`".to_string(),
         };
-        let report = cx.report(span, format!("std::fs::{function} does blocking file I/O inside {context}")).help(help);
+        let report = cx
+            .report(
+                span,
+                format!("std::fs::{function} does blocking file I/O inside {context}"),
+            )
+            .help(help);
         if let Some(fix) = fix {
             report.fix(fix);
         }
-    } else if let Some((_, help)) = BLOCKING_CALLS.iter().find(|(blocking, _)| *blocking == path) {
-        let Some(context) = reportable_context(cx) else { return };
-        cx.report(span, format!("{path} does blocking I/O inside {context}")).help(*help);
-    } else if path.starts_with("reqwest::blocking::") && path.rsplit("::").next().is_some_and(|last| last.starts_with(char::is_lowercase)) {
-        let Some(context) = reportable_context(cx) else { return };
-        cx.report(span, format!("{path} does blocking network I/O inside {context}")).help("use reqwest's async `Client` and `.await` the request");
+    } else if let Some((_, help)) = BLOCKING_CALLS
+        .iter()
+        .find(|(blocking, _)| *blocking == path)
+    {
+        let Some(context) = reportable_context(cx) else {
+            return;
+        };
+        cx.report(span, format!("{path} does blocking I/O inside {context}"))
+            .help(*help);
+    } else if path.starts_with("reqwest::blocking::")
+        && path
+            .rsplit("::")
+            .next()
+            .is_some_and(|last| last.starts_with(char::is_lowercase))
+    {
+        let Some(context) = reportable_context(cx) else {
+            return;
+        };
+        cx.report(
+            span,
+            format!("{path} does blocking network I/O inside {context}"),
+        )
+        .help("use reqwest's async `Client` and `.await` the request");
     }
 }
 
@@ -161,7 +232,11 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
     }
     let method = call.method.to_string();
     let receiver = method_chain(&call.receiver);
-    let receiver_methods: Vec<String> = receiver.methods.iter().map(|ident| ident.to_string()).collect();
+    let receiver_methods: Vec<String> = receiver
+        .methods
+        .iter()
+        .map(|ident| ident.to_string())
+        .collect();
     // The receiver's origin: a call at the root of its chain, or a local variable bound from one.
     let (root_call, methods_before, ty, via_local) = match receiver.root {
         syn::Expr::Call(root) => (cx.resolve_expr(&root.func), receiver_methods, None, false),
@@ -191,7 +266,9 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         }
         _ => return,
     };
-    let Some(context) = reportable_context(cx) else { return };
+    let Some(context) = reportable_context(cx) else {
+        return;
+    };
     let help = if what.starts_with("std::process") {
         "use `tokio::process::Command` and `.await` it"
     } else if what.starts_with("std::io::Stdin") {
@@ -200,5 +277,6 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         "use `tokio::fs::File` with `tokio::io::AsyncReadExt` / `AsyncWriteExt`"
     };
     let span = cx.span(call);
-    cx.report(span, format!("{what} does blocking I/O inside {context}")).help(help);
+    cx.report(span, format!("{what} does blocking I/O inside {context}"))
+        .help(help);
 }

@@ -38,4 +38,7 @@ None. An allow for a rule that is not enabled in this run is never reported.
 };
 
 /// Engine-level: reported by suppression.
-pub(crate) static RULE: Rule = Rule { meta: &META, hooks: Hooks::NONE };
+pub(crate) static RULE: Rule = Rule {
+    meta: &META,
+    hooks: Hooks::NONE,
+};

@@ -6,6 +6,9 @@ use std::sync::LazyLock;
 
 mod catga000_parse_error;
 mod catga005_blocking_call;
+mod catga006_boxed_handler_future;
+mod catga007_lock_across_await;
+mod catga009_inefficient_iterator;
 mod catga012_sync_io;
 mod catga100_unused_allow;
 
@@ -13,6 +16,9 @@ mod catga100_unused_allow;
 pub(crate) static RULES: &[&Rule] = &[
     &catga000_parse_error::RULE,
     &catga005_blocking_call::RULE,
+    &catga006_boxed_handler_future::RULE,
+    &catga007_lock_across_await::RULE,
+    &catga009_inefficient_iterator::RULE,
     &catga012_sync_io::RULE,
     &catga100_unused_allow::RULE,
 ];
@@ -22,7 +28,8 @@ pub(crate) use catga000_parse_error::RULE as PARSE_ERROR;
 /// The code of the unused-allow diagnostic the engine emits itself.
 pub(crate) use catga100_unused_allow::RULE as UNUSED_ALLOW;
 
-static METAS: LazyLock<Vec<&'static RuleMeta>> = LazyLock::new(|| RULES.iter().map(|rule| rule.meta).collect());
+static METAS: LazyLock<Vec<&'static RuleMeta>> =
+    LazyLock::new(|| RULES.iter().map(|rule| rule.meta).collect());
 
 /// Every rule's metadata, in code order (for `catga rules`, `catga explain`, docs/rules.md).
 pub fn rules() -> &'static [&'static RuleMeta] {
@@ -31,7 +38,10 @@ pub fn rules() -> &'static [&'static RuleMeta] {
 
 /// The rule with this code (any case) or name.
 pub fn rule(code_or_name: &str) -> Option<&'static RuleMeta> {
-    rules().iter().copied().find(|meta| meta.code.eq_ignore_ascii_case(code_or_name) || meta.name == code_or_name)
+    rules()
+        .iter()
+        .copied()
+        .find(|meta| meta.code.eq_ignore_ascii_case(code_or_name) || meta.name == code_or_name)
 }
 
 #[cfg(test)]
@@ -49,23 +59,48 @@ mod tests {
 
     #[test]
     fn every_rule_documents_the_fixed_sections_in_order() {
-        let sections = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## Options"];
+        let sections = [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+            "## Fix safety",
+            "## Options",
+        ];
         for meta in rules() {
             let mut from = 0;
             for section in sections {
                 let found = meta.docs[from..].find(section);
-                assert!(found.is_some(), "{}: section `{section}` missing or out of order", meta.code);
+                assert!(
+                    found.is_some(),
+                    "{}: section `{section}` missing or out of order",
+                    meta.code
+                );
                 from += found.unwrap_or(0) + section.len();
             }
-            assert!(meta.code.starts_with("CATGA") && meta.code.len() == 8, "{}", meta.code);
-            assert!(!meta.summary.is_empty() && !meta.summary.contains('\n'), "{}", meta.code);
+            assert!(
+                meta.code.starts_with("CATGA") && meta.code.len() == 8,
+                "{}",
+                meta.code
+            );
+            assert!(
+                !meta.summary.is_empty() && !meta.summary.contains('\n'),
+                "{}",
+                meta.code
+            );
         }
     }
 
     #[test]
     fn rules_are_found_by_code_in_any_case_and_by_name() {
-        assert_eq!(rule("catga005").map(|meta| meta.name), Some("blocking-call-in-async"));
-        assert_eq!(rule("sync-io-in-async").map(|meta| meta.code), Some("CATGA012"));
+        assert_eq!(
+            rule("catga005").map(|meta| meta.name),
+            Some("blocking-call-in-async")
+        );
+        assert_eq!(
+            rule("sync-io-in-async").map(|meta| meta.code),
+            Some("CATGA012")
+        );
         assert!(rule("CATGA999").is_none());
     }
 }

@@ -4,10 +4,10 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::{BoxFuture, Either};
 
 use super::publish::{HandlerFailure, PublishError};
-use crate::handler::{DynEventHandler, DynHandler};
+use crate::handler::{DynEventHandler, DynHandler, HandlerFuture};
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, IdempotencyHooks, Request};
 use crate::pipeline::{DynBehavior, Next, Reply, Terminal};
@@ -38,8 +38,13 @@ impl<R: Request> RequestEntry<R> {
         RequestEntry { handler, handler_name, chain: Vec::new(), idempotency: R::idempotency() }
     }
 
-    /// Runs the request: straight to the handler when nothing else applies, else through the
-    /// idempotency behavior and the pipeline (boxed, so the plain path's future stays small).
+    /// The handler, when the request needs nothing else (no behaviors, not idempotent): the
+    /// caller then awaits the handler's inline future directly.
+    pub(crate) fn plain_handler(&self) -> Option<&dyn DynHandler<R>> {
+        (self.idempotency.is_none() && self.chain.is_empty()).then_some(&*self.handler)
+    }
+
+    /// Runs the request through the idempotency behavior (if it is idempotent) and the pipeline.
     pub(crate) async fn dispatch(
         &self,
         request: R,
@@ -47,11 +52,10 @@ impl<R: Request> RequestEntry<R> {
         idempotency: &IdempotencyBehavior,
     ) -> Result<R::Response> {
         match self.idempotency {
-            None if self.chain.is_empty() => self.handler.call(request, &ctx).await,
-            None => Box::pin(self.run_pipeline(request, ctx)).await,
+            None => self.run_pipeline(request, ctx).await,
             Some(hooks) => {
-                let execute = |request| self.run_pipeline(request, ctx);
-                Box::pin(idempotency.run(request, hooks, execute)).await
+                let execute = move |request| self.run_pipeline(request, ctx);
+                idempotency.run(request, hooks, execute).await
             }
         }
     }
@@ -99,36 +103,34 @@ impl<E: Event> EventEntry<E> {
         self.handlers.push(handler);
     }
 
-    /// Runs every handler concurrently; all run even when some fail, and every failure is
-    /// reported in one [`PublishError`].
-    pub(crate) async fn publish(&self, event: &E, ctx: &Context) -> Result<()> {
-        let failures: Vec<HandlerFailure> = match self.handlers.as_slice() {
-            [] => return Ok(()),
-            [only] => match self.run_one(&**only, event, ctx.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(error) => vec![HandlerFailure { handler: only.name(), error }],
-            },
-            handlers => {
-                let runs = handlers.iter().map(|h| self.run_one(&**h, event, ctx.clone()));
-                join_all(runs)
-                    .await
-                    .into_iter()
-                    .zip(handlers)
-                    .filter_map(|(result, handler)| {
-                        result.err().map(|error| HandlerFailure { handler: handler.name(), error })
-                    })
-                    .collect()
+    /// Runs every handler, one after another in registration order; all run even when some
+    /// fail, and every failure is reported in one [`PublishError`].
+    ///
+    /// Sequential on purpose: it needs no allocation, and a publish to N handlers costs N
+    /// handler calls. A handler that must not hold the others up can spawn its slow work.
+    pub(crate) async fn publish(&self, event: &E, ctx: Context) -> Result<()> {
+        let mut failures = Vec::new();
+        for handler in &self.handlers {
+            if let Err(error) = self.run_one(&**handler, event, &ctx).await {
+                failures.push(HandlerFailure { handler: handler.name(), error });
             }
-        };
+        }
         if failures.is_empty() { Ok(()) } else { Err(PublishError::new(E::NAME, failures).into()) }
     }
 
-    async fn run_one(&self, handler: &dyn DynEventHandler<E>, event: &E, ctx: Context) -> Result<()> {
+    fn run_one<'a>(
+        &'a self,
+        handler: &'a dyn DynEventHandler<E>,
+        event: &'a E,
+        ctx: &'a Context,
+    ) -> Either<HandlerFuture<'a, ()>, BoxFuture<'a, Result<()>>> {
         if self.chain.is_empty() {
-            return handler.call(event, &ctx).await;
+            return Either::Left(handler.call(event, ctx));
         }
-        let terminal = EventTerminal { event, handler };
-        Next::new(&self.chain, event, &terminal).run(ctx).await?.downcast()
+        Either::Right(Box::pin(async move {
+            let terminal = EventTerminal { event, handler };
+            Next::new(&self.chain, event, &terminal).run(ctx.clone()).await?.downcast()
+        }))
     }
 }
 

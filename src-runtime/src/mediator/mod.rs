@@ -12,6 +12,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
+use std::future::Future;
+
 use futures_util::future::join_all;
 
 pub use builder::{AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, MediatorBuilder};
@@ -76,9 +78,14 @@ impl Mediator {
     /// Sends a command or query to its handler and returns the handler's response.
     ///
     /// Fails with [`ErrorKind::NoHandler`] when no handler is registered for `R`, and with
-    /// [`ErrorKind::Internal`] when the handler panics.
-    pub async fn send<R: Request>(&self, request: R) -> Result<R::Response> {
-        self.send_with(request, Context::root(self.inner.id)).await
+    /// [`ErrorKind::Internal`] when the handler panics. Without behaviors, a send allocates
+    /// nothing: the handler's future is stored inline in the returned future.
+    #[inline]
+    pub fn send<R: Request>(
+        &self,
+        request: R,
+    ) -> impl Future<Output = Result<R::Response>> + Send + '_ {
+        self.send_with(request, Context::root(self.inner.id))
     }
 
     /// Sends every request concurrently; the results come back in the order of the requests.
@@ -90,7 +97,8 @@ impl Mediator {
         join_all(requests.into_iter().map(|request| self.send(request))).await
     }
 
-    /// Delivers an event to every event handler registered for it, concurrently.
+    /// Delivers an event to every event handler registered for it, one after another in
+    /// registration order.
     ///
     /// Every handler runs even when some fail; the error then carries each failure (read them
     /// with [`PublishError::of`]). Publishing an event nobody handles succeeds.
@@ -110,12 +118,16 @@ impl Mediator {
                 ),
             ));
         };
-        entry.dispatch(request, ctx, &self.inner.idempotency).await
+        match entry.plain_handler() {
+            Some(handler) => handler.call(request, &ctx).await,
+            // Boxed so that the plain path's future stays small.
+            None => Box::pin(entry.dispatch(request, ctx, &self.inner.idempotency)).await,
+        }
     }
 
     pub(crate) async fn publish_with<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
         match find_entry::<EventEntry<E>>(&self.inner.events) {
-            Some(entry) => entry.publish(&event, &ctx).await,
+            Some(entry) => entry.publish(&event, ctx).await,
             None => Ok(()),
         }
     }

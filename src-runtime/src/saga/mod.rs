@@ -3,9 +3,11 @@
 //! A [`Saga`] names its steps and says how to execute and compensate each one; a [`SagaRunner`]
 //! runs an instance step by step, saves its state after every step, compensates the completed
 //! steps in reverse order when one fails, and resumes instances that a restart interrupted.
-//! See `docs/sagas.md` for the guarantees and their limits.
+//! The guide, `docs/sagas.md` (rendered as [`guide`]), has a complete example and states the
+//! resume guarantee and its limits.
 
 mod definition;
+mod failure;
 mod memory;
 mod record;
 mod runner;
@@ -14,8 +16,12 @@ mod store;
 
 pub use crate::idempotency::BoxFuture;
 pub use definition::Saga;
+pub use failure::SagaFailure;
 pub use memory::MemorySagaStore;
 pub use record::{SagaRecord, SagaStatus, StepFailure};
-pub use runner::{ResumedSaga, SagaFailure, SagaRunner};
+pub use runner::{ResumedSaga, SagaRunner};
 pub use sqlite::SqliteSagaStore;
 pub use store::SagaStore;
+
+#[doc = include_str!("../../../docs/sagas.md")]
+pub mod guide {}

@@ -1,0 +1,382 @@
+//! Lint one file's text: decode, parse, walk with every enabled rule, apply suppressions.
+//! Never panics: text that is not UTF-8 or not Rust becomes one CATGA000 diagnostic.
+
+use crate::config::Settings;
+use crate::context::{HookTable, walk_file};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::error::LintError;
+use crate::facts::FileFacts;
+use crate::rule::{FileEnv, Rule};
+use crate::source::SourceFile;
+use crate::suppress::Allows;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The rules a run uses, with their configured severities.
+#[derive(Debug)]
+pub(crate) struct RuleSet {
+    hooks: HookTable,
+    enabled: BTreeSet<&'static str>,
+    parse_error: Option<Severity>,
+    unused_allow: Option<Severity>,
+}
+
+impl RuleSet {
+    /// Apply config `select`/`ignore`/`severity`, then the command line's: `--select` replaces
+    /// the config's selection and wins over its `ignore`; `--ignore` removes codes.
+    pub(crate) fn new(
+        settings: &Settings,
+        select: &[String],
+        ignore: &[String],
+    ) -> Result<RuleSet, LintError> {
+        let cli_codes =
+            |codes: &[String], origin: &str| -> Result<BTreeSet<&'static str>, LintError> {
+                codes
+                    .iter()
+                    .map(|code| {
+                        crate::rules::rule(code)
+                            .map(|meta| meta.code)
+                            .ok_or_else(|| LintError::UnknownCode {
+                                code: code.clone(),
+                                origin: origin.to_string(),
+                            })
+                    })
+                    .collect()
+            };
+        let cli_select = cli_codes(select, "--select")?;
+        let cli_ignore = cli_codes(ignore, "--ignore")?;
+        let all = || {
+            crate::rules::RULES
+                .iter()
+                .map(|rule| rule.meta.code)
+                .collect::<BTreeSet<_>>()
+        };
+        let mut enabled: BTreeSet<&'static str> = if !cli_select.is_empty() {
+            cli_select.clone()
+        } else if let Some(config_select) = &settings.select {
+            all()
+                .into_iter()
+                .filter(|code| config_select.iter().any(|selected| selected == code))
+                .collect()
+        } else {
+            all()
+        };
+        enabled.retain(|code| {
+            !cli_ignore.contains(code)
+                && (cli_select.contains(code)
+                    || !settings.ignore.iter().any(|ignored| ignored == code))
+        });
+        let severity_of = |rule: &Rule| {
+            settings
+                .severity
+                .get(rule.meta.code)
+                .copied()
+                .unwrap_or(rule.meta.severity)
+        };
+        let rules: Vec<(&'static Rule, Severity)> = crate::rules::RULES
+            .iter()
+            .copied()
+            .filter(|rule| enabled.contains(rule.meta.code))
+            .map(|rule| (rule, severity_of(rule)))
+            .collect();
+        let engine_severity =
+            |rule: &Rule| enabled.contains(rule.meta.code).then(|| severity_of(rule));
+        Ok(RuleSet {
+            hooks: HookTable::new(&rules),
+            parse_error: engine_severity(&crate::rules::PARSE_ERROR),
+            unused_allow: engine_severity(&crate::rules::UNUSED_ALLOW),
+            enabled,
+        })
+    }
+
+    /// Whether the rule with this code runs.
+    pub(crate) fn is_enabled(&self, code: &str) -> bool {
+        self.enabled.contains(code)
+    }
+
+    /// The enabled codes, for cache keys.
+    pub(crate) fn enabled_codes(&self) -> &BTreeSet<&'static str> {
+        &self.enabled
+    }
+}
+
+/// What linting one file produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileResult {
+    /// Sorted by line, column, code.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) facts: FileFacts,
+    /// Whether the text was UTF-8 and parsed (a file that did not is never rewritten).
+    pub(crate) parsed: bool,
+}
+
+/// Everything one file's check needs besides its text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CheckEnv<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) rules: &'a RuleSet,
+    pub(crate) dependencies: Option<&'a BTreeSet<String>>,
+}
+
+/// Lint raw bytes; returns the decoded source (when UTF-8) and the result.
+pub(crate) fn check_bytes(
+    bytes: Vec<u8>,
+    display: &Path,
+    env: CheckEnv<'_>,
+) -> (Option<SourceFile>, FileResult) {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let source = SourceFile::new(display, text);
+            let result = check_source(&source, env);
+            (Some(source), result)
+        }
+        Err(error) => {
+            let valid_up_to = error.utf8_error().valid_up_to();
+            let lossy = SourceFile::new(
+                display,
+                String::from_utf8_lossy(error.as_bytes()).into_owned(),
+            );
+            let at = lossy.span_of_bytes(valid_up_to, valid_up_to);
+            let mut diagnostics = Vec::new();
+            if let Some(severity) = env.rules.parse_error {
+                diagnostics.push(parse_error(
+                    &lossy,
+                    at,
+                    severity,
+                    format!("file is not valid UTF-8 (invalid byte at offset {valid_up_to})"),
+                    "save the file as UTF-8, or exclude it with `exclude` in catga.toml",
+                ));
+            }
+            (
+                None,
+                FileResult {
+                    diagnostics,
+                    facts: FileFacts::default(),
+                    parsed: false,
+                },
+            )
+        }
+    }
+}
+
+/// Deepest bracket nesting the parser is given; deeper files get CATGA000 instead of risking
+/// the parser's recursion overflowing the stack.
+const MAX_NESTING: usize = 256;
+
+/// The offset of the first bracket nested deeper than [`MAX_NESTING`], skipping strings, chars
+/// and comments.
+pub(crate) fn too_deep_at(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut index) = (0usize, 0usize);
+    while index < bytes.len() {
+        match bytes[index] {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(index);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' => {
+                index += 1;
+                while index < bytes.len() && bytes[index] != b'"' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if bytes.get(index + 2) == Some(&b'\'') => index += 2,
+            b'/' if bytes.get(index + 1) == Some(&b'/') => {
+                while index < bytes.len() && bytes[index] != b'\n' {
+                    index += 1;
+                }
+            }
+            b'/' if bytes.get(index + 1) == Some(&b'*') => {
+                index += 2;
+                while index + 1 < bytes.len() && !(bytes[index] == b'*' && bytes[index + 1] == b'/')
+                {
+                    index += 1;
+                }
+                index += 1;
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    None
+}
+
+/// Lint decoded text.
+pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult {
+    if let Some(offset) = too_deep_at(&source.text) {
+        let mut diagnostics = Vec::new();
+        if let Some(severity) = env.rules.parse_error {
+            let at = source.span_of_bytes(offset, offset);
+            diagnostics.push(parse_error(source, at, severity, format!("brackets nest deeper than {MAX_NESTING} levels here; the file is not analyzed"), "split the expression, or exclude the file (generated code?) with `exclude` in catga.toml"));
+        }
+        return FileResult {
+            diagnostics,
+            facts: FileFacts::default(),
+            parsed: false,
+        };
+    }
+    let result = match syn::parse_file(&source.text) {
+        Ok(file) => {
+            let file_env = FileEnv {
+                source,
+                settings: env.settings,
+                dependencies: env.dependencies,
+            };
+            let (diagnostics, facts) = walk_file(&file, &file_env, &env.rules.hooks);
+            drop(file);
+            let allows = Allows::parse(source);
+            let enabled = |code: &str| env.rules.is_enabled(code);
+            let diagnostics = allows.apply(diagnostics, &enabled, env.rules.unused_allow, source);
+            FileResult {
+                diagnostics,
+                facts,
+                parsed: true,
+            }
+        }
+        Err(error) => {
+            let mut diagnostics = Vec::new();
+            if let Some(severity) = env.rules.parse_error {
+                let at = source.span_from(error.span());
+                let at = source.span_of_bytes(at.start, at.start);
+                diagnostics.push(parse_error(
+                    source,
+                    at,
+                    severity,
+                    format!("could not parse this file as Rust: {error}"),
+                    "fix the syntax error; no other rule checked this file",
+                ));
+            }
+            FileResult {
+                diagnostics,
+                facts: FileFacts::default(),
+                parsed: false,
+            }
+        }
+    };
+    // Spans of this file are no longer needed: free proc-macro2's per-thread source map, which
+    // otherwise grows with every file parsed on this thread.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    let mut result = result;
+    result.diagnostics.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    result
+}
+
+fn parse_error(
+    source: &SourceFile,
+    span: crate::diagnostic::Span,
+    severity: Severity,
+    message: String,
+    help: &str,
+) -> Diagnostic {
+    let meta = crate::rules::PARSE_ERROR.meta;
+    Diagnostic {
+        code: meta.code.to_string(),
+        name: meta.name.to_string(),
+        severity,
+        message,
+        path: source.path.clone(),
+        span,
+        help: Some(help.to_string()),
+        fix: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &[u8]) -> FileResult {
+        let settings = Settings::default();
+        let rules = RuleSet::new(&settings, &[], &[]).unwrap();
+        check_bytes(
+            text.to_vec(),
+            Path::new("a.rs"),
+            CheckEnv {
+                settings: &settings,
+                rules: &rules,
+                dependencies: None,
+            },
+        )
+        .1
+    }
+
+    #[test]
+    fn unparseable_file_gives_one_parse_error_at_the_failure() {
+        let result = check(b"fn ok() {}\nfn broken( {\n");
+        assert!(!result.parsed);
+        assert_eq!(result.diagnostics.len(), 1);
+        assert_eq!(result.diagnostics[0].code, "CATGA000");
+        assert_eq!(result.diagnostics[0].span.start_pos.line, 2);
+    }
+
+    #[test]
+    fn non_utf8_file_gives_a_parse_error_naming_the_offset() {
+        let result = check(b"fn a() {}\n\xff\xfe");
+        assert_eq!(result.diagnostics.len(), 1);
+        assert!(
+            result.diagnostics[0].message.contains("offset 10"),
+            "{}",
+            result.diagnostics[0].message
+        );
+        assert_eq!(result.diagnostics[0].span.start_pos.line, 2);
+    }
+
+    #[test]
+    fn absurdly_deep_nesting_is_a_parse_error_not_a_stack_overflow() {
+        let result = check(
+            format!(
+                "fn f() {{ {}1{} }}",
+                "(".repeat(100_000),
+                ")".repeat(100_000)
+            )
+            .as_bytes(),
+        );
+        assert_eq!(result.diagnostics.len(), 1);
+        assert!(
+            result.diagnostics[0].message.contains("nest deeper"),
+            "{}",
+            result.diagnostics[0].message
+        );
+        let fine = check(b"fn f() { let s = \"((((\"; let c = '('; }");
+        assert!(fine.parsed);
+    }
+
+    #[test]
+    fn empty_file_lints_clean() {
+        let result = check(b"");
+        assert!(result.parsed && result.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn command_line_select_wins_over_config_ignore_and_ignore_removes() {
+        let settings = Settings {
+            ignore: vec!["CATGA005".into()],
+            ..Settings::default()
+        };
+        assert!(
+            !RuleSet::new(&settings, &[], &[])
+                .unwrap()
+                .is_enabled("CATGA005")
+        );
+        assert!(
+            RuleSet::new(&settings, &["CATGA005".into()], &[])
+                .unwrap()
+                .is_enabled("CATGA005")
+        );
+        assert!(
+            !RuleSet::new(&Settings::default(), &[], &["catga012".into()])
+                .unwrap()
+                .is_enabled("CATGA012")
+        );
+        let error = RuleSet::new(&Settings::default(), &["CATGA999".into()], &[]).unwrap_err();
+        assert!(error.to_string().contains("--select"), "{error}");
+    }
+}
