@@ -68,4 +68,8 @@ cold_baseline = median["cold"] / median["baseline"]
 cold_warm = median["cold"] / median["warm"]
 print(f"cold / baseline = {cold_baseline:.2f}  (target <= 1.25: {'met' if cold_baseline <= 1.25 else 'NOT met'})")
 print(f"cold / warm     = {cold_warm:.1f}  (target >= 10: {'met' if cold_warm >= 10 else 'NOT met'})")
+# CPU time (user + system) is steadier than wall time when other work shares the cores.
+if all("user" in results[name] for name in ("baseline", "cold")):
+    cpu = {name: results[name]["user"] + results[name]["system"] for name in ("baseline", "cold")}
+    print(f"cold / baseline CPU time = {cpu['cold'] / cpu['baseline']:.2f}  (mean user+system: {cpu['cold']:.2f} s / {cpu['baseline']:.2f} s)")
 PY

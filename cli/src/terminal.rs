@@ -2,13 +2,21 @@
 //! pipe, and printing an error with its cause chain once.
 
 use std::error::Error;
+use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Write};
 
 /// Whether stdout gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set to a
 /// non-empty value (<https://no-color.org>).
 pub(crate) fn stdout_color() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    !no_color && io::stdout().is_terminal()
+    color_wanted(
+        std::env::var_os("NO_COLOR").as_deref(),
+        io::stdout().is_terminal(),
+    )
+}
+
+fn color_wanted(no_color: Option<&OsStr>, is_terminal: bool) -> bool {
+    let no_color = no_color.is_some_and(|value| !value.is_empty());
+    is_terminal && !no_color
 }
 
 /// Writes `text` to stdout. A reader that went away (`catga rules | head`) is not an error.
@@ -43,4 +51,20 @@ pub(crate) fn print_error(error: &dyn Error) {
         cause = source.source();
     }
     eprint(&text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_only_on_a_terminal_without_no_color() {
+        assert!(color_wanted(None, true));
+        assert!(
+            color_wanted(Some(OsStr::new("")), true),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!color_wanted(Some(OsStr::new("1")), true));
+        assert!(!color_wanted(None, false));
+    }
 }

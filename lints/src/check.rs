@@ -164,45 +164,26 @@ pub(crate) fn check_bytes(
 /// the parser's recursion overflowing the stack.
 const MAX_NESTING: usize = 256;
 
-/// The offset of the first bracket nested deeper than [`MAX_NESTING`], skipping strings, chars
-/// and comments.
+/// The offset of the first bracket nested deeper than [`MAX_NESTING`] (literals and comments
+/// skipped).
 pub(crate) fn too_deep_at(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let (mut depth, mut index) = (0usize, 0usize);
-    while index < bytes.len() {
-        match bytes[index] {
-            b'(' | b'[' | b'{' => {
+    let mut depth = 0usize;
+    let mut too_deep = None;
+    crate::scan::scan(text, |token| {
+        match token {
+            crate::scan::Token::Open(offset) => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(index);
+                    too_deep = Some(offset);
+                    return false;
                 }
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'"' => {
-                index += 1;
-                while index < bytes.len() && bytes[index] != b'"' {
-                    index += if bytes[index] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'\'' if bytes.get(index + 2) == Some(&b'\'') => index += 2,
-            b'/' if bytes.get(index + 1) == Some(&b'/') => {
-                while index < bytes.len() && bytes[index] != b'\n' {
-                    index += 1;
-                }
-            }
-            b'/' if bytes.get(index + 1) == Some(&b'*') => {
-                index += 2;
-                while index + 1 < bytes.len() && !(bytes[index] == b'*' && bytes[index + 1] == b'/')
-                {
-                    index += 1;
-                }
-                index += 1;
-            }
-            _ => {}
+            crate::scan::Token::Close(_) => depth = depth.saturating_sub(1),
+            crate::scan::Token::LineComment { .. } => {}
         }
-        index += 1;
-    }
-    None
+        true
+    });
+    too_deep
 }
 
 /// Lint decoded text.
@@ -227,8 +208,13 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
                 dependencies: env.dependencies,
             };
             let (diagnostics, facts) = walk_file(&file, &file_env, &env.rules.hooks);
+            // File-wide allows must come before the first item (its attributes included).
+            let first_item = file
+                .items
+                .first()
+                .map_or(source.text.len(), |item| source.span_of(item).start);
             drop(file);
-            let allows = Allows::parse(source);
+            let allows = Allows::parse(source, first_item);
             let enabled = |code: &str| env.rules.is_enabled(code);
             let diagnostics = allows.apply(diagnostics, &enabled, env.rules.unused_allow, source);
             FileResult {
@@ -287,6 +273,21 @@ fn parse_error(
         help: Some(help.to_string()),
         fix: None,
     }
+}
+
+/// Lint `text` with every rule and default settings, as a crate depending on `dependencies`
+/// (for rule unit tests).
+#[cfg(test)]
+pub(crate) fn diagnostics_for_test(text: &str, dependencies: &[&str]) -> Vec<Diagnostic> {
+    let settings = Settings::default();
+    let rules = RuleSet::new(&settings, &[], &[]).expect("default rules");
+    let dependencies: BTreeSet<String> = dependencies.iter().map(|name| name.to_string()).collect();
+    let env = CheckEnv {
+        settings: &settings,
+        rules: &rules,
+        dependencies: Some(&dependencies),
+    };
+    check_source(&SourceFile::new("test.rs", text), env).diagnostics
 }
 
 #[cfg(test)]

@@ -437,6 +437,14 @@ impl Walker<'_> {
 
     /// Visit the arguments of an expression macro as expressions when they parse as such.
     fn walk_macro_args(&mut self, mac: &syn::Macro) {
+        // Every rule that looks inside expressions cares about async or handler code only, and
+        // re-parsing macro bodies is costly: skip the others.
+        let scope = ScopeView {
+            frames: &self.frames,
+        };
+        if scope.async_context().is_none() && scope.handler().is_none() {
+            return;
+        }
         let Some(name) = mac
             .path
             .segments

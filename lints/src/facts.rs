@@ -289,7 +289,10 @@ pub(crate) fn record_expr(
     let syn::Expr::MethodCall(call) = expr else {
         return;
     };
-    let method = call.method.to_string();
+    let registration = call.method == "handler" || call.method == "event_handler";
+    if !registration && call.method != "publish" {
+        return;
+    }
     let (Some(arg), 1) = (call.args.first(), call.args.len()) else {
         return;
     };
@@ -297,15 +300,13 @@ pub(crate) fn record_expr(
         return;
     };
     let line = source.span_of(&call.method).start_pos.line;
-    match method.as_str() {
-        "handler" | "event_handler" => {
-            facts.registrations.push(Registration {
-                kind: RegistrationKind::Builder,
-                handler_type: name,
-                line,
-            });
-        }
-        "publish" => facts.publishes.push(NamedSite { name, line }),
-        _ => {}
+    if registration {
+        facts.registrations.push(Registration {
+            kind: RegistrationKind::Builder,
+            handler_type: name,
+            line,
+        });
+    } else {
+        facts.publishes.push(NamedSite { name, line });
     }
 }

@@ -60,6 +60,8 @@ pub(crate) struct FileIndex<'a> {
     structs: HashMap<String, Option<&'a syn::Fields>>,
     /// Static or const name -> type; `None` when the name is declared twice.
     statics: HashMap<String, Option<&'a syn::Type>>,
+    /// Type alias name -> aliased type; `None` when the name is declared twice.
+    aliases: HashMap<String, Option<&'a syn::Type>>,
     fns: Vec<FnSite<'a>>,
     /// One resolver per module of the file (the file itself first).
     modules: Vec<Resolver>,
@@ -71,6 +73,7 @@ impl<'a> FileIndex<'a> {
         let mut index = FileIndex {
             structs: HashMap::new(),
             statics: HashMap::new(),
+            aliases: HashMap::new(),
             fns: Vec::new(),
             modules: vec![resolver.clone()],
         };
@@ -101,6 +104,9 @@ impl<'a> FileIndex<'a> {
             }
             syn::Item::Static(statik) => {
                 insert_unique(&mut self.statics, statik.ident.to_string(), &*statik.ty)
+            }
+            syn::Item::Type(alias) => {
+                insert_unique(&mut self.aliases, alias.ident.to_string(), &*alias.ty)
             }
             syn::Item::Const(konst) => {
                 insert_unique(&mut self.statics, konst.ident.to_string(), &*konst.ty)
@@ -179,6 +185,24 @@ impl<'a> FileIndex<'a> {
         for item in nested.items {
             self.add_item(item, module, in_test);
         }
+    }
+
+    /// `chain` with the file's type aliases replaced by what they stand for
+    /// (`type Shared = Arc<Mutex<State>>`).
+    fn expand_aliases(&self, mut chain: TypeChain, resolver: &Resolver) -> TypeChain {
+        // Bounded: aliases may (wrongly) refer to each other.
+        for _ in 0..8 {
+            let alias = chain.iter().enumerate().find_map(|(position, layer)| {
+                let name = layer.strip_prefix("self::")?;
+                Some((position, self.aliases.get(name).copied().flatten()?))
+            });
+            let Some((position, aliased)) = alias else {
+                break;
+            };
+            chain.truncate(position);
+            chain.extend(type_chain(aliased, resolver));
+        }
+        chain
     }
 
     /// The fields of the struct a type chain's layer names, when the struct is declared here.
@@ -370,6 +394,12 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
         }
     }
 
+    /// The layers of a type written here, aliases of the file expanded.
+    fn written(&self, ty: &syn::Type) -> TypeChain {
+        self.index
+            .expand_aliases(type_chain(ty, self.resolver), self.resolver)
+    }
+
     /// The layers of the type of a receiver expression, when the file declares them: a
     /// parameter, a `let` with a type or a constructor, a static, `self.field`, `param.field`.
     /// `None` when unknown.
@@ -378,18 +408,15 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
             syn::Expr::Path(path) if path.qself.is_none() => {
                 let ident = path.path.get_ident()?;
                 if ident == "self" {
-                    return Some(type_chain(self.self_ty?, self.resolver));
+                    return Some(self.written(self.self_ty?));
                 }
                 let name = ident.to_string();
                 match self.bindings.iter().rev().find(|(bound, _)| *bound == name) {
-                    Some((_, Origin::Written(ty))) => Some(type_chain(ty, self.resolver)),
+                    Some((_, Origin::Written(ty))) => Some(self.written(ty)),
                     Some((_, Origin::Built(init))) => Some(constructor_chain(init, self.resolver))
                         .filter(|chain| !chain.is_empty()),
                     Some((_, Origin::Unknown)) => None,
-                    None => Some(type_chain(
-                        self.index.statics.get(&name).copied().flatten()?,
-                        self.resolver,
-                    )),
+                    None => Some(self.written(self.index.statics.get(&name).copied().flatten()?)),
                 }
             }
             syn::Expr::Field(field) => {
@@ -397,7 +424,7 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                     return None;
                 };
                 let base = self.chain_of(&field.base)?;
-                let self_chain = self.self_ty.map(|ty| type_chain(ty, self.resolver));
+                let self_chain = self.self_ty.map(|ty| self.written(ty));
                 // The struct is the first layer the file declares (`Arc<Inner>` reaches `Inner`).
                 let fields = base
                     .iter()
@@ -405,7 +432,7 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                 let field = fields
                     .iter()
                     .find(|field| field.ident.as_ref() == Some(member))?;
-                Some(type_chain(&field.ty, self.resolver))
+                Some(self.written(&field.ty))
             }
             syn::Expr::Paren(paren) => self.chain_of(&paren.expr),
             syn::Expr::Reference(reference) => self.chain_of(&reference.expr),
@@ -500,6 +527,14 @@ mod tests {
             "parking_lot::RwLock"
         );
         assert_eq!(chain_in(source, "f", "other"), None);
+    }
+
+    #[test]
+    fn type_aliases_of_the_file_are_expanded() {
+        let source = "use std::sync::{Arc, Mutex}; type Shared<T> = Arc<Mutex<T>>; type Db = Shared<u8>; \
+                      fn f(db: Db) {}";
+        let chain = chain_in(source, "f", "db").unwrap();
+        assert_eq!(innermost_value(&chain), Some("std::sync::Mutex"));
     }
 
     #[test]

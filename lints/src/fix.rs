@@ -265,3 +265,108 @@ pub(crate) fn unified_diff(path: &Path, old: &str, new: &str) -> String {
         .header(&format!("a/{label}"), &format!("b/{label}"))
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::RuleSet;
+    use crate::config::Settings;
+    use crate::diagnostic::{Diagnostic, Severity};
+
+    fn diagnostic_with(source: &SourceFile, fix: Fix) -> Diagnostic {
+        let span = fix.edits[0].span;
+        Diagnostic {
+            code: "CATGA005".into(),
+            name: "blocking-call-in-async".into(),
+            severity: Severity::Warning,
+            message: "test".into(),
+            path: source.path.clone(),
+            span,
+            help: None,
+            fix: Some(fix),
+        }
+    }
+
+    fn run_fixes(text: &str, fixes: impl Fn(&SourceFile) -> Vec<Fix>) -> FixOutcome {
+        let source = SourceFile::new("a.rs", text);
+        let diagnostics = fixes(&source)
+            .into_iter()
+            .map(|fix| diagnostic_with(&source, fix))
+            .collect();
+        let initial = FileResult {
+            diagnostics,
+            parsed: true,
+            ..FileResult::default()
+        };
+        let settings = Settings::default();
+        let rules = RuleSet::new(&settings, &[], &[]).unwrap();
+        let env = CheckEnv {
+            settings: &settings,
+            rules: &rules,
+            dependencies: None,
+        };
+        fix_source(source, initial, FixMode::Unsafe, env)
+    }
+
+    #[test]
+    fn fix_whose_result_does_not_parse_is_dropped_with_a_note() {
+        let text = "fn main() {}\nfn other() {}\n";
+        let outcome = run_fixes(text, |source| {
+            let brace = text.find('}').unwrap();
+            let rename = text.find("other").unwrap();
+            vec![
+                Fix::safe(
+                    "Break the file",
+                    vec![Edit::delete(source.span_of_bytes(brace, brace + 1))],
+                ),
+                Fix::safe(
+                    "Rename",
+                    vec![Edit::replace(
+                        source.span_of_bytes(rename, rename + 5),
+                        "renamed",
+                    )],
+                ),
+            ]
+        });
+        assert_eq!(outcome.source.text, "fn main() {}\nfn renamed() {}\n");
+        assert_eq!(outcome.applied, 1);
+        assert_eq!(outcome.notes.len(), 1, "{:?}", outcome.notes);
+        assert!(
+            outcome.notes[0].contains("\"Break the file\": the result did not parse"),
+            "{}",
+            outcome.notes[0]
+        );
+    }
+
+    #[test]
+    fn overlapping_fixes_keep_the_first_and_drop_the_other() {
+        let text = "fn main() { let value = 1; }\n";
+        let outcome = run_fixes(text, |source| {
+            let at = text.find("value").unwrap();
+            vec![
+                Fix::safe(
+                    "First",
+                    vec![Edit::replace(source.span_of_bytes(at, at + 5), "first")],
+                ),
+                Fix::safe(
+                    "Second",
+                    vec![Edit::replace(source.span_of_bytes(at + 1, at + 3), "xx")],
+                ),
+                Fix::safe(
+                    "Insert at the same point",
+                    vec![Edit::insert_before(source.span_of_bytes(at, at), "_")],
+                ),
+            ]
+        });
+        assert_eq!(outcome.source.text, "fn main() { let first = 1; }\n");
+        assert_eq!(outcome.applied, 1);
+    }
+
+    #[test]
+    fn safe_mode_leaves_unsafe_fixes_alone() {
+        assert!(FixMode::Safe.allows(Applicability::Safe));
+        assert!(!FixMode::Safe.allows(Applicability::Unsafe));
+        assert!(FixMode::Unsafe.allows(Applicability::Unsafe));
+        assert!(!FixMode::Off.allows(Applicability::Safe));
+    }
+}

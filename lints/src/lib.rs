@@ -22,6 +22,7 @@ pub mod rule;
 mod rules;
 pub mod rules_doc;
 mod run;
+mod scan;
 pub mod source;
 mod suppress;
 

@@ -44,8 +44,9 @@
 //! - [`Hooks::function`]: every fn with a body (free fns, impl methods, trait default methods),
 //!   after entering it: `cx.fn_name()` is this fn, `cx.handler()` tells if it is a handler method.
 //! - [`Hooks::block`]: every block (fn bodies, async blocks, closure bodies, nested blocks).
-//! - [`Hooks::expr`]: every expression, outermost first, including the comma-separated arguments
-//!   of common macros (`println!`, `vec!`, `assert!`, `tokio::join!`, ...) when they parse.
+//! - [`Hooks::expr`]: every expression, outermost first. In async and handler code this includes
+//!   the comma-separated arguments of common macros (`println!`, `vec!`, `assert!`,
+//!   `tokio::join!`, ...) when they parse; elsewhere macro bodies are not re-parsed (cost).
 //!
 //! ## The context ([`RuleCx`])
 //!

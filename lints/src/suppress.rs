@@ -42,66 +42,56 @@ pub(crate) struct Allows {
 }
 
 impl Allows {
-    /// Read the allow comments of `source`.
-    pub(crate) fn parse(source: &SourceFile) -> Allows {
+    /// Read the allow comments of `source`; `first_item` is the offset where the file's first
+    /// item starts (file-wide allows must come before it).
+    pub(crate) fn parse(source: &SourceFile, first_item: usize) -> Allows {
         if !source.text.contains("catga-allow") {
             return Allows::default();
         }
-        let mut allows = Vec::new();
-        let mut in_leading_lines = true;
+        let mut allows: Vec<Allow> = Vec::new();
         let mut pending_standalone: Vec<usize> = Vec::new();
-        let mut line_start = 0;
-        for (index, line) in source.text.split_inclusive('\n').enumerate() {
-            let line_number = u32::try_from(index + 1).unwrap_or(u32::MAX);
-            let trimmed = line.trim();
-            let comment_at = find_line_comment(line);
-            let is_comment_line = trimmed.starts_with("//");
-            let is_leading = trimmed.is_empty()
-                || is_comment_line
-                || trimmed.starts_with("#!")
-                || trimmed.starts_with("/*")
-                || trimmed.starts_with('*');
-            if !is_leading {
-                in_leading_lines = false;
-            }
-            if !is_comment_line && !trimmed.is_empty() {
-                for allow_index in pending_standalone.drain(..) {
-                    let allow: &mut Allow = &mut allows[allow_index];
-                    allow.target_line = Some(line_number);
+        let text = &source.text;
+        crate::scan::scan(text, |token| {
+            let crate::scan::Token::LineComment { start, end } = token else {
+                return true;
+            };
+            let comment = &text[start..end];
+            let comment_span = source.span_of_bytes(start, start + comment.trim_end().len());
+            let line = comment_span.start_pos.line;
+            let line_start = text[..start].rfind('\n').map_or(0, |newline| newline + 1);
+            let standalone = text[line_start..start].trim().is_empty();
+            if let Some(codes) = codes_after(comment, FILE_MARKER) {
+                allows.push(Allow {
+                    codes,
+                    target_line: None,
+                    misplaced: start > first_item,
+                    comment: comment_span,
+                });
+            } else if let Some(codes) = codes_after(comment, LINE_MARKER) {
+                allows.push(Allow {
+                    codes,
+                    target_line: (!standalone).then_some(line),
+                    misplaced: false,
+                    comment: comment_span,
+                });
+                if standalone {
+                    pending_standalone.push(allows.len() - 1);
                 }
             }
-            if let Some(comment_at) = comment_at {
-                let comment = &line[comment_at..];
-                let comment_span = source.span_of_bytes(
-                    line_start + comment_at,
-                    line_start + comment_at + comment.trim_end().len(),
-                );
-                if let Some(codes) = codes_after(comment, FILE_MARKER) {
-                    allows.push(Allow {
-                        codes,
-                        target_line: None,
-                        misplaced: !in_leading_lines,
-                        comment: comment_span,
-                    });
-                } else if let Some(codes) = codes_after(comment, LINE_MARKER) {
-                    let standalone = line[..comment_at].trim().is_empty();
-                    allows.push(Allow {
-                        codes,
-                        target_line: (!standalone).then_some(line_number),
-                        misplaced: false,
-                        comment: comment_span,
-                    });
-                    if standalone {
-                        pending_standalone.push(allows.len() - 1);
-                    }
-                }
+            true
+        });
+        // A standalone allow applies to the next line that is not blank or only a comment.
+        for index in pending_standalone {
+            let after = allows[index].comment.start_pos.line;
+            let target = ((after + 1)..=u32::try_from(source.line_count()).unwrap_or(u32::MAX))
+                .find(|&line| {
+                    let trimmed = source.line_text(line).trim();
+                    !trimmed.is_empty() && !trimmed.starts_with("//")
+                });
+            match target {
+                Some(line) => allows[index].target_line = Some(line),
+                None => allows[index].misplaced = true,
             }
-            line_start += line.len();
-        }
-        // A standalone allow at the end of the file applies to nothing; leave it targetless but
-        // not file-wide.
-        for allow_index in pending_standalone {
-            allows[allow_index].misplaced = true;
         }
         Allows { allows }
     }
@@ -180,23 +170,6 @@ impl Allows {
     }
 }
 
-/// Byte offset of a `//` comment on the line, skipping `//` inside string literals.
-fn find_line_comment(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut in_string = false;
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'\\' if in_string => index += 1,
-            b'"' => in_string = !in_string,
-            b'/' if !in_string && bytes.get(index + 1) == Some(&b'/') => return Some(index),
-            _ => {}
-        }
-        index += 1;
-    }
-    None
-}
-
 /// The codes of `// catga-allow(A, B): reason` when `comment` holds `marker`.
 fn codes_after(comment: &str, marker: &str) -> Option<Vec<AllowedCode>> {
     let body = comment
@@ -249,13 +222,20 @@ mod tests {
         }
     }
 
+    fn first_item(source: &SourceFile) -> usize {
+        let file = syn::parse_file(&source.text).unwrap();
+        file.items
+            .first()
+            .map_or(source.text.len(), |item| source.span_of(item).start)
+    }
+
     fn remaining(text: &str, lines: &[(&str, u32)]) -> Vec<(String, u32)> {
         let source = SourceFile::new("a.rs", text);
         let diagnostics = lines
             .iter()
             .map(|(code, line)| diagnostic_at(&source, code, *line))
             .collect();
-        Allows::parse(&source)
+        Allows::parse(&source, first_item(&source))
             .apply(diagnostics, &|_| true, Some(Severity::Info), &source)
             .into_iter()
             .map(|d| (d.code, d.span.start_pos.line))
@@ -300,6 +280,16 @@ mod tests {
     }
 
     #[test]
+    fn allow_inside_a_multi_line_raw_string_is_not_a_comment() {
+        let text =
+            "const DOCS: &str = r#\"\n// catga-allow(CATGA005)\nfn x() {}\n\"#;\nfn a() {}\n";
+        assert_eq!(
+            remaining(text, &[("CATGA005", 3)]),
+            [("CATGA005".to_string(), 3)]
+        );
+    }
+
+    #[test]
     fn allow_inside_a_string_literal_is_not_a_comment() {
         let text = "fn a() { let s = \"// catga-allow(CATGA005)\"; x(); }\n";
         assert_eq!(
@@ -311,7 +301,7 @@ mod tests {
     #[test]
     fn allows_for_rules_that_did_not_run_are_not_stale() {
         let source = SourceFile::new("a.rs", "// catga-allow(CATGA005)\nfn a() {}\n");
-        let got = Allows::parse(&source).apply(
+        let got = Allows::parse(&source, first_item(&source)).apply(
             Vec::new(),
             &|code| code != "CATGA005",
             Some(Severity::Info),

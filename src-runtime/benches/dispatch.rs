@@ -101,6 +101,28 @@ fn send(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("direct_call_padded", |b| {
+        b.iter_custom(|iters| {
+            time_loop(&rt, iters, |i| {
+                let handler = black_box(&handler);
+                let ctx = &ctx;
+                async move {
+                    let pad = black_box([i as u8; 272]);
+                    black_box(Handler::handle(handler, Mix(i), ctx).await.ok());
+                    black_box(&pad);
+                }
+            })
+        })
+    });
+    group.bench_function("x_message_id", |b| {
+        b.iter_custom(|iters| time_loop(&rt, iters, |_| async { black_box(MessageId::next()); }))
+    });
+    group.bench_function("x_handles", |b| {
+        b.iter_custom(|iters| time_loop(&rt, iters, |_| { let m = black_box(&mediator); async move { black_box(m.handles::<Mix>()); } }))
+    });
+    group.bench_function("x_ctx_new", |b| {
+        b.iter_custom(|iters| time_loop(&rt, iters, |_| async { black_box(Context::new(black_box(MessageId(5)))); }))
+    });
     group.bench_function("mediator_send", |b| {
         b.iter_custom(|iters| {
             time_loop(&rt, iters, |i| {

@@ -73,7 +73,7 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
 }
 
 /// Bytes of handler future kept inline in the mediator's future; larger futures are boxed.
-pub const INLINE_FUTURE_BYTES: usize = 256;
+pub const INLINE_FUTURE_BYTES: usize = 64;
 
 /// The future of one erased handler call.
 pub(crate) type HandlerFuture<'a, T> = StackFuture<'a, Result<T>, INLINE_FUTURE_BYTES>;

@@ -107,10 +107,10 @@ fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
 }
 
 fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
-    let Some(path) = cx.resolve_expr(&call.func) else {
+    let Some(context) = cx.async_context() else {
         return;
     };
-    let Some(context) = cx.async_context() else {
+    let Some(path) = cx.resolve_expr(&call.func) else {
         return;
     };
     let span = cx.span(call);
@@ -166,10 +166,10 @@ fn names_configured_function(path: &str, blocking: &str) -> bool {
 }
 
 fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
-    let method = call.method.to_string();
     let Some(context) = cx.async_context() else {
         return;
     };
+    let method = call.method.to_string();
     let span = cx.span(call);
     if let Some((_, async_method)) = BLOCKING_METHODS
         .iter()
@@ -220,5 +220,54 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
             format!("std::thread::JoinHandle::join blocks the executor thread inside {context}"),
         )
         .help("use `tokio::task::spawn_blocking(..)` and `.await` its handle");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_configured_function;
+    use crate::check::diagnostics_for_test;
+
+    #[test]
+    fn configured_paths_match_exactly_or_by_crate_local_tail() {
+        assert!(names_configured_function("my_db::query", "my_db::query"));
+        assert!(names_configured_function(
+            "crate::db::query",
+            "my_service::db::query"
+        ));
+        assert!(names_configured_function(
+            "self::db::query",
+            "my_service::db::query"
+        ));
+        assert!(!names_configured_function(
+            "other::db::query",
+            "my_service::db::query"
+        ));
+        assert!(!names_configured_function(
+            "self::query",
+            "my_service::db::query"
+        ));
+    }
+
+    #[test]
+    fn sleep_in_an_entry_point_is_reported_because_it_stalls_the_runtime() {
+        let diagnostics = diagnostics_for_test(
+            "#[tokio::test] async fn waits() { std::thread::sleep(std::time::Duration::from_millis(5)); }",
+            &["tokio"],
+        );
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            diagnostics[0].message,
+            "std::thread::sleep blocks the executor thread inside async fn `waits`"
+        );
+    }
+
+    #[test]
+    fn tokio_methods_awaited_are_not_blocking() {
+        let diagnostics = diagnostics_for_test(
+            "async fn f(m: tokio::sync::Mutex<u8>, mut rx: tokio::sync::mpsc::Receiver<u8>) { m.lock().await; rx.recv().await; }",
+            &["tokio"],
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
     }
 }

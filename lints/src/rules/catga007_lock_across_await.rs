@@ -32,10 +32,12 @@ Reports a guard bound with `let` that is still alive when the same async body re
 A guard stops being alive at the end of its block, at `drop(guard)` and when it is moved. Method
 calls are only syntax, so the rule asks for evidence of the lock's type: `.lock()` counts when it
 is followed by `.unwrap()`/`.expect(..)` or when the receiver's declared type (a parameter, a
-`let`, a static, a field of a struct in the same file) is a std or parking_lot `Mutex`;
+`let`, a static, a field of a struct in the same file, through the file's type aliases) is a std
+or parking_lot `Mutex`;
 `.read()`/`.write()` need a declared `RwLock`, `.borrow()`/`.borrow_mut()` a declared `RefCell`.
-Async locks (`tokio::sync::Mutex`, anything locked with `.lock().await`) and temporaries that die
-at the end of their statement (`*m.lock().unwrap() += 1;`) are not reported.
+Async locks (`tokio::sync::Mutex`, anything locked with `.lock().await`), types declared in the
+same module (they have their own `lock()`), and temporaries that die at the end of their statement
+(`*m.lock().unwrap() += 1;`) are not reported.
 
 ## Why is this bad?
 While the future is suspended at the `.await`, the lock stays held: every other task (and thread)
@@ -145,22 +147,45 @@ enum Receiver {
     ParkingLotMutex,
     ParkingLotRwLock,
     RefCell,
-    /// A declared type that is none of the above (`tokio::sync::Mutex`, a local type).
-    Other,
-    /// No declared type found.
+    /// An async lock (tokio, futures, async-std, async-lock): its guards may cross an `.await`.
+    AsyncLock,
+    /// A type declared in this module, which has its own `lock()`/`read()`.
+    LocalType,
+    /// No declared type found, or a type from elsewhere.
     Unknown,
 }
 
+/// Crates whose locks are async.
+const ASYNC_LOCK_CRATES: &[&str] = &[
+    "tokio",
+    "futures",
+    "futures_util",
+    "async_std",
+    "async_lock",
+    "smol",
+    "futures_locks",
+];
+
 impl Receiver {
     fn of(layer: Option<&str>) -> Receiver {
+        let Some(layer) = layer else {
+            return Receiver::Unknown;
+        };
         match layer {
-            Some("std::sync::Mutex") => Receiver::StdMutex,
-            Some("std::sync::RwLock") => Receiver::StdRwLock,
-            Some("parking_lot::Mutex" | "parking_lot::FairMutex") => Receiver::ParkingLotMutex,
-            Some("parking_lot::RwLock") => Receiver::ParkingLotRwLock,
-            Some("std::cell::RefCell" | "core::cell::RefCell") => Receiver::RefCell,
-            Some("?") | None => Receiver::Unknown,
-            Some(_) => Receiver::Other,
+            "std::sync::Mutex" => Receiver::StdMutex,
+            "std::sync::RwLock" => Receiver::StdRwLock,
+            "parking_lot::Mutex" | "parking_lot::FairMutex" => Receiver::ParkingLotMutex,
+            "parking_lot::RwLock" => Receiver::ParkingLotRwLock,
+            "std::cell::RefCell" | "core::cell::RefCell" => Receiver::RefCell,
+            _ if layer.starts_with("self::") => Receiver::LocalType,
+            _ if layer
+                .split("::")
+                .next()
+                .is_some_and(|krate| ASYNC_LOCK_CRATES.contains(&krate)) =>
+            {
+                Receiver::AsyncLock
+            }
+            _ => Receiver::Unknown,
         }
     }
 }
@@ -263,6 +288,7 @@ enum Use {
     Place,
 }
 
+/// Scans one fn: its own body and every async block or closure inside it.
 #[derive(Debug)]
 struct BodyScan<'i, 'a> {
     env: TypeEnv<'i, 'a>,
@@ -647,7 +673,7 @@ fn drop_fix(crossing: &Crossing<'_>, await_line: u32, cx: &RuleCx<'_>) -> Option
     {
         return None;
     }
-    let at = cx.span(&rest[0]);
+    let at = cx.span(rest.first()?);
     let text = &cx.source().text;
     let line_start = text[..at.start]
         .rfind('\n')

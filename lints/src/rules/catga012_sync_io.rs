@@ -18,7 +18,8 @@ Reports blocking I/O done inside async code (an `async fn`, an `async` block or 
   `File::create` / `OpenOptions::open`, and reads and writes on a `std::fs::File`
 - `std::net::TcpStream::connect`, `TcpListener::bind`, `UdpSocket::bind`
 - `std::process::Command` `.output()`, `.status()`, and `.wait()` on a spawned child
-- anything from `reqwest::blocking`
+- anything from `reqwest::blocking` (its requests block; its client panics when created or
+  dropped in async code)
 - `std::io::stdin().read_line(..)`
 
 Not reported: the same calls in sync code, in closures (`spawn_blocking(|| std::fs::read(p))` is
@@ -161,6 +162,9 @@ fn reportable_context(cx: &RuleCx<'_>) -> Option<String> {
 }
 
 fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
+    if cx.async_context().is_none() {
+        return;
+    }
     let Some(path) = cx.resolve_expr(&call.func) else {
         return;
     };
@@ -209,25 +213,22 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         };
         cx.report(span, format!("{path} does blocking I/O inside {context}"))
             .help(*help);
-    } else if path.starts_with("reqwest::blocking::")
-        && path
-            .rsplit("::")
-            .next()
-            .is_some_and(|last| last.starts_with(char::is_lowercase))
-    {
+    } else if path.starts_with("reqwest::blocking::") {
+        // Its requests block, and its client runs a private runtime that panics when created
+        // or dropped inside async code.
         let Some(context) = reportable_context(cx) else {
             return;
         };
         cx.report(
             span,
-            format!("{path} does blocking network I/O inside {context}"),
+            format!("{path} (reqwest's blocking client) blocks or panics inside {context}"),
         )
         .help("use reqwest's async `Client` and `.await` the request");
     }
 }
 
 fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
-    if cx.is_awaited() {
+    if cx.is_awaited() || cx.async_context().is_none() {
         return;
     }
     let method = call.method.to_string();
@@ -279,4 +280,64 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
     let span = cx.span(call);
     cx.report(span, format!("{what} does blocking I/O inside {context}"))
         .help(help);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::diagnostics_for_test;
+
+    fn messages(text: &str) -> Vec<String> {
+        diagnostics_for_test(text, &["tokio"])
+            .into_iter()
+            .filter(|diagnostic| diagnostic.code == "CATGA012")
+            .map(|diagnostic| diagnostic.message)
+            .collect()
+    }
+
+    #[test]
+    fn reqwest_blocking_calls_are_reported_but_not_the_async_client() {
+        let got = messages(
+            "async fn fetch() { let body = reqwest::blocking::get(\"http://x\"); \
+             let client = reqwest::blocking::Client::new(); let async_client = reqwest::Client::new(); }",
+        );
+        assert_eq!(
+            got,
+            [
+                "reqwest::blocking::get (reqwest's blocking client) blocks or panics inside async fn `fetch`",
+                "reqwest::blocking::Client::new (reqwest's blocking client) blocks or panics inside async fn `fetch`"
+            ]
+        );
+    }
+
+    #[test]
+    fn entry_point_body_is_exempt_but_tasks_it_spawns_are_not() {
+        let got = messages(
+            "#[tokio::main] async fn main() { let c = std::fs::read(\"c\"); \
+             tokio::spawn(async { std::fs::read(\"d\") }); }",
+        );
+        assert_eq!(
+            got,
+            ["std::fs::read does blocking file I/O inside async block in fn `main`"]
+        );
+    }
+
+    #[test]
+    fn read_dir_is_reported_without_a_fix() {
+        let diagnostics = diagnostics_for_test(
+            "async fn f() { let _ = std::fs::read_dir(\".\"); }",
+            &["tokio"],
+        );
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].fix.is_none());
+    }
+
+    #[test]
+    fn fix_requires_tokio_in_the_manifest() {
+        let with =
+            diagnostics_for_test("async fn f() { let _ = std::fs::read(\"x\"); }", &["tokio"]);
+        let without =
+            diagnostics_for_test("async fn f() { let _ = std::fs::read(\"x\"); }", &["serde"]);
+        assert!(with[0].fix.is_some());
+        assert!(without[0].fix.is_none());
+    }
 }
