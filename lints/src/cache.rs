@@ -8,6 +8,7 @@
 
 use crate::check::{FileResult, RuleSet};
 use crate::config::Settings;
+use crate::discover::SourceUnit;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hasher;
@@ -38,28 +39,46 @@ pub(crate) struct Cache {
     dirty: bool,
 }
 
-/// The hash naming the cache file: tool version, settings, enabled rules and severities.
+/// The hash naming the cache file: tool version and build, settings, enabled rules and
+/// severities.
 pub(crate) fn run_key(settings: &Settings, rules: &RuleSet) -> u64 {
     let description = format!(
-        "{}|{FORMAT_VERSION}|{settings:?}|{:?}",
+        "{}|{}|{FORMAT_VERSION}|{settings:?}|{:?}",
         env!("CARGO_PKG_VERSION"),
+        build_identity(),
         rules.enabled_codes()
     );
     xxh3_64(description.as_bytes())
 }
 
-/// The hash of one file's inputs: its bytes, display path and crate dependencies.
-pub(crate) fn file_key(
-    bytes: &[u8],
-    display: &Path,
-    dependencies: Option<&BTreeSet<String>>,
-) -> u64 {
+/// Size and modification time of the running executable: a rebuilt tool (same version number,
+/// changed rules) must not reuse results computed by the old one.
+fn build_identity() -> String {
+    std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|metadata| {
+            let modified = metadata
+                .modified()
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}:{:?}", metadata.len(), modified)
+        })
+        .unwrap_or_default()
+}
+
+/// The hash of one file's inputs: its bytes, display path, crate dependencies and target kind.
+pub(crate) fn file_key(bytes: &[u8], unit: &SourceUnit) -> u64 {
     let mut hasher = Xxh3::new();
     hasher.update(bytes);
-    hasher.update(display.as_os_str().as_encoded_bytes());
-    match dependencies {
+    hasher.update(unit.display.as_os_str().as_encoded_bytes());
+    hasher.update(if unit.test_target {
+        b"\x01test"
+    } else {
+        b"\x01main"
+    });
+    match &unit.dependencies {
         Some(names) => {
-            for name in names {
+            for name in names.iter() {
                 hasher.update(b"\0");
                 hasher.update(name.as_bytes());
             }
@@ -149,7 +168,32 @@ impl Cache {
         std::io::Write::write_all(&mut temp, &bytes).map_err(|error| failed(&error))?;
         temp.persist(&self.file)
             .map_err(|error| failed(&error.error))?;
+        prune_old_cache_files(dir);
         Ok(())
+    }
+}
+
+/// Cache files of other settings or builds kept besides the current one.
+const OTHER_CACHE_FILES_KEPT: usize = 3;
+
+/// Delete all but the most recently written cache files, so rebuilds and setting changes do not
+/// pile up files. Best effort: a file that cannot be removed stays.
+fn prune_old_cache_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("lint-") && name.ends_with(".json")
+        })
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    files.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    for (_, stale) in files.into_iter().skip(1 + OTHER_CACHE_FILES_KEPT) {
+        let _ = std::fs::remove_file(stale);
     }
 }
 
@@ -186,17 +230,32 @@ mod tests {
     }
 
     #[test]
-    fn file_key_changes_with_content_path_and_dependencies() {
-        let tokio: BTreeSet<String> = ["tokio".to_string()].into();
-        let base = file_key(b"fn a() {}", Path::new("a.rs"), Some(&tokio));
-        assert_ne!(
+    fn file_key_changes_with_content_path_dependencies_and_target_kind() {
+        let unit = |display: &str, dependencies: Option<&[&str]>, test_target: bool| SourceUnit {
+            path: PathBuf::from(display),
+            display: PathBuf::from(display),
+            dependencies: dependencies.map(|names| {
+                std::sync::Arc::new(names.iter().map(|name| name.to_string()).collect())
+            }),
+            test_target,
+        };
+        let base = file_key(b"fn a() {}", &unit("a.rs", Some(&["tokio"]), false));
+        assert_eq!(
             base,
-            file_key(b"fn b() {}", Path::new("a.rs"), Some(&tokio))
+            file_key(b"fn a() {}", &unit("a.rs", Some(&["tokio"]), false))
         );
         assert_ne!(
             base,
-            file_key(b"fn a() {}", Path::new("b.rs"), Some(&tokio))
+            file_key(b"fn b() {}", &unit("a.rs", Some(&["tokio"]), false))
         );
-        assert_ne!(base, file_key(b"fn a() {}", Path::new("a.rs"), None));
+        assert_ne!(
+            base,
+            file_key(b"fn a() {}", &unit("b.rs", Some(&["tokio"]), false))
+        );
+        assert_ne!(base, file_key(b"fn a() {}", &unit("a.rs", None, false)));
+        assert_ne!(
+            base,
+            file_key(b"fn a() {}", &unit("a.rs", Some(&["tokio"]), true))
+        );
     }
 }

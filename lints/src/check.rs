@@ -24,7 +24,8 @@ pub(crate) struct RuleSet {
 
 impl RuleSet {
     /// Apply config `select`/`ignore`/`severity`, then the command line's: `--select` replaces
-    /// the config's selection and wins over its `ignore`; `--ignore` removes codes.
+    /// the config's selection and wins over its `ignore`; `--ignore` removes codes. CATGA000
+    /// parse-error is on unless ignored explicitly.
     pub(crate) fn new(
         settings: &Settings,
         select: &[String],
@@ -62,6 +63,9 @@ impl RuleSet {
         } else {
             all()
         };
+        // A file nothing could check is always worth knowing about: parse errors are reported
+        // whatever the selection, unless ignored explicitly.
+        enabled.insert(crate::rules::PARSE_ERROR.meta.code);
         enabled.retain(|code| {
             !cli_ignore.contains(code)
                 && (cli_select.contains(code)
@@ -117,6 +121,7 @@ pub(crate) struct CheckEnv<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) rules: &'a RuleSet,
     pub(crate) dependencies: Option<&'a BTreeSet<String>>,
+    pub(crate) test_target: bool,
 }
 
 /// Lint raw bytes; returns the decoded source (when UTF-8) and the result.
@@ -206,6 +211,7 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
                 source,
                 settings: env.settings,
                 dependencies: env.dependencies,
+                test_file: env.test_target,
             };
             let (diagnostics, facts) = walk_file(&file, &file_env, &env.rules.hooks);
             // File-wide allows must come before the first item (its attributes included).
@@ -286,6 +292,7 @@ pub(crate) fn diagnostics_for_test(text: &str, dependencies: &[&str]) -> Vec<Dia
         settings: &settings,
         rules: &rules,
         dependencies: Some(&dependencies),
+        test_target: false,
     };
     check_source(&SourceFile::new("test.rs", text), env).diagnostics
 }
@@ -304,6 +311,7 @@ mod tests {
                 settings: &settings,
                 rules: &rules,
                 dependencies: None,
+                test_target: false,
             },
         )
         .1
@@ -376,6 +384,13 @@ mod tests {
             !RuleSet::new(&Settings::default(), &[], &["catga012".into()])
                 .unwrap()
                 .is_enabled("CATGA012")
+        );
+        let only_005 = RuleSet::new(&Settings::default(), &["CATGA005".into()], &[]).unwrap();
+        assert!(only_005.is_enabled("CATGA000") && !only_005.is_enabled("CATGA012"));
+        assert!(
+            !RuleSet::new(&Settings::default(), &[], &["CATGA000".into()])
+                .unwrap()
+                .is_enabled("CATGA000")
         );
         let error = RuleSet::new(&Settings::default(), &["CATGA999".into()], &[]).unwrap_err();
         assert!(error.to_string().contains("--select"), "{error}");

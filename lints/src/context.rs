@@ -359,6 +359,9 @@ pub(crate) fn walk_file(
         awaited: false,
         awaited_next: false,
     };
+    if env.test_file || is_test_attr(&file.attrs) {
+        walker.frames.push(Frame::Test);
+    }
     walker.visit_file(file);
     (walker.diagnostics, walker.facts)
 }
@@ -700,13 +703,18 @@ mod tests {
     }
 
     fn probe_messages(source: &str) -> Vec<String> {
-        let file = SourceFile::new("t.rs", format!("fn probe() {{}}\n{source}"));
+        probe_messages_in(&format!("fn probe() {{}}\n{source}"))
+    }
+
+    fn probe_messages_in(text: &str) -> Vec<String> {
+        let file = SourceFile::new("t.rs", text);
         let parsed = syn::parse_file(&file.text).unwrap();
         let settings = Settings::default();
         let env = FileEnv {
             source: &file,
             settings: &settings,
             dependencies: None,
+            test_file: false,
         };
         let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
         walk_file(&parsed, &env, &hooks)
@@ -764,6 +772,14 @@ mod tests {
         assert!(got[1].contains("handler=None test=false"), "{}", got[1]);
         assert!(got[2].contains("handler=None test=true"), "{}", got[2]);
         assert!(got[3].contains("handler=None test=false"), "{}", got[3]);
+    }
+
+    #[test]
+    fn file_level_cfg_test_makes_the_whole_file_test_code() {
+        let got = probe_messages_in(
+            "#![cfg(test)]\nfn probe() {}\nuse catga::prelude::*;\nimpl Handler<A> for H { async fn handle(&self) { probe(); } }",
+        );
+        assert!(got[0].contains("handler=None test=true"), "{}", got[0]);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub(crate) struct SourceUnit {
     /// The crate's dependency names (dev-dependencies included for tests, benches and examples);
     /// `None` when no manifest was found.
     pub(crate) dependencies: Option<Arc<BTreeSet<String>>>,
+    /// The file belongs to a test or bench target (`tests/`, `benches/`): all of it is test code.
+    pub(crate) test_target: bool,
 }
 
 /// The files of a run, and the cargo target directory when the run covers a cargo project.
@@ -71,17 +73,18 @@ pub(crate) fn discover(
             walk(&path, &excludes)?
         };
         for file in found {
-            let dependencies = manifests.dependencies_of(&file);
+            let (dependencies, test_target) = manifests.crate_of(&file);
             files.entry(file.clone()).or_insert_with(|| SourceUnit {
                 display: display_path(root, &file),
                 path: file,
                 dependencies,
+                test_target,
             });
         }
     }
     Ok(Discovered {
         files: files.into_values().collect(),
-        target_dir: None,
+        target_dir: guess_target_dir(root),
     })
 }
 
@@ -120,7 +123,8 @@ fn discover_cargo(
             .sort_by_key(|target| !(target.is_lib() || target.is_bin() || target.is_proc_macro()));
         for target in targets {
             let src = target.src_path.as_std_path();
-            let dev = target.is_test() || target.is_bench() || target.is_example();
+            let test_target = target.is_test() || target.is_bench();
+            let dev = test_target || target.is_example();
             let dependencies = if dev { &with_dev } else { &normal };
             let dir = src.parent().unwrap_or(src);
             let found = if target.is_custom_build() || dir == package_dir {
@@ -138,6 +142,7 @@ fn discover_cargo(
                     display: display_path(root, &file),
                     path: file,
                     dependencies: Some(dependencies.clone()),
+                    test_target,
                 });
             }
         }
@@ -146,6 +151,29 @@ fn discover_cargo(
         files: files.into_values().collect(),
         target_dir: Some(metadata.target_directory.into_std_path_buf()),
     })
+}
+
+/// The cargo target directory for a run given explicit paths, without running cargo:
+/// `$CARGO_TARGET_DIR`, else `target/` beside the nearest enclosing workspace manifest (or the
+/// nearest manifest); `None` outside any cargo project.
+fn guess_target_dir(root: &Path) -> Option<PathBuf> {
+    let mut nearest = None;
+    for dir in root.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        nearest.get_or_insert_with(|| dir.to_path_buf());
+        if text.lines().any(|line| line.trim() == "[workspace]") {
+            nearest = Some(dir.to_path_buf());
+            break;
+        }
+    }
+    let project = nearest?;
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) => Some(project.join(target)),
+        None => Some(project.join("target")),
+    }
 }
 
 fn dependency_names(package: &cargo_metadata::Package, include_dev: bool) -> BTreeSet<String> {
@@ -286,21 +314,25 @@ struct ManifestCache {
 }
 
 impl ManifestCache {
-    fn dependencies_of(&mut self, file: &Path) -> Option<Arc<BTreeSet<String>>> {
-        let dir = file.parent()?;
-        let manifest = self.manifest_for(dir)?;
-        let relative = file.strip_prefix(&manifest.dir).ok()?;
-        let dev = relative.components().next().is_some_and(|first| {
-            matches!(
-                first.as_os_str().to_str(),
-                Some("tests" | "benches" | "examples")
-            )
-        });
-        Some(if dev {
+    /// The dependencies of the crate `file` belongs to, and whether it is in a test or bench
+    /// target (by cargo's default layout: `tests/`, `benches/` beside the manifest).
+    fn crate_of(&mut self, file: &Path) -> (Option<Arc<BTreeSet<String>>>, bool) {
+        let Some(manifest) = file.parent().and_then(|dir| self.manifest_for(dir)) else {
+            return (None, false);
+        };
+        let first = file
+            .strip_prefix(&manifest.dir)
+            .ok()
+            .and_then(|relative| relative.components().next())
+            .and_then(|first| first.as_os_str().to_str().map(str::to_owned));
+        let test_target = matches!(first.as_deref(), Some("tests" | "benches"));
+        let dev = test_target || first.as_deref() == Some("examples");
+        let dependencies = if dev {
             manifest.with_dev
         } else {
             manifest.normal
-        })
+        };
+        (Some(dependencies), test_target)
     }
 
     fn manifest_for(&mut self, dir: &Path) -> Option<CrateManifest> {
@@ -421,5 +453,6 @@ mod tests {
             .unwrap();
         assert!(!lib.dependencies.as_ref().unwrap().contains("tokio"));
         assert!(test.dependencies.as_ref().unwrap().contains("tokio"));
+        assert!(test.test_target && !lib.test_target);
     }
 }

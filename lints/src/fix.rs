@@ -304,6 +304,7 @@ mod tests {
             settings: &settings,
             rules: &rules,
             dependencies: None,
+            test_target: false,
         };
         fix_source(source, initial, FixMode::Unsafe, env)
     }

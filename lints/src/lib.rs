@@ -2,7 +2,7 @@
 //!
 //! [`lint`] runs the whole pipeline: discover files, parse them in parallel, one walk per file
 //! running every enabled rule's hooks, suppression comments, the fix loop, the result cache.
-//! [`rules`] and [`rule`] expose every rule's metadata. Rules live one per file in `rules/`;
+//! [`rules`] and [`rule()`] expose every rule's metadata. Rules live one per file in `rules/`;
 //! [`rule`](mod@rule) documents how to write one.
 
 mod cache;

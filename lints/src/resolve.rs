@@ -319,22 +319,26 @@ impl Scope {
     /// `use std::thread; use thread::sleep;` (2018 uniform paths): expand imports whose first
     /// segment is another import of the same scope.
     fn expand_relative_imports(&mut self) {
-        let snapshot = self.bindings.clone();
-        for binding in self.bindings.values_mut() {
+        let mut expansions = Vec::new();
+        for (local, binding) in &self.bindings {
             let Binding::Import(full) = binding else {
                 continue;
             };
             let (first, rest) = full.split_once("::").unwrap_or((full.as_str(), ""));
-            if let Some(Binding::Import(base)) = snapshot.get(first)
+            if let Some(Binding::Import(base)) = self.bindings.get(first)
                 && base != full
                 && !base.starts_with(&format!("{full}::"))
             {
-                *full = if rest.is_empty() {
+                let expanded = if rest.is_empty() {
                     base.clone()
                 } else {
                     format!("{base}::{rest}")
                 };
+                expansions.push((local.clone(), expanded));
             }
+        }
+        for (local, expanded) in expansions {
+            self.bindings.insert(local, Binding::Import(expanded));
         }
     }
 

@@ -55,7 +55,8 @@
 //!   not async; an immediately called closure `(|| ..)()` is as async as its surroundings),
 //!   [`RuleCx::in_handler`] / [`RuleCx::handler`] (body of an impl of catga's `Handler`,
 //!   `EventHandler` or `Saga`, resolved by name, never in test code), [`RuleCx::in_test`]
-//!   (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`), [`RuleCx::fn_name`],
+//!   (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, `#![cfg(test)]` files, every file of a
+//!   test or bench target), [`RuleCx::fn_name`],
 //!   [`RuleCx::fn_returns_result`].
 //! - Evidence about receivers: [`RuleCx::local`] / [`RuleCx::local_of`] say where a local
 //!   variable came from (`let (tx, rx) = std::sync::mpsc::channel()`), [`RuleCx::is_awaited`]
@@ -170,6 +171,8 @@ pub struct FileEnv<'a> {
     pub settings: &'a Settings,
     /// Dependency names from the crate's manifest; `None` when the file belongs to no manifest.
     pub dependencies: Option<&'a BTreeSet<String>>,
+    /// The file belongs to a test or bench target: all of it is test code.
+    pub test_file: bool,
 }
 
 /// What a hook can ask and report. See the module docs.
@@ -286,7 +289,8 @@ impl<'a> RuleCx<'a> {
         self.scope().handler()
     }
 
-    /// Whether this is test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, ...).
+    /// Whether this is test code (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, ..., and files of
+    /// test and bench targets).
     pub fn in_test(&self) -> bool {
         self.scope().in_test()
     }

@@ -118,6 +118,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
                     settings,
                     rules: &rules,
                     dependencies: unit.dependencies.as_deref(),
+                    test_target: unit.test_target,
                 };
                 match lint_unit(
                     unit_index,
@@ -193,7 +194,7 @@ fn lint_unit(
         path: unit.path.clone(),
         source,
     })?;
-    let key = cache::file_key(&bytes, &unit.display, unit.dependencies.as_deref());
+    let key = cache::file_key(&bytes, unit);
     let cached = cache
         .and_then(|cache| cache.get(&unit.display, key))
         .cloned();
@@ -248,10 +249,7 @@ fn lint_unit(
     match fix::write_atomically(&unit.path, &new_bytes) {
         Ok(()) => {
             outcome.fixed = fixed.applied;
-            outcome.cache_update = Some((
-                cache::file_key(&new_bytes, &unit.display, unit.dependencies.as_deref()),
-                fixed.result.clone(),
-            ));
+            outcome.cache_update = Some((cache::file_key(&new_bytes, unit), fixed.result.clone()));
             outcome.result = fixed.result;
         }
         Err(note) => {

@@ -59,8 +59,21 @@ impl BoxedHandler for MixHandler {
     }
 }
 
+trait StackHandler: Send + Sync {
+    fn handle<'a>(&'a self, cmd: Mix, ctx: &'a Context) -> stackfuture::StackFuture<'a, catga::Result<u64>, 64>;
+}
+
+impl StackHandler for MixHandler {
+    fn handle<'a>(&'a self, cmd: Mix, ctx: &'a Context) -> stackfuture::StackFuture<'a, catga::Result<u64>, 64> {
+        stackfuture::StackFuture::from_or_box(Handler::handle(self, cmd, ctx))
+    }
+}
+
 fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio runtime")
 }
 
 /// Times `iters` sequential awaits of `op` inside one async block.
@@ -81,7 +94,10 @@ where
 fn send(c: &mut Criterion) {
     let rt = runtime();
     let handler = MixHandler;
-    let mediator = Mediator::builder().handler(MixHandler).build().expect("mediator");
+    let mediator = Mediator::builder()
+        .handler(MixHandler)
+        .build()
+        .expect("mediator");
     let boxed: Box<dyn BoxedHandler> = Box::new(MixHandler);
     let ctx = Context::new(MessageId::next());
     let (actor_tx, mut actor_rx) = mpsc::channel::<(Mix, oneshot::Sender<catga::Result<u64>>)>(64);
@@ -97,37 +113,37 @@ fn send(c: &mut Criterion) {
             time_loop(&rt, iters, |i| {
                 let handler = black_box(&handler);
                 let ctx = &ctx;
-                async move { black_box(Handler::handle(handler, Mix(i), ctx).await.ok()); }
-            })
-        })
-    });
-    group.bench_function("direct_call_padded", |b| {
-        b.iter_custom(|iters| {
-            time_loop(&rt, iters, |i| {
-                let handler = black_box(&handler);
-                let ctx = &ctx;
                 async move {
-                    let pad = black_box([i as u8; 272]);
                     black_box(Handler::handle(handler, Mix(i), ctx).await.ok());
-                    black_box(&pad);
                 }
             })
         })
-    });
-    group.bench_function("x_message_id", |b| {
-        b.iter_custom(|iters| time_loop(&rt, iters, |_| async { black_box(MessageId::next()); }))
-    });
-    group.bench_function("x_handles", |b| {
-        b.iter_custom(|iters| time_loop(&rt, iters, |_| { let m = black_box(&mediator); async move { black_box(m.handles::<Mix>()); } }))
-    });
-    group.bench_function("x_ctx_new", |b| {
-        b.iter_custom(|iters| time_loop(&rt, iters, |_| async { black_box(Context::new(black_box(MessageId(5)))); }))
     });
     group.bench_function("mediator_send", |b| {
         b.iter_custom(|iters| {
             time_loop(&rt, iters, |i| {
                 let mediator = black_box(&mediator);
-                async move { black_box(mediator.send(Mix(i)).await.ok()); }
+                async move {
+                    black_box(mediator.send(Mix(i)).await.ok());
+                }
+            })
+        })
+    });
+    let stack: Box<dyn StackHandler> = Box::new(MixHandler);
+    group.bench_function("x_stack_dyn", |b| {
+        b.iter_custom(|iters| {
+            time_loop(&rt, iters, |i| {
+                let stack = black_box(&stack);
+                let ctx = &ctx;
+                async move { black_box(stack.handle(Mix(i), ctx).await.ok()); }
+            })
+        })
+    });
+    group.bench_function("x_stack_dyn_ctx", |b| {
+        b.iter_custom(|iters| {
+            time_loop(&rt, iters, |i| {
+                let stack = black_box(&stack);
+                async move { let ctx = Context::new(MessageId::next()); black_box(stack.handle(Mix(i), &ctx).await.ok()); }
             })
         })
     });
@@ -135,7 +151,9 @@ fn send(c: &mut Criterion) {
         b.iter_custom(|iters| {
             time_loop(&rt, iters, |i| {
                 let boxed = black_box(&boxed);
-                async move { black_box(boxed.handle(Mix(i)).await.ok()); }
+                async move {
+                    black_box(boxed.handle(Mix(i)).await.ok());
+                }
             })
         })
     });
@@ -157,9 +175,14 @@ fn send(c: &mut Criterion) {
 
 fn publish(c: &mut Criterion) {
     let rt = runtime();
-    let one = Mediator::builder().event_handler(MixHandler).build().expect("mediator");
+    let one = Mediator::builder()
+        .event_handler(MixHandler)
+        .build()
+        .expect("mediator");
     let ten = (0..10)
-        .fold(Mediator::builder(), |builder, _| builder.event_handler(MixHandler))
+        .fold(Mediator::builder(), |builder, _| {
+            builder.event_handler(MixHandler)
+        })
         .build()
         .expect("mediator");
 
@@ -169,7 +192,9 @@ fn publish(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 time_loop(&rt, iters, |i| {
                     let mediator = black_box(mediator);
-                    async move { black_box(mediator.publish(Mixed(i)).await.ok()); }
+                    async move {
+                        black_box(mediator.publish(Mixed(i)).await.ok());
+                    }
                 })
             })
         });
@@ -179,7 +204,10 @@ fn publish(c: &mut Criterion) {
 
 fn pipeline(c: &mut Criterion) {
     let rt = runtime();
-    let bare = Mediator::builder().handler(MixHandler).build().expect("mediator");
+    let bare = Mediator::builder()
+        .handler(MixHandler)
+        .build()
+        .expect("mediator");
     let five = Mediator::builder()
         .handler(MixHandler)
         .behavior(Tracing)
@@ -196,7 +224,9 @@ fn pipeline(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 time_loop(&rt, iters, |i| {
                     let mediator = black_box(mediator);
-                    async move { black_box(mediator.send(Mix(i)).await.ok()); }
+                    async move {
+                        black_box(mediator.send(Mix(i)).await.ok());
+                    }
                 })
             })
         });

@@ -159,7 +159,10 @@ impl Context {
 
     /// This context with the deadline moved to `deadline`, unless it already had an earlier one.
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
-        self.deadline = Some(self.deadline.map_or(deadline, |current| current.min(deadline)));
+        self.deadline = Some(
+            self.deadline
+                .map_or(deadline, |current| current.min(deadline)),
+        );
         self
     }
 

@@ -41,7 +41,8 @@ use crate::{Context, Error, Result};
 /// ```
 pub trait Handler<R: Request>: Send + Sync + 'static {
     /// Handles `request`; `ctx` carries its ids and deadline.
-    fn handle(&self, request: R, ctx: &Context) -> impl Future<Output = Result<R::Response>> + Send;
+    fn handle(&self, request: R, ctx: &Context)
+    -> impl Future<Output = Result<R::Response>> + Send;
 }
 
 /// Reacts to one event type. Any number of event handlers may be registered per event type;
@@ -73,7 +74,7 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
 }
 
 /// Bytes of handler future kept inline in the mediator's future; larger futures are boxed.
-pub const INLINE_FUTURE_BYTES: usize = 64;
+pub const INLINE_FUTURE_BYTES: usize = 256;
 
 /// The future of one erased handler call.
 pub(crate) type HandlerFuture<'a, T> = StackFuture<'a, Result<T>, INLINE_FUTURE_BYTES>;
@@ -89,9 +90,13 @@ pub(crate) struct ErasedHandler<H>(pub(crate) H);
 impl<R: Request, H: Handler<R>> DynHandler<R> for ErasedHandler<H> {
     fn call<'a>(&'a self, request: R, ctx: &'a Context) -> HandlerFuture<'a, R::Response> {
         // `map` rather than an `async` block: the block would store the request twice.
-        StackFuture::from_or_box(AssertUnwindSafe(self.0.handle(request, ctx)).catch_unwind().map(
-            |outcome| outcome.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref()))),
-        ))
+        StackFuture::from_or_box(
+            AssertUnwindSafe(self.0.handle(request, ctx))
+                .catch_unwind()
+                .map(|outcome| {
+                    outcome.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref())))
+                }),
+        )
     }
 }
 
@@ -103,9 +108,13 @@ pub(crate) trait DynEventHandler<E: Event>: Send + Sync {
 
 impl<E: Event, H: EventHandler<E>> DynEventHandler<E> for ErasedHandler<H> {
     fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> HandlerFuture<'a, ()> {
-        StackFuture::from_or_box(AssertUnwindSafe(self.0.handle(event, ctx)).catch_unwind().map(
-            |outcome| outcome.unwrap_or_else(|panic| Err(panicked::<H>(E::NAME, panic.as_ref()))),
-        ))
+        StackFuture::from_or_box(
+            AssertUnwindSafe(self.0.handle(event, ctx))
+                .catch_unwind()
+                .map(|outcome| {
+                    outcome.unwrap_or_else(|panic| Err(panicked::<H>(E::NAME, panic.as_ref())))
+                }),
+        )
     }
 
     fn name(&self) -> &'static str {

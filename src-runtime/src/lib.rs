@@ -10,6 +10,9 @@
 #[allow(unused_extern_crates)]
 extern crate self as catga;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod behavior;
 mod context;
 mod error;
@@ -19,9 +22,6 @@ mod mediator;
 mod message;
 mod pipeline;
 pub mod prelude;
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 pub mod saga;
 
 pub use catga_macros::{Command, Event, Query, handler};

@@ -137,13 +137,24 @@ impl<'a> Next<'a> {
         message: &'a dyn AnyMessage,
         terminal: &'a dyn Terminal,
     ) -> Self {
-        Next { chain, message, terminal }
+        Next {
+            chain,
+            message,
+            terminal,
+        }
     }
 
     /// Runs the remaining behaviors and the handler with `ctx`.
     pub fn run(self, ctx: Context) -> BoxFuture<'a, Result<Reply>> {
         match self.chain.split_first() {
-            Some((first, rest)) => first.call(self.message, ctx, Next { chain: rest, ..self }),
+            Some((first, rest)) => first.call(
+                self.message,
+                ctx,
+                Next {
+                    chain: rest,
+                    ..self
+                },
+            ),
             None => self.terminal.call(ctx),
         }
     }

@@ -8,9 +8,9 @@ use std::marker::PhantomData;
 
 pub use inventory;
 
+use crate::Result;
 pub use crate::mediator::AutoRegistration;
 use crate::message::{IdempotencyHooks, Idempotent, Message, Request, Validate};
-use crate::Result;
 
 /// Zero-sized stand-in for a message type during method resolution.
 #[derive(Debug)]

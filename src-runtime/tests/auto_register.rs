@@ -44,7 +44,11 @@ async fn auto_register_picks_up_handler_attribute_impls() {
 
 #[test]
 fn registering_an_auto_registered_handler_again_is_a_duplicate() {
-    let err = Mediator::builder().auto_register().handler(CountWidgetsHandler).build().unwrap_err();
+    let err = Mediator::builder()
+        .auto_register()
+        .handler(CountWidgetsHandler)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.message().contains("CountWidgets"), "{err}");
 }

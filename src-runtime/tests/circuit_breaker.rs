@@ -19,15 +19,22 @@ struct Warehouse {
 impl Handler<SyncInventory> for Warehouse {
     async fn handle(&self, _cmd: SyncInventory, _ctx: &Context) -> catga::Result<()> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.healthy.load(Ordering::SeqCst) { Ok(()) } else { Err(Error::unavailable("warehouse api down")) }
+        if self.healthy.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(Error::unavailable("warehouse api down"))
+        }
     }
 }
 
 fn setup(threshold: u32, cool_down: Duration) -> (Mediator, Warehouse, Arc<CircuitBreaker>) {
     let warehouse = Warehouse::default();
     let breaker = Arc::new(CircuitBreaker::new(threshold, cool_down));
-    let mediator =
-        Mediator::builder().handler(warehouse.clone()).behavior(Arc::clone(&breaker)).build().unwrap();
+    let mediator = Mediator::builder()
+        .handler(warehouse.clone())
+        .behavior(Arc::clone(&breaker))
+        .build()
+        .unwrap();
     (mediator, warehouse, breaker)
 }
 
@@ -35,13 +42,20 @@ fn setup(threshold: u32, cool_down: Duration) -> (Mediator, Warehouse, Arc<Circu
 async fn circuit_opens_after_threshold_failures_and_rejects_without_calling_the_handler() {
     let (mediator, warehouse, breaker) = setup(3, Duration::from_secs(10));
     for _ in 0..3 {
-        assert_eq!(mediator.send(SyncInventory).await.unwrap_err().kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            mediator.send(SyncInventory).await.unwrap_err().kind(),
+            ErrorKind::Unavailable
+        );
     }
     assert_eq!(breaker.state("SyncInventory"), CircuitState::Open);
     let err = mediator.send(SyncInventory).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(err.message().contains("circuit"), "{err}");
-    assert_eq!(warehouse.calls.load(Ordering::SeqCst), 3, "an open circuit does not call the handler");
+    assert_eq!(
+        warehouse.calls.load(Ordering::SeqCst),
+        3,
+        "an open circuit does not call the handler"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -67,7 +81,11 @@ async fn failed_trial_opens_the_circuit_again() {
     mediator.send(SyncInventory).await.unwrap_err();
     tokio::time::advance(Duration::from_secs(5)).await;
     mediator.send(SyncInventory).await.unwrap_err();
-    assert_eq!(warehouse.calls.load(Ordering::SeqCst), 2, "the trial reached the handler");
+    assert_eq!(
+        warehouse.calls.load(Ordering::SeqCst),
+        2,
+        "the trial reached the handler"
+    );
     assert_eq!(breaker.state("SyncInventory"), CircuitState::Open);
 }
 

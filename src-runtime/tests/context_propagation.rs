@@ -17,7 +17,12 @@ struct ReserveStock;
 type Seen = Arc<Mutex<Vec<(&'static str, MessageId, MessageId, Option<MessageId>)>>>;
 
 fn record(seen: &Seen, step: &'static str, ctx: &Context) {
-    seen.lock().unwrap().push((step, ctx.message_id(), ctx.correlation_id(), ctx.causation_id()));
+    seen.lock().unwrap().push((
+        step,
+        ctx.message_id(),
+        ctx.correlation_id(),
+        ctx.causation_id(),
+    ));
 }
 
 #[derive(Clone, Default)]
@@ -59,15 +64,37 @@ async fn correlation_and_causation_ids_propagate_through_ctx_publish_and_send() 
     mediator.send(PlaceOrder).await.unwrap();
 
     let seen = steps.seen.lock().unwrap().clone();
-    let [place, placed, reserve] = seen.as_slice() else { panic!("expected 3 steps, saw {seen:?}") };
-    assert_eq!((place.0, placed.0, reserve.0), ("place", "placed", "reserve"));
-    assert_eq!(place.2, place.1, "a root message starts its own conversation");
+    let [place, placed, reserve] = seen.as_slice() else {
+        panic!("expected 3 steps, saw {seen:?}")
+    };
+    assert_eq!(
+        (place.0, placed.0, reserve.0),
+        ("place", "placed", "reserve")
+    );
+    assert_eq!(
+        place.2, place.1,
+        "a root message starts its own conversation"
+    );
     assert_eq!(place.3, None);
-    assert_eq!(placed.2, place.2, "the event shares the command's correlation id");
-    assert_eq!(placed.3, Some(place.1), "the event was caused by the command");
+    assert_eq!(
+        placed.2, place.2,
+        "the event shares the command's correlation id"
+    );
+    assert_eq!(
+        placed.3,
+        Some(place.1),
+        "the event was caused by the command"
+    );
     assert_eq!(reserve.2, place.2);
-    assert_eq!(reserve.3, Some(placed.1), "the follow-up command was caused by the event");
-    assert!(place.1 != placed.1 && placed.1 != reserve.1, "every message has its own id");
+    assert_eq!(
+        reserve.3,
+        Some(placed.1),
+        "the follow-up command was caused by the event"
+    );
+    assert!(
+        place.1 != placed.1 && placed.1 != reserve.1,
+        "every message has its own id"
+    );
 }
 
 #[tokio::test]
@@ -80,9 +107,13 @@ async fn a_detached_context_cannot_publish() {
 #[test]
 fn message_ids_are_unique_across_threads() {
     let ids: Vec<MessageId> = std::thread::scope(|scope| {
-        let threads: Vec<_> =
-            (0..4).map(|_| scope.spawn(|| (0..5000).map(|_| MessageId::next()).collect::<Vec<_>>())).collect();
-        threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        let threads: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| (0..5000).map(|_| MessageId::next()).collect::<Vec<_>>()))
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
     });
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len());

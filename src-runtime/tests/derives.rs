@@ -32,9 +32,18 @@ fn idempotency<R: Request>() -> Option<IdempotencyHooks<R>> {
 
 #[test]
 fn derives_set_name_and_kind() {
-    assert_eq!((CreateOrder::NAME, CreateOrder::KIND), ("CreateOrder", MessageKind::Command));
-    assert_eq!((ListOrders::NAME, ListOrders::KIND), ("ListOrders", MessageKind::Query));
-    assert_eq!((OrderEvent::NAME, OrderEvent::KIND), ("OrderEvent", MessageKind::Event));
+    assert_eq!(
+        (CreateOrder::NAME, CreateOrder::KIND),
+        ("CreateOrder", MessageKind::Command)
+    );
+    assert_eq!(
+        (ListOrders::NAME, ListOrders::KIND),
+        ("ListOrders", MessageKind::Query)
+    );
+    assert_eq!(
+        (OrderEvent::NAME, OrderEvent::KIND),
+        ("OrderEvent", MessageKind::Event)
+    );
 }
 
 #[test]
@@ -55,7 +64,9 @@ fn idempotent_derive_keys_on_the_marked_tuple_field() {
 
 #[test]
 fn derived_messages_without_validate_are_valid() {
-    let event = OrderEvent::Created { order_id: "o-1".into() };
+    let event = OrderEvent::Created {
+        order_id: "o-1".into(),
+    };
     assert!(event.validate_hook().is_ok());
     assert!(matches!(&event, OrderEvent::Created { order_id } if order_id == "o-1"));
     assert!(OrderEvent::Cancelled.validate_hook().is_ok());
@@ -71,6 +82,11 @@ impl Handler<CreateOrder> for Orders {
 #[tokio::test]
 async fn derived_command_round_trips_through_the_mediator() {
     let mediator = Mediator::builder().handler(Orders).build().unwrap();
-    let reply = mediator.send(CreateOrder { order_id: "o-1".into() }).await.unwrap();
+    let reply = mediator
+        .send(CreateOrder {
+            order_id: "o-1".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(reply, "created o-1");
 }

@@ -23,18 +23,51 @@ impl Handler<Divide> for DivideHandler {
 #[tokio::test]
 async fn panicking_handler_becomes_internal_error_and_next_send_works() {
     let mediator = Mediator::builder().handler(DivideHandler).build().unwrap();
-    let err = mediator.send(Divide { dividend: 1, divisor: 0 }).await.unwrap_err();
+    let err = mediator
+        .send(Divide {
+            dividend: 1,
+            divisor: 0,
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Internal);
     assert!(err.message().contains("DivideHandler"), "{err}");
     assert!(err.message().contains("divide by zero"), "{err}");
-    assert_eq!(mediator.send(Divide { dividend: 8, divisor: 2 }).await.unwrap(), 4);
+    assert_eq!(
+        mediator
+            .send(Divide {
+                dividend: 8,
+                divisor: 2
+            })
+            .await
+            .unwrap(),
+        4
+    );
 }
 
 #[tokio::test]
 async fn panicking_handler_inside_a_pipeline_becomes_internal_error() {
-    let mediator =
-        Mediator::builder().handler(DivideHandler).behavior(Retry::exponential(3)).build().unwrap();
-    let err = mediator.send(Divide { dividend: 1, divisor: 0 }).await.unwrap_err();
+    let mediator = Mediator::builder()
+        .handler(DivideHandler)
+        .behavior(Retry::exponential(3))
+        .build()
+        .unwrap();
+    let err = mediator
+        .send(Divide {
+            dividend: 1,
+            divisor: 0,
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Internal);
-    assert_eq!(mediator.send(Divide { dividend: 9, divisor: 3 }).await.unwrap(), 3);
+    assert_eq!(
+        mediator
+            .send(Divide {
+                dividend: 9,
+                divisor: 3
+            })
+            .await
+            .unwrap(),
+        3
+    );
 }

@@ -36,12 +36,18 @@ impl Handler<ChargeCard> for ChargeHandler {
             return Err(Error::unavailable("card network down"));
         }
         assert!(cmd.amount_cents > 0);
-        Ok(Receipt { payment_id: cmd.payment_id, run })
+        Ok(Receipt {
+            payment_id: cmd.payment_id,
+            run,
+        })
     }
 }
 
 fn charge(payment_id: &str) -> ChargeCard {
-    ChargeCard { payment_id: payment_id.into(), amount_cents: 1250 }
+    ChargeCard {
+        payment_id: payment_id.into(),
+        amount_cents: 1250,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,12 +64,19 @@ async fn fifty_concurrent_duplicates_run_the_handler_once_and_share_its_result()
         let mediator = mediator.clone();
         tokio::spawn(async move { mediator.send(charge("pay-1")).await })
     });
-    let receipts: Vec<Receipt> =
-        futures_util::future::join_all(sends).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    let receipts: Vec<Receipt> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
 
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     assert_eq!(receipts.len(), 50);
-    assert!(receipts.iter().all(|r| *r == Receipt { payment_id: "pay-1".into(), run: 1 }));
+    assert!(receipts.iter().all(|r| *r
+        == Receipt {
+            payment_id: "pay-1".into(),
+            run: 1
+        }));
 }
 
 #[tokio::test]
@@ -77,12 +90,19 @@ async fn a_later_duplicate_gets_the_stored_response() {
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 
     mediator.send(charge("pay-3")).await.unwrap();
-    assert_eq!(runs.load(Ordering::SeqCst), 2, "a different key runs the handler again");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "a different key runs the handler again"
+    );
 }
 
 #[tokio::test]
 async fn a_failed_execution_releases_the_key_for_a_later_attempt() {
-    let handler = ChargeHandler { fail_first: true, ..Default::default() };
+    let handler = ChargeHandler {
+        fail_first: true,
+        ..Default::default()
+    };
     let runs = Arc::clone(&handler.runs);
     let mediator = Mediator::builder().handler(handler).build().unwrap();
     let err = mediator.send(charge("pay-4")).await.unwrap_err();
@@ -122,7 +142,11 @@ async fn a_manual_idempotent_impl_is_deduplicated_too() {
     let handler = TransferHandler::default();
     let runs = Arc::clone(&handler.runs);
     let mediator = Mediator::builder().handler(handler).build().unwrap();
-    let transfer = Transfer { from: "a".into(), to: "b".into(), request: 1 };
+    let transfer = Transfer {
+        from: "a".into(),
+        to: "b".into(),
+        request: 1,
+    };
     assert_eq!(mediator.send(transfer.clone()).await.unwrap(), 100);
     assert_eq!(mediator.send(transfer).await.unwrap(), 100);
     assert_eq!(runs.load(Ordering::SeqCst), 1);

@@ -24,15 +24,25 @@ impl Handler<CreateOrder> for SecondHandler {
 
 #[test]
 fn duplicate_handler_is_rejected_at_build() {
-    let err = Mediator::builder().handler(FirstHandler).handler(SecondHandler).build().unwrap_err();
+    let err = Mediator::builder()
+        .handler(FirstHandler)
+        .handler(SecondHandler)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.message().contains("`CreateOrder`"), "{err}");
-    assert!(err.message().contains("FirstHandler") && err.message().contains("SecondHandler"), "{err}");
+    assert!(
+        err.message().contains("FirstHandler") && err.message().contains("SecondHandler"),
+        "{err}"
+    );
 }
 
 #[test]
 fn behavior_for_a_type_without_handler_is_rejected_at_build() {
-    let err = Mediator::builder().behavior_for::<CreateOrder, _>(Validation).build().unwrap_err();
+    let err = Mediator::builder()
+        .behavior_for::<CreateOrder, _>(Validation)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
     assert!(err.message().contains("CreateOrder"), "{err}");
 }
@@ -50,7 +60,9 @@ async fn mediator_clones_share_handlers() {
 #[tokio::test]
 async fn send_batch_returns_results_in_request_order() {
     let mediator = Mediator::builder().handler(FirstHandler).build().unwrap();
-    let results = mediator.send_batch((1..=5).map(|amount| CreateOrder { amount })).await;
+    let results = mediator
+        .send_batch((1..=5).map(|amount| CreateOrder { amount }))
+        .await;
     let amounts: Vec<u32> = results.into_iter().map(Result::unwrap).collect();
     assert_eq!(amounts, vec![1, 2, 3, 4, 5]);
 }

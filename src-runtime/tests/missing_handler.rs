@@ -14,7 +14,10 @@ async fn missing_handler_error_names_the_request_type() {
     let err = mediator.send(GetInvoice { id: 7 }).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoHandler);
     assert!(err.message().contains("`GetInvoice`"), "{err}");
-    assert!(err.message().contains("missing_handler::GetInvoice"), "{err}");
+    assert!(
+        err.message().contains("missing_handler::GetInvoice"),
+        "{err}"
+    );
     assert_eq!(GetInvoice { id: 7 }.clone().id, 7);
 }
 

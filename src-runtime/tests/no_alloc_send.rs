@@ -52,8 +52,13 @@ impl Handler<Increment> for IncrementHandler {
 
 #[test]
 fn send_without_behaviors_allocates_nothing_after_warm_up() {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let mediator = Mediator::builder().handler(IncrementHandler).build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mediator = Mediator::builder()
+        .handler(IncrementHandler)
+        .build()
+        .unwrap();
     runtime.block_on(async {
         for _ in 0..100 {
             mediator.send(Increment { by: 1 }).await.unwrap();
@@ -67,25 +72,4 @@ fn send_without_behaviors_allocates_nothing_after_warm_up() {
         assert!(total >= 49_995_000);
         assert_eq!(allocations, 0, "{allocations} allocations in 10000 sends");
     });
-}
-
-#[test]
-fn zz_print_size() {
-    let mediator = Mediator::builder().handler(IncrementHandler).build().unwrap();
-    let fut = mediator.send(Increment { by: 1 });
-    eprintln!("SIZE send future = {}", std::mem::size_of_val(&fut));
-    eprintln!("SIZE ctx = {}", std::mem::size_of::<Context>());
-}
-
-#[test]
-fn zz_print_hash() {
-    use std::hash::{Hash, Hasher};
-    struct H;
-    impl Hasher for H {
-        fn finish(&self) -> u64 { 0 }
-        fn write(&mut self, b: &[u8]) { eprintln!("SIZE write {}", b.len()); }
-        fn write_u64(&mut self, _: u64) { eprintln!("SIZE write_u64"); }
-        fn write_u128(&mut self, _: u128) { eprintln!("SIZE write_u128"); }
-    }
-    std::any::TypeId::of::<Increment>().hash(&mut H);
 }

@@ -47,22 +47,51 @@ async fn publish_runs_all_handlers_when_one_fails_and_reports_every_failure() {
         .event_handler(Panics)
         .build()
         .unwrap();
-    let err = mediator.publish(OrderPlaced { order_id: 7 }).await.unwrap_err();
+    let err = mediator
+        .publish(OrderPlaced { order_id: 7 })
+        .await
+        .unwrap_err();
 
-    assert_eq!(recorder.runs.load(Ordering::SeqCst), 2, "the healthy handlers still ran");
+    assert_eq!(
+        recorder.runs.load(Ordering::SeqCst),
+        2,
+        "the healthy handlers still ran"
+    );
     let publish = PublishError::of(&err).expect("a publish failure carries a PublishError");
     assert_eq!(publish.event(), "OrderPlaced");
-    let failed: Vec<(&str, ErrorKind)> =
-        publish.failures().iter().map(|f| (f.handler, f.error.kind())).collect();
-    assert_eq!(failed, vec![("publish::MailerDown", ErrorKind::Unavailable), ("publish::Panics", ErrorKind::Internal)]);
-    assert_eq!(err.kind(), ErrorKind::Internal, "mixed kinds report as internal");
-    assert!(err.message().contains("smtp refused") && err.message().contains("ledger invariant"), "{err}");
+    let failed: Vec<(&str, ErrorKind)> = publish
+        .failures()
+        .iter()
+        .map(|f| (f.handler, f.error.kind()))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            ("publish::MailerDown", ErrorKind::Unavailable),
+            ("publish::Panics", ErrorKind::Internal)
+        ]
+    );
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Internal,
+        "mixed kinds report as internal"
+    );
+    assert!(
+        err.message().contains("smtp refused") && err.message().contains("ledger invariant"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn publish_with_one_failing_handler_keeps_its_error_kind() {
-    let mediator = Mediator::builder().event_handler(MailerDown).build().unwrap();
-    let err = mediator.publish(OrderPlaced { order_id: 7 }).await.unwrap_err();
+    let mediator = Mediator::builder()
+        .event_handler(MailerDown)
+        .build()
+        .unwrap();
+    let err = mediator
+        .publish(OrderPlaced { order_id: 7 })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert_eq!(PublishError::of(&err).unwrap().failures().len(), 1);
 }
@@ -77,7 +106,10 @@ async fn publish_goes_through_behaviors_for_each_handler() {
         .behavior(metrics.clone())
         .build()
         .unwrap();
-    mediator.publish(OrderPlaced { order_id: 7 }).await.unwrap_err();
+    mediator
+        .publish(OrderPlaced { order_id: 7 })
+        .await
+        .unwrap_err();
     let counts = metrics.counts("OrderPlaced");
     assert_eq!((counts.started, counts.succeeded, counts.failed), (2, 1, 1));
 }

@@ -20,7 +20,11 @@ struct Flaky {
 
 impl Flaky {
     fn new(failures: usize, error: fn() -> Error) -> Self {
-        Flaky { failures, error, attempts: Arc::default() }
+        Flaky {
+            failures,
+            error,
+            attempts: Arc::default(),
+        }
     }
 
     fn attempt_gaps(&self) -> Vec<Duration> {
@@ -40,7 +44,11 @@ impl Handler<FetchRates> for Flaky {
             attempts.push(Instant::now());
             attempts.len()
         };
-        if attempt <= self.failures { Err((self.error)()) } else { Ok("rates") }
+        if attempt <= self.failures {
+            Err((self.error)())
+        } else {
+            Ok("rates")
+        }
     }
 }
 
@@ -49,14 +57,26 @@ fn unavailable() -> Error {
 }
 
 fn mediator(handler: Flaky, retry: Retry) -> Mediator {
-    Mediator::builder().handler(handler).behavior(retry).build().unwrap()
+    Mediator::builder()
+        .handler(handler)
+        .behavior(retry)
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_backs_off_exponentially_between_attempts() {
     let handler = Flaky::new(3, unavailable);
-    let retry = Retry::exponential(4).base_delay(Duration::from_millis(100)).without_jitter();
-    assert_eq!(mediator(handler.clone(), retry).send(FetchRates).await.unwrap(), "rates");
+    let retry = Retry::exponential(4)
+        .base_delay(Duration::from_millis(100))
+        .without_jitter();
+    assert_eq!(
+        mediator(handler.clone(), retry)
+            .send(FetchRates)
+            .await
+            .unwrap(),
+        "rates"
+    );
     assert_eq!(handler.attempts(), 4);
     let gaps = handler.attempt_gaps();
     let expected = [100, 200, 400].map(Duration::from_millis);
@@ -66,7 +86,10 @@ async fn retry_backs_off_exponentially_between_attempts() {
 #[tokio::test(start_paused = true)]
 async fn retry_stops_after_max_attempts() {
     let handler = Flaky::new(10, unavailable);
-    let err = mediator(handler.clone(), Retry::exponential(3)).send(FetchRates).await.unwrap_err();
+    let err = mediator(handler.clone(), Retry::exponential(3))
+        .send(FetchRates)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert_eq!(handler.attempts(), 3);
 }
@@ -74,7 +97,10 @@ async fn retry_stops_after_max_attempts() {
 #[tokio::test(start_paused = true)]
 async fn retry_does_not_retry_non_retryable_errors() {
     let handler = Flaky::new(1, || Error::conflict("already exists"));
-    let err = mediator(handler.clone(), Retry::exponential(5)).send(FetchRates).await.unwrap_err();
+    let err = mediator(handler.clone(), Retry::exponential(5))
+        .send(FetchRates)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert_eq!(handler.attempts(), 1);
 }
@@ -82,13 +108,22 @@ async fn retry_does_not_retry_non_retryable_errors() {
 #[tokio::test(start_paused = true)]
 async fn retry_jitter_keeps_each_pause_between_half_and_all_of_the_backoff() {
     let handler = Flaky::new(4, unavailable);
-    let retry = Retry::exponential(5).base_delay(Duration::from_millis(100)).max_delay(Duration::from_millis(300));
-    mediator(handler.clone(), retry).send(FetchRates).await.unwrap();
+    let retry = Retry::exponential(5)
+        .base_delay(Duration::from_millis(100))
+        .max_delay(Duration::from_millis(300));
+    mediator(handler.clone(), retry)
+        .send(FetchRates)
+        .await
+        .unwrap();
     let gaps = handler.attempt_gaps();
     let caps = [100, 200, 300, 300].map(Duration::from_millis);
     assert_eq!(gaps.len(), caps.len());
     for (gap, cap) in gaps.iter().zip(caps) {
-        assert!(*gap >= cap / 2 && *gap <= cap, "pause {gap:?} outside [{:?}, {cap:?}]", cap / 2);
+        assert!(
+            *gap >= cap / 2 && *gap <= cap,
+            "pause {gap:?} outside [{:?}, {cap:?}]",
+            cap / 2
+        );
     }
 }
 
@@ -98,10 +133,22 @@ async fn retry_gives_up_when_the_next_pause_would_pass_the_deadline() {
     let mediator = Mediator::builder()
         .handler(handler.clone())
         .behavior(Timeout::after(Duration::from_millis(250)))
-        .behavior(Retry::exponential(10).base_delay(Duration::from_millis(100)).without_jitter())
+        .behavior(
+            Retry::exponential(10)
+                .base_delay(Duration::from_millis(100))
+                .without_jitter(),
+        )
         .build()
         .unwrap();
     let err = mediator.send(FetchRates).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable, "the last handler error, not a timeout");
-    assert_eq!(handler.attempts(), 2, "attempts at 0 ms and 100 ms; a third at 300 ms is past the deadline");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Unavailable,
+        "the last handler error, not a timeout"
+    );
+    assert_eq!(
+        handler.attempts(),
+        2,
+        "attempts at 0 ms and 100 ms; a third at 300 ms is past the deadline"
+    );
 }

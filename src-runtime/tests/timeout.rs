@@ -26,14 +26,20 @@ impl Handler<SlowReport> for ReportHandler {
 }
 
 fn mediator(handler: ReportHandler) -> Mediator {
-    Mediator::builder().handler(handler).behavior(Timeout::after(Duration::from_secs(1))).build().unwrap()
+    Mediator::builder()
+        .handler(handler)
+        .behavior(Timeout::after(Duration::from_secs(1)))
+        .build()
+        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]
 async fn timeout_fires_when_the_handler_is_too_slow() {
     let started = Instant::now();
     let err = mediator(ReportHandler::default())
-        .send(SlowReport { takes: Duration::from_secs(10) })
+        .send(SlowReport {
+            takes: Duration::from_secs(10),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -45,7 +51,14 @@ async fn timeout_fires_when_the_handler_is_too_slow() {
 async fn timeout_lets_a_fast_handler_finish_and_shows_it_the_deadline() {
     let handler = ReportHandler::default();
     let started = Instant::now();
-    let answer = mediator(handler.clone()).send(SlowReport { takes: Duration::from_millis(200) }).await;
+    let answer = mediator(handler.clone())
+        .send(SlowReport {
+            takes: Duration::from_millis(200),
+        })
+        .await;
     assert_eq!(answer.unwrap(), 42);
-    assert_eq!(*handler.seen_deadline.lock().unwrap(), Some(started + Duration::from_secs(1)));
+    assert_eq!(
+        *handler.seen_deadline.lock().unwrap(),
+        Some(started + Duration::from_secs(1))
+    );
 }

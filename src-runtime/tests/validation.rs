@@ -54,7 +54,10 @@ fn mediator(bank: &Bank) -> Mediator {
 #[tokio::test]
 async fn validation_rejects_before_the_handler_runs() {
     let bank = Bank::default();
-    let err = mediator(&bank).send(Deposit { amount_cents: 0 }).await.unwrap_err();
+    let err = mediator(&bank)
+        .send(Deposit { amount_cents: 0 })
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation);
     assert!(err.message().contains("amount_cents"), "{err}");
     assert_eq!(bank.calls.load(Ordering::SeqCst), 0);
@@ -64,7 +67,10 @@ async fn validation_rejects_before_the_handler_runs() {
 async fn validation_passes_valid_messages_and_messages_without_validate() {
     let bank = Bank::default();
     let mediator = mediator(&bank);
-    assert_eq!(mediator.send(Deposit { amount_cents: 500 }).await.unwrap(), 500);
+    assert_eq!(
+        mediator.send(Deposit { amount_cents: 500 }).await.unwrap(),
+        500
+    );
     mediator.send(Ping).await.unwrap();
     assert_eq!(bank.calls.load(Ordering::SeqCst), 2);
 }

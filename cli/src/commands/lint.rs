@@ -29,11 +29,11 @@ pub(crate) struct LintArgs {
     #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
     pub(crate) format: Format,
 
-    /// Only run these rules (comma-separated codes; overrides config)
+    /// Only run these rules (comma-separated codes or names; overrides `select` in config)
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
     pub(crate) select: Vec<String>,
 
-    /// Skip these rules (comma-separated codes; overrides config)
+    /// Skip these rules (comma-separated codes or names; added to `ignore` in config)
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
     pub(crate) ignore: Vec<String>,
 

@@ -74,3 +74,12 @@ fn statistics_count_findings_per_rule() {
     assert_eq!(rows[0]["count"], 2);
     assert_eq!(rows[1]["count"], 1);
 }
+
+#[test]
+fn ignore_on_the_command_line_adds_to_config() {
+    let dir = both();
+    crate::support::write(dir.path(), "catga.toml", "ignore = [\"CATGA012\"]\n");
+    assert_eq!(codes(&lint_json(dir.path(), &["src"]).1), ["CATGA005"]);
+    let (code, report) = lint_json(dir.path(), &["--ignore", "CATGA005", "src"]);
+    assert_eq!((code, codes(&report)), (0, Vec::<String>::new()));
+}

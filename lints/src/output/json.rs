@@ -5,8 +5,8 @@
 //! runs over the same tree give the same bytes. Lines and columns are 1-based; columns count
 //! characters; end positions point one past the last character.
 
-use super::{Summary, in_output_order, slash_path};
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Span};
+use super::{Summary, applicability_str, in_output_order, slash_path};
+use crate::diagnostic::{Diagnostic, Edit, Fix, Span};
 use serde::Serialize;
 
 /// The version of this shape; bumped only when a key is renamed or removed.
@@ -128,10 +128,7 @@ struct JsonFix<'a> {
 impl<'a> From<&'a Fix> for JsonFix<'a> {
     fn from(fix: &'a Fix) -> Self {
         JsonFix {
-            applicability: match fix.applicability {
-                Applicability::Safe => "safe",
-                Applicability::Unsafe => "unsafe",
-            },
+            applicability: applicability_str(fix.applicability),
             description: &fix.description,
             edits: fix.edits.iter().map(JsonEdit::from).collect(),
         }

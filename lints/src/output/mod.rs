@@ -98,6 +98,14 @@ pub fn statistics(diagnostics: &[Diagnostic]) -> Vec<RuleCount> {
     counts
 }
 
+/// The lowercase name of an applicability, as every output format writes it.
+pub fn applicability_str(applicability: Applicability) -> &'static str {
+    match applicability {
+        Applicability::Safe => "safe",
+        Applicability::Unsafe => "unsafe",
+    }
+}
+
 /// A path as every output format writes it: components joined by `/` on every platform.
 pub fn slash_path(path: &Path) -> String {
     let mut out = String::new();

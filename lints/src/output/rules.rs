@@ -1,7 +1,7 @@
 //! The rule table as `catga rules` prints it (text and JSON), and the words every output uses for
 //! a rule's fix availability.
 
-use crate::diagnostic::Applicability;
+use super::applicability_str;
 use crate::rule::{FixAvailability, RuleMeta};
 use serde_json::json;
 
@@ -15,13 +15,6 @@ pub fn fix_label(fix: FixAvailability) -> String {
         FixAvailability::Always(applicability) => {
             format!("always ({})", applicability_str(applicability))
         }
-    }
-}
-
-fn applicability_str(applicability: Applicability) -> &'static str {
-    match applicability {
-        Applicability::Safe => "safe",
-        Applicability::Unsafe => "unsafe",
     }
 }
 
@@ -86,7 +79,7 @@ pub fn render_json(rules: &[&RuleMeta]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Severity;
+    use crate::diagnostic::{Applicability, Severity};
 
     static SLEEP: RuleMeta = RuleMeta {
         code: "CATGA005",

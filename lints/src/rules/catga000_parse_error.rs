@@ -33,7 +33,8 @@ Or exclude the file in `catga.toml`: `exclude = ["tests/fixtures/**"]`.
 There is no fix.
 
 ## Options
-None.
+None. It is reported even when `select` or `--select` leave it out: only `ignore` or `--ignore`
+turn it off.
 "#,
 };
 

@@ -93,9 +93,12 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
         let removal = attribute_removal(span, cx);
         cx.report(
             span,
-            format!("`{written}` on `{header}` boxes the future of every `handle` call: one heap allocation per call"),
+            format!(
+                "`{written}` on `{header}` boxes the future of every `handle` call (one heap allocation per call); \
+                 catga's `{trait_name}` takes `async fn` directly"
+            ),
         )
-        .help(format!("remove the attribute: catga's `{trait_name}` takes `async fn handle` directly"))
+        .help("remove the attribute and keep `async fn handle`")
         .fix(Fix::safe(format!("Remove `{written}` from the handler impl"), vec![Edit::delete(removal)]));
     }
     for impl_item in &imp.items {
@@ -114,9 +117,14 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
         let span = cx.span(&**ty);
         cx.report(
             span,
-            format!("`handle` of `{header}` returns `{boxed}`: one heap allocation per call"),
+            format!(
+                "`handle` of `{header}` returns `{boxed}` (one heap allocation per call); \
+                 catga's `{trait_name}` takes `async fn`"
+            ),
         )
-        .help(format!("write `async fn handle(..)` and return the output: catga's `{trait_name}` takes `async fn`, whose future is not boxed"));
+        .help(
+            "write `async fn handle(..)` and return the output directly: its future is not boxed",
+        );
     }
 }
 

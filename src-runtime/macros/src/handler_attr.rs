@@ -19,7 +19,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn generate(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if !args.is_empty() {
-        return Err(syn::Error::new(args.span(), "`#[catga::handler]` takes no arguments"));
+        return Err(syn::Error::new(
+            args.span(),
+            "`#[catga::handler]` takes no arguments",
+        ));
     }
     let item_impl: ItemImpl = syn::parse2(item).map_err(|err| {
         syn::Error::new(
@@ -39,7 +42,10 @@ fn generate(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
             "`#[catga::handler]` cannot register a generic impl: register each instantiation with `Mediator::builder().handler(..)`",
         ));
     }
-    let last = trait_path.segments.last().expect("a trait path has at least one segment");
+    let last = trait_path
+        .segments
+        .last()
+        .expect("a trait path has at least one segment");
     let is_request_handler = match last.ident.to_string().as_str() {
         "Handler" => true,
         "EventHandler" => false,
@@ -51,7 +57,10 @@ fn generate(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         }
     };
     let message = message_type(&last.arguments).ok_or_else(|| {
-        syn::Error::new(last.span(), "expected the message type as the one generic argument, e.g. `Handler<CreateOrder>`")
+        syn::Error::new(
+            last.span(),
+            "expected the message type as the one generic argument, e.g. `Handler<CreateOrder>`",
+        )
     })?;
     let handler_ty = &item_impl.self_ty;
     let handler_name = quote!(#handler_ty).to_string().replace(' ', "");
@@ -80,7 +89,9 @@ fn generate(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
 }
 
 fn message_type(arguments: &PathArguments) -> Option<&Type> {
-    let PathArguments::AngleBracketed(args) = arguments else { return None };
+    let PathArguments::AngleBracketed(args) = arguments else {
+        return None;
+    };
     let mut types = args.args.iter().filter_map(|arg| match arg {
         GenericArgument::Type(ty) => Some(ty),
         _ => None,

@@ -70,8 +70,15 @@ fn generate(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
             impl #impl_generics ::catga::Event for #ident #ty_generics #where_clause {}
         },
         Kind::Command | Kind::Query => {
-            let response = args.response.clone().map_or_else(|| quote!(()), |ty| quote!(#ty));
-            let request_trait = if kind == Kind::Command { quote!(Command) } else { quote!(Query) };
+            let response = args
+                .response
+                .clone()
+                .map_or_else(|| quote!(()), |ty| quote!(#ty));
+            let request_trait = if kind == Kind::Command {
+                quote!(Command)
+            } else {
+                quote!(Query)
+            };
             let idempotent_impl = key.map(|(member, span)| {
                 quote_spanned! {span=>
                     impl #impl_generics ::catga::Idempotent for #ident #ty_generics #where_clause {
@@ -106,11 +113,18 @@ fn generate(input: &DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
 fn parse_args(input: &DeriveInput, kind: Kind) -> syn::Result<MessageArgs> {
     let mut args = MessageArgs::default();
     let mut seen_attr: Option<Span> = None;
-    for attr in input.attrs.iter().filter(|a| a.path().is_ident(kind.attr_name())) {
+    for attr in input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident(kind.attr_name()))
+    {
         if seen_attr.is_some() {
             return Err(syn::Error::new(
                 attr.span(),
-                format!("duplicate `#[{}(..)]` attribute: put every option in one", kind.attr_name()),
+                format!(
+                    "duplicate `#[{}(..)]` attribute: put every option in one",
+                    kind.attr_name()
+                ),
             ));
         }
         seen_attr = Some(attr.span());
@@ -198,9 +212,14 @@ fn find_idempotency_key(
     };
     let mut key: Option<(Member, Span)> = None;
     for (index, field) in fields.iter().enumerate() {
-        let Some(attr) = key_attr(field) else { continue };
+        let Some(attr) = key_attr(field) else {
+            continue;
+        };
         if !matches!(attr.meta, syn::Meta::Path(_)) {
-            return Err(syn::Error::new(attr.span(), "`#[idempotency_key]` takes no arguments"));
+            return Err(syn::Error::new(
+                attr.span(),
+                "`#[idempotency_key]` takes no arguments",
+            ));
         }
         if args.idempotent.is_none() {
             return Err(syn::Error::new(
@@ -216,7 +235,10 @@ fn find_idempotency_key(
         }
         let member = match &field.ident {
             Some(ident) => Member::Named(ident.clone()),
-            None => Member::Unnamed(syn::Index { index: index as u32, span: field.span() }),
+            None => Member::Unnamed(syn::Index {
+                index: index as u32,
+                span: field.span(),
+            }),
         };
         key = Some((member, field.span()));
     }
@@ -230,5 +252,8 @@ fn find_idempotency_key(
 }
 
 fn key_attr(field: &syn::Field) -> Option<&syn::Attribute> {
-    field.attrs.iter().find(|a| a.path().is_ident("idempotency_key"))
+    field
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("idempotency_key"))
 }

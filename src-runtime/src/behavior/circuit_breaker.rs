@@ -75,18 +75,27 @@ impl CircuitBreaker {
     /// Lets the message through (returning whether it is the half-open trial) or rejects it.
     fn admit(&self, name: &'static str) -> Result<bool> {
         let mut circuits = self.circuits.lock().unwrap_or_else(PoisonError::into_inner);
-        let circuit = circuits.entry(name).or_insert(Circuit::Closed { consecutive_failures: 0 });
+        let circuit = circuits.entry(name).or_insert(Circuit::Closed {
+            consecutive_failures: 0,
+        });
         match *circuit {
             Circuit::Closed { .. } => Ok(false),
             Circuit::Open { until } if Instant::now() < until => Err(Error::unavailable(format!(
                 "the circuit for `{name}` is open after repeated failures; retry in {:?}",
                 until - Instant::now()
             ))),
-            Circuit::Open { .. } | Circuit::HalfOpen { trial_running: false } => {
-                *circuit = Circuit::HalfOpen { trial_running: true };
+            Circuit::Open { .. }
+            | Circuit::HalfOpen {
+                trial_running: false,
+            } => {
+                *circuit = Circuit::HalfOpen {
+                    trial_running: true,
+                };
                 Ok(true)
             }
-            Circuit::HalfOpen { trial_running: true } => Err(Error::unavailable(format!(
+            Circuit::HalfOpen {
+                trial_running: true,
+            } => Err(Error::unavailable(format!(
                 "the circuit for `{name}` is half-open and its trial message is still running"
             ))),
         }
@@ -94,22 +103,41 @@ impl CircuitBreaker {
 
     fn record(&self, name: &'static str, trial: bool, failed: Option<bool>) {
         let mut circuits = self.circuits.lock().unwrap_or_else(PoisonError::into_inner);
-        let circuit = circuits.entry(name).or_insert(Circuit::Closed { consecutive_failures: 0 });
+        let circuit = circuits.entry(name).or_insert(Circuit::Closed {
+            consecutive_failures: 0,
+        });
         *circuit = match (failed, *circuit) {
             // The trial was cancelled: the next message becomes the trial.
-            (None, _) => Circuit::HalfOpen { trial_running: false },
-            (Some(true), _) if trial => Circuit::Open { until: Instant::now() + self.cool_down },
-            (Some(false), _) if trial => Circuit::Closed { consecutive_failures: 0 },
-            (Some(true), Circuit::Closed { consecutive_failures }) => {
+            (None, _) => Circuit::HalfOpen {
+                trial_running: false,
+            },
+            (Some(true), _) if trial => Circuit::Open {
+                until: Instant::now() + self.cool_down,
+            },
+            (Some(false), _) if trial => Circuit::Closed {
+                consecutive_failures: 0,
+            },
+            (
+                Some(true),
+                Circuit::Closed {
+                    consecutive_failures,
+                },
+            ) => {
                 let failures = consecutive_failures + 1;
                 if failures >= self.failure_threshold {
                     tracing::warn!(message_type = name, failures, "circuit opened");
-                    Circuit::Open { until: Instant::now() + self.cool_down }
+                    Circuit::Open {
+                        until: Instant::now() + self.cool_down,
+                    }
                 } else {
-                    Circuit::Closed { consecutive_failures: failures }
+                    Circuit::Closed {
+                        consecutive_failures: failures,
+                    }
                 }
             }
-            (Some(false), Circuit::Closed { .. }) => Circuit::Closed { consecutive_failures: 0 },
+            (Some(false), Circuit::Closed { .. }) => Circuit::Closed {
+                consecutive_failures: 0,
+            },
             (Some(_), other) => other,
         };
     }
@@ -117,7 +145,10 @@ impl CircuitBreaker {
 
 /// Whether an error says the handler's dependencies are failing.
 fn counts_as_failure(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::Timeout | ErrorKind::Unavailable | ErrorKind::Internal | ErrorKind::Storage)
+    matches!(
+        kind,
+        ErrorKind::Timeout | ErrorKind::Unavailable | ErrorKind::Internal | ErrorKind::Storage
+    )
 }
 
 /// Reports a half-open trial that was dropped before it finished.
@@ -136,10 +167,19 @@ impl Drop for TrialGuard<'_> {
 }
 
 impl Behavior for CircuitBreaker {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         let name = message.type_name();
         let trial = self.admit(name)?;
-        let mut guard = TrialGuard { breaker: self, name, armed: trial };
+        let mut guard = TrialGuard {
+            breaker: self,
+            name,
+            armed: trial,
+        };
         let result = next.run(ctx).await;
         guard.armed = false;
         match &result {

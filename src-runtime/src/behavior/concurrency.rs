@@ -25,7 +25,9 @@ pub struct ConcurrencyLimit {
 impl ConcurrencyLimit {
     /// At most `max` at once (0 counts as 1).
     pub fn new(max: usize) -> Self {
-        ConcurrencyLimit { permits: Arc::new(Semaphore::new(max.max(1))) }
+        ConcurrencyLimit {
+            permits: Arc::new(Semaphore::new(max.max(1))),
+        }
     }
 
     /// How many more messages could start right now.
@@ -35,7 +37,12 @@ impl ConcurrencyLimit {
 }
 
 impl Behavior for ConcurrencyLimit {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         let _permit = self.permits.acquire().await.map_err(|_| {
             crate::Error::internal(format!(
                 "the concurrency limit guarding `{}` was closed",

@@ -50,22 +50,35 @@ impl Metrics {
     /// none was seen.
     pub fn counts(&self, message_type: &str) -> MessageCounts {
         let counters = self.counters.read().unwrap_or_else(PoisonError::into_inner);
-        counters.get(message_type).map_or_else(MessageCounts::default, |c| c.snapshot())
+        counters
+            .get(message_type)
+            .map_or_else(MessageCounts::default, |c| c.snapshot())
     }
 
     /// The counts of every message type seen so far, sorted by type name.
     pub fn snapshot(&self) -> Vec<(&'static str, MessageCounts)> {
         let counters = self.counters.read().unwrap_or_else(PoisonError::into_inner);
-        let mut all: Vec<_> = counters.iter().map(|(name, c)| (*name, c.snapshot())).collect();
+        let mut all: Vec<_> = counters
+            .iter()
+            .map(|(name, c)| (*name, c.snapshot()))
+            .collect();
         all.sort_by_key(|(name, _)| *name);
         all
     }
 
     fn counters_for(&self, name: &'static str) -> Arc<Counters> {
-        if let Some(counters) = self.counters.read().unwrap_or_else(PoisonError::into_inner).get(name) {
+        if let Some(counters) = self
+            .counters
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
             return Arc::clone(counters);
         }
-        let mut all = self.counters.write().unwrap_or_else(PoisonError::into_inner);
+        let mut all = self
+            .counters
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(all.entry(name).or_default())
     }
 }
@@ -81,11 +94,20 @@ impl Counters {
 }
 
 impl Behavior for Metrics {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         let counters = self.counters_for(message.type_name());
         counters.started.fetch_add(1, Ordering::Relaxed);
         let result = next.run(ctx).await;
-        let outcome = if result.is_ok() { &counters.succeeded } else { &counters.failed };
+        let outcome = if result.is_ok() {
+            &counters.succeeded
+        } else {
+            &counters.failed
+        };
         outcome.fetch_add(1, Ordering::Relaxed);
         result
     }

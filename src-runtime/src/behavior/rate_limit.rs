@@ -45,7 +45,10 @@ impl RateLimit {
             interval: period / rate,
             burst: rate,
             wait: false,
-            bucket: Arc::new(Mutex::new(Bucket { tokens: f64::from(rate), updated: None })),
+            bucket: Arc::new(Mutex::new(Bucket {
+                tokens: f64::from(rate),
+                updated: None,
+            })),
         }
     }
 
@@ -80,7 +83,8 @@ impl RateLimit {
         let now = Instant::now();
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
         let refilled = bucket.updated.map_or(0.0, |updated| {
-            now.duration_since(updated).as_secs_f64() / self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
+            now.duration_since(updated).as_secs_f64()
+                / self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
         });
         bucket.tokens = (bucket.tokens + refilled).min(f64::from(self.burst));
         bucket.updated = Some(now);
@@ -97,7 +101,12 @@ impl RateLimit {
 }
 
 impl Behavior for RateLimit {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         if let Some(pause) = self.take() {
             if !self.wait {
                 return Err(Error::unavailable(format!(

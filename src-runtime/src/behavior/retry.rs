@@ -83,7 +83,12 @@ impl Retry {
 }
 
 impl Behavior for Retry {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         let mut attempt = 1;
         loop {
             let err = match next.run(ctx.clone()).await {

@@ -36,7 +36,12 @@ impl Timeout {
 }
 
 impl Behavior for Timeout {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         let own_deadline = tokio::time::Instant::now() + self.duration;
         let ctx = ctx.with_deadline(own_deadline);
         let deadline = ctx.deadline().unwrap_or(own_deadline);

@@ -22,7 +22,12 @@ use crate::{Context, Result};
 pub struct Tracing;
 
 impl Behavior for Tracing {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         let span = tracing::info_span!(
             "catga.message",
             message_type = message.type_name(),

@@ -17,11 +17,20 @@ use crate::{Context, Error, ErrorKind, Result};
 pub struct Validation;
 
 impl Behavior for Validation {
-    async fn handle(&self, message: &dyn AnyMessage, ctx: Context, next: Next<'_>) -> Result<Reply> {
+    async fn handle(
+        &self,
+        message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
         message.check_valid().map_err(|err| match err.kind() {
             ErrorKind::Validation => err,
-            _ => Error::validation(format!("`{}` is invalid: {}", message.type_name(), err.message()))
-                .with_source(err),
+            _ => Error::validation(format!(
+                "`{}` is invalid: {}",
+                message.type_name(),
+                err.message()
+            ))
+            .with_source(err),
         })?;
         next.run(ctx).await
     }

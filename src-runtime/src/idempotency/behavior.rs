@@ -32,7 +32,11 @@ pub(crate) struct IdempotencyBehavior {
 
 impl IdempotencyBehavior {
     pub(crate) fn new(store: Arc<dyn IdempotencyStore>, lease: Duration) -> Self {
-        IdempotencyBehavior { store, lease, in_flight: Mutex::new(HashMap::new()) }
+        IdempotencyBehavior {
+            store,
+            lease,
+            in_flight: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Runs `execute(request)` at most once per idempotency key, or returns the response of the
@@ -50,7 +54,9 @@ impl IdempotencyBehavior {
     {
         let key = format!("{}:{}", R::NAME, (hooks.key)(&request));
         loop {
-            let Some(mut waiting) = self.join_or_lead(&key) else { break };
+            let Some(mut waiting) = self.join_or_lead(&key) else {
+                break;
+            };
             // `Err` means the leader was dropped (its caller gave up) without an outcome: go
             // round again, and maybe lead this time.
             if let Ok(outcome) = waiting.wait_for(Option::is_some).await
@@ -59,7 +65,12 @@ impl IdempotencyBehavior {
                 return outcome.and_then(|bytes| (hooks.decode)(&bytes));
             }
         }
-        let mut lead = Lead { behavior: self, key: &key, claimed: false, finished: false };
+        let mut lead = Lead {
+            behavior: self,
+            key: &key,
+            claimed: false,
+            finished: false,
+        };
         let (response, outcome) = lead.execute(request, hooks, execute).await;
         lead.finish(outcome);
         response
@@ -68,7 +79,10 @@ impl IdempotencyBehavior {
     /// Subscribes to the execution in flight for `key`, or registers the caller as its leader
     /// (returns `None`).
     fn join_or_lead(&self, key: &str) -> Option<watch::Receiver<Option<Outcome>>> {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // An entry in the map always belongs to a live leader: it removes the entry when it
         // finishes or is dropped.
         if let Some(sender) = in_flight.get(key) {
@@ -152,7 +166,11 @@ impl Lead<'_> {
     /// Hands `outcome` to the waiters.
     fn finish(&mut self, outcome: Outcome) {
         self.finished = true;
-        let mut in_flight = self.behavior.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut in_flight = self
+            .behavior
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(sender) = in_flight.remove(self.key) {
             sender.send_replace(Some(outcome));
         }
@@ -166,7 +184,11 @@ impl Drop for Lead<'_> {
         if self.finished {
             return;
         }
-        let mut in_flight = self.behavior.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut in_flight = self
+            .behavior
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         in_flight.remove(self.key);
         drop(in_flight);
         if self.claimed

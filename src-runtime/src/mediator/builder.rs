@@ -57,7 +57,9 @@ impl MediatorBuilder {
         let key = TypeId::of::<R>();
         if let Some(existing) = self.requests.get(&key) {
             let existing: &dyn Any = &**existing;
-            let existing = existing.downcast_ref::<RequestEntry<R>>().map_or("?", |e| e.handler_name);
+            let existing = existing
+                .downcast_ref::<RequestEntry<R>>()
+                .map_or("?", |e| e.handler_name);
             self.problems.push(format!(
                 "two handlers are registered for `{}`: `{existing}` and `{handler_name}`; a request \
                  type has exactly one handler, so remove one registration (look for \
@@ -97,7 +99,8 @@ impl MediatorBuilder {
 
     /// Adds a behavior that wraps only messages of type `M`.
     pub fn behavior_for<M: Message, B: Behavior>(mut self, behavior: B) -> Self {
-        self.scoped.push((TypeId::of::<M>(), M::NAME, Arc::new(behavior)));
+        self.scoped
+            .push((TypeId::of::<M>(), M::NAME, Arc::new(behavior)));
         self
     }
 
@@ -105,7 +108,9 @@ impl MediatorBuilder {
     pub fn auto_register(self) -> Self {
         inventory::iter::<AutoRegistration>
             .into_iter()
-            .fold(self, |builder, registration| (registration.register)(builder))
+            .fold(self, |builder, registration| {
+                (registration.register)(builder)
+            })
     }
 
     /// Stores idempotency records in `store` instead of in memory (use a
@@ -136,14 +141,30 @@ impl MediatorBuilder {
             }
         }
         if !self.problems.is_empty() {
-            return Err(Error::new(ErrorKind::Configuration, self.problems.join("\n")));
+            return Err(Error::new(
+                ErrorKind::Configuration,
+                self.problems.join("\n"),
+            ));
         }
-        let MediatorBuilder { mut requests, mut events, global, scoped, store, lease, .. } = self;
+        let MediatorBuilder {
+            mut requests,
+            mut events,
+            global,
+            scoped,
+            store,
+            lease,
+            ..
+        } = self;
         for (type_id, entry) in requests.iter_mut().chain(events.iter_mut()) {
             let chain = global
                 .iter()
                 .cloned()
-                .chain(scoped.iter().filter(|(t, ..)| t == type_id).map(|(.., b)| b.clone()))
+                .chain(
+                    scoped
+                        .iter()
+                        .filter(|(t, ..)| t == type_id)
+                        .map(|(.., b)| b.clone()),
+                )
                 .collect();
             entry.set_chain(chain);
         }
@@ -180,7 +201,10 @@ pub struct AutoRegistration {
 
 impl AutoRegistration {
     /// A registration of `handler` (its name) that `register` adds to a builder.
-    pub const fn new(handler: &'static str, register: fn(MediatorBuilder) -> MediatorBuilder) -> Self {
+    pub const fn new(
+        handler: &'static str,
+        register: fn(MediatorBuilder) -> MediatorBuilder,
+    ) -> Self {
         AutoRegistration { handler, register }
     }
 

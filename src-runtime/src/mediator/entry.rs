@@ -35,7 +35,12 @@ impl<R: Request> ErasedEntry for RequestEntry<R> {
 
 impl<R: Request> RequestEntry<R> {
     pub(crate) fn new(handler: Box<dyn DynHandler<R>>, handler_name: &'static str) -> Self {
-        RequestEntry { handler, handler_name, chain: Vec::new(), idempotency: R::idempotency() }
+        RequestEntry {
+            handler,
+            handler_name,
+            chain: Vec::new(),
+            idempotency: R::idempotency(),
+        }
     }
 
     /// The handler, when the request needs nothing else (no behaviors, not idempotent): the
@@ -44,41 +49,62 @@ impl<R: Request> RequestEntry<R> {
         (self.idempotency.is_none() && self.chain.is_empty()).then_some(&*self.handler)
     }
 
-    /// Runs the request through the idempotency behavior (if it is idempotent) and the pipeline.
+    /// Runs the request through the pipeline; the idempotency behavior, when the request is
+    /// idempotent, sits innermost (so every behavior sees duplicates too, and validation rejects
+    /// before a key is claimed).
     pub(crate) async fn dispatch(
         &self,
         request: R,
         ctx: Context,
         idempotency: &IdempotencyBehavior,
     ) -> Result<R::Response> {
+        if self.chain.is_empty() {
+            return self.run_handler(request, &ctx, idempotency).await;
+        }
+        let terminal = RequestTerminal {
+            request: &request,
+            entry: self,
+            idempotency,
+        };
+        Next::new(&self.chain, &request, &terminal)
+            .run(ctx)
+            .await?
+            .downcast()
+    }
+
+    /// The handler call, deduplicated when the request is idempotent.
+    async fn run_handler(
+        &self,
+        request: R,
+        ctx: &Context,
+        idempotency: &IdempotencyBehavior,
+    ) -> Result<R::Response> {
         match self.idempotency {
-            None => self.run_pipeline(request, ctx).await,
+            None => self.handler.call(request, ctx).await,
             Some(hooks) => {
-                let execute = move |request| self.run_pipeline(request, ctx);
+                let execute = |request| self.handler.call(request, ctx);
                 idempotency.run(request, hooks, execute).await
             }
         }
-    }
-
-    async fn run_pipeline(&self, request: R, ctx: Context) -> Result<R::Response> {
-        if self.chain.is_empty() {
-            return self.handler.call(request, &ctx).await;
-        }
-        let terminal = RequestTerminal { request: &request, handler: &*self.handler };
-        Next::new(&self.chain, &request, &terminal).run(ctx).await?.downcast()
     }
 }
 
 /// End of a request's pipeline: calls the handler with a copy of the request.
 struct RequestTerminal<'a, R: Request> {
     request: &'a R,
-    handler: &'a dyn DynHandler<R>,
+    entry: &'a RequestEntry<R>,
+    idempotency: &'a IdempotencyBehavior,
 }
 
 impl<R: Request> Terminal for RequestTerminal<'_, R> {
     fn call(&self, ctx: Context) -> BoxFuture<'_, Result<Reply>> {
         let request = self.request.clone();
-        Box::pin(async move { self.handler.call(request, &ctx).await.map(Reply::new) })
+        Box::pin(async move {
+            self.entry
+                .run_handler(request, &ctx, self.idempotency)
+                .await
+                .map(Reply::new)
+        })
     }
 }
 
@@ -96,7 +122,10 @@ impl<E: Event> ErasedEntry for EventEntry<E> {
 
 impl<E: Event> EventEntry<E> {
     pub(crate) fn new() -> Self {
-        EventEntry { handlers: Vec::new(), chain: Vec::new() }
+        EventEntry {
+            handlers: Vec::new(),
+            chain: Vec::new(),
+        }
     }
 
     pub(crate) fn push(&mut self, handler: Box<dyn DynEventHandler<E>>) {
@@ -112,10 +141,17 @@ impl<E: Event> EventEntry<E> {
         let mut failures = Vec::new();
         for handler in &self.handlers {
             if let Err(error) = self.run_one(&**handler, event, &ctx).await {
-                failures.push(HandlerFailure { handler: handler.name(), error });
+                failures.push(HandlerFailure {
+                    handler: handler.name(),
+                    error,
+                });
             }
         }
-        if failures.is_empty() { Ok(()) } else { Err(PublishError::new(E::NAME, failures).into()) }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(PublishError::new(E::NAME, failures).into())
+        }
     }
 
     fn run_one<'a>(
@@ -129,7 +165,10 @@ impl<E: Event> EventEntry<E> {
         }
         Either::Right(Box::pin(async move {
             let terminal = EventTerminal { event, handler };
-            Next::new(&self.chain, event, &terminal).run(ctx.clone()).await?.downcast()
+            Next::new(&self.chain, event, &terminal)
+                .run(ctx.clone())
+                .await?
+                .downcast()
         }))
     }
 }

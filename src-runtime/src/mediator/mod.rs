@@ -106,7 +106,11 @@ impl Mediator {
         self.publish_with(event, Context::root(self.inner.id)).await
     }
 
-    pub(crate) async fn send_with<R: Request>(&self, request: R, ctx: Context) -> Result<R::Response> {
+    pub(crate) async fn send_with<R: Request>(
+        &self,
+        request: R,
+        ctx: Context,
+    ) -> Result<R::Response> {
         let Some(entry) = find_entry::<RequestEntry<R>>(&self.inner.requests) else {
             return Err(Error::new(
                 ErrorKind::NoHandler,
@@ -171,7 +175,8 @@ static LIVE: RwLock<Option<HashMap<MediatorId, Weak<Inner>>>> = RwLock::new(None
 
 fn register_live(inner: &Arc<Inner>) {
     let mut live = LIVE.write().unwrap_or_else(PoisonError::into_inner);
-    live.get_or_insert_with(HashMap::new).insert(inner.id, Arc::downgrade(inner));
+    live.get_or_insert_with(HashMap::new)
+        .insert(inner.id, Arc::downgrade(inner));
 }
 
 /// The live mediator with id `id`, if it has not been dropped.

@@ -67,13 +67,22 @@ impl PublishError {
     fn kind(&self) -> ErrorKind {
         let mut kinds = self.failures.iter().map(|f| f.error.kind());
         let first = kinds.next().unwrap_or(ErrorKind::Internal);
-        if kinds.all(|kind| kind == first) { first } else { ErrorKind::Internal }
+        if kinds.all(|kind| kind == first) {
+            first
+        } else {
+            ErrorKind::Internal
+        }
     }
 }
 
 impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} of the handlers of `{}` failed: ", self.failures.len(), self.event)?;
+        write!(
+            f,
+            "{} of the handlers of `{}` failed: ",
+            self.failures.len(),
+            self.event
+        )?;
         for (i, failure) in self.failures.iter().enumerate() {
             let sep = if i == 0 { "" } else { "; " };
             write!(f, "{sep}`{}`: {}", failure.handler, failure.error)?;
