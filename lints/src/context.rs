@@ -9,6 +9,12 @@
 //!   `std::thread::spawn`, a callback stored for later). The one exception is a closure called
 //!   on the spot, `(|| ..)()`, which is as async as its surroundings. This favours precision: a
 //!   blocking call inside `iter().map(|x| ..)` in an async fn is not reported.
+//!
+//! Test code, the one policy every rule follows: `#[cfg(test)]` modules, `#[test]` /
+//! `#[tokio::test]` fns and test targets are linted like any other code, and their async bodies
+//! are async code, as are runtime entry points (`#[tokio::main]`): a blocking call there blocks
+//! the test's (or the program's) runtime just the same. Test code is never handler code
+//! ([`ScopeView::handler`]), so rules about handlers leave it alone.
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::FileFacts;
@@ -53,8 +59,6 @@ pub enum Frame {
         is_async: bool,
         /// Its return type is a `Result` (any path ending in `Result`).
         returns_result: bool,
-        /// Runtime entry point: `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, ...
-        entry_point: bool,
     },
     /// An `async` block.
     AsyncBlock,
@@ -72,12 +76,10 @@ pub enum Frame {
 /// Where an async context starts, for messages: "async fn `handle`".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AsyncContext<'a> {
-    /// Inside `async fn name`.
+    /// Inside `async fn name` (runtime entry points and async tests included).
     AsyncFn {
         /// The fn's name.
         name: &'a str,
-        /// It is a runtime entry point (`#[tokio::main]`, `#[tokio::test]`, ...).
-        entry_point: bool,
     },
     /// Inside an `async` block (in the named fn, if any).
     AsyncBlock {
@@ -91,23 +93,10 @@ pub enum AsyncContext<'a> {
     },
 }
 
-impl AsyncContext<'_> {
-    /// Whether this is the body of a runtime entry point itself (not a block or task inside it).
-    pub fn is_entry_point(&self) -> bool {
-        matches!(
-            self,
-            AsyncContext::AsyncFn {
-                entry_point: true,
-                ..
-            }
-        )
-    }
-}
-
 impl fmt::Display for AsyncContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, in_fn) = match self {
-            AsyncContext::AsyncFn { name, .. } => return write!(f, "async fn `{name}`"),
+            AsyncContext::AsyncFn { name } => return write!(f, "async fn `{name}`"),
             AsyncContext::AsyncBlock { in_fn } => ("async block", in_fn),
             AsyncContext::AsyncClosure { in_fn } => ("async closure", in_fn),
         };
@@ -128,16 +117,8 @@ impl<'a> ScopeView<'a> {
     pub(crate) fn async_context(self) -> Option<AsyncContext<'a>> {
         for frame in self.frames.iter().rev() {
             match frame {
-                Frame::Fn {
-                    name,
-                    is_async,
-                    entry_point,
-                    ..
-                } => {
-                    return is_async.then_some(AsyncContext::AsyncFn {
-                        name,
-                        entry_point: *entry_point,
-                    });
+                Frame::Fn { name, is_async, .. } => {
+                    return is_async.then_some(AsyncContext::AsyncFn { name });
                 }
                 Frame::AsyncBlock => {
                     return Some(AsyncContext::AsyncBlock {
@@ -243,17 +224,6 @@ fn cfg_mentions_test(attr: &syn::Attribute) -> bool {
         .split(|c: char| !c.is_alphanumeric() && c != '_')
         .any(|word| word == "test")
         && !tokens.contains("not")
-}
-
-/// `#[tokio::main]`, `#[tokio::test]`, `#[async_std::main]`, `#[actix_web::main]`, ...
-fn is_entry_point_attr(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        let segments = &attr.path().segments;
-        segments.len() >= 2
-            && segments
-                .last()
-                .is_some_and(|last| last.ident == "main" || last.ident == "test")
-    })
 }
 
 fn returns_result(sig: &syn::Signature) -> bool {
@@ -420,7 +390,6 @@ impl Walker<'_> {
             name: sig.ident.to_string(),
             is_async: sig.asyncness.is_some(),
             returns_result: returns_result(sig),
-            entry_point: sig.asyncness.is_some() && is_entry_point_attr(attrs),
         });
         let mark = self.locals.mark();
         for input in &sig.inputs {
@@ -772,6 +741,30 @@ mod tests {
         assert!(got[1].contains("handler=None test=false"), "{}", got[1]);
         assert!(got[2].contains("handler=None test=true"), "{}", got[2]);
         assert!(got[3].contains("handler=None test=false"), "{}", got[3]);
+    }
+
+    #[test]
+    fn async_test_and_entry_point_bodies_are_async_code_but_never_handler_code() {
+        let got = probe_messages(
+            "#[cfg(test)] mod tests { use catga::prelude::*; \
+             #[tokio::test] async fn waits() { super::probe(); } \
+             impl Handler<A> for T { async fn handle(&self) { super::probe(); } } }\n\
+             #[tokio::main] async fn main() { probe(); }",
+        );
+        assert_eq!(
+            got[0],
+            "async=async fn `waits` handler=None test=true fn=waits result=false"
+        );
+        assert!(
+            got[1].starts_with("async=async fn `handle` handler=None test=true"),
+            "{}",
+            got[1]
+        );
+        assert!(
+            got[2].starts_with("async=async fn `main` handler=None test=false"),
+            "{}",
+            got[2]
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! No paths: `cargo metadata --no-deps` (never resolves nor downloads dependencies) for the
 //! workspace or package around the root, and every member target's source directory. Paths: the
 //! `.rs` files under them (an explicitly named file is always linted). Walking honours
-//! `.gitignore` (with or without a git repository), skips hidden entries and every `target/`
-//! directory, never follows symlinks (so no loops), and applies the config's `exclude` globs.
+//! `.gitignore` (with or without a git repository), skips hidden entries and cargo's target
+//! directories (not every directory called `target`: `src/target/mod.rs` is source), never
+//! follows symlinks (so no loops), and applies the config's `exclude` globs.
 //! Each file carries the dependency names of its crate's manifest, read without resolving, so
 //! rules can tell whether a fix may use tokio.
 
@@ -56,6 +57,7 @@ pub(crate) fn discover(
     } else {
         paths.to_vec()
     };
+    let target_dir = guess_target_dir(root);
     let mut manifests = ManifestCache::default();
     let mut files = BTreeMap::new();
     for given in &paths {
@@ -70,7 +72,7 @@ pub(crate) fn discover(
         let found = if metadata.is_file() {
             vec![path]
         } else {
-            walk(&path, &excludes)?
+            walk(&path, &excludes, target_dir.as_deref())?
         };
         for file in found {
             let (dependencies, test_target) = manifests.crate_of(&file);
@@ -84,7 +86,7 @@ pub(crate) fn discover(
     }
     Ok(Discovered {
         files: files.into_values().collect(),
-        target_dir: guess_target_dir(root),
+        target_dir,
     })
 }
 
@@ -103,6 +105,7 @@ fn discover_cargo(
             message: error.to_string(),
         })?;
     let members: BTreeSet<_> = metadata.workspace_members.iter().collect();
+    let target_dir = metadata.target_directory.as_std_path();
     let mut files: BTreeMap<PathBuf, SourceUnit> = BTreeMap::new();
     for package in metadata
         .packages
@@ -130,7 +133,7 @@ fn discover_cargo(
             let found = if target.is_custom_build() || dir == package_dir {
                 vec![src.to_path_buf()]
             } else if dir.is_dir() {
-                walk(dir, excludes)?
+                walk(dir, excludes, Some(target_dir))?
             } else {
                 Vec::new()
             };
@@ -149,7 +152,7 @@ fn discover_cargo(
     }
     Ok(Discovered {
         files: files.into_values().collect(),
-        target_dir: Some(metadata.target_directory.into_std_path_buf()),
+        target_dir: Some(target_dir.to_path_buf()),
     })
 }
 
@@ -216,10 +219,24 @@ fn display_path(root: &Path, file: &Path) -> PathBuf {
         .unwrap_or_else(|_| file.to_path_buf())
 }
 
-/// `.rs` files under `dir`.
-fn walk(dir: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, LintError> {
+/// Whether `dir` is a cargo target directory: the run's own (`target_dir`), or any directory
+/// named `target` that cargo has marked as its output (`CACHEDIR.TAG`, `.rustc_info.json`), such
+/// as a nested package's. A source module directory called `target` is neither.
+fn is_cargo_target_dir(dir: &Path, target_dir: Option<&Path>) -> bool {
+    target_dir == Some(dir)
+        || (dir.file_name().is_some_and(|name| name == "target")
+            && (dir.join("CACHEDIR.TAG").is_file() || dir.join(".rustc_info.json").is_file()))
+}
+
+/// `.rs` files under `dir`, outside cargo's target directory `target_dir`.
+fn walk(
+    dir: &Path,
+    excludes: &Excludes,
+    target_dir: Option<&Path>,
+) -> Result<Vec<PathBuf>, LintError> {
     let mut files = Vec::new();
     let filter_excludes = excludes.clone();
+    let target_dir = target_dir.map(Path::to_path_buf);
     let walker = ignore::WalkBuilder::new(dir)
         .hidden(true)
         .git_ignore(true)
@@ -231,7 +248,7 @@ fn walk(dir: &Path, excludes: &Excludes) -> Result<Vec<PathBuf>, LintError> {
             let is_dir = entry
                 .file_type()
                 .is_some_and(|file_type| file_type.is_dir());
-            let is_target_dir = is_dir && entry.file_name() == "target";
+            let is_target_dir = is_dir && is_cargo_target_dir(entry.path(), target_dir.as_deref());
             !is_target_dir && !filter_excludes.matches(entry.path())
         })
         .build();
@@ -396,6 +413,10 @@ mod tests {
         write(&root.join("src/ignored.rs"), "");
         write(&root.join("src/.hidden/h.rs"), "");
         write(&root.join("target/debug/build.rs"), "");
+        write(
+            &root.join("target/CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55",
+        );
         write(&root.join("notes.txt"), "");
         write(&root.join(".gitignore"), "ignored.rs\n");
         let config = Config {
@@ -413,6 +434,37 @@ mod tests {
             .map(|unit| unit.display.clone())
             .collect();
         assert_eq!(displays, [PathBuf::from("src/lib.rs")]);
+    }
+
+    #[test]
+    fn source_directory_named_target_is_linted_but_cargo_target_dirs_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(&root.join("Cargo.toml"), "[package]\nname = \"cc\"\n");
+        write(&root.join("src/lib.rs"), "mod target;");
+        write(&root.join("src/target/mod.rs"), "");
+        write(&root.join("src/target/apple.rs"), "");
+        // The project's own target directory, before cargo marked it.
+        write(&root.join("target/debug/build/out.rs"), "");
+        // A nested package's target directory, marked by cargo.
+        write(&root.join("examples/demo/target/.rustc_info.json"), "{}");
+        write(&root.join("examples/demo/target/debug/gen.rs"), "");
+        write(&root.join("examples/demo/main.rs"), "");
+        let found = discover(&root, &[PathBuf::from(".")], &Config::default()).unwrap();
+        let displays: Vec<PathBuf> = found
+            .files
+            .iter()
+            .map(|unit| unit.display.clone())
+            .collect();
+        assert_eq!(
+            displays,
+            [
+                PathBuf::from("examples/demo/main.rs"),
+                PathBuf::from("src/lib.rs"),
+                PathBuf::from("src/target/apple.rs"),
+                PathBuf::from("src/target/mod.rs"),
+            ]
+        );
     }
 
     #[test]

@@ -9,6 +9,14 @@
 //! `std::thread::sleep`, or `None` when the answer is unknown (a local variable, a name that may
 //! come from a glob of an unknown module). Names declared in the file resolve to `self::name`,
 //! so they never match an external path.
+//!
+//! Namespaces: the first segment of a longer path (`a::b`) names a module, a type or a crate,
+//! never a fn, const, static or macro. So a binding only starts such a path when it may be one
+//! of those ([`Binding::starts_paths`]); otherwise the lookup goes on outwards and ends at the
+//! crate of that name, as rustc's does. Declared items tell by their kind. An import does not say
+//! what it imports; the one pattern that reliably names a fn or macro is an item imported from
+//! a crate of its own name (`use async_trait::async_trait;`, `use log::log;`), where
+//! `async_trait::async_trait` then means the crate's item, not `async_trait::async_trait::async_trait`.
 
 use std::collections::HashMap;
 
@@ -183,11 +191,44 @@ const STD_PRELUDE: &[(&str, &str)] = &[
 
 /// What a name is bound to in one scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Binding {
+struct Binding {
+    /// Where the name comes from.
+    origin: Origin,
+    /// Whether the name may begin a longer path (`name::x`): it may be a module, a type, a
+    /// trait or a crate. A fn, const, static or macro cannot.
+    starts_paths: bool,
+}
+
+/// Where a bound name comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
     /// Imported: the full path it stands for.
     Import(String),
     /// Declared in this scope (fn, struct, trait, mod, ...).
     Local,
+}
+
+impl Binding {
+    fn local(starts_paths: bool) -> Binding {
+        Binding {
+            origin: Origin::Local,
+            starts_paths,
+        }
+    }
+
+    /// An import of `full` under the name `local`. It starts paths unless it is a lowercase
+    /// item imported from a crate named like it (`use async_trait::async_trait;`): a crate does
+    /// not hold a module of its own name in practice, while a fn or macro so named is common.
+    fn import(local: &str, full: String) -> Binding {
+        let same_named_item = full.split_once("::").is_some_and(|(crate_name, _)| {
+            crate_name == local && full.ends_with(&format!("::{local}"))
+        });
+        let lowercase = local.starts_with(|c: char| c.is_lowercase() || c == '_');
+        Binding {
+            starts_paths: !(same_named_item && lowercase),
+            origin: Origin::Import(full),
+        }
+    }
 }
 
 /// The names one module or block declares and imports.
@@ -231,34 +272,44 @@ impl Scope {
     }
 
     fn add_item(&mut self, item: &syn::Item) {
-        let name = match item {
+        // (name, whether it lives in the type namespace and so may start a longer path)
+        let (name, starts_paths) = match item {
             syn::Item::Use(item_use) => {
                 self.add_use_tree(&item_use.tree, &mut Vec::new());
                 return;
             }
-            syn::Item::Fn(f) => &f.sig.ident,
-            syn::Item::Struct(s) => &s.ident,
-            syn::Item::Enum(e) => &e.ident,
-            syn::Item::Union(u) => &u.ident,
-            syn::Item::Trait(t) => &t.ident,
-            syn::Item::TraitAlias(t) => &t.ident,
-            syn::Item::Type(t) => &t.ident,
-            syn::Item::Mod(m) => &m.ident,
-            syn::Item::Const(c) => &c.ident,
-            syn::Item::Static(s) => &s.ident,
+            syn::Item::Fn(f) => (&f.sig.ident, false),
+            syn::Item::Struct(s) => (&s.ident, true),
+            syn::Item::Enum(e) => (&e.ident, true),
+            syn::Item::Union(u) => (&u.ident, true),
+            syn::Item::Trait(t) => (&t.ident, true),
+            syn::Item::TraitAlias(t) => (&t.ident, true),
+            syn::Item::Type(t) => (&t.ident, true),
+            syn::Item::Mod(m) => (&m.ident, true),
+            syn::Item::Const(c) => (&c.ident, false),
+            syn::Item::Static(s) => (&s.ident, false),
             syn::Item::Macro(m) => match &m.ident {
-                Some(ident) => ident,
+                Some(ident) => (ident, false),
                 None => return,
             },
             syn::Item::ExternCrate(e) => {
                 let local = e.rename.as_ref().map_or(&e.ident, |(_, rename)| rename);
-                self.bindings
-                    .insert(local.to_string(), Binding::Import(e.ident.to_string()));
+                let binding = Binding {
+                    origin: Origin::Import(e.ident.to_string()),
+                    starts_paths: true,
+                };
+                self.bindings.insert(local.to_string(), binding);
                 return;
             }
             _ => return,
         };
-        self.bindings.insert(name.to_string(), Binding::Local);
+        // A name declared twice (a fn and a module `sleep`) may start paths if either can.
+        let binding = self
+            .bindings
+            .entry(name.to_string())
+            .or_insert(Binding::local(starts_paths));
+        binding.origin = Origin::Local;
+        binding.starts_paths |= starts_paths;
     }
 
     fn add_use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>) {
@@ -271,8 +322,13 @@ impl Scope {
             syn::UseTree::Name(name) => {
                 let ident = name.ident.to_string();
                 if ident == "self" {
+                    // `use a::b::{self}` imports the module (or enum) `b`: it starts paths.
                     if let Some(last) = prefix.last() {
-                        self.bind_import(last.clone(), prefix.join("::"));
+                        let binding = Binding {
+                            origin: Origin::Import(prefix.join("::")),
+                            starts_paths: true,
+                        };
+                        self.bindings.entry(last.clone()).or_insert(binding);
                     }
                 } else {
                     let full = join(prefix, &ident);
@@ -285,12 +341,15 @@ impl Scope {
                     return;
                 }
                 let ident = rename.ident.to_string();
-                let full = if ident == "self" {
-                    prefix.join("::")
+                if ident == "self" {
+                    let binding = Binding {
+                        origin: Origin::Import(prefix.join("::")),
+                        starts_paths: true,
+                    };
+                    self.bindings.entry(local).or_insert(binding);
                 } else {
-                    join(prefix, &ident)
-                };
-                self.bind_import(local, full);
+                    self.bind_import(local, join(prefix, &ident));
+                }
             }
             syn::UseTree::Glob(_) => {
                 let module = prefix.join("::");
@@ -313,19 +372,24 @@ impl Scope {
 
     fn bind_import(&mut self, local: String, full: String) {
         // A declared item wins over an import of the same name (it would not compile otherwise).
-        self.bindings.entry(local).or_insert(Binding::Import(full));
+        let binding = Binding::import(&local, full);
+        self.bindings.entry(local).or_insert(binding);
     }
 
     /// `use std::thread; use thread::sleep;` (2018 uniform paths): expand imports whose first
-    /// segment is another import of the same scope.
+    /// segment is another import of the same scope that can start a path (not through
+    /// `use async_trait::async_trait;` into `use async_trait::other;`).
     fn expand_relative_imports(&mut self) {
         let mut expansions = Vec::new();
         for (local, binding) in &self.bindings {
-            let Binding::Import(full) = binding else {
+            let Origin::Import(full) = &binding.origin else {
                 continue;
             };
             let (first, rest) = full.split_once("::").unwrap_or((full.as_str(), ""));
-            if let Some(Binding::Import(base)) = self.bindings.get(first)
+            if let Some(Binding {
+                origin: Origin::Import(base),
+                starts_paths: true,
+            }) = self.bindings.get(first)
                 && base != full
                 && !base.starts_with(&format!("{full}::"))
             {
@@ -338,14 +402,23 @@ impl Scope {
             }
         }
         for (local, expanded) in expansions {
-            self.bindings.insert(local, Binding::Import(expanded));
+            if let Some(binding) = self.bindings.get_mut(&local) {
+                binding.origin = Origin::Import(expanded);
+            }
         }
     }
 
-    fn lookup(&self, name: &str) -> Option<Lookup> {
+    /// What `name` means in this scope; `starts_path` when it is the first segment of a longer
+    /// path, where only modules, types and crates count.
+    fn lookup(&self, name: &str, starts_path: bool) -> Option<Lookup> {
         match self.bindings.get(name) {
-            Some(Binding::Import(full)) => return Some(Lookup::Path(full.clone())),
-            Some(Binding::Local) => return Some(Lookup::Path(format!("self::{name}"))),
+            Some(binding) if starts_path && !binding.starts_paths => {}
+            Some(binding) => {
+                return Some(Lookup::Path(match &binding.origin {
+                    Origin::Import(full) => full.clone(),
+                    Origin::Local => format!("self::{name}"),
+                }));
+            }
             None => {}
         }
         for module in &self.globs {
@@ -416,7 +489,7 @@ impl Resolver {
             return Some(join_all(&first, &rest));
         }
         for scope in self.scopes.iter().rev() {
-            match scope.lookup(&first) {
+            match scope.lookup(&first, !rest.is_empty()) {
                 Some(Lookup::Path(full)) => return Some(join_all(&full, &rest)),
                 Some(Lookup::Unknown) => return None,
                 None if !scope.inherits => break,
@@ -576,6 +649,80 @@ mod tests {
                 .as_deref(),
             Some("std::thread::sleep")
         );
+    }
+
+    #[test]
+    fn path_through_an_item_imported_from_its_own_crate_names_the_crate() {
+        let source = "use async_trait::async_trait;";
+        assert_eq!(
+            resolve_in(source, "async_trait::async_trait").as_deref(),
+            Some("async_trait::async_trait")
+        );
+        assert_eq!(
+            resolve_in(source, "async_trait").as_deref(),
+            Some("async_trait::async_trait")
+        );
+        assert_eq!(
+            resolve_in("use log::log;", "log::info").as_deref(),
+            Some("log::info")
+        );
+    }
+
+    #[test]
+    fn crate_named_item_import_is_not_a_base_for_other_imports() {
+        let source = "use async_trait::async_trait; use async_trait::other;";
+        assert_eq!(
+            resolve_in(source, "other").as_deref(),
+            Some("async_trait::other")
+        );
+    }
+
+    #[test]
+    fn module_imports_and_types_still_start_paths() {
+        assert_eq!(
+            resolve_in("use std::thread::{self};", "thread::sleep").as_deref(),
+            Some("std::thread::sleep")
+        );
+        assert_eq!(
+            resolve_in("use tokio::runtime::Runtime;", "Runtime::new").as_deref(),
+            Some("tokio::runtime::Runtime::new")
+        );
+        assert_eq!(
+            resolve_in("use futures::executor;", "executor::block_on").as_deref(),
+            Some("futures::executor::block_on")
+        );
+    }
+
+    #[test]
+    fn local_fn_or_macro_does_not_start_paths_but_local_module_does() {
+        let source = "fn tokio() {} macro_rules! log { () => {} }";
+        assert_eq!(
+            resolve_in(source, "tokio::spawn").as_deref(),
+            Some("tokio::spawn")
+        );
+        assert_eq!(resolve_in(source, "tokio").as_deref(), Some("self::tokio"));
+        assert_eq!(
+            resolve_in(source, "log::info").as_deref(),
+            Some("log::info")
+        );
+        assert_eq!(
+            resolve_in("mod tokio {}", "tokio::spawn").as_deref(),
+            Some("self::tokio::spawn")
+        );
+    }
+
+    #[test]
+    fn block_local_fn_lets_a_path_reach_the_outer_module_import() {
+        let file = syn::parse_file("use std::thread;").unwrap();
+        let block: syn::Block = syn::parse_str("{ fn thread() {} }").unwrap();
+        let mut resolver = Resolver::for_file(&file);
+        resolver.push(Scope::block(&block.stmts).unwrap());
+        let resolve = |path: &str| resolver.resolve(&syn::parse_str(path).unwrap());
+        assert_eq!(
+            resolve("thread::sleep").as_deref(),
+            Some("std::thread::sleep")
+        );
+        assert_eq!(resolve("thread").as_deref(), Some("self::thread"));
     }
 
     #[test]

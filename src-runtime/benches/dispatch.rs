@@ -59,16 +59,6 @@ impl BoxedHandler for MixHandler {
     }
 }
 
-trait StackHandler: Send + Sync {
-    fn handle<'a>(&'a self, cmd: Mix, ctx: &'a Context) -> stackfuture::StackFuture<'a, catga::Result<u64>, 64>;
-}
-
-impl StackHandler for MixHandler {
-    fn handle<'a>(&'a self, cmd: Mix, ctx: &'a Context) -> stackfuture::StackFuture<'a, catga::Result<u64>, 64> {
-        stackfuture::StackFuture::from_or_box(Handler::handle(self, cmd, ctx))
-    }
-}
-
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -126,24 +116,6 @@ fn send(c: &mut Criterion) {
                 async move {
                     black_box(mediator.send(Mix(i)).await.ok());
                 }
-            })
-        })
-    });
-    let stack: Box<dyn StackHandler> = Box::new(MixHandler);
-    group.bench_function("x_stack_dyn", |b| {
-        b.iter_custom(|iters| {
-            time_loop(&rt, iters, |i| {
-                let stack = black_box(&stack);
-                let ctx = &ctx;
-                async move { black_box(stack.handle(Mix(i), ctx).await.ok()); }
-            })
-        })
-    });
-    group.bench_function("x_stack_dyn_ctx", |b| {
-        b.iter_custom(|iters| {
-            time_loop(&rt, iters, |i| {
-                let stack = black_box(&stack);
-                async move { let ctx = Context::new(MessageId::next()); black_box(stack.handle(Mix(i), &ctx).await.ok()); }
             })
         })
     });

@@ -12,10 +12,12 @@ use crate::mediator::{self, MediatorId};
 use crate::message::{Event, Request};
 use crate::{Error, Result};
 
-/// Identifies one message. Ids are unique within a process run and random across runs: the
-/// high 64 bits are chosen at random once per process, the low 64 bits count.
+/// Identifies one message. Ids are unique within a process run (a counter) and random across
+/// runs (the counter starts at a random point chosen once per process).
+///
+/// 64 bits keep [`Context`] small enough for the mediator to store a handler's future inline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(pub u128);
+pub struct MessageId(pub u64);
 
 impl MessageId {
     /// A fresh id. Costs a thread-local counter bump, no clock read and no randomness.
@@ -23,20 +25,19 @@ impl MessageId {
         /// How many ids a thread takes from the global counter at once.
         const BLOCK: u64 = 1024;
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        static PROCESS: OnceLock<u64> = OnceLock::new();
+        static PROCESS_START: OnceLock<u64> = OnceLock::new();
         thread_local! {
-            /// The next id of this thread's block and the end of the block.
-            static BLOCK_STATE: Cell<(u128, u128)> = const { Cell::new((0, 0)) };
+            /// How many ids of this thread's block are left, and the next one.
+            static BLOCK_STATE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
         }
         BLOCK_STATE.with(|state| {
-            let (mut next, mut end) = state.get();
-            if next == end {
-                let high = u128::from(*PROCESS.get_or_init(|| fastrand::u64(..))) << 64;
-                let start = COUNTER.fetch_add(BLOCK, Ordering::Relaxed);
-                next = high | u128::from(start);
-                end = next + u128::from(BLOCK);
+            let (mut left, mut next) = state.get();
+            if left == 0 {
+                let start = *PROCESS_START.get_or_init(|| fastrand::u64(..));
+                next = start.wrapping_add(COUNTER.fetch_add(BLOCK, Ordering::Relaxed));
+                left = BLOCK;
             }
-            state.set((next + 1, end));
+            state.set((left - 1, next.wrapping_add(1)));
             MessageId(next)
         })
     }
@@ -44,7 +45,7 @@ impl MessageId {
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        write!(f, "{:016x}", self.0)
     }
 }
 
@@ -79,30 +80,19 @@ impl fmt::Display for MessageId {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Context {
-    message_id: PackedId,
-    correlation_id: PackedId,
-    causation_id: Option<PackedId>,
+    message_id: MessageId,
+    correlation_id: MessageId,
+    /// The causation id, meaningful when `caused` is set (an `Option` would add 8 bytes, and a
+    /// small context keeps handler futures inline).
+    causation_id: MessageId,
+    caused: bool,
     deadline: Option<Instant>,
-    mediator: Option<MediatorId>,
+    /// The mediator that delivered the message; [`DETACHED`] for none.
+    mediator: MediatorId,
 }
 
-/// A [`MessageId`] as two `u64` halves. A `u128` field would make `Context` 16-byte aligned,
-/// and a handler future holding a 16-byte aligned value does not fit the mediator's 8-byte
-/// aligned inline future storage (it would be boxed on every send).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct PackedId([u64; 2]);
-
-impl From<MessageId> for PackedId {
-    fn from(id: MessageId) -> Self {
-        PackedId([(id.0 >> 64) as u64, id.0 as u64])
-    }
-}
-
-impl From<PackedId> for MessageId {
-    fn from(id: PackedId) -> Self {
-        MessageId((u128::from(id.0[0]) << 64) | u128::from(id.0[1]))
-    }
-}
+/// The `mediator` of a context that belongs to no mediator (live mediators count from 1).
+const DETACHED: MediatorId = 0;
 
 impl Context {
     /// A context for a message that starts a new conversation, attached to no mediator (so
@@ -110,27 +100,29 @@ impl Context {
     /// handler directly in a test.
     pub fn new(message_id: MessageId) -> Self {
         Context {
-            message_id: message_id.into(),
-            correlation_id: message_id.into(),
-            causation_id: None,
+            message_id,
+            correlation_id: message_id,
+            causation_id: message_id,
+            caused: false,
             deadline: None,
-            mediator: None,
+            mediator: DETACHED,
         }
     }
 
     /// The context of a message sent from outside any handler through mediator `mediator`.
     pub(crate) fn root(mediator: MediatorId) -> Self {
         let mut ctx = Context::new(MessageId::next());
-        ctx.mediator = Some(mediator);
+        ctx.mediator = mediator;
         ctx
     }
 
     /// The context of a message caused by the one this context belongs to.
     pub fn child(&self) -> Self {
         Context {
-            message_id: MessageId::next().into(),
+            message_id: MessageId::next(),
             correlation_id: self.correlation_id,
-            causation_id: Some(self.message_id),
+            causation_id: self.message_id,
+            caused: true,
             deadline: self.deadline,
             mediator: self.mediator,
         }
@@ -138,17 +130,17 @@ impl Context {
 
     /// This message's id.
     pub fn message_id(&self) -> MessageId {
-        self.message_id.into()
+        self.message_id
     }
 
     /// The id shared by every message in one conversation.
     pub fn correlation_id(&self) -> MessageId {
-        self.correlation_id.into()
+        self.correlation_id
     }
 
     /// The id of the message whose handling caused this one, if any.
     pub fn causation_id(&self) -> Option<MessageId> {
-        self.causation_id.map(MessageId::from)
+        self.caused.then_some(self.causation_id)
     }
 
     /// When the caller stops waiting, if a deadline was set (by the
@@ -180,14 +172,14 @@ impl Context {
     }
 
     fn attached_mediator(&self) -> Result<crate::Mediator> {
-        let id = self.mediator.ok_or_else(|| {
-            Error::new(
+        if self.mediator == DETACHED {
+            return Err(Error::new(
                 crate::ErrorKind::Configuration,
                 "this context is not attached to a mediator (it was built with Context::new); \
                  send the message through Mediator::send to get one",
-            )
-        })?;
-        mediator::lookup(id).ok_or_else(|| {
+            ));
+        }
+        mediator::lookup(self.mediator).ok_or_else(|| {
             Error::new(
                 crate::ErrorKind::Configuration,
                 "the mediator that delivered this message has been dropped",

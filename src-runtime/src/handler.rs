@@ -8,9 +8,10 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use futures_util::FutureExt;
+use futures_util::FutureExt as _;
 use stackfuture::StackFuture;
 
+use crate::mediator::MediatorId;
 use crate::message::{Event, Request};
 use crate::{Context, Error, Result};
 
@@ -74,29 +75,63 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
 }
 
 /// Bytes of handler future kept inline in the mediator's future; larger futures are boxed.
-pub const INLINE_FUTURE_BYTES: usize = 256;
+pub const INLINE_FUTURE_BYTES: usize = 112;
 
 /// The future of one erased handler call.
 pub(crate) type HandlerFuture<'a, T> = StackFuture<'a, Result<T>, INLINE_FUTURE_BYTES>;
 
 /// A [`Handler`] with its concrete type erased.
 pub(crate) trait DynHandler<R: Request>: Send + Sync {
-    fn call<'a>(&'a self, request: R, ctx: &'a Context) -> HandlerFuture<'a, R::Response>;
+    /// The future owns `ctx`, so the caller's future is just this one (no self-borrow).
+    fn call(&self, request: R, ctx: Context) -> HandlerFuture<'_, R::Response>;
+
+    /// Like [`call`](DynHandler::call) for a message sent from outside any handler: the
+    /// context is built inside the future, where it stays, rather than built by the caller and
+    /// copied in (a copy that stalls on store forwarding and dominated the cost of a send).
+    fn call_root(&self, request: R) -> HandlerFuture<'_, R::Response>;
 }
 
 /// Adapts a [`Handler`] to [`DynHandler`], naming it in panic reports.
-pub(crate) struct ErasedHandler<H>(pub(crate) H);
+pub(crate) struct ErasedHandler<H> {
+    handler: H,
+    /// The mediator the handler is registered in, for the contexts of messages sent to it.
+    mediator: MediatorId,
+}
+
+impl<H> ErasedHandler<H> {
+    pub(crate) fn new(handler: H, mediator: MediatorId) -> Self {
+        ErasedHandler { handler, mediator }
+    }
+}
 
 impl<R: Request, H: Handler<R>> DynHandler<R> for ErasedHandler<H> {
-    fn call<'a>(&'a self, request: R, ctx: &'a Context) -> HandlerFuture<'a, R::Response> {
-        // `map` rather than an `async` block: the block would store the request twice.
-        StackFuture::from_or_box(
-            AssertUnwindSafe(self.0.handle(request, ctx))
-                .catch_unwind()
-                .map(|outcome| {
-                    outcome.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref())))
-                }),
-        )
+    fn call(&self, request: R, ctx: Context) -> HandlerFuture<'_, R::Response> {
+        StackFuture::from_or_box(async move { self.handle_caught(request, &ctx).await })
+    }
+
+    fn call_root(&self, request: R) -> HandlerFuture<'_, R::Response> {
+        StackFuture::from_or_box(async move {
+            let ctx = Context::root(self.mediator);
+            self.handle_caught(request, &ctx).await
+        })
+    }
+}
+
+impl<H> ErasedHandler<H> {
+    /// Runs the handler, turning a panic into an [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
+    ///
+    /// A combinator rather than an `async fn`, which would store `request` once more.
+    fn handle_caught<'a, R: Request>(
+        &'a self,
+        request: R,
+        ctx: &'a Context,
+    ) -> impl Future<Output = Result<R::Response>> + Send + 'a
+    where
+        H: Handler<R>,
+    {
+        AssertUnwindSafe(self.handler.handle(request, ctx))
+            .catch_unwind()
+            .map(|outcome| outcome.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref()))))
     }
 }
 
@@ -109,7 +144,7 @@ pub(crate) trait DynEventHandler<E: Event>: Send + Sync {
 impl<E: Event, H: EventHandler<E>> DynEventHandler<E> for ErasedHandler<H> {
     fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> HandlerFuture<'a, ()> {
         StackFuture::from_or_box(
-            AssertUnwindSafe(self.0.handle(event, ctx))
+            AssertUnwindSafe(self.handler.handle(event, ctx))
                 .catch_unwind()
                 .map(|outcome| {
                     outcome.unwrap_or_else(|panic| Err(panicked::<H>(E::NAME, panic.as_ref())))

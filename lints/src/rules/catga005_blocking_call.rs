@@ -63,6 +63,11 @@ type is not checked (the rewrite is right for tokio's channels and locks, which 
 have these methods). The other calls have no fix: the right replacement depends on the code.
 
 ## Options
+Test code is linted like any other code (the same policy as CATGA012): the bodies of
+`#[tokio::test]` and `#[tokio::main]` fns are async code, and a blocking call there blocks the
+test's or the program's runtime, so it is reported. Silence a deliberate case with
+`// catga-allow(CATGA005): reason`.
+
 - `blocking_functions`: extra full paths to report, e.g.
   `blocking_functions = ["my_db::query_sync", "my_service::legacy::fetch"]`. A path into the crate
   being linted matches by what follows the crate name: `my_service::legacy::fetch` matches a call

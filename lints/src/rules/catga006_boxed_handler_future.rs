@@ -128,16 +128,9 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
     }
 }
 
-/// Whether an attribute path names `async_trait::async_trait`. The resolver has one namespace,
-/// so `async_trait::async_trait` next to `use async_trait::async_trait;` resolves through the
-/// imported macro; a path spelled out from the crate is the crate's.
+/// Whether an attribute path names `async_trait::async_trait`.
 fn is_async_trait(path: &syn::Path, cx: &RuleCx<'_>) -> bool {
-    let spelled_out = path.segments.len() == 2
-        && path
-            .segments
-            .iter()
-            .all(|segment| segment.ident == "async_trait");
-    spelled_out || cx.resolve(path).as_deref() == Some("async_trait::async_trait")
+    cx.resolve(path).as_deref() == Some("async_trait::async_trait")
 }
 
 /// The source text of a node on one line (multi-line attributes and types are rare but legal).

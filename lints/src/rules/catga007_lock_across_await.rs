@@ -93,13 +93,10 @@ fn check_file(file: &syn::File, cx: &mut RuleCx<'_>) {
     for site in index.fns() {
         let fn_name = site.sig.ident.to_string();
         let mut scan = BodyScan::new(TypeEnv::for_fn(&index, site), fn_name.clone());
-        let context = site.sig.asyncness.map(|_| {
-            AsyncContext::AsyncFn {
-                name: &fn_name,
-                entry_point: false,
-            }
-            .to_string()
-        });
+        let context = site
+            .sig
+            .asyncness
+            .map(|_| AsyncContext::AsyncFn { name: &fn_name }.to_string());
         scan.scan_body(context, |scan| scan.scan_block(site.body));
         for crossing in &scan.crossings {
             report(crossing, cx);

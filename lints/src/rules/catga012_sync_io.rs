@@ -22,10 +22,8 @@ Reports blocking I/O done inside async code (an `async fn`, an `async` block or 
   dropped in async code)
 - `std::io::stdin().read_line(..)`
 
-Not reported: the same calls in sync code, in closures (`spawn_blocking(|| std::fs::read(p))` is
-the right way to do it), and in the body of a runtime entry point itself (`#[tokio::main] async fn
-main`, `#[tokio::test]`), where reading a config file before serving blocks nobody. An `async`
-block or task spawned from `main` is linted as usual.
+Not reported: the same calls in sync code, and in closures (`spawn_blocking(|| std::fs::read(p))`
+is the right way to do it).
 
 ## Why is this bad?
 Blocking I/O holds an executor thread for as long as the disk, the network or the child process
@@ -66,7 +64,10 @@ feature) and `.await` can be written at that spot. `read_dir` has no fix: tokio'
 not an iterator, so the code using the result must change too.
 
 ## Options
-None.
+None. Test code is linted like any other code (the same policy as CATGA005): the bodies of
+`#[tokio::test]` and `#[tokio::main]` fns are async code, and blocking I/O there blocks the test's
+or the program's runtime, so it is reported. Silence a deliberate case with
+`// catga-allow(CATGA012): reason`.
 "#,
 };
 
@@ -154,13 +155,6 @@ fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
     }
 }
 
-/// The async context to report in, or `None` when this code is not async (or is the body of a
-/// runtime entry point itself).
-fn reportable_context(cx: &RuleCx<'_>) -> Option<String> {
-    let context = cx.async_context()?;
-    (!context.is_entry_point()).then(|| context.to_string())
-}
-
 fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
     if cx.async_context().is_none() {
         return;
@@ -173,7 +167,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         .strip_prefix("std::fs::")
         .filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase))
     {
-        let Some(context) = reportable_context(cx) else {
+        let Some(context) = cx.async_context().map(|context| context.to_string()) else {
             return;
         };
         let mirror = TOKIO_FS_MIRRORS
@@ -208,7 +202,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         .iter()
         .find(|(blocking, _)| *blocking == path)
     {
-        let Some(context) = reportable_context(cx) else {
+        let Some(context) = cx.async_context().map(|context| context.to_string()) else {
             return;
         };
         cx.report(span, format!("{path} does blocking I/O inside {context}"))
@@ -216,7 +210,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
     } else if path.starts_with("reqwest::blocking::") {
         // Its requests block, and its client runs a private runtime that panics when created
         // or dropped inside async code.
-        let Some(context) = reportable_context(cx) else {
+        let Some(context) = cx.async_context().map(|context| context.to_string()) else {
             return;
         };
         cx.report(
@@ -267,7 +261,7 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         }
         _ => return,
     };
-    let Some(context) = reportable_context(cx) else {
+    let Some(context) = cx.async_context().map(|context| context.to_string()) else {
         return;
     };
     let help = if what.starts_with("std::process") {
@@ -310,14 +304,19 @@ mod tests {
     }
 
     #[test]
-    fn entry_point_body_is_exempt_but_tasks_it_spawns_are_not() {
+    fn entry_point_and_async_test_bodies_are_reported_like_any_async_code() {
         let got = messages(
             "#[tokio::main] async fn main() { let c = std::fs::read(\"c\"); \
-             tokio::spawn(async { std::fs::read(\"d\") }); }",
+             tokio::spawn(async { std::fs::read(\"d\") }); }\n\
+             #[cfg(test)] mod tests { #[tokio::test] async fn reads() { let _ = std::fs::read(\"e\"); } }",
         );
         assert_eq!(
             got,
-            ["std::fs::read does blocking file I/O inside async block in fn `main`"]
+            [
+                "std::fs::read does blocking file I/O inside async fn `main`",
+                "std::fs::read does blocking file I/O inside async block in fn `main`",
+                "std::fs::read does blocking file I/O inside async fn `reads`",
+            ]
         );
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::entry::{ErasedEntry, EventEntry, RequestEntry};
 use super::type_map::TypeMap;
-use super::{Inner, Mediator, next_mediator_id, register_live};
+use super::{Inner, Mediator, MediatorId, next_mediator_id, register_live};
 use crate::handler::{ErasedHandler, EventHandler, Handler};
 use crate::idempotency::{IdempotencyBehavior, IdempotencyStore, MemoryIdempotencyStore};
 use crate::message::{Event, Message, Request};
@@ -24,6 +24,8 @@ pub const DEFAULT_IDEMPOTENCY_LEASE: Duration = Duration::from_secs(30);
 /// Mistakes (two handlers for one request type, a behavior for a type nothing handles) are
 /// collected and reported together by [`build`](MediatorBuilder::build).
 pub struct MediatorBuilder {
+    /// The id the built mediator will have; handlers know it so they can build contexts.
+    id: MediatorId,
     requests: TypeMap<Box<dyn ErasedEntry>>,
     events: TypeMap<Box<dyn ErasedEntry>>,
     global: Vec<Arc<dyn DynBehavior>>,
@@ -36,6 +38,7 @@ pub struct MediatorBuilder {
 impl MediatorBuilder {
     pub(crate) fn new() -> Self {
         MediatorBuilder {
+            id: next_mediator_id(),
             requests: TypeMap::default(),
             events: TypeMap::default(),
             global: Vec::new(),
@@ -68,7 +71,7 @@ impl MediatorBuilder {
             ));
             return self;
         }
-        let entry = RequestEntry::<R>::new(Box::new(ErasedHandler(handler)), handler_name);
+        let entry = RequestEntry::<R>::new(Box::new(ErasedHandler::new(handler, self.id)), handler_name);
         self.requests.insert(key, Box::new(entry));
         self
     }
@@ -85,7 +88,7 @@ impl MediatorBuilder {
             .or_insert_with(|| Box::new(EventEntry::<E>::new()));
         let entry: &mut dyn Any = &mut **entry;
         if let Some(entry) = entry.downcast_mut::<EventEntry<E>>() {
-            entry.push(Box::new(ErasedHandler(handler)));
+            entry.push(Box::new(ErasedHandler::new(handler, self.id)));
         }
         self
     }
@@ -147,6 +150,7 @@ impl MediatorBuilder {
             ));
         }
         let MediatorBuilder {
+            id,
             mut requests,
             mut events,
             global,
@@ -170,7 +174,7 @@ impl MediatorBuilder {
         }
         let store = store.unwrap_or_else(|| Arc::new(MemoryIdempotencyStore::new()));
         let inner = Arc::new(Inner {
-            id: next_mediator_id(),
+            id,
             requests,
             events,
             idempotency: IdempotencyBehavior::new(store, lease),

@@ -59,30 +59,23 @@ impl<R: Request> RequestEntry<R> {
         idempotency: &IdempotencyBehavior,
     ) -> Result<R::Response> {
         if self.chain.is_empty() {
-            return self.run_handler(request, &ctx, idempotency).await;
+            return self.run_handler(request, ctx, idempotency).await;
         }
-        let terminal = RequestTerminal {
-            request: &request,
-            entry: self,
-            idempotency,
-        };
-        Next::new(&self.chain, &request, &terminal)
-            .run(ctx)
-            .await?
-            .downcast()
+        let terminal = RequestTerminal { request: &request, entry: self, idempotency };
+        Next::new(&self.chain, &request, &terminal).run(ctx).await?.downcast()
     }
 
     /// The handler call, deduplicated when the request is idempotent.
     async fn run_handler(
         &self,
         request: R,
-        ctx: &Context,
+        ctx: Context,
         idempotency: &IdempotencyBehavior,
     ) -> Result<R::Response> {
         match self.idempotency {
             None => self.handler.call(request, ctx).await,
             Some(hooks) => {
-                let execute = |request| self.handler.call(request, ctx);
+                let execute = move |request| self.handler.call(request, ctx);
                 idempotency.run(request, hooks, execute).await
             }
         }
@@ -101,7 +94,7 @@ impl<R: Request> Terminal for RequestTerminal<'_, R> {
         let request = self.request.clone();
         Box::pin(async move {
             self.entry
-                .run_handler(request, &ctx, self.idempotency)
+                .run_handler(request, ctx, self.idempotency)
                 .await
                 .map(Reply::new)
         })

@@ -9,25 +9,27 @@ mod type_map;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use std::future::Future;
 
-use futures_util::future::join_all;
+use futures_util::future::{join_all, ready};
+use stackfuture::StackFuture;
 
 pub use builder::{AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, MediatorBuilder};
 use entry::{ErasedEntry, EventEntry, RequestEntry};
 pub use publish::{HandlerFailure, PublishError};
 use type_map::TypeMap;
 
+use crate::handler::HandlerFuture;
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, Request};
 use crate::{Context, Error, ErrorKind, Result};
 
 /// Identifies a live mediator, so that a [`Context`] can reach it without holding a reference
 /// count (which would cost two atomic operations per send).
-pub(crate) type MediatorId = u64;
+pub(crate) type MediatorId = u32;
 
 /// Dispatches commands and queries to their one [`Handler`](crate::Handler) and events to every
 /// [`EventHandler`](crate::EventHandler), through the configured behaviors.
@@ -85,7 +87,7 @@ impl Mediator {
         &self,
         request: R,
     ) -> impl Future<Output = Result<R::Response>> + Send + '_ {
-        self.send_with(request, Context::root(self.inner.id))
+        self.route(request, None)
     }
 
     /// Sends every request concurrently; the results come back in the order of the requests.
@@ -106,26 +108,30 @@ impl Mediator {
         self.publish_with(event, Context::root(self.inner.id)).await
     }
 
-    pub(crate) async fn send_with<R: Request>(
+    /// Sends `request` as a consequence of the message `ctx` belongs to.
+    pub(crate) fn send_with<R: Request>(
         &self,
         request: R,
         ctx: Context,
-    ) -> Result<R::Response> {
+    ) -> HandlerFuture<'_, R::Response> {
+        self.route(request, Some(ctx))
+    }
+
+    /// The future of `request`: the handler's own (inline) future when the request has no
+    /// behaviors and is not idempotent, else the boxed pipeline (a box fits inline too, so
+    /// both are one type). `ctx` is `None` for a message from outside any handler.
+    #[inline]
+    fn route<R: Request>(&self, request: R, ctx: Option<Context>) -> HandlerFuture<'_, R::Response> {
         let Some(entry) = find_entry::<RequestEntry<R>>(&self.inner.requests) else {
-            return Err(Error::new(
-                ErrorKind::NoHandler,
-                format!(
-                    "no handler is registered for `{}` ({}); register one with \
-                     `Mediator::builder().handler(..)` or `#[catga::handler]`",
-                    R::NAME,
-                    std::any::type_name::<R>()
-                ),
-            ));
+            return StackFuture::from_or_box(ready(Err(no_handler::<R>())));
         };
-        match entry.plain_handler() {
-            Some(handler) => handler.call(request, &ctx).await,
-            // Boxed so that the plain path's future stays small.
-            None => Box::pin(entry.dispatch(request, ctx, &self.inner.idempotency)).await,
+        match (entry.plain_handler(), ctx) {
+            (Some(handler), None) => handler.call_root(request),
+            (Some(handler), Some(ctx)) => handler.call(request, ctx),
+            (None, ctx) => {
+                let ctx = ctx.unwrap_or_else(|| Context::root(self.inner.id));
+                StackFuture::from(Box::pin(entry.dispatch(request, ctx, &self.inner.idempotency)))
+            }
         }
     }
 
@@ -149,6 +155,19 @@ impl fmt::Debug for Mediator {
             .field("event_types", &self.inner.events.len())
             .finish()
     }
+}
+
+/// The error for a request type nobody handles.
+fn no_handler<R: Request>() -> Error {
+    Error::new(
+        ErrorKind::NoHandler,
+        format!(
+            "no handler is registered for `{}` ({}); register one with \
+             `Mediator::builder().handler(..)` or `#[catga::handler]`",
+            R::NAME,
+            std::any::type_name::<R>()
+        ),
+    )
 }
 
 /// The entry of type `T` in `map`, keyed by its message type.
@@ -196,6 +215,6 @@ impl Drop for Inner {
 }
 
 fn next_mediator_id() -> MediatorId {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
+    static NEXT: AtomicU32 = AtomicU32::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
