@@ -200,17 +200,18 @@ pub(crate) fn handler_kind(resolver: &Resolver, item: &syn::ItemImpl) -> Option<
 
 /// Whether attributes mark test code: `#[test]`, `#[cfg(test)]`, `#[tokio::test]`, `#[rstest]`...
 pub(crate) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+    // Called for every attribute of the corpus (`#[cfg(..)]` is everywhere): compare
+    // identifiers in place rather than formatting them.
     attrs.iter().any(|attr| {
         let path = attr.path();
-        let last = path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string());
-        match last.as_deref() {
-            Some("test" | "rstest" | "bench") => true,
-            Some("cfg") if path.segments.len() == 1 => cfg_mentions_test(attr),
-            _ => false,
+        let Some(last) = path.segments.last() else {
+            return false;
+        };
+        let last = &last.ident;
+        if last == "test" || last == "rstest" || last == "bench" {
+            return true;
         }
+        last == "cfg" && path.segments.len() == 1 && cfg_mentions_test(attr)
     })
 }
 
@@ -219,11 +220,23 @@ fn cfg_mentions_test(attr: &syn::Attribute) -> bool {
     let syn::Meta::List(list) = &attr.meta else {
         return false;
     };
-    let tokens = list.tokens.to_string();
-    tokens
-        .split(|c: char| !c.is_alphanumeric() && c != '_')
-        .any(|word| word == "test")
-        && !tokens.contains("not")
+    let (mut test, mut not) = (false, false);
+    find_idents(list.tokens.clone(), &mut |ident| {
+        test |= ident == "test";
+        not |= ident == "not";
+    });
+    test && !not
+}
+
+/// Call `on` with every identifier in `tokens`, groups included.
+fn find_idents(tokens: proc_macro2::TokenStream, on: &mut impl FnMut(&proc_macro2::Ident)) {
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) => on(&ident),
+            proc_macro2::TokenTree::Group(group) => find_idents(group.stream(), on),
+            proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {}
+        }
+    }
 }
 
 fn returns_result(sig: &syn::Signature) -> bool {

@@ -144,22 +144,19 @@ struct LineIndex {
 
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
+        // Every file of a run is indexed: search newlines with memchr and test whole lines for
+        // ASCII a word at a time, rather than looking at each byte twice.
         let mut line_starts = vec![0];
         let mut non_ascii_lines = Vec::new();
-        let mut line_is_ascii = true;
-        for (offset, byte) in text.bytes().enumerate() {
-            if byte == b'\n' {
-                if !line_is_ascii {
-                    non_ascii_lines.push(line_starts.len() - 1);
-                }
-                line_starts.push(offset + 1);
-                line_is_ascii = true;
-            } else if !byte.is_ascii() {
-                line_is_ascii = false;
+        let mut start = 0;
+        loop {
+            let newline = text[start..].find('\n').map(|offset| start + offset);
+            if !text.as_bytes()[start..newline.unwrap_or(text.len())].is_ascii() {
+                non_ascii_lines.push(line_starts.len() - 1);
             }
-        }
-        if !line_is_ascii {
-            non_ascii_lines.push(line_starts.len() - 1);
+            let Some(newline) = newline else { break };
+            start = newline + 1;
+            line_starts.push(start);
         }
         LineIndex {
             line_starts,
@@ -229,6 +226,17 @@ mod tests {
                 column: 10
             }
         );
+    }
+
+    #[test]
+    fn line_index_marks_exactly_the_lines_with_non_ascii_text() {
+        let index = LineIndex::new("ascii\nnaïve\n\nend é");
+        assert_eq!(index.line_starts, [0, 6, 13, 14]);
+        assert_eq!(index.non_ascii_lines, [1, 3]);
+        let trailing = LineIndex::new("a\n");
+        assert_eq!(trailing.line_starts, [0, 2]);
+        assert!(trailing.non_ascii_lines.is_empty());
+        assert_eq!(LineIndex::new("").line_starts, [0]);
     }
 
     #[test]

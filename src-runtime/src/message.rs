@@ -123,6 +123,25 @@ pub trait Validate {
 ///
 /// assert!(<Transfer as catga::Request>::idempotency().is_some());
 /// ```
+///
+/// `#[command(idempotent)]` without a key field does not compile ("needs exactly one field
+/// marked `#[idempotency_key]`"), and neither do two key fields:
+///
+/// ```compile_fail
+/// use catga::prelude::*;
+///
+/// #[derive(Debug, Clone, Command)]
+/// #[command(idempotent)]
+/// struct Charge { payment_id: String }
+/// ```
+///
+/// ```compile_fail
+/// use catga::prelude::*;
+///
+/// #[derive(Debug, Clone, Command)]
+/// #[command(idempotent)]
+/// struct Charge { #[idempotency_key] a: String, #[idempotency_key] b: String }
+/// ```
 pub trait Idempotent: Command<Response: Serialize + DeserializeOwned> {
     /// The key that identifies one logical execution of this command.
     fn idempotency_key(&self) -> String;

@@ -46,7 +46,7 @@ struct Increment {
 struct IncrementHandler;
 impl Handler<Increment> for IncrementHandler {
     async fn handle(&self, cmd: Increment, ctx: &Context) -> catga::Result<u64> {
-        Ok(cmd.by + (ctx.message_id().0 & 1) as u64)
+        Ok(cmd.by + (ctx.message_id().0 & 1))
     }
 }
 

@@ -118,8 +118,9 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
     let Some(path) = cx.resolve_expr(&call.func) else {
         return;
     };
-    let span = cx.span(call);
+    // A node's span is computed from its tokens: only for the calls that are reported.
     if path == "std::thread::sleep" {
+        let span = cx.span(call);
         let fix =
             (call.args.len() == 1 && cx.depends_on("tokio") && cx.await_allowed()).then(|| {
                 Fix::safe(
@@ -140,6 +141,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
             report.fix(fix);
         }
     } else if BLOCK_ON_FUNCTIONS.contains(&path.as_str()) {
+        let span = cx.span(call);
         cx.report(
             span,
             format!("{path} blocks the executor thread inside {context}"),
@@ -151,6 +153,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         .iter()
         .any(|blocking| names_configured_function(&path, blocking))
     {
+        let span = cx.span(call);
         cx.report(span, format!("{path} (listed in `blocking_functions`) blocks the executor thread inside {context}"))
             .help("run it inside `tokio::task::spawn_blocking(move || ..)` and `.await` the handle");
     }
@@ -175,11 +178,12 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         return;
     };
     let method = call.method.to_string();
-    let span = cx.span(call);
+    // A node's span is computed from its tokens: only for the calls that are reported.
     if let Some((_, async_method)) = BLOCKING_METHODS
         .iter()
         .find(|(blocking, _)| *blocking == method)
     {
+        let span = cx.span(call);
         let fix = cx.await_allowed().then(|| {
             Fix::unsafe_edits(
                 format!("Replace with `.{async_method}(..).await`"),
@@ -198,6 +202,7 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         return;
     }
     if method == "block_on" && call.args.len() == 1 {
+        let span = cx.span(call);
         cx.report(span, format!("`.block_on(..)` blocks the executor thread inside {context} (a tokio runtime panics when it is entered from async code)"))
             .help("`.await` the future instead of blocking on it");
         return;
@@ -217,9 +222,11 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         && origin.methods.is_empty()
         && matches!(method.as_str(), "recv" | "recv_timeout")
     {
+        let span = cx.span(call);
         cx.report(span, format!("std::sync::mpsc::Receiver::{method} blocks the executor thread inside {context}"))
             .help("use `tokio::sync::mpsc` and `.recv().await`, or receive inside `tokio::task::spawn_blocking`");
     } else if root == Some("std::thread::spawn") && origin.methods.is_empty() && method == "join" {
+        let span = cx.span(call);
         cx.report(
             span,
             format!("std::thread::JoinHandle::join blocks the executor thread inside {context}"),

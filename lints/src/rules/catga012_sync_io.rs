@@ -162,7 +162,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
     let Some(path) = cx.resolve_expr(&call.func) else {
         return;
     };
-    let span = cx.span(call);
+    // A node's span is computed from its tokens: only for the calls that are reported.
     if let Some(function) = path
         .strip_prefix("std::fs::")
         .filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase))
@@ -170,6 +170,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         let Some(context) = cx.async_context().map(|context| context.to_string()) else {
             return;
         };
+        let span = cx.span(call);
         let mirror = TOKIO_FS_MIRRORS
             .iter()
             .find(|(std_name, _)| *std_name == function)
@@ -205,6 +206,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         let Some(context) = cx.async_context().map(|context| context.to_string()) else {
             return;
         };
+        let span = cx.span(call);
         cx.report(span, format!("{path} does blocking I/O inside {context}"))
             .help(*help);
     } else if path.starts_with("reqwest::blocking::") {
@@ -213,6 +215,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         let Some(context) = cx.async_context().map(|context| context.to_string()) else {
             return;
         };
+        let span = cx.span(call);
         cx.report(
             span,
             format!("{path} (reqwest's blocking client) blocks or panics inside {context}"),

@@ -71,7 +71,8 @@ impl MediatorBuilder {
             ));
             return self;
         }
-        let entry = RequestEntry::<R>::new(Box::new(ErasedHandler::new(handler, self.id)), handler_name);
+        let entry =
+            RequestEntry::<R>::new(Box::new(ErasedHandler::new(handler, self.id)), handler_name);
         self.requests.insert(key, Box::new(entry));
         self
     }

@@ -61,8 +61,15 @@ impl<R: Request> RequestEntry<R> {
         if self.chain.is_empty() {
             return self.run_handler(request, ctx, idempotency).await;
         }
-        let terminal = RequestTerminal { request: &request, entry: self, idempotency };
-        Next::new(&self.chain, &request, &terminal).run(ctx).await?.downcast()
+        let terminal = RequestTerminal {
+            request: &request,
+            entry: self,
+            idempotency,
+        };
+        Next::new(&self.chain, &request, &terminal)
+            .run(ctx)
+            .await?
+            .downcast()
     }
 
     /// The handler call, deduplicated when the request is idempotent.

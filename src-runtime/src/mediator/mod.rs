@@ -121,7 +121,11 @@ impl Mediator {
     /// behaviors and is not idempotent, else the boxed pipeline (a box fits inline too, so
     /// both are one type). `ctx` is `None` for a message from outside any handler.
     #[inline]
-    fn route<R: Request>(&self, request: R, ctx: Option<Context>) -> HandlerFuture<'_, R::Response> {
+    fn route<R: Request>(
+        &self,
+        request: R,
+        ctx: Option<Context>,
+    ) -> HandlerFuture<'_, R::Response> {
         let Some(entry) = find_entry::<RequestEntry<R>>(&self.inner.requests) else {
             return StackFuture::from_or_box(ready(Err(no_handler::<R>())));
         };
@@ -130,7 +134,11 @@ impl Mediator {
             (Some(handler), Some(ctx)) => handler.call(request, ctx),
             (None, ctx) => {
                 let ctx = ctx.unwrap_or_else(|| Context::root(self.inner.id));
-                StackFuture::from(Box::pin(entry.dispatch(request, ctx, &self.inner.idempotency)))
+                StackFuture::from(Box::pin(entry.dispatch(
+                    request,
+                    ctx,
+                    &self.inner.idempotency,
+                )))
             }
         }
     }
