@@ -38,6 +38,19 @@ serde = { version = "1", features = ["derive"] }
 regex = "1"
 clap = { version = "4", features = ["derive"] }
 rustls = "0.23"
+# The six projects' own ecosystem crates (same organisations), to reach the issue's ~1.2M lines.
+tokio-stream = { version = "0.1", features = ["full"] }
+tokio-test = "0.4"
+tracing-subscriber = { version = "0.3", features = ["env-filter", "json"] }
+axum = "0.8"
+hyper-util = { version = "0.1", features = ["full"] }
+http-body-util = "0.1"
+serde_json = "1"
+regex-lite = "0.1"
+clap_complete = "4"
+clap_mangen = "0.2"
+tokio-rustls = "0.26"
+rustls-native-certs = "0.8"
 
 [workspace]
 TOML

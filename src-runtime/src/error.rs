@@ -38,6 +38,33 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Validation,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Unauthorized,
+        ErrorKind::Timeout,
+        ErrorKind::Unavailable,
+        ErrorKind::NoHandler,
+        ErrorKind::Configuration,
+        ErrorKind::Storage,
+        ErrorKind::Internal,
+    ];
+
+    /// The kind whose [`as_str`](ErrorKind::as_str) is `name`, if any.
+    ///
+    /// ```
+    /// use catga::ErrorKind;
+    /// assert_eq!(ErrorKind::from_name("not_found"), Some(ErrorKind::NotFound));
+    /// assert_eq!(ErrorKind::from_name("teapot"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
     /// A short lowercase name, used in logs and metrics labels.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -23,6 +23,7 @@ mod message;
 mod pipeline;
 pub mod prelude;
 pub mod saga;
+mod sqlite;
 
 pub use catga_macros::{Command, Event, Query, handler};
 pub use context::{Context, MessageId};

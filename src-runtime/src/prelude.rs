@@ -10,5 +10,6 @@ pub use crate::handler::{EventHandler, Handler};
 pub use crate::mediator::{Mediator, MediatorBuilder, PublishError};
 pub use crate::message::{Command, Event, Idempotent, Message, Query, Request, Validate};
 pub use crate::pipeline::{AnyMessage, Behavior, Next, Reply};
+pub use crate::saga::{Saga, SagaRunner};
 pub use crate::{Context, Error, ErrorKind, MessageId};
 pub use catga_macros::{Command, Event, Query};

@@ -2,7 +2,7 @@
 
 mod behavior;
 mod memory;
-pub(crate) mod sqlite;
+mod sqlite;
 mod store;
 
 pub(crate) use behavior::IdempotencyBehavior;

@@ -8,7 +8,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use super::record::{SagaRecord, SagaStatus, StepFailure};
 use super::store::{SagaStore, already_exists, not_stored};
 use crate::idempotency::BoxFuture;
-use crate::idempotency::sqlite::{Database, Schema, now_millis};
+use crate::sqlite::{Database, Schema, now_millis};
 use crate::{Error, ErrorKind, Result};
 
 static SAGA_SCHEMA: Schema = Schema {
@@ -269,19 +269,5 @@ fn step_failure(stored: StoredFailure) -> Result<Option<StepFailure>, &'static s
 /// The [`ErrorKind`] stored as `name`; a name this build does not know (written by a newer
 /// catga) reads as [`ErrorKind::Internal`], so the instance stays loadable.
 fn error_kind_named(name: &str) -> ErrorKind {
-    [
-        ErrorKind::Validation,
-        ErrorKind::NotFound,
-        ErrorKind::Conflict,
-        ErrorKind::Unauthorized,
-        ErrorKind::Timeout,
-        ErrorKind::Unavailable,
-        ErrorKind::NoHandler,
-        ErrorKind::Configuration,
-        ErrorKind::Storage,
-        ErrorKind::Internal,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == name)
-    .unwrap_or(ErrorKind::Internal)
+    ErrorKind::from_name(name).unwrap_or(ErrorKind::Internal)
 }

@@ -1,0 +1,181 @@
+//! The SQLite plumbing every catga store shares: a connection owned by a dedicated thread, a
+//! versioned schema per store kind, and timestamps that survive restarts.
+//!
+//! SQLite calls block, so none runs on the async executor: each [`Database`] owns a thread that
+//! holds its connection and runs the operations sent to it one at a time.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use crate::{Error, Result};
+
+/// How long a connection waits for another connection's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The tables one store owns, and the version of their layout.
+#[derive(Debug)]
+pub(crate) struct Schema {
+    /// Name recorded in `catga_schema`; one row per store kind, so stores can share a file.
+    pub(crate) component: &'static str,
+    /// Layout version; bumped whenever the DDL changes.
+    pub(crate) version: i64,
+    /// Statements creating the tables of this version.
+    pub(crate) ddl: &'static str,
+}
+
+/// One operation for the connection thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A SQLite connection owned by a dedicated thread; cloning shares the thread. The thread closes
+/// the connection and exits when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub(crate) struct Database {
+    jobs: mpsc::Sender<Job>,
+    path: Arc<Path>,
+}
+
+impl Database {
+    /// Open (or create) the file at `path` in WAL mode and create or check `schema`.
+    pub(crate) async fn open(path: &Path, schema: &'static Schema) -> Result<Self> {
+        let path: Arc<Path> = Arc::from(path);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (opened, open_result) = oneshot::channel();
+        let thread_path = Arc::clone(&path);
+        std::thread::Builder::new()
+            .name(format!("catga-sqlite-{}", schema.component))
+            .spawn(move || {
+                let mut conn = match open_connection(&thread_path, schema) {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        let _ = opened.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = opened.send(Ok(()));
+                while let Ok(job) = queue.recv() {
+                    // A panicking job drops its reply channel, which its caller reports as an
+                    // error; the transaction it held rolled back on unwind, so serving goes on.
+                    let _ = catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+                }
+            })
+            .map_err(|e| {
+                Error::internal(format!("cannot start the SQLite thread: {e}")).with_source(e)
+            })?;
+        let stopped = || Error::internal(format!("SQLite thread for {} stopped", path.display()));
+        open_result.await.map_err(|_| stopped())??;
+        Ok(Database { jobs, path })
+    }
+
+    /// The file this database lives in.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `work` with the connection on the database's thread.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = reply.send(work(conn));
+        });
+        let stopped = || {
+            Error::internal(format!(
+                "SQLite operation on {} did not finish: the connection thread stopped or the \
+                 operation panicked",
+                self.path.display()
+            ))
+        };
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn open_connection(path: &Path, schema: &Schema) -> Result<Connection> {
+    let context = |e: rusqlite::Error| {
+        Error::storage(format!(
+            "cannot open SQLite database {}: {e}; check that the directory exists and is \
+             writable and that the file is a SQLite database",
+            path.display()
+        ))
+        .with_source(e)
+    };
+    let mut conn = Connection::open(path).map_err(context)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(context)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(context)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::storage(format!(
+            "SQLite database {} cannot use write-ahead logging (journal mode is `{mode}`); \
+             use a file on a local disk",
+            path.display()
+        )));
+    }
+    // With WAL, NORMAL loses no committed transaction on a process crash, only on power loss.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(context)?;
+    let found = create_schema(&mut conn, schema).map_err(context)?;
+    if found != schema.version {
+        return Err(Error::storage(format!(
+            "SQLite database {} holds `{}` schema version {found}, but this catga understands \
+             only version {}; open it with the catga version that wrote it, or point the store \
+             at a new file",
+            path.display(),
+            schema.component,
+            schema.version
+        )));
+    }
+    Ok(conn)
+}
+
+/// Create `schema`'s tables unless the file already has them; returns the version on file.
+fn create_schema(conn: &mut Connection, schema: &Schema) -> rusqlite::Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS catga_schema (
+             component TEXT PRIMARY KEY NOT NULL,
+             version INTEGER NOT NULL
+         );",
+    )?;
+    let found: Option<i64> = tx
+        .query_row(
+            "SELECT version FROM catga_schema WHERE component = ?1",
+            [schema.component],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let version = match found {
+        Some(version) => version,
+        None => {
+            tx.execute_batch(schema.ddl)?;
+            tx.execute(
+                "INSERT INTO catga_schema (component, version) VALUES (?1, ?2)",
+                params![schema.component, schema.version],
+            )?;
+            schema.version
+        }
+    };
+    tx.commit()?;
+    Ok(version)
+}
+
+/// Milliseconds since the Unix epoch: timestamps that stay meaningful across restarts.
+pub(crate) fn now_millis() -> Result<i64> {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| Error::internal(format!("system clock is before 1970: {e}")))?;
+    Ok(millis(since_epoch))
+}
+
+/// `duration` in whole milliseconds, saturating at `i64::MAX`.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
