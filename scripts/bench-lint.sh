@@ -4,7 +4,8 @@
 #   cold = `catga lint --no-cache --format json src`   target: cold / baseline <= 1.25
 #   warm = `catga lint --format json src` (cache full) target: cold / warm     >= 10
 #
-# Usage: scripts/bench-lint.sh            (RUNS=N for more runs; default 5)
+# Usage: scripts/bench-lint.sh            (RUNS=N for more runs; default 5; INTERLEAVE=1 to
+#                                         alternate the commands round by round)
 # Needs the corpus (scripts/lint-corpus.sh, run automatically when missing). Uses hyperfine when
 # installed (`apt-get install -y hyperfine`), else times repeated runs itself; both report
 # medians. Raw timings are kept in target/corpus/bench-lint.json.
@@ -32,7 +33,10 @@ scanned="$("$catga" lint --no-cache --format json src | python3 -c 'import json,
 echo "   catga lint scans: ${scanned:-?} files"
 
 # The warm command's warm-up run fills the cache; the cold command never reads it.
-if command -v hyperfine >/dev/null; then
+# INTERLEAVE=1 (or no hyperfine): run baseline, cold and warm in turn, round after round, so load
+# from other work on a shared machine hits all three alike; hyperfine runs each command's runs
+# back to back.
+if command -v hyperfine >/dev/null && [[ -z "${INTERLEAVE:-}" ]]; then
     hyperfine --style basic --warmup 1 --runs "$runs" --ignore-failure --export-json "$results" \
         -n baseline "$baseline src" \
         -n cold "$catga lint --no-cache --format json src" \
@@ -40,19 +44,36 @@ if command -v hyperfine >/dev/null; then
 else
     python3 - "$runs" "$results" "$baseline src" "$catga lint --no-cache --format json src" \
         "$catga lint --format json src" <<'PY'
-import json, shlex, statistics, subprocess, sys, time
+import json, os, resource, shlex, statistics, subprocess, sys, time
 runs, out, commands = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 names = ["baseline", "cold", "warm"]
-report = {"results": []}
-for name, command in zip(names, commands):
-    subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    print(f"{name:>9}: median {statistics.median(times):.3f} s  (min {min(times):.3f}, max {max(times):.3f}, n={runs})")
-    report["results"].append({"command": name, "times": times, "median": statistics.median(times)})
+
+def run(command):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(shlex.split(command), stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+for command in commands:
+    run(command)  # warm-up (fills the cache for warm)
+samples = {name: [] for name in names}
+for round_ in range(runs):
+    # Alternate the order so neither command always runs right after the other.
+    order = names if round_ % 2 == 0 else ["cold", "baseline", "warm"]
+    for name in order:
+        samples[name].append(run(commands[names.index(name)]))
+    walls = {name: samples[name][-1][0] for name in names}
+    print(f"round {round_ + 1}/{runs}: " + "  ".join(f"{n} {walls[n]:.3f} s" for n in names)
+          + f"  cold/baseline {walls['cold'] / walls['baseline']:.2f}  load {os.getloadavg()[0]:.2f}")
+report = {"results": [
+    {"command": name,
+     "times": [wall for wall, _, _ in samples[name]],
+     "median": statistics.median(wall for wall, _, _ in samples[name]),
+     "user": statistics.mean(user for _, user, _ in samples[name]),
+     "system": statistics.mean(system for _, _, system in samples[name])}
+    for name in names]}
 json.dump(report, open(out, "w"), indent=2)
 PY
 fi

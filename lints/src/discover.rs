@@ -6,8 +6,9 @@
 //! `.gitignore` (with or without a git repository), skips hidden entries and cargo's target
 //! directories (not every directory called `target`: `src/target/mod.rs` is source), never
 //! follows symlinks (so no loops), and applies the config's `exclude` globs.
-//! Each file carries the dependency names of its crate's manifest, read without resolving, so
-//! rules can tell whether a fix may use tokio.
+//! Each file carries the dependency names of its crate's manifest, read without resolving, and
+//! the features the manifest enables on them (as `name/feature`), so rules can tell whether a fix
+//! may use `tokio::fs` or `tokio::time`.
 
 use crate::config::Config;
 use crate::error::LintError;
@@ -23,8 +24,9 @@ pub(crate) struct SourceUnit {
     pub(crate) path: PathBuf,
     /// The path diagnostics show: relative to the root when below it.
     pub(crate) display: PathBuf,
-    /// The crate's dependency names (dev-dependencies included for tests, benches and examples);
-    /// `None` when no manifest was found.
+    /// The crate's dependency names (dev-dependencies included for tests, benches and examples)
+    /// and the features its manifest enables on them, as `name/feature`; `None` when no
+    /// manifest was found.
     pub(crate) dependencies: Option<Arc<BTreeSet<String>>>,
     /// The file belongs to a test or bench target (`tests/`, `benches/`): all of it is test code.
     pub(crate) test_target: bool,
@@ -188,12 +190,18 @@ fn dependency_names(package: &cargo_metadata::Package, include_dev: bool) -> BTr
             cargo_metadata::DependencyKind::Development => include_dev,
             _ => false,
         })
-        .map(|dependency| {
-            dependency
+        .flat_map(|dependency| {
+            let name = dependency
                 .rename
                 .clone()
                 .unwrap_or_else(|| dependency.name.clone())
-                .replace('-', "_")
+                .replace('-', "_");
+            let features = dependency
+                .features
+                .iter()
+                .map(|feature| format!("{name}/{feature}"))
+                .collect::<Vec<_>>();
+            std::iter::once(name).chain(features)
         })
         .collect()
 }
@@ -373,7 +381,8 @@ impl ManifestCache {
 }
 
 /// Dependency names of a manifest, without resolving: (`[dependencies]`, plus
-/// `[dev-dependencies]`), including `[target.'cfg(..)'.*]` tables.
+/// `[dev-dependencies]`), including `[target.'cfg(..)'.*]` tables, with the features each
+/// enables as `name/feature` (features a `workspace = true` entry inherits are not seen).
 fn read_manifest_dependencies(manifest: &Path) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
     let text = std::fs::read_to_string(manifest).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;
@@ -382,12 +391,22 @@ fn read_manifest_dependencies(manifest: &Path) -> Option<(BTreeSet<String>, BTre
         tables.extend(targets.values().filter_map(toml::Value::as_table));
     }
     let names = |key: &str| -> BTreeSet<String> {
-        tables
+        let mut names = BTreeSet::new();
+        let dependency_tables = tables
             .iter()
-            .filter_map(|table| table.get(key).and_then(toml::Value::as_table))
-            .flat_map(|dependencies| dependencies.keys())
-            .map(|name| name.replace('-', "_"))
-            .collect()
+            .filter_map(|table| table.get(key).and_then(toml::Value::as_table));
+        for (name, spec) in dependency_tables.flatten() {
+            let name = name.replace('-', "_");
+            let features = spec
+                .get("features")
+                .and_then(toml::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(toml::Value::as_str);
+            names.extend(features.map(|feature| format!("{name}/{feature}")));
+            names.insert(name);
+        }
+        names
     };
     let normal = names("dependencies");
     let mut with_dev = names("dev-dependencies");
@@ -483,7 +502,7 @@ mod tests {
         let root = dir.path().canonicalize().unwrap();
         write(
             &root.join("Cargo.toml"),
-            "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = { version = \"1\" }\n",
+            "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = { version = \"1\", features = [\"fs\"] }\n",
         );
         write(&root.join("src/lib.rs"), "");
         write(&root.join("tests/t.rs"), "");
@@ -505,6 +524,7 @@ mod tests {
             .unwrap();
         assert!(!lib.dependencies.as_ref().unwrap().contains("tokio"));
         assert!(test.dependencies.as_ref().unwrap().contains("tokio"));
+        assert!(test.dependencies.as_ref().unwrap().contains("tokio/fs"));
         assert!(test.test_target && !lib.test_target);
     }
 }

@@ -64,9 +64,13 @@
 //!   `a.b()?.c()` apart, [`RuleCx::await_allowed`] whether a fix may add `.await` here.
 //! - Names: [`RuleCx::resolve`] / [`RuleCx::resolve_expr`] turn a path into the full path it
 //!   names (`thread::sleep` after `use std::thread` is `std::thread::sleep`; a local `fn sleep`
-//!   is `self::sleep`). Method calls are syntactic: decide what evidence the receiver must give.
+//!   is `self::sleep`; `async_trait::async_trait` next to `use async_trait::async_trait;` is the
+//!   crate's macro, since a path starts with a module, type or crate, never a fn or macro). Method
+//!   calls are syntactic: decide what evidence the receiver must give.
 //! - The project: [`RuleCx::settings`] (the validated config), [`RuleCx::depends_on`] (the
-//!   crate's manifest lists a dependency; false when there is no manifest).
+//!   crate's manifest lists a dependency; false when there is no manifest),
+//!   [`RuleCx::depends_on_feature`] (and enables this feature of it), [`RuleCx::tokio_has`]
+//!   (a fix may use `tokio::fs`, `tokio::time`, ...).
 //! - Text: [`RuleCx::span`] (span of any syntax node), [`RuleCx::text`], [`RuleCx::source`].
 //!
 //! ## Reporting
@@ -205,6 +209,21 @@ impl<'a> RuleCx<'a> {
         self.env
             .dependencies
             .is_some_and(|dependencies| dependencies.contains(name))
+    }
+
+    /// Whether the crate's manifest enables `feature` of dependency `name` (`tokio = { ..,
+    /// features = ["fs"] }`). Features a `workspace = true` entry inherits count when the run
+    /// reads the workspace through cargo metadata; with explicit paths they are not seen.
+    pub fn depends_on_feature(&self, name: &str, feature: &str) -> bool {
+        self.env
+            .dependencies
+            .is_some_and(|dependencies| dependencies.contains(&format!("{name}/{feature}")))
+    }
+
+    /// Whether code of this crate may use tokio's `feature` module: the manifest enables that
+    /// feature or `full` on its tokio dependency.
+    pub fn tokio_has(&self, feature: &str) -> bool {
+        self.depends_on_feature("tokio", feature) || self.depends_on_feature("tokio", "full")
     }
 
     /// The span of a syntax node.

@@ -10,7 +10,6 @@ use crate::error::LintError;
 use crate::fix::{self, FixMode};
 use rayon::prelude::*;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 /// Stack size of the lint threads (the parser recurses with the nesting of the code).
 const LINT_THREAD_STACK: usize = 32 * 1024 * 1024;
@@ -98,7 +97,6 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     } else {
         options.fix
     };
-    let errors = Mutex::new(Vec::new());
     // syn and the walk recurse with the nesting of the code: give them room.
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(LINT_THREAD_STACK)
@@ -108,6 +106,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             path: root.clone(),
             source: std::io::Error::other(format!("could not start lint threads: {error}")),
         })?;
+    // The first error (a file that cannot be read) stops the run; no lock is shared.
     let outcomes: Vec<FileOutcome> = pool.install(|| {
         // One file per work item: files differ in size by three orders of magnitude, and
         // rayon's default split hands each thread long runs of files it cannot give away, so
@@ -117,41 +116,24 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             .par_iter()
             .with_max_len(1)
             .enumerate()
-            .filter_map(|(unit_index, unit)| {
+            .map(|(unit_index, unit)| {
                 let env = CheckEnv {
                     settings,
                     rules: &rules,
                     dependencies: unit.dependencies.as_deref(),
                     test_target: unit.test_target,
                 };
-                match lint_unit(
+                lint_unit(
                     unit_index,
                     unit,
                     env,
                     cache.as_ref(),
                     fix_mode,
                     options.diff,
-                ) {
-                    Ok(outcome) => Some(outcome),
-                    Err(error) => {
-                        errors
-                            .lock()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .push(error);
-                        None
-                    }
-                }
+                )
             })
-            .collect()
-    });
-    if let Some(error) = errors
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .into_iter()
-        .next()
-    {
-        return Err(error);
-    }
+            .collect::<Result<Vec<_>, LintError>>()
+    })?;
     let mut report = LintReport {
         files_scanned: discovered.files.len(),
         fail_on: settings.fail_on,

@@ -34,7 +34,7 @@ impl Scratch {
         let root = dir.path();
         std::fs::write(
             root.join("Cargo.toml"),
-            "[package]\nname = \"fixture\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\ntokio = \"1\"\n\n[workspace]\n",
+            "[package]\nname = \"fixture\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[dependencies]\ntokio = { version = \"1\", features = [\"fs\", \"time\"] }\n\n[workspace]\n",
         )
         .expect("write the scratch manifest");
         let config = std::fs::read_to_string(fixture.join("catga.toml")).unwrap_or_default();

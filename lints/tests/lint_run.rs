@@ -11,7 +11,7 @@ fn project(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("scratch dir");
     std::fs::write(
         dir.path().join("Cargo.toml"),
-        "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ntokio = \"1\"\n\n[workspace]\n",
+        "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ntokio = { version = \"1\", features = [\"fs\", \"time\"] }\n\n[workspace]\n",
     )
     .expect("manifest");
     std::fs::create_dir(dir.path().join("src")).expect("src");

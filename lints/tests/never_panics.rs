@@ -11,7 +11,7 @@ fn lint_bytes(bytes: &[u8], fix: FixMode) -> (LintReport, Vec<u8>) {
     std::fs::write(dir.path().join("catga.toml"), "").expect("write config");
     std::fs::write(
         dir.path().join("Cargo.toml"),
-        "[package]\nname = \"x\"\n[dependencies]\ntokio = \"1\"\n[workspace]\n",
+        "[package]\nname = \"x\"\n[dependencies]\ntokio = { version = \"1\", features = [\"full\"] }\n[workspace]\n",
     )
     .expect("write manifest");
     let file = dir.path().join("input.rs");

@@ -1,7 +1,9 @@
 //! Dispatch cost of the mediator, side by side with its references in one run:
 //!
 //! - `send`: a direct call of the handler (the floor), `Mediator::send` without behaviors, a
-//!   boxed-future `dyn` dispatch, and a tokio mpsc + oneshot channel-actor round trip;
+//!   boxed-future `dyn` dispatch, and a tokio mpsc + oneshot channel-actor round trip; then the
+//!   same direct call and send for a handler whose future is 512 bytes (like a database call),
+//!   larger than [`INLINE_FUTURE_BYTES`](catga::INLINE_FUTURE_BYTES);
 //! - `publish`: one event to 1 and to 10 handlers;
 //! - `pipeline`: a bare send against a send through 5 behaviors.
 //!
@@ -48,6 +50,25 @@ impl EventHandler<Mixed> for MixHandler {
     }
 }
 
+#[derive(Debug, Clone, Command)]
+#[command(response = u64)]
+struct Scan(u64);
+
+/// A handler whose future is [`LARGE_FUTURE_BYTES`]: it holds a buffer across an await, as a
+/// database call holds its connection and rows.
+struct ScanHandler;
+
+/// The size of [`ScanHandler`]'s future, checked when the bench starts.
+const LARGE_FUTURE_BYTES: usize = 512;
+
+impl Handler<Scan> for ScanHandler {
+    async fn handle(&self, cmd: Scan, _ctx: &Context) -> catga::Result<u64> {
+        let rows = [cmd.0; 62];
+        std::future::ready(()).await;
+        Ok(mix(black_box(&rows).iter().fold(0, |acc, row| acc ^ row)))
+    }
+}
+
 /// The boxed-future `dyn` reference: what `#[async_trait]` compiles to.
 trait BoxedHandler: Send + Sync {
     fn handle(&self, cmd: Mix) -> Pin<Box<dyn Future<Output = catga::Result<u64>> + Send + '_>>;
@@ -86,6 +107,7 @@ fn send(c: &mut Criterion) {
     let handler = MixHandler;
     let mediator = Mediator::builder()
         .handler(MixHandler)
+        .handler(ScanHandler)
         .build()
         .expect("mediator");
     let boxed: Box<dyn BoxedHandler> = Box::new(MixHandler);
@@ -138,6 +160,32 @@ fn send(c: &mut Criterion) {
                     if actor_tx.send((Mix(i), reply_tx)).await.is_ok() {
                         black_box(reply_rx.await.ok());
                     }
+                }
+            })
+        })
+    });
+    let large_future = std::mem::size_of_val(&Handler::handle(&ScanHandler, Scan(0), &ctx));
+    assert!(
+        large_future >= LARGE_FUTURE_BYTES,
+        "ScanHandler's future is {large_future} bytes, expected at least {LARGE_FUTURE_BYTES}"
+    );
+    group.bench_function("direct_call_512b", |b| {
+        b.iter_custom(|iters| {
+            time_loop(&rt, iters, |i| {
+                let handler = black_box(&ScanHandler);
+                let ctx = &ctx;
+                async move {
+                    black_box(Handler::handle(handler, Scan(i), ctx).await.ok());
+                }
+            })
+        })
+    });
+    group.bench_function("mediator_send_512b", |b| {
+        b.iter_custom(|iters| {
+            time_loop(&rt, iters, |i| {
+                let mediator = black_box(&mediator);
+                async move {
+                    black_box(mediator.send(Scan(i)).await.ok());
                 }
             })
         })

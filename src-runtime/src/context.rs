@@ -21,6 +21,7 @@ pub struct MessageId(pub u64);
 
 impl MessageId {
     /// A fresh id. Costs a thread-local counter bump, no clock read and no randomness.
+    #[inline]
     pub fn next() -> Self {
         /// How many ids a thread takes from the global counter at once.
         const BLOCK: u64 = 1024;
@@ -98,6 +99,7 @@ impl Context {
     /// A context for a message that starts a new conversation, attached to no mediator (so
     /// [`send`](Context::send) and [`publish`](Context::publish) fail). Useful to call a
     /// handler directly in a test.
+    #[inline]
     pub fn new(message_id: MessageId) -> Self {
         Context {
             message_id,
@@ -110,6 +112,7 @@ impl Context {
     }
 
     /// The context of a message sent from outside any handler through mediator `mediator`.
+    #[inline]
     pub(crate) fn root(mediator: MediatorId) -> Self {
         let mut ctx = Context::new(MessageId::next());
         ctx.mediator = mediator;

@@ -1,18 +1,24 @@
 //! Handler traits, and their type-erased forms the mediator stores.
 //!
-//! The erased forms return a [`StackFuture`]: the handler's future lives inline in the caller's
-//! future (boxed only when it is larger than [`INLINE_FUTURE_BYTES`]), and a panic inside it
-//! becomes an [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
+//! A send builds the handler's future in place, in a [`StackFuture`] inside the send future
+//! (boxed only when it is larger than [`INLINE_FUTURE_BYTES`]); the pipeline, which allocates
+//! anyway, boxes it at its exact size. Either way a panic inside it becomes an
+//! [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{self, Poll};
 
-use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
+use pin_project_lite::pin_project;
 use stackfuture::StackFuture;
 
 use crate::mediator::MediatorId;
-use crate::message::{Event, Request};
+use crate::message::{Event, Message, Request};
+use crate::pipeline::Reply;
 use crate::{Context, Error, Result};
 
 /// Handles one request type. Exactly one handler is registered per request type.
@@ -78,22 +84,59 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
 /// returns; larger futures are boxed (one allocation per send).
 ///
 /// The budget covers the message's [`Context`] (48 bytes), the request and the handler's own
-/// future. It is small on purpose: the send future is moved at least once by every caller, and
-/// moves of more than 128 bytes become `memcpy` calls that cost more than the dispatch itself.
-pub const INLINE_FUTURE_BYTES: usize = 112;
+/// future, so a handler future of about 560 bytes (a database call) stays inline. A large
+/// budget costs no copying: the send future is moved only before its first poll, while it
+/// holds just the request, and the handler's future is built in place. What it costs is room:
+/// every send future takes this many bytes in the caller's future, however small its handler.
+/// Measured by the `send` group of `benches/dispatch.rs` (see `docs/runtime.md`).
+pub const INLINE_FUTURE_BYTES: usize = 640;
 
 /// The future of one erased handler call.
 pub(crate) type HandlerFuture<'a, T> = StackFuture<'a, Result<T>, INLINE_FUTURE_BYTES>;
 
+/// Bytes of event handler future kept inline in a publish; larger ones are boxed. Smaller than
+/// [`INLINE_FUTURE_BYTES`]: a publish moves each handler's future once, so a large budget
+/// would cost a copy per handler.
+const EVENT_INLINE_FUTURE_BYTES: usize = 112;
+
+/// The future of one erased event handler call.
+pub(crate) type EventHandlerFuture<'a> = StackFuture<'a, Result<()>, EVENT_INLINE_FUTURE_BYTES>;
+
+/// Where [`DynHandler::start`] builds a handler's future: inside the future that awaits it.
+pub(crate) type HandlerSlot<'a, T> = Option<HandlerFuture<'a, T>>;
+
 /// A [`Handler`] with its concrete type erased.
 pub(crate) trait DynHandler<R: Request>: Send + Sync {
-    /// The future owns `ctx`, so the caller's future is just this one (no self-borrow).
-    fn call(&self, request: R, ctx: Context) -> HandlerFuture<'_, R::Response>;
+    /// The future of `request`, boxed at its exact size. For the pipeline, which allocates
+    /// anyway: an inline [`HandlerFuture`] would put the whole inline budget in each box the
+    /// pipeline makes, and copy it there.
+    fn call_boxed(&self, request: R, ctx: Context) -> BoxFuture<'_, Result<R::Response>>;
 
-    /// Like [`call`](DynHandler::call) for a message sent from outside any handler: the
-    /// context is built inside the future, where it stays, rather than built by the caller and
-    /// copied in (a copy that stalls on store forwarding and dominated the cost of a send).
-    fn call_root(&self, request: R) -> HandlerFuture<'_, R::Response>;
+    /// Like [`call_boxed`](DynHandler::call_boxed), with the response as the [`Reply`] the
+    /// pipeline's last stage returns (one box, not two).
+    fn call_reply(&self, request: R, ctx: Context) -> BoxFuture<'_, Result<Reply>>;
+
+    /// Builds the future of `request` in `slot` and polls it once: the first poll of a send.
+    ///
+    /// One call with the concrete handler type known, so the future is written where it stays
+    /// (a future returned by value is copied into place, and that copy stalled on store
+    /// forwarding and dominated the cost of a send).
+    fn start<'a>(
+        &'a self,
+        request: R,
+        ctx: Context,
+        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<R::Response>>;
+
+    /// Like [`start`](DynHandler::start) for a message sent from outside any handler: its
+    /// context is built inside the future, where it stays, rather than copied in.
+    fn start_root<'a>(
+        &'a self,
+        request: R,
+        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<R::Response>>;
 }
 
 /// Adapts a [`Handler`] to [`DynHandler`], naming it in panic reports.
@@ -107,56 +150,135 @@ impl<H> ErasedHandler<H> {
     pub(crate) fn new(handler: H, mediator: MediatorId) -> Self {
         ErasedHandler { handler, mediator }
     }
-}
 
-impl<R: Request, H: Handler<R>> DynHandler<R> for ErasedHandler<H> {
-    fn call(&self, request: R, ctx: Context) -> HandlerFuture<'_, R::Response> {
-        StackFuture::from_or_box(async move { self.handle_caught(request, &ctx).await })
-    }
-
-    fn call_root(&self, request: R) -> HandlerFuture<'_, R::Response> {
-        StackFuture::from_or_box(async move {
-            let ctx = Context::root(self.mediator);
-            self.handle_caught(request, &ctx).await
-        })
-    }
-}
-
-impl<H> ErasedHandler<H> {
-    /// Runs the handler, turning a panic into an [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
-    ///
-    /// A combinator rather than an `async fn`, which would store `request` once more.
-    fn handle_caught<'a, R: Request>(
-        &'a self,
-        request: R,
-        ctx: &'a Context,
-    ) -> impl Future<Output = Result<R::Response>> + Send + 'a
+    /// The handler's future for `request`, inline when it fits. The future owns `ctx`, so
+    /// the caller's future is just this one (no self-borrow).
+    #[inline]
+    fn call<R: Request>(&self, request: R, ctx: Context) -> HandlerFuture<'_, R::Response>
     where
         H: Handler<R>,
     {
-        AssertUnwindSafe(self.handler.handle(request, ctx))
-            .catch_unwind()
-            .map(|outcome| {
-                outcome.unwrap_or_else(|panic| Err(panicked::<H>(R::NAME, panic.as_ref())))
-            })
+        StackFuture::from_or_box(async move { self.catch_panic(request, &ctx).await })
+    }
+
+    /// Like [`call`](ErasedHandler::call) for a message sent from outside any handler: the
+    /// context is built inside the future, where it stays.
+    #[inline]
+    fn call_root<R: Request>(&self, request: R) -> HandlerFuture<'_, R::Response>
+    where
+        H: Handler<R>,
+    {
+        StackFuture::from_or_box(async move {
+            let ctx = Context::root(self.mediator);
+            self.catch_panic(request, &ctx).await
+        })
+    }
+
+    /// The handler's own future, with a panic turned into an error.
+    #[inline]
+    fn catch_panic<'a, R: Request>(
+        &'a self,
+        request: R,
+        ctx: &'a Context,
+    ) -> CatchPanic<impl Future<Output = Result<R::Response>> + Send + 'a, H, R>
+    where
+        H: Handler<R>,
+    {
+        CatchPanic::new(self.handler.handle(request, ctx))
+    }
+}
+
+impl<R: Request, H: Handler<R>> DynHandler<R> for ErasedHandler<H> {
+    fn call_boxed(&self, request: R, ctx: Context) -> BoxFuture<'_, Result<R::Response>> {
+        Box::pin(async move { self.catch_panic(request, &ctx).await })
+    }
+
+    fn call_reply(&self, request: R, ctx: Context) -> BoxFuture<'_, Result<Reply>> {
+        Box::pin(async move { self.catch_panic(request, &ctx).await.map(Reply::new) })
+    }
+
+    fn start<'a>(
+        &'a self,
+        request: R,
+        ctx: Context,
+        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<R::Response>> {
+        poll_in_place(slot, self.call(request, ctx), cx)
+    }
+
+    fn start_root<'a>(
+        &'a self,
+        request: R,
+        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Result<R::Response>> {
+        poll_in_place(slot, self.call_root(request), cx)
+    }
+}
+
+/// Stores `future` in `slot` and polls it there.
+#[inline]
+fn poll_in_place<'a, T>(
+    mut slot: Pin<&mut HandlerSlot<'a, T>>,
+    future: HandlerFuture<'a, T>,
+    cx: &mut task::Context<'_>,
+) -> Poll<Result<T>> {
+    slot.set(Some(future));
+    match slot.as_pin_mut() {
+        Some(future) => future.poll(cx),
+        None => unreachable!("the slot was filled just above"),
+    }
+}
+
+pin_project! {
+    /// The future of handler `H` handling message `M`, with a panic turned into an
+    /// [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
+    ///
+    /// Hand-written rather than `catch_unwind().map(..)`, whose two layers the compiler did not
+    /// inline: the closure call and the moves of the nested result cost more than the handler.
+    struct CatchPanic<F, H, M> {
+        #[pin]
+        future: F,
+        _names: PhantomData<fn() -> (H, M)>,
+    }
+}
+
+impl<F, H, M> CatchPanic<F, H, M> {
+    #[inline]
+    fn new(future: F) -> Self {
+        CatchPanic {
+            future,
+            _names: PhantomData,
+        }
+    }
+}
+
+impl<T, F, H, M> Future for CatchPanic<F, H, M>
+where
+    F: Future<Output = Result<T>>,
+    M: Message,
+{
+    type Output = Result<T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Result<T>> {
+        let future = self.project().future;
+        // A future that panicked is never polled again: the caller gets `Ready` here.
+        panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+            .unwrap_or_else(|payload| Poll::Ready(Err(panicked::<H>(M::NAME, payload.as_ref()))))
     }
 }
 
 /// An [`EventHandler`] with its concrete type erased.
 pub(crate) trait DynEventHandler<E: Event>: Send + Sync {
-    fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> HandlerFuture<'a, ()>;
+    fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> EventHandlerFuture<'a>;
     fn name(&self) -> &'static str;
 }
 
 impl<E: Event, H: EventHandler<E>> DynEventHandler<E> for ErasedHandler<H> {
-    fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> HandlerFuture<'a, ()> {
-        StackFuture::from_or_box(
-            AssertUnwindSafe(self.handler.handle(event, ctx))
-                .catch_unwind()
-                .map(|outcome| {
-                    outcome.unwrap_or_else(|panic| Err(panicked::<H>(E::NAME, panic.as_ref())))
-                }),
-        )
+    fn call<'a>(&'a self, event: &'a E, ctx: &'a Context) -> EventHandlerFuture<'a> {
+        StackFuture::from_or_box(CatchPanic::<_, H, E>::new(self.handler.handle(event, ctx)))
     }
 
     fn name(&self) -> &'static str {

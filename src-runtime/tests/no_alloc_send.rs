@@ -50,6 +50,22 @@ impl Handler<Increment> for IncrementHandler {
     }
 }
 
+#[derive(Debug, Clone, Command)]
+#[command(response = u64)]
+struct SumRows {
+    seed: u64,
+}
+
+/// Holds a 512-byte buffer across an await, as a database call holds its rows.
+struct SumRowsHandler;
+impl Handler<SumRows> for SumRowsHandler {
+    async fn handle(&self, query: SumRows, _ctx: &Context) -> catga::Result<u64> {
+        let rows = [query.seed; 64];
+        tokio::task::yield_now().await;
+        Ok(std::hint::black_box(&rows).iter().sum())
+    }
+}
+
 #[test]
 fn send_without_behaviors_allocates_nothing_after_warm_up() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -57,11 +73,13 @@ fn send_without_behaviors_allocates_nothing_after_warm_up() {
         .unwrap();
     let mediator = Mediator::builder()
         .handler(IncrementHandler)
+        .handler(SumRowsHandler)
         .build()
         .unwrap();
     runtime.block_on(async {
         for _ in 0..100 {
             mediator.send(Increment { by: 1 }).await.unwrap();
+            mediator.send(SumRows { seed: 1 }).await.unwrap();
         }
         let before = ALLOCATIONS.load(Ordering::SeqCst);
         let mut total = 0;
@@ -71,5 +89,16 @@ fn send_without_behaviors_allocates_nothing_after_warm_up() {
         let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
         assert!(total >= 49_995_000);
         assert_eq!(allocations, 0, "{allocations} allocations in 10000 sends");
+
+        // A handler future of 512 bytes and more, suspended once, still fits inline.
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        for seed in 0..1_000 {
+            assert_eq!(mediator.send(SumRows { seed }).await.unwrap(), seed * 64);
+        }
+        let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        assert_eq!(
+            allocations, 0,
+            "{allocations} allocations in 1000 sends of SumRows"
+        );
     });
 }

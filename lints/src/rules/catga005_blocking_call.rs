@@ -57,7 +57,8 @@ Work that must block (a synchronous library, heavy computation) goes into
 
 ## Fix safety
 `thread::sleep(d)` becomes `tokio::time::sleep(d).await`: safe, offered only when the crate's
-`Cargo.toml` depends on tokio and `.await` can be written at that spot (not inside a closure).
+`Cargo.toml` depends on tokio with its `time` (or `full`) feature and `.await` can be written at
+that spot (not inside a closure).
 `.blocking_recv()` and friends become `.recv().await` and friends: unsafe, because the receiver's
 type is not checked (the rewrite is right for tokio's channels and locks, which are the types that
 have these methods). The other calls have no fix: the right replacement depends on the code.
@@ -121,16 +122,15 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
     // A node's span is computed from its tokens: only for the calls that are reported.
     if path == "std::thread::sleep" {
         let span = cx.span(call);
-        let fix =
-            (call.args.len() == 1 && cx.depends_on("tokio") && cx.await_allowed()).then(|| {
-                Fix::safe(
-                    "Replace with `tokio::time::sleep(..).await`",
-                    vec![
-                        Edit::replace(cx.span(&call.func), "tokio::time::sleep"),
-                        Edit::insert_after(span, ".await"),
-                    ],
-                )
-            });
+        let fix = (call.args.len() == 1 && cx.tokio_has("time") && cx.await_allowed()).then(|| {
+            Fix::safe(
+                "Replace with `tokio::time::sleep(..).await`",
+                vec![
+                    Edit::replace(cx.span(&call.func), "tokio::time::sleep"),
+                    Edit::insert_after(span, ".await"),
+                ],
+            )
+        });
         let report = cx
             .report(
                 span,
@@ -272,6 +272,16 @@ mod tests {
             diagnostics[0].message,
             "std::thread::sleep blocks the executor thread inside async fn `waits`"
         );
+    }
+
+    #[test]
+    fn sleep_fix_requires_tokio_with_its_time_feature() {
+        let text = "async fn f() { std::thread::sleep(std::time::Duration::from_millis(5)); }";
+        let fixable =
+            |dependencies: &[&str]| diagnostics_for_test(text, dependencies)[0].fix.is_some();
+        assert!(fixable(&["tokio", "tokio/time"]));
+        assert!(fixable(&["tokio", "tokio/full"]));
+        assert!(!fixable(&["tokio"]));
     }
 
     #[test]

@@ -59,7 +59,7 @@ the work into `tokio::task::spawn_blocking`.
 the same arguments and result: `read`, `read_to_string`, `write`, `create_dir`,
 `create_dir_all`, `remove_file`, `remove_dir`, `remove_dir_all`, `rename`, `copy`, `metadata`,
 `canonicalize`, `hard_link`, `read_link`, `set_permissions`, `symlink_metadata`, and `exists`
-(as `try_exists`). Offered only when the crate's `Cargo.toml` depends on tokio (with its `fs`
+(as `try_exists`). Offered only when the crate's `Cargo.toml` depends on tokio (with its `fs` or `full`
 feature) and `.await` can be written at that spot. `read_dir` has no fix: tokio's `ReadDir` is
 not an iterator, so the code using the result must change too.
 
@@ -175,7 +175,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
             .iter()
             .find(|(std_name, _)| *std_name == function)
             .map(|(_, tokio_name)| *tokio_name);
-        let fixable = cx.depends_on("tokio") && cx.await_allowed() && !cx.is_awaited();
+        let fixable = cx.tokio_has("fs") && cx.await_allowed() && !cx.is_awaited();
         let fix = mirror.filter(|_| fixable).map(|tokio_name| {
             Fix::safe(
                 format!("Replace with `tokio::fs::{tokio_name}(..).await`"),
@@ -284,7 +284,7 @@ mod tests {
     use crate::check::diagnostics_for_test;
 
     fn messages(text: &str) -> Vec<String> {
-        diagnostics_for_test(text, &["tokio"])
+        diagnostics_for_test(text, &["tokio", "tokio/fs"])
             .into_iter()
             .filter(|diagnostic| diagnostic.code == "CATGA012")
             .map(|diagnostic| diagnostic.message)
@@ -334,12 +334,13 @@ mod tests {
     }
 
     #[test]
-    fn fix_requires_tokio_in_the_manifest() {
-        let with =
-            diagnostics_for_test("async fn f() { let _ = std::fs::read(\"x\"); }", &["tokio"]);
-        let without =
-            diagnostics_for_test("async fn f() { let _ = std::fs::read(\"x\"); }", &["serde"]);
-        assert!(with[0].fix.is_some());
-        assert!(without[0].fix.is_none());
+    fn fix_requires_tokio_with_its_fs_feature_in_the_manifest() {
+        let text = "async fn f() { let _ = std::fs::read(\"x\"); }";
+        let fixable =
+            |dependencies: &[&str]| diagnostics_for_test(text, dependencies)[0].fix.is_some();
+        assert!(fixable(&["tokio", "tokio/fs"]));
+        assert!(fixable(&["tokio", "tokio/full"]));
+        assert!(!fixable(&["tokio", "tokio/time"]));
+        assert!(!fixable(&["serde"]));
     }
 }

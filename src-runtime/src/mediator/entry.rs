@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures_util::future::{BoxFuture, Either};
 
 use super::publish::{HandlerFailure, PublishError};
-use crate::handler::{DynEventHandler, DynHandler, HandlerFuture};
+use crate::handler::{DynEventHandler, DynHandler, EventHandlerFuture};
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, IdempotencyHooks, Request};
 use crate::pipeline::{DynBehavior, Next, Reply, Terminal};
@@ -80,9 +80,9 @@ impl<R: Request> RequestEntry<R> {
         idempotency: &IdempotencyBehavior,
     ) -> Result<R::Response> {
         match self.idempotency {
-            None => self.handler.call(request, ctx).await,
+            None => self.handler.call_boxed(request, ctx).await,
             Some(hooks) => {
-                let execute = move |request| self.handler.call(request, ctx);
+                let execute = move |request| self.handler.call_boxed(request, ctx);
                 idempotency.run(request, hooks, execute).await
             }
         }
@@ -99,6 +99,9 @@ struct RequestTerminal<'a, R: Request> {
 impl<R: Request> Terminal for RequestTerminal<'_, R> {
     fn call(&self, ctx: Context) -> BoxFuture<'_, Result<Reply>> {
         let request = self.request.clone();
+        if self.entry.idempotency.is_none() {
+            return self.entry.handler.call_reply(request, ctx);
+        }
         Box::pin(async move {
             self.entry
                 .run_handler(request, ctx, self.idempotency)
@@ -159,7 +162,7 @@ impl<E: Event> EventEntry<E> {
         handler: &'a dyn DynEventHandler<E>,
         event: &'a E,
         ctx: &'a Context,
-    ) -> Either<HandlerFuture<'a, ()>, BoxFuture<'a, Result<()>>> {
+    ) -> Either<EventHandlerFuture<'a>, BoxFuture<'a, Result<()>>> {
         if self.chain.is_empty() {
             return Either::Left(handler.call(event, ctx));
         }

@@ -4,6 +4,7 @@
 mod builder;
 mod entry;
 mod publish;
+mod send;
 mod type_map;
 
 use std::any::{Any, TypeId};
@@ -14,15 +15,14 @@ use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use std::future::Future;
 
-use futures_util::future::{join_all, ready};
-use stackfuture::StackFuture;
+use futures_util::future::join_all;
 
 pub use builder::{AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, MediatorBuilder};
 use entry::{ErasedEntry, EventEntry, RequestEntry};
 pub use publish::{HandlerFailure, PublishError};
+use send::SendFuture;
 use type_map::TypeMap;
 
-use crate::handler::HandlerFuture;
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, Request};
 use crate::{Context, Error, ErrorKind, Result};
@@ -87,7 +87,7 @@ impl Mediator {
         &self,
         request: R,
     ) -> impl Future<Output = Result<R::Response>> + Send + '_ {
-        self.route(request, None)
+        SendFuture::new(self, request, None)
     }
 
     /// Sends every request concurrently; the results come back in the order of the requests.
@@ -113,34 +113,8 @@ impl Mediator {
         &self,
         request: R,
         ctx: Context,
-    ) -> HandlerFuture<'_, R::Response> {
-        self.route(request, Some(ctx))
-    }
-
-    /// The future of `request`: the handler's own (inline) future when the request has no
-    /// behaviors and is not idempotent, else the boxed pipeline (a box fits inline too, so
-    /// both are one type). `ctx` is `None` for a message from outside any handler.
-    #[inline]
-    fn route<R: Request>(
-        &self,
-        request: R,
-        ctx: Option<Context>,
-    ) -> HandlerFuture<'_, R::Response> {
-        let Some(entry) = find_entry::<RequestEntry<R>>(&self.inner.requests) else {
-            return StackFuture::from_or_box(ready(Err(no_handler::<R>())));
-        };
-        match (entry.plain_handler(), ctx) {
-            (Some(handler), None) => handler.call_root(request),
-            (Some(handler), Some(ctx)) => handler.call(request, ctx),
-            (None, ctx) => {
-                let ctx = ctx.unwrap_or_else(|| Context::root(self.inner.id));
-                StackFuture::from(Box::pin(entry.dispatch(
-                    request,
-                    ctx,
-                    &self.inner.idempotency,
-                )))
-            }
-        }
+    ) -> impl Future<Output = Result<R::Response>> + Send + '_ {
+        SendFuture::new(self, request, Some(ctx))
     }
 
     pub(crate) async fn publish_with<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
