@@ -113,10 +113,11 @@ async fn open_in_a_missing_directory_names_the_path() {
 async fn open_a_file_that_is_not_sqlite_is_a_storage_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
-    std::fs::write(
+    tokio::fs::write(
         &path,
         "this is not a database, just some text that is long enough",
     )
+    .await
     .unwrap();
     let err = SqliteIdempotencyStore::open(&path).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Storage);

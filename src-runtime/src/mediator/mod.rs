@@ -81,7 +81,8 @@ impl Mediator {
     ///
     /// Fails with [`ErrorKind::NoHandler`] when no handler is registered for `R`, and with
     /// [`ErrorKind::Internal`] when the handler panics. Without behaviors, a send allocates
-    /// nothing: the handler's future is stored inline in the returned future.
+    /// nothing: the handler's future is built inside the returned future when it fits
+    /// [`INLINE_FUTURE_BYTES`](crate::INLINE_FUTURE_BYTES).
     #[inline]
     pub fn send<R: Request>(
         &self,
