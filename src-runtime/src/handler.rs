@@ -168,10 +168,8 @@ impl<H> ErasedHandler<H> {
     where
         H: Handler<R>,
     {
-        // Read before the future is written, not inside it (see `SendFuture::poll`).
-        let mediator = self.mediator;
         StackFuture::from_or_box(async move {
-            let ctx = Context::root(mediator);
+            let ctx = Context::root(self.mediator);
             self.catch_panic(request, &ctx).await
         })
     }
