@@ -228,12 +228,16 @@ fn display_path(root: &Path, file: &Path) -> PathBuf {
 }
 
 /// Whether `dir` is a cargo target directory: the run's own (`target_dir`), or any directory
-/// named `target` that cargo has marked as its output (`CACHEDIR.TAG`, `.rustc_info.json`), such
-/// as a nested package's. A source module directory called `target` is neither.
+/// named `target` that cargo has marked as its output (`CACHEDIR.TAG`, `.rustc_info.json`) or
+/// that sits beside a `Cargo.toml` (where cargo puts it by default, even when
+/// `$CARGO_TARGET_DIR` points elsewhere for this run). A source module directory called
+/// `target` (`src/target/`) is none of these.
 fn is_cargo_target_dir(dir: &Path, target_dir: Option<&Path>) -> bool {
     target_dir == Some(dir)
         || (dir.file_name().is_some_and(|name| name == "target")
-            && (dir.join("CACHEDIR.TAG").is_file() || dir.join(".rustc_info.json").is_file()))
+            && (dir.join("CACHEDIR.TAG").is_file()
+                || dir.join(".rustc_info.json").is_file()
+                || dir.parent().is_some_and(|p| p.join("Cargo.toml").is_file())))
 }
 
 /// `.rs` files under `dir`, outside cargo's target directory `target_dir`.
