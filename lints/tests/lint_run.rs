@@ -155,9 +155,13 @@ fn fixed_file_keeps_its_permissions() {
 fn warm_run_takes_results_from_the_cache_and_an_edit_invalidates_them() {
     let (dir, file) = project(BLOCKING);
     let cold = run(dir.path(), FixMode::Off, false, true);
-    let cache_dir = dir.path().join("target/catga/lint-cache");
+    // Cargo's target directory: the project's `target/`, unless the environment moves it.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|target| dir.path().join(target))
+        .unwrap_or_else(|| dir.path().join("target"));
+    let cache_dir = target_dir.join("catga/lint-cache");
     let cache_file = std::fs::read_dir(&cache_dir)
-        .expect("cache directory under target/")
+        .expect("cache directory under cargo's target directory")
         .flatten()
         .map(|entry| entry.path())
         .find(|path| {
