@@ -252,10 +252,7 @@ mod tests {
         let report = LintReport {
             files_scanned: 1,
             diagnostics: vec![finding],
-            fixed: 0,
-            diffs: Vec::new(),
-            notes: Vec::new(),
-            fail_on: None,
+            ..LintReport::default()
         };
         let text = super::report(&report, dir.path(), false);
         assert!(!text.contains('\u{1b}'), "colour escape in {text}");

@@ -39,11 +39,12 @@ pub(crate) struct Cache {
     dirty: bool,
 }
 
-/// The hash naming the cache file: tool version and build, settings, enabled rules and
-/// severities.
-pub(crate) fn run_key(settings: &Settings, rules: &RuleSet) -> u64 {
+/// The hash naming the cache file: the project root (projects may share one target directory
+/// through `$CARGO_TARGET_DIR`), tool version and build, settings, enabled rules and severities.
+pub(crate) fn run_key(root: &Path, settings: &Settings, rules: &RuleSet) -> u64 {
     let description = format!(
-        "{}|{}|{FORMAT_VERSION}|{settings:?}|{:?}",
+        "{}|{}|{}|{FORMAT_VERSION}|{settings:?}|{:?}",
+        root.display(),
         env!("CARGO_PKG_VERSION"),
         build_identity(),
         rules.enabled_codes()
@@ -106,6 +107,11 @@ impl Cache {
             touched: BTreeSet::new(),
             dirty: false,
         }
+    }
+
+    /// The file this cache is loaded from and saved to.
+    pub(crate) fn file(&self) -> &Path {
+        &self.file
     }
 
     /// The cached result for a file whose inputs hash to `key`.
@@ -173,8 +179,8 @@ impl Cache {
     }
 }
 
-/// Cache files of other settings or builds kept besides the current one.
-const OTHER_CACHE_FILES_KEPT: usize = 3;
+/// Cache files of other projects, settings or builds kept besides the current one.
+const OTHER_CACHE_FILES_KEPT: usize = 15;
 
 /// Delete all but the most recently written cache files, so rebuilds and setting changes do not
 /// pile up files. Best effort: a file that cannot be removed stays.

@@ -59,6 +59,8 @@ pub struct LintReport {
     pub notes: Vec<String>,
     /// The `fail_on` threshold from config, if set.
     pub fail_on: Option<Severity>,
+    /// The cache file this run read and updated (`None` with the cache off).
+    pub cache_file: Option<PathBuf>,
 }
 
 /// What happened to one file.
@@ -90,7 +92,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             Some(target) => target.join("catga").join("lint-cache"),
             None => root.join(".catga_cache"),
         };
-        Cache::load(&dir, cache::run_key(settings, &rules))
+        Cache::load(&dir, cache::run_key(&root, settings, &rules))
     });
     let fix_mode = if options.diff && options.fix == FixMode::Off {
         FixMode::Safe
@@ -137,6 +139,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     let mut report = LintReport {
         files_scanned: discovered.files.len(),
         fail_on: settings.fail_on,
+        cache_file: cache.as_ref().map(|cache| cache.file().to_path_buf()),
         ..LintReport::default()
     };
     let mut cache = cache;

@@ -155,20 +155,12 @@ fn fixed_file_keeps_its_permissions() {
 fn warm_run_takes_results_from_the_cache_and_an_edit_invalidates_them() {
     let (dir, file) = project(BLOCKING);
     let cold = run(dir.path(), FixMode::Off, false, true);
-    // Cargo's target directory: the project's `target/`, unless the environment moves it.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|target| dir.path().join(target))
-        .unwrap_or_else(|| dir.path().join("target"));
-    let cache_dir = target_dir.join("catga/lint-cache");
-    let cache_file = std::fs::read_dir(&cache_dir)
-        .expect("cache directory under cargo's target directory")
-        .flatten()
-        .map(|entry| entry.path())
-        .find(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "json")
-        })
-        .expect("a cache file");
+    let cache_file = cold.cache_file.clone().expect("the cache is on");
+    assert!(
+        cache_file.starts_with(dir.path()) || std::env::var_os("CARGO_TARGET_DIR").is_some(),
+        "the cache lives in the project's target directory: {}",
+        cache_file.display()
+    );
     // Prove the warm run reads the cache: doctor the cached message and see it come back.
     let cached = std::fs::read_to_string(&cache_file).unwrap();
     let doctored = cached.replace("blocks the executor thread", "CACHED");
