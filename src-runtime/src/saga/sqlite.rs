@@ -104,32 +104,11 @@ impl SagaStore for SqliteSagaStore {
 }
 
 fn insert(conn: &Connection, record: &SagaRecord) -> Result<()> {
-    let now = now_millis()?;
-    let (failed_step, failed_name, failure_kind, failure_message) = columns(&record.failure)?;
-    let (comp_step, comp_name, comp_kind, comp_message) = columns(&record.compensation_failure)?;
-    let inserted = conn.execute(
-        &format!(
-            "INSERT INTO catga_sagas ({COLUMNS}, created_at_ms, updated_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
-        ),
-        params![
-            record.saga,
-            record.id,
-            record.status.as_str(),
-            to_column(record.completed_steps)?,
-            record.state,
-            failed_step,
-            failed_name,
-            failure_kind,
-            failure_message,
-            comp_step,
-            comp_name,
-            comp_kind,
-            comp_message,
-            now,
-        ],
+    let sql = format!(
+        "INSERT INTO catga_sagas ({COLUMNS}, created_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
     );
-    match inserted {
+    match execute_with_record(conn, &sql, record)? {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
             Err(already_exists(&record.saga, &record.id))
@@ -139,16 +118,36 @@ fn insert(conn: &Connection, record: &SagaRecord) -> Result<()> {
 }
 
 fn update(conn: &Connection, record: &SagaRecord) -> Result<()> {
-    let now = now_millis()?;
-    let (failed_step, failed_name, failure_kind, failure_message) = columns(&record.failure)?;
-    let (comp_step, comp_name, comp_kind, comp_message) = columns(&record.compensation_failure)?;
-    let updated = conn.execute(
+    let updated = execute_with_record(
+        conn,
         "UPDATE catga_sagas SET
              status = ?3, completed_steps = ?4, state = ?5,
              failed_step = ?6, failed_step_name = ?7, failure_kind = ?8, failure_message = ?9,
              compensation_step = ?10, compensation_step_name = ?11, compensation_kind = ?12,
              compensation_message = ?13, updated_at_ms = ?14
          WHERE saga = ?1 AND id = ?2",
+        record,
+    )??;
+    if updated == 0 {
+        return Err(not_stored(&record.saga, &record.id));
+    }
+    Ok(())
+}
+
+/// Runs `sql` with `record` bound as ?1..?13 (in `COLUMNS` order) and the current time as ?14.
+///
+/// The outer error is a record that cannot be stored; the inner one is SQLite's, left for the
+/// caller to interpret (an insert turns a constraint violation into "already exists").
+fn execute_with_record(
+    conn: &Connection,
+    sql: &str,
+    record: &SagaRecord,
+) -> Result<rusqlite::Result<usize>> {
+    let now = now_millis()?;
+    let (failed_step, failed_name, failure_kind, failure_message) = columns(&record.failure)?;
+    let (comp_step, comp_name, comp_kind, comp_message) = columns(&record.compensation_failure)?;
+    Ok(conn.execute(
+        sql,
         params![
             record.saga,
             record.id,
@@ -165,11 +164,7 @@ fn update(conn: &Connection, record: &SagaRecord) -> Result<()> {
             comp_message,
             now,
         ],
-    )?;
-    if updated == 0 {
-        return Err(not_stored(&record.saga, &record.id));
-    }
-    Ok(())
+    ))
 }
 
 type FailureColumns<'a> = (
