@@ -85,7 +85,7 @@
 
 use crate::config::Settings;
 use crate::context::{AsyncContext, Frame, HandlerKind, ScopeView};
-use crate::diagnostic::{Diagnostic, Fix, Severity, Span};
+use crate::diagnostic::{Diagnostic, Edit, Fix, Severity, Span};
 use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::Resolver;
 use crate::source::SourceFile;
@@ -229,6 +229,20 @@ impl<'a> RuleCx<'a> {
     /// The span of a syntax node.
     pub fn span(&self, node: &impl syn::spanned::Spanned) -> Span {
         self.env.source.span_of(node)
+    }
+
+    /// The edits that make `call` use `replacement` in place of `callee` (its function path or
+    /// method name) and await the result: `std::fs::read(p)` becomes `tokio::fs::read(p).await`.
+    pub fn awaited_replacement(
+        &self,
+        call: &impl syn::spanned::Spanned,
+        callee: &impl syn::spanned::Spanned,
+        replacement: impl Into<String>,
+    ) -> Vec<Edit> {
+        vec![
+            Edit::replace(self.span(callee), replacement),
+            Edit::insert_after(self.span(call), ".await"),
+        ]
     }
 
     /// The source text of `span`.

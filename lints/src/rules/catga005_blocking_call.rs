@@ -1,6 +1,6 @@
 //! CATGA005 blocking-call-in-async: a call that blocks the thread, made from async code.
 
-use crate::diagnostic::{Applicability, Edit, Fix, Severity};
+use crate::diagnostic::{Applicability, Fix, Severity};
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
 
 static META: RuleMeta = RuleMeta {
@@ -125,10 +125,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         let fix = (call.args.len() == 1 && cx.tokio_has("time") && cx.await_allowed()).then(|| {
             Fix::safe(
                 "Replace with `tokio::time::sleep(..).await`",
-                vec![
-                    Edit::replace(cx.span(&call.func), "tokio::time::sleep"),
-                    Edit::insert_after(span, ".await"),
-                ],
+                cx.awaited_replacement(call, &call.func, "tokio::time::sleep"),
             )
         });
         let report = cx
@@ -187,10 +184,7 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         let fix = cx.await_allowed().then(|| {
             Fix::unsafe_edits(
                 format!("Replace with `.{async_method}(..).await`"),
-                vec![
-                    Edit::replace(cx.span(&call.method), *async_method),
-                    Edit::insert_after(span, ".await"),
-                ],
+                cx.awaited_replacement(call, &call.method, *async_method),
             )
         });
         let report = cx

@@ -1,7 +1,7 @@
 //! CATGA012 sync-io-in-async: file, network and process I/O through blocking std APIs, made
 //! from async code.
 
-use crate::diagnostic::{Applicability, Edit, Fix, Severity};
+use crate::diagnostic::{Applicability, Fix, Severity};
 use crate::locals::method_chain;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
 
@@ -156,9 +156,9 @@ fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
 }
 
 fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
-    if cx.async_context().is_none() {
+    let Some(context) = cx.async_context() else {
         return;
-    }
+    };
     let Some(path) = cx.resolve_expr(&call.func) else {
         return;
     };
@@ -167,9 +167,6 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         .strip_prefix("std::fs::")
         .filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase))
     {
-        let Some(context) = cx.async_context().map(|context| context.to_string()) else {
-            return;
-        };
         let span = cx.span(call);
         let mirror = TOKIO_FS_MIRRORS
             .iter()
@@ -179,10 +176,7 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         let fix = mirror.filter(|_| fixable).map(|tokio_name| {
             Fix::safe(
                 format!("Replace with `tokio::fs::{tokio_name}(..).await`"),
-                vec![
-                    Edit::replace(cx.span(&call.func), format!("tokio::fs::{tokio_name}")),
-                    Edit::insert_after(span, ".await"),
-                ],
+                cx.awaited_replacement(call, &call.func, format!("tokio::fs::{tokio_name}")),
             )
         });
         let help = match (function, mirror) {
@@ -203,18 +197,12 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
         .iter()
         .find(|(blocking, _)| *blocking == path)
     {
-        let Some(context) = cx.async_context().map(|context| context.to_string()) else {
-            return;
-        };
         let span = cx.span(call);
         cx.report(span, format!("{path} does blocking I/O inside {context}"))
             .help(*help);
     } else if path.starts_with("reqwest::blocking::") {
         // Its requests block, and its client runs a private runtime that panics when created
         // or dropped inside async code.
-        let Some(context) = cx.async_context().map(|context| context.to_string()) else {
-            return;
-        };
         let span = cx.span(call);
         cx.report(
             span,
@@ -264,7 +252,7 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         }
         _ => return,
     };
-    let Some(context) = cx.async_context().map(|context| context.to_string()) else {
+    let Some(context) = cx.async_context() else {
         return;
     };
     let help = if what.starts_with("std::process") {
