@@ -131,6 +131,17 @@ pub(crate) mod test_support {
     //! Diagnostics for the formatter tests.
 
     use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span};
+    use crate::rule::{FixAvailability, RuleMeta};
+
+    /// CATGA005's metadata, shortened: what the rule listings and SARIF's rule table read.
+    pub(crate) static SLEEP: RuleMeta = RuleMeta {
+        code: "CATGA005",
+        name: "blocking-call-in-async",
+        severity: Severity::Warning,
+        fix: FixAvailability::Sometimes(Applicability::Safe),
+        summary: "Blocking call in async code",
+        docs: "## What it does\nFinds blocking calls.\n\n## Why is this bad?\nThey stall.\n",
+    };
 
     /// A span on one line, `start..end` in 1-based character columns (ASCII, so bytes agree).
     pub(crate) fn span(line: u32, start: u32, end: u32) -> Span {

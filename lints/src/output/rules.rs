@@ -78,17 +78,10 @@ pub fn render_json(rules: &[&RuleMeta]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::SLEEP;
     use super::*;
     use crate::diagnostic::{Applicability, Severity};
 
-    static SLEEP: RuleMeta = RuleMeta {
-        code: "CATGA005",
-        name: "blocking-call-in-async",
-        severity: Severity::Warning,
-        fix: FixAvailability::Sometimes(Applicability::Safe),
-        summary: "Blocking call in async code",
-        docs: "",
-    };
     static PARSE: RuleMeta = RuleMeta {
         code: "CATGA000",
         name: "parse-error",

@@ -143,19 +143,10 @@ fn section<'a>(docs: &'a str, title: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{blocking_sleep, sync_io};
+    use super::super::test_support::{SLEEP, blocking_sleep, sync_io};
     use super::*;
-    use crate::diagnostic::Applicability;
     use crate::rule::FixAvailability;
 
-    static SLEEP: RuleMeta = RuleMeta {
-        code: "CATGA005",
-        name: "blocking-call-in-async",
-        severity: Severity::Warning,
-        fix: FixAvailability::Sometimes(Applicability::Safe),
-        summary: "Blocking call in async code",
-        docs: "## What it does\nFinds blocking calls.\n\n## Why is this bad?\nThey stall.\n",
-    };
     static IO: RuleMeta = RuleMeta {
         code: "CATGA012",
         name: "sync-io-in-async",
