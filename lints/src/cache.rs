@@ -72,6 +72,8 @@ pub(crate) fn file_key(bytes: &[u8], unit: &SourceUnit) -> u64 {
     let mut hasher = Xxh3::new();
     hasher.update(bytes);
     hasher.update(unit.display.as_os_str().as_encoded_bytes());
+    hasher.update(b"\0");
+    hasher.update(unit.module.as_bytes());
     hasher.update(if unit.test_target {
         b"\x01test"
     } else {
@@ -244,6 +246,7 @@ mod tests {
                 std::sync::Arc::new(names.iter().map(|name| name.to_string()).collect())
             }),
             test_target,
+            module: "shop".into(),
         };
         let base = file_key(b"fn a() {}", &unit("a.rs", Some(&["tokio"]), false));
         assert_eq!(

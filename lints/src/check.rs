@@ -99,6 +99,26 @@ impl RuleSet {
         self.enabled.contains(code)
     }
 
+    /// The enabled cross-file rules, with their severities.
+    pub(crate) fn workspace_rules(&self) -> &[(&'static Rule, Severity)] {
+        &self.hooks.workspace
+    }
+
+    /// Whether the rule with this code runs in the per-file pass (enabled, not cross-file).
+    fn runs_per_file(&self, code: &str) -> bool {
+        self.is_enabled(code)
+            && !self
+                .hooks
+                .workspace
+                .iter()
+                .any(|(rule, _)| rule.meta.code == code)
+    }
+
+    /// The severity of CATGA100 unused-allow, when enabled.
+    pub(crate) fn unused_allow(&self) -> Option<Severity> {
+        self.unused_allow
+    }
+
     /// The enabled codes, for cache keys.
     pub(crate) fn enabled_codes(&self) -> &BTreeSet<&'static str> {
         &self.enabled
@@ -111,6 +131,8 @@ pub(crate) struct FileResult {
     /// Sorted by line, column, code.
     pub(crate) diagnostics: Vec<Diagnostic>,
     pub(crate) facts: FileFacts,
+    /// The file's suppression comments, for the cross-file rules' diagnostics.
+    pub(crate) allows: Allows,
     /// Whether the text was UTF-8 and parsed (a file that did not is never rewritten).
     pub(crate) parsed: bool,
 }
@@ -122,6 +144,8 @@ pub(crate) struct CheckEnv<'a> {
     pub(crate) rules: &'a RuleSet,
     pub(crate) dependencies: Option<&'a BTreeSet<String>>,
     pub(crate) test_target: bool,
+    /// The module the file is (`shop::orders`).
+    pub(crate) module: &'a str,
 }
 
 /// Lint raw bytes; returns the decoded source (when UTF-8) and the result.
@@ -158,6 +182,7 @@ pub(crate) fn check_bytes(
                 FileResult {
                     diagnostics,
                     facts: FileFacts::default(),
+                    allows: Allows::default(),
                     parsed: false,
                 },
             )
@@ -202,6 +227,7 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
         return FileResult {
             diagnostics,
             facts: FileFacts::default(),
+            allows: Allows::default(),
             parsed: false,
         };
     }
@@ -212,6 +238,7 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
                 settings: env.settings,
                 dependencies: env.dependencies,
                 test_file: env.test_target,
+                module: env.module,
             };
             let (diagnostics, facts) = walk_file(&file, &file_env, &env.rules.hooks);
             // File-wide allows must come before the first item (its attributes included).
@@ -221,11 +248,18 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
                 .map_or(source.text.len(), |item| source.span_of(item).start);
             drop(file);
             let allows = Allows::parse(source, first_item);
-            let enabled = |code: &str| env.rules.is_enabled(code);
-            let diagnostics = allows.apply(diagnostics, &enabled, env.rules.unused_allow, source);
+            // Allows of cross-file codes are judged in the workspace pass, where those run.
+            let enabled = |code: &str| env.rules.runs_per_file(code);
+            let diagnostics = allows.clone().apply(
+                diagnostics,
+                &enabled,
+                env.rules.unused_allow,
+                &source.path,
+            );
             FileResult {
                 diagnostics,
                 facts,
+                allows,
                 parsed: true,
             }
         }
@@ -245,6 +279,7 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
             FileResult {
                 diagnostics,
                 facts: FileFacts::default(),
+                allows: Allows::default(),
                 parsed: false,
             }
         }
@@ -293,6 +328,7 @@ pub(crate) fn diagnostics_for_test(text: &str, dependencies: &[&str]) -> Vec<Dia
         rules: &rules,
         dependencies: Some(&dependencies),
         test_target: false,
+        module: "crate",
     };
     check_source(&SourceFile::new("test.rs", text), env).diagnostics
 }
@@ -312,6 +348,7 @@ mod tests {
                 rules: &rules,
                 dependencies: None,
                 test_target: false,
+                module: "crate",
             },
         )
         .1

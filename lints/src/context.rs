@@ -17,7 +17,7 @@
 //! ([`ScopeView::handler`]), so rules about handlers leave it alone.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::facts::FileFacts;
+use crate::facts::{FactRecorder, FileFacts};
 use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::{Resolver, Scope, is_catga_item};
 use crate::rule::{FileEnv, FnSyntax, Rule, RuleCx};
@@ -300,6 +300,7 @@ pub(crate) struct HookTable {
     pub(crate) function: Vec<(&'static Rule, Severity)>,
     pub(crate) block: Vec<(&'static Rule, Severity)>,
     pub(crate) expr: Vec<(&'static Rule, Severity)>,
+    pub(crate) workspace: Vec<(&'static Rule, Severity)>,
 }
 
 impl HookTable {
@@ -313,6 +314,7 @@ impl HookTable {
                 (hooks.function.is_some(), &mut table.function),
                 (hooks.block.is_some(), &mut table.block),
                 (hooks.expr.is_some(), &mut table.expr),
+                (hooks.workspace.is_some(), &mut table.workspace),
             ];
             for (has, list) in lists {
                 if has {
@@ -333,7 +335,7 @@ pub(crate) fn walk_file(
     let mut walker = Walker {
         env,
         hooks,
-        resolver: Resolver::for_file(file),
+        resolver: Resolver::for_file_in(file, env.module),
         frames: Vec::new(),
         diagnostics: Vec::new(),
         facts: FileFacts::default(),
@@ -346,6 +348,9 @@ pub(crate) fn walk_file(
         walker.frames.push(Frame::Test);
     }
     walker.visit_file(file);
+    let len = env.source.text.len();
+    walker.facts.end = Some(env.source.span_of_bytes(len, len));
+    walker.facts.module = env.module.to_string();
     (walker.diagnostics, walker.facts)
 }
 
@@ -460,10 +465,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_item(&mut self, item: &'ast syn::Item) {
         run_hooks!(self, item, item, item);
-        crate::facts::record_item(
-            &mut self.facts,
-            &self.resolver,
-            self.env.source,
+        FactRecorder {
+            facts: &mut self.facts,
+            resolver: &self.resolver,
+            source: self.env.source,
+        }
+        .item(
             item,
             ScopeView {
                 frames: &self.frames,
@@ -483,7 +490,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             syn::Item::Fn(f) => walker.walk_fn(&f.attrs, &f.sig, &f.block),
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
-                    walker.resolver.push(Scope::module(items));
+                    walker.resolver.push(Scope::inline_module(&m.ident, items));
                     for item in items {
                         walker.visit_item(item);
                     }
@@ -531,7 +538,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.awaited = std::mem::take(&mut self.awaited_next);
         run_hooks!(self, expr, expr, expr);
         self.awaited = false;
-        crate::facts::record_expr(&mut self.facts, &self.resolver, self.env.source, expr);
+        FactRecorder {
+            facts: &mut self.facts,
+            resolver: &self.resolver,
+            source: self.env.source,
+        }
+        .expr(expr, &self.locals);
         visit::visit_expr(self, expr);
     }
 
@@ -697,6 +709,7 @@ mod tests {
             settings: &settings,
             dependencies: None,
             test_file: false,
+            module: "crate",
         };
         let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
         walk_file(&parsed, &env, &hooks)

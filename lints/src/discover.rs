@@ -30,6 +30,38 @@ pub(crate) struct SourceUnit {
     pub(crate) dependencies: Option<Arc<BTreeSet<String>>>,
     /// The file belongs to a test or bench target (`tests/`, `benches/`): all of it is test code.
     pub(crate) test_target: bool,
+    /// The module the file is, by cargo's layout: `shop::orders::create` for
+    /// `src/orders/create.rs` of crate `shop` (`#[path]` attributes are not followed).
+    pub(crate) module: Arc<str>,
+}
+
+/// The module path of `file` in a crate named `crate_name` whose root source file sits in
+/// `src_dir`: `src/lib.rs` is `shop`, `src/orders/mod.rs` and `src/orders.rs` are
+/// `shop::orders`.
+fn module_path(crate_name: &str, src_dir: &Path, file: &Path) -> Arc<str> {
+    let mut path = crate_name.replace('-', "_");
+    let Ok(relative) = file.strip_prefix(src_dir) else {
+        return path.into();
+    };
+    let components: Vec<&str> = relative
+        .components()
+        .filter_map(|component| component.as_os_str().to_str())
+        .collect();
+    for (index, component) in components.iter().enumerate() {
+        let last = index + 1 == components.len();
+        let segment = if last {
+            component.strip_suffix(".rs").unwrap_or(component)
+        } else {
+            component
+        };
+        let crate_root = index == 0 && matches!(segment, "lib" | "main");
+        if last && (segment == "mod" || crate_root) {
+            break;
+        }
+        path.push_str("::");
+        path.push_str(&segment.replace('-', "_"));
+    }
+    path.into()
 }
 
 /// The files of a run, and the cargo target directory when the run covers a cargo project.
@@ -77,12 +109,13 @@ pub(crate) fn discover(
             walk(&path, &excludes, target_dir.as_deref())?
         };
         for file in found {
-            let (dependencies, test_target) = manifests.crate_of(&file);
+            let (dependencies, test_target, module) = manifests.crate_of(&file);
             files.entry(file.clone()).or_insert_with(|| SourceUnit {
                 display: display_path(root, &file),
                 path: file,
                 dependencies,
                 test_target,
+                module,
             });
         }
     }
@@ -145,6 +178,7 @@ fn discover_cargo(
                 }
                 files.entry(file.clone()).or_insert_with(|| SourceUnit {
                     display: display_path(root, &file),
+                    module: module_path(&target.name, dir, &file),
                     path: file,
                     dependencies: Some(dependencies.clone()),
                     test_target,
@@ -328,10 +362,11 @@ impl Excludes {
     }
 }
 
-/// A manifest's directory and dependency names.
+/// A manifest's directory, package name and dependency names.
 #[derive(Debug, Clone)]
 struct CrateManifest {
     dir: PathBuf,
+    name: String,
     normal: Arc<BTreeSet<String>>,
     with_dev: Arc<BTreeSet<String>>,
 }
@@ -343,11 +378,18 @@ struct ManifestCache {
 }
 
 impl ManifestCache {
-    /// The dependencies of the crate `file` belongs to, and whether it is in a test or bench
-    /// target (by cargo's default layout: `tests/`, `benches/` beside the manifest).
-    fn crate_of(&mut self, file: &Path) -> (Option<Arc<BTreeSet<String>>>, bool) {
+    /// The dependencies of the crate `file` belongs to, whether it is in a test or bench target,
+    /// and its module path, by cargo's default layout (`src/` for the package's crate, each file
+    /// of `tests/`, `benches/`, `examples/` a crate of its own). Outside any package, `crate`
+    /// and the path below the nearest `src/`.
+    fn crate_of(&mut self, file: &Path) -> (Option<Arc<BTreeSet<String>>>, bool, Arc<str>) {
         let Some(manifest) = file.parent().and_then(|dir| self.manifest_for(dir)) else {
-            return (None, false);
+            let src = file.ancestors().find(|dir| dir.ends_with("src"));
+            let module = match src {
+                Some(src) => module_path("crate", src, file),
+                None => "crate".into(),
+            };
+            return (None, false, module);
         };
         let first = file
             .strip_prefix(&manifest.dir)
@@ -356,12 +398,19 @@ impl ManifestCache {
             .and_then(|first| first.as_os_str().to_str().map(str::to_owned));
         let test_target = matches!(first.as_deref(), Some("tests" | "benches"));
         let dev = test_target || first.as_deref() == Some("examples");
+        let module = match first.as_deref() {
+            Some(dir @ ("tests" | "benches" | "examples")) => {
+                let stem = file.file_stem().and_then(|stem| stem.to_str());
+                module_path(stem.unwrap_or(dir), &manifest.dir.join(dir), file)
+            }
+            _ => module_path(&manifest.name, &manifest.dir.join("src"), file),
+        };
         let dependencies = if dev {
             manifest.with_dev
         } else {
             manifest.normal
         };
-        (Some(dependencies), test_target)
+        (Some(dependencies), test_target, module)
     }
 
     fn manifest_for(&mut self, dir: &Path) -> Option<CrateManifest> {
@@ -369,9 +418,10 @@ impl ManifestCache {
             return known.clone();
         }
         let found = if dir.join("Cargo.toml").is_file() {
-            read_manifest_dependencies(&dir.join("Cargo.toml")).map(|(normal, with_dev)| {
+            read_manifest_dependencies(&dir.join("Cargo.toml")).map(|(name, normal, with_dev)| {
                 CrateManifest {
                     dir: dir.to_path_buf(),
+                    name,
                     normal: Arc::new(normal),
                     with_dev: Arc::new(with_dev),
                 }
@@ -384,12 +434,21 @@ impl ManifestCache {
     }
 }
 
-/// Dependency names of a manifest, without resolving: (`[dependencies]`, plus
-/// `[dev-dependencies]`), including `[target.'cfg(..)'.*]` tables, with the features each
-/// enables as `name/feature` (features a `workspace = true` entry inherits are not seen).
-fn read_manifest_dependencies(manifest: &Path) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+/// The package name (`crate` for a virtual manifest) and dependency names of a manifest,
+/// without resolving: (`[dependencies]`, plus `[dev-dependencies]`), including
+/// `[target.'cfg(..)'.*]` tables, with the features each enables as `name/feature` (features a
+/// `workspace = true` entry inherits are not seen).
+fn read_manifest_dependencies(
+    manifest: &Path,
+) -> Option<(String, BTreeSet<String>, BTreeSet<String>)> {
     let text = std::fs::read_to_string(manifest).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;
+    let name = table
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(toml::Value::as_str)
+        .unwrap_or("crate")
+        .replace('-', "_");
     let mut tables = vec![&table];
     if let Some(toml::Value::Table(targets)) = table.get("target") {
         tables.extend(targets.values().filter_map(toml::Value::as_table));
@@ -415,7 +474,7 @@ fn read_manifest_dependencies(manifest: &Path) -> Option<(BTreeSet<String>, BTre
     let normal = names("dependencies");
     let mut with_dev = names("dev-dependencies");
     with_dev.extend(normal.iter().cloned());
-    Some((normal, with_dev))
+    Some((name, normal, with_dev))
 }
 
 #[cfg(test)]

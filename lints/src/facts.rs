@@ -1,8 +1,14 @@
-//! Per-file facts for cross-file rules: handler impls, message types, registrations and
-//! publishes. Recorded during the one walk and cached with the diagnostics, so the workspace
-//! index never needs a syntax tree.
+//! Per-file facts for cross-file rules: types and their fields, handler impls, message types,
+//! registrations and publishes. Recorded during the one walk and cached with the diagnostics, so
+//! the workspace index ([`crate::workspace`]) never needs a syntax tree.
+//!
+//! Types are named twice: by their last segment (`CreateOrder`, what people read) and by their
+//! workspace-wide path ([`Resolver::canonical`], `shop::orders::CreateOrder`), so two types with
+//! one name in different modules stay apart.
 
-use crate::context::{HandlerKind, ScopeView, handler_kind};
+use crate::context::{HandlerKind, ScopeView, handler_kind, is_test_attr};
+use crate::diagnostic::Span;
+use crate::locals::Locals;
 use crate::resolve::{Resolver, is_catga_item};
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
@@ -10,23 +16,171 @@ use serde::{Deserialize, Serialize};
 /// Everything cross-file rules need from one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileFacts {
+    /// Structs, enums and type aliases declared in the file.
+    pub types: Vec<TypeDef>,
     /// Impls of catga's `Handler`, `EventHandler` and `Saga`.
     pub handler_impls: Vec<HandlerImpl>,
     /// Types that are commands, queries or events (by derive or by impl).
     pub message_types: Vec<MessageType>,
+    /// Self types of `impl Idempotent for T`.
+    pub idempotent_impls: Vec<TypeRef>,
     /// Handlers registered through the builder or `#[catga::handler]`.
     pub registrations: Vec<Registration>,
-    /// Types passed to `.publish(..)`.
-    pub publishes: Vec<NamedSite>,
+    /// Values passed to `.publish(..)`.
+    pub publishes: Vec<TypeSite>,
+    /// An empty span at the end of the file, where text can be appended.
+    pub end: Option<Span>,
+    /// The module the file is (`shop::orders`).
+    pub module: String,
 }
 
-/// A type name and where it appears.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NamedSite {
-    /// The type's last path segment: `OrderCreated`.
+/// A type as named at one place: its last segment and, when known, its workspace-wide path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TypeRef {
+    /// The last path segment: `CreateOrder`.
     pub name: String,
-    /// 1-based line.
-    pub line: u32,
+    /// The workspace-wide path, `None` when the name cannot be placed (`Self`, a glob import).
+    pub path: Option<String>,
+}
+
+impl TypeRef {
+    fn of_path(resolver: &Resolver, path: &syn::Path) -> Option<TypeRef> {
+        Some(TypeRef {
+            name: path.segments.last()?.ident.to_string(),
+            path: resolver.canonical(path),
+        })
+    }
+
+    fn of_type(resolver: &Resolver, ty: &syn::Type) -> Option<TypeRef> {
+        TypeRef::of_path(resolver, type_path(ty)?)
+    }
+}
+
+/// A type reference and where it appears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeSite {
+    /// The type.
+    pub ty: TypeRef,
+    /// Where.
+    pub span: Span,
+}
+
+/// What a declared type is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TypeDefKind {
+    /// `struct`.
+    Struct,
+    /// `enum`: one variant is held at a time.
+    Enum,
+    /// `type A = B;`: one field, the aliased type.
+    Alias,
+}
+
+/// A struct, enum or type alias.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeDef {
+    /// Struct, enum or alias.
+    pub kind: TypeDefKind,
+    /// The declared name and its workspace-wide path.
+    pub ty: TypeRef,
+    /// The name's span.
+    pub span: Span,
+    /// Fields per variant (a struct or alias has one variant).
+    pub variants: Vec<Vec<FieldDef>>,
+    /// `#[derive(Default)]` on it, or a unit struct.
+    pub default_constructible: bool,
+    /// Declared with generic parameters.
+    pub generic: bool,
+}
+
+/// One field of a struct or enum variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldDef {
+    /// Its name; `None` for a tuple field.
+    pub name: Option<String>,
+    /// Its type.
+    pub ty: TypeShape,
+    /// Where the field starts (its attributes included).
+    pub span: Span,
+}
+
+/// The shape of a written type, enough to estimate its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeShape {
+    /// `a::B<C, D>`.
+    Path {
+        /// The type.
+        ty: TypeRef,
+        /// Its generic type arguments.
+        args: Vec<TypeShape>,
+    },
+    /// `[T; N]`, with `N` when it is a literal.
+    Array {
+        /// The element.
+        elem: Box<TypeShape>,
+        /// The length.
+        len: Option<u64>,
+    },
+    /// `(A, B)`; `()` is an empty tuple.
+    Tuple(Vec<TypeShape>),
+    /// `&T`, `&mut T`, `*const T`, `fn(..)`: one pointer.
+    Pointer,
+    /// A reference to an unsized type (`&str`, `&[T]`, `&dyn Trait`): two pointers.
+    WidePointer,
+    /// Anything else (`impl Trait`, macros, `dyn Trait` by value).
+    Other,
+}
+
+impl TypeShape {
+    fn of(resolver: &Resolver, ty: &syn::Type) -> TypeShape {
+        match ty {
+            syn::Type::Path(path) if path.qself.is_none() => {
+                let Some(ty) = TypeRef::of_path(resolver, &path.path) else {
+                    return TypeShape::Other;
+                };
+                let args = match path.path.segments.last().map(|segment| &segment.arguments) {
+                    Some(syn::PathArguments::AngleBracketed(args)) => args
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg {
+                            syn::GenericArgument::Type(ty) => Some(TypeShape::of(resolver, ty)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                TypeShape::Path { ty, args }
+            }
+            syn::Type::Array(array) => TypeShape::Array {
+                elem: Box::new(TypeShape::of(resolver, &array.elem)),
+                len: match &array.len {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(int),
+                        ..
+                    }) => int.base10_parse().ok(),
+                    _ => None,
+                },
+            },
+            syn::Type::Tuple(tuple) => TypeShape::Tuple(
+                tuple
+                    .elems
+                    .iter()
+                    .map(|elem| TypeShape::of(resolver, elem))
+                    .collect(),
+            ),
+            syn::Type::Paren(paren) => TypeShape::of(resolver, &paren.elem),
+            syn::Type::Group(group) => TypeShape::of(resolver, &group.elem),
+            syn::Type::Reference(reference) => match &*reference.elem {
+                syn::Type::Slice(_) | syn::Type::TraitObject(_) => TypeShape::WidePointer,
+                syn::Type::Path(path) if path.path.is_ident("str") => TypeShape::WidePointer,
+                _ => TypeShape::Pointer,
+            },
+            syn::Type::Ptr(_) | syn::Type::BareFn(_) => TypeShape::Pointer,
+            _ => TypeShape::Other,
+        }
+    }
 }
 
 /// `impl Handler<CreateOrder> for CreateOrderHandler`.
@@ -34,18 +188,25 @@ pub struct NamedSite {
 pub struct HandlerImpl {
     /// Which trait.
     pub kind: HandlerKind,
-    /// The message type (last segment of the trait's generic argument); `None` for sagas.
-    pub message: Option<String>,
-    /// The implementing type (last path segment).
-    pub self_ty: String,
+    /// The message type (the trait's generic argument); `None` for sagas.
+    pub message: Option<TypeRef>,
+    /// The implementing type.
+    pub self_ty: TypeRef,
+    /// The span of the self type.
+    pub self_span: Span,
+    /// An empty span at the start of the line of the `impl` keyword (below its docs and
+    /// attributes): where another attribute goes.
+    pub line_start: Span,
+    /// The indentation of that line.
+    pub indent: String,
     /// `#[catga::handler]` is on the impl.
     pub has_handler_attr: bool,
     /// The impl is test code.
     pub in_test: bool,
-    /// 1-based line of the impl.
-    pub line: u32,
-    /// `type State = S;` of a saga.
-    pub saga_state: Option<String>,
+    /// The impl has generic parameters.
+    pub generic: bool,
+    /// `type State = S;` of a saga, and the span of `S`.
+    pub saga_state: Option<(TypeShape, Span)>,
 }
 
 /// What kind of message a type is.
@@ -65,12 +226,25 @@ pub enum MessageKind {
 pub struct MessageType {
     /// Command, query or event.
     pub kind: MessageKind,
-    /// The type's name.
-    pub name: String,
-    /// `#[command(idempotent)]`, or an `impl Idempotent` in this file.
-    pub idempotent: bool,
-    /// 1-based line.
-    pub line: u32,
+    /// The type.
+    pub ty: TypeRef,
+    /// The span of its name (derive) or of the impl's self type.
+    pub span: Span,
+    /// `#[command(idempotent)]`.
+    pub idempotent_attr: bool,
+    /// Declared by derive (so `#[command(..)]` can carry `idempotent`).
+    pub derived: bool,
+    /// Where `idempotent` goes: after the last argument of `#[command(..)]`, or (no such
+    /// attribute) an empty span at the start of the derive's line, with that line's indentation.
+    pub attr_insert: Option<(Span, String)>,
+    /// Whether `#[command(..)]` exists (the insertion is `, idempotent`) or not.
+    pub has_command_attr: bool,
+    /// Fields named `id` or `*_id`, with where their line starts and its indentation.
+    pub key_candidates: Vec<(String, Span, String)>,
+    /// A field already carries `#[idempotency_key]`.
+    pub has_key_field: bool,
+    /// Declared in test code.
+    pub in_test: bool,
 }
 
 /// How a handler gets registered.
@@ -88,31 +262,70 @@ pub enum RegistrationKind {
 pub struct Registration {
     /// Builder or attribute.
     pub kind: RegistrationKind,
-    /// The handler type's name (last path segment), when the argument names it.
-    pub handler_type: String,
-    /// 1-based line.
-    pub line: u32,
+    /// The handler type, when the argument shows it.
+    pub handler: TypeRef,
+    /// Where.
+    pub span: Span,
 }
 
-fn last_segment_of_type(ty: &syn::Type) -> Option<String> {
+/// The path of a type written as a path (`&T` and `(T)` look through), else `None`.
+pub(crate) fn type_path(ty: &syn::Type) -> Option<&syn::Path> {
     match ty {
-        syn::Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string()),
-        syn::Type::Reference(reference) => last_segment_of_type(&reference.elem),
-        syn::Type::Paren(paren) => last_segment_of_type(&paren.elem),
+        syn::Type::Path(path) if path.qself.is_none() => Some(&path.path),
+        syn::Type::Reference(reference) => type_path(&reference.elem),
+        syn::Type::Paren(paren) => type_path(&paren.elem),
+        syn::Type::Group(group) => type_path(&group.elem),
         _ => None,
     }
 }
 
-fn first_generic_type(path: &syn::Path) -> Option<String> {
+/// The path of the type an expression evidently builds: `T`, `T { .. }`, `T::new(..)`,
+/// `T::default()`, `<T>::new()` (by reference or in parens too). `T::new(..)` is taken to build
+/// a `T`, as constructors by convention do.
+fn constructed_type(expr: &syn::Expr) -> Option<&syn::Path> {
+    match expr {
+        syn::Expr::Call(call) => match &*call.func {
+            // The fn's path `T::new`: the type is all but its last segment.
+            syn::Expr::Path(path) if path.qself.is_none() && path.path.segments.len() >= 2 => {
+                Some(&path.path)
+            }
+            _ => None,
+        },
+        syn::Expr::Path(path) if path.qself.is_none() => Some(&path.path),
+        syn::Expr::Struct(lit) => Some(&lit.path),
+        syn::Expr::Reference(reference) => constructed_type(&reference.expr),
+        syn::Expr::Paren(paren) => constructed_type(&paren.expr),
+        _ => None,
+    }
+}
+
+/// [`constructed_type`] as a [`TypeRef`]: for a call the function's path minus its last segment.
+pub(crate) fn constructed_ref(resolver: &Resolver, expr: &syn::Expr) -> Option<TypeRef> {
+    let path = constructed_type(expr)?;
+    if matches!(strip(expr), syn::Expr::Call(_)) {
+        let mut prefix = path.clone();
+        prefix.segments.pop();
+        let last = prefix.segments.pop()?.into_value();
+        prefix.segments.push(last);
+        return TypeRef::of_path(resolver, &prefix);
+    }
+    TypeRef::of_path(resolver, path)
+}
+
+fn strip(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Reference(reference) => strip(&reference.expr),
+        syn::Expr::Paren(paren) => strip(&paren.expr),
+        other => other,
+    }
+}
+
+fn first_generic_type<'a>(path: &'a syn::Path) -> Option<&'a syn::Type> {
     let syn::PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else {
         return None;
     };
     args.args.iter().find_map(|arg| match arg {
-        syn::GenericArgument::Type(ty) => last_segment_of_type(ty),
+        syn::GenericArgument::Type(ty) => Some(ty),
         _ => None,
     })
 }
@@ -125,188 +338,314 @@ fn has_catga_attr(resolver: &Resolver, attrs: &[syn::Attribute], name: &str) -> 
     })
 }
 
-/// Record facts from an item.
-pub(crate) fn record_item(
-    facts: &mut FileFacts,
-    resolver: &Resolver,
-    source: &SourceFile,
-    item: &syn::Item,
-    scope: ScopeView<'_>,
-) {
-    match item {
-        syn::Item::Impl(item_impl) => record_impl(facts, resolver, source, item_impl, scope),
-        syn::Item::Struct(s) => record_derives(facts, resolver, source, &s.attrs, &s.ident),
-        syn::Item::Enum(e) => record_derives(facts, resolver, source, &e.attrs, &e.ident),
-        _ => {}
-    }
+/// Where the line holding `offset` starts, as an empty span, and its indentation.
+fn line_start(source: &SourceFile, offset: usize) -> (Span, String) {
+    let start = source.text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
+    let indent: String = source.text[start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    (source.span_of_bytes(start, start), indent)
 }
 
-fn record_impl(
-    facts: &mut FileFacts,
-    resolver: &Resolver,
-    source: &SourceFile,
-    item: &syn::ItemImpl,
-    scope: ScopeView<'_>,
-) {
-    let line = source.span_of(&item.impl_token).start_pos.line;
-    let Some(self_ty) = last_segment_of_type(&item.self_ty) else {
-        return;
-    };
-    let Some((_, trait_path, _)) = &item.trait_ else {
-        return;
-    };
-    if let Some(kind) = handler_kind(resolver, item) {
-        let has_handler_attr = has_catga_attr(resolver, &item.attrs, "handler");
-        let saga_state = item.items.iter().find_map(|impl_item| match impl_item {
-            syn::ImplItem::Type(ty) if ty.ident == "State" => last_segment_of_type(&ty.ty),
-            _ => None,
-        });
-        facts.handler_impls.push(HandlerImpl {
-            kind,
-            message: first_generic_type(trait_path),
-            self_ty: self_ty.clone(),
-            has_handler_attr,
-            in_test: scope.in_test() || crate::context::is_test_attr(&item.attrs),
-            line,
-            saga_state,
-        });
-        if has_handler_attr {
-            facts.registrations.push(Registration {
-                kind: RegistrationKind::Attribute,
-                handler_type: self_ty,
-                line,
-            });
-        }
-        return;
-    }
-    let Some(resolved) = resolver.resolve(trait_path) else {
-        return;
-    };
-    let kind = [
-        ("Command", MessageKind::Command),
-        ("Query", MessageKind::Query),
-        ("Event", MessageKind::Event),
-    ]
-    .into_iter()
-    .find(|(name, _)| is_catga_item(&resolved, name));
-    if let Some((_, kind)) = kind {
-        facts.message_types.push(MessageType {
-            kind,
-            name: self_ty,
-            idempotent: false,
-            line,
-        });
-    } else if is_catga_item(&resolved, "Idempotent") {
-        for message in facts
-            .message_types
-            .iter_mut()
-            .filter(|message| message.name == self_ty)
-        {
-            message.idempotent = true;
-        }
-    }
+/// Where an item starts, its outer attributes and doc comments included.
+fn item_start(source: &SourceFile, attrs: &[syn::Attribute], node: &impl syn::spanned::Spanned) -> usize {
+    attrs
+        .iter()
+        .filter(|attr| matches!(attr.style, syn::AttrStyle::Outer))
+        .map(|attr| source.span_of(attr).start)
+        .chain([source.span_of(node).start])
+        .min()
+        .unwrap_or(0)
 }
 
-fn record_derives(
-    facts: &mut FileFacts,
-    resolver: &Resolver,
-    source: &SourceFile,
-    attrs: &[syn::Attribute],
-    ident: &syn::Ident,
-) {
-    for attr in attrs.iter().filter(|attr| attr.path().is_ident("derive")) {
-        let Ok(paths) = attr.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-        ) else {
-            continue;
-        };
-        for path in paths {
-            let Some(resolved) = resolver.resolve(&path) else {
-                continue;
-            };
-            let kind = match resolved.rsplit("::").next() {
-                Some("Command") if resolved.starts_with("catga::") => MessageKind::Command,
-                Some("Query") if resolved.starts_with("catga::") => MessageKind::Query,
-                Some("Event") if resolved.starts_with("catga::") => MessageKind::Event,
-                _ => continue,
-            };
-            let idempotent = attrs.iter().any(|attr| {
-                attr.path().is_ident("command")
-                    && attr
-                        .meta
-                        .require_list()
-                        .is_ok_and(|list| list.tokens.to_string().contains("idempotent"))
-            });
-            let line = source.span_of(ident).start_pos.line;
-            facts.message_types.push(MessageType {
-                kind,
-                name: ident.to_string(),
-                idempotent,
-                line,
-            });
-        }
-    }
+/// Records facts during the walk.
+pub(crate) struct FactRecorder<'a> {
+    pub(crate) facts: &'a mut FileFacts,
+    pub(crate) resolver: &'a Resolver,
+    pub(crate) source: &'a SourceFile,
 }
 
-/// The type an expression constructs or names: `H::new(..)`, `H`, `H { .. }`, `H::default()`.
-fn constructed_type(expr: &syn::Expr) -> Option<String> {
-    match expr {
-        syn::Expr::Call(call) => match &*call.func {
-            syn::Expr::Path(path) => {
-                let segments = &path.path.segments;
-                let index = if segments.len() >= 2 {
-                    segments.len() - 2
-                } else {
-                    0
-                };
-                Some(segments[index].ident.to_string())
+impl FactRecorder<'_> {
+    /// Record facts from an item.
+    pub(crate) fn item(&mut self, item: &syn::Item, scope: ScopeView<'_>) {
+        let in_test = scope.in_test();
+        match item {
+            syn::Item::Impl(item_impl) => self.impl_item(item_impl, in_test),
+            syn::Item::Struct(s) => {
+                let fields: Vec<&syn::Field> = s.fields.iter().collect();
+                self.type_def(TypeDefKind::Struct, &s.ident, &s.generics, &s.attrs, vec![fields]);
+                self.derives(&s.attrs, &s.ident, s.fields.iter().collect(), in_test);
+                if matches!(s.fields, syn::Fields::Unit)
+                    && let Some(def) = self.facts.types.last_mut()
+                {
+                    def.default_constructible = true;
+                }
             }
-            _ => None,
-        },
-        syn::Expr::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string()),
-        syn::Expr::Struct(lit) => lit
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string()),
-        syn::Expr::Reference(reference) => constructed_type(&reference.expr),
-        syn::Expr::Paren(paren) => constructed_type(&paren.expr),
-        _ => None,
+            syn::Item::Enum(e) => {
+                let variants = e
+                    .variants
+                    .iter()
+                    .map(|variant| variant.fields.iter().collect())
+                    .collect();
+                self.type_def(TypeDefKind::Enum, &e.ident, &e.generics, &e.attrs, variants);
+                self.derives(&e.attrs, &e.ident, Vec::new(), in_test);
+            }
+            syn::Item::Type(alias) => {
+                let Some(ty) = TypeRef::of_path(self.resolver, &syn::Path::from(alias.ident.clone()))
+                else {
+                    return;
+                };
+                self.facts.types.push(TypeDef {
+                    kind: TypeDefKind::Alias,
+                    ty,
+                    span: self.source.span_of(&alias.ident),
+                    variants: vec![vec![FieldDef {
+                        name: None,
+                        ty: TypeShape::of(self.resolver, &alias.ty),
+                        span: self.source.span_of(&alias.ty),
+                    }]],
+                    default_constructible: false,
+                    generic: !alias.generics.params.is_empty(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn type_def(
+        &mut self,
+        kind: TypeDefKind,
+        ident: &syn::Ident,
+        generics: &syn::Generics,
+        attrs: &[syn::Attribute],
+        variants: Vec<Vec<&syn::Field>>,
+    ) {
+        let Some(ty) = TypeRef::of_path(self.resolver, &syn::Path::from(ident.clone())) else {
+            return;
+        };
+        let variants = variants
+            .into_iter()
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|field| FieldDef {
+                        name: field.ident.as_ref().map(ToString::to_string),
+                        ty: TypeShape::of(self.resolver, &field.ty),
+                        span: self.source.span_of(field),
+                    })
+                    .collect()
+            })
+            .collect();
+        self.facts.types.push(TypeDef {
+            kind,
+            ty,
+            span: self.source.span_of(ident),
+            variants,
+            default_constructible: derive_paths(attrs)
+                .any(|path| path.segments.last().is_some_and(|last| last.ident == "Default")),
+            generic: !generics.params.is_empty(),
+        });
+    }
+
+    fn impl_item(&mut self, item: &syn::ItemImpl, in_test: bool) {
+        let Some((_, trait_path, _)) = &item.trait_ else {
+            return;
+        };
+        let Some(self_ty) = TypeRef::of_type(self.resolver, &item.self_ty) else {
+            return;
+        };
+        let in_test = in_test || is_test_attr(&item.attrs);
+        if let Some(kind) = handler_kind(self.resolver, item) {
+            let has_handler_attr = has_catga_attr(self.resolver, &item.attrs, "handler");
+            let saga_state = item.items.iter().find_map(|impl_item| match impl_item {
+                syn::ImplItem::Type(ty) if ty.ident == "State" => Some((
+                    TypeShape::of(self.resolver, &ty.ty),
+                    self.source.span_of(&ty.ty),
+                )),
+                _ => None,
+            });
+            let (line_start, indent) =
+                line_start(self.source, self.source.span_of(&item.impl_token).start);
+            let self_span = self.source.span_of(&item.self_ty);
+            if has_handler_attr {
+                self.facts.registrations.push(Registration {
+                    kind: RegistrationKind::Attribute,
+                    handler: self_ty.clone(),
+                    span: self_span,
+                });
+            }
+            self.facts.handler_impls.push(HandlerImpl {
+                kind,
+                message: first_generic_type(trait_path)
+                    .and_then(|ty| TypeRef::of_type(self.resolver, ty)),
+                self_ty,
+                self_span,
+                line_start,
+                indent,
+                has_handler_attr,
+                in_test,
+                generic: !item.generics.params.is_empty(),
+                saga_state,
+            });
+            return;
+        }
+        let Some(resolved) = self.resolver.resolve(trait_path) else {
+            return;
+        };
+        if is_catga_item(&resolved, "Idempotent") {
+            self.facts.idempotent_impls.push(self_ty);
+            return;
+        }
+        let kind = [
+            ("Command", MessageKind::Command),
+            ("Query", MessageKind::Query),
+            ("Event", MessageKind::Event),
+        ]
+        .into_iter()
+        .find(|(name, _)| is_catga_item(&resolved, name));
+        if let Some((_, kind)) = kind {
+            self.facts.message_types.push(MessageType {
+                kind,
+                ty: self_ty,
+                span: self.source.span_of(&item.self_ty),
+                idempotent_attr: false,
+                derived: false,
+                attr_insert: None,
+                has_command_attr: false,
+                key_candidates: Vec::new(),
+                has_key_field: false,
+                in_test,
+            });
+        }
+    }
+
+    fn derives(
+        &mut self,
+        attrs: &[syn::Attribute],
+        ident: &syn::Ident,
+        fields: Vec<&syn::Field>,
+        in_test: bool,
+    ) {
+        let kinds: Vec<MessageKind> = derive_paths(attrs)
+            .filter_map(|path| {
+                let resolved = self.resolver.resolve(&path)?;
+                [
+                    ("Command", MessageKind::Command),
+                    ("Query", MessageKind::Query),
+                    ("Event", MessageKind::Event),
+                ]
+                .into_iter()
+                .find(|(name, _)| is_catga_item(&resolved, name))
+                .map(|(_, kind)| kind)
+            })
+            .collect();
+        let Some(ty) = TypeRef::of_path(self.resolver, &syn::Path::from(ident.clone())) else {
+            return;
+        };
+        let command_attr = attrs.iter().find(|attr| attr.path().is_ident("command"));
+        let idempotent_attr = command_attr.is_some_and(|attr| {
+            attr.meta
+                .require_list()
+                .is_ok_and(|list| list.tokens.clone().into_iter().any(|token| token.to_string() == "idempotent"))
+        });
+        let attr_insert = match command_attr.map(|attr| &attr.meta) {
+            Some(syn::Meta::List(list)) => {
+                let close = self.source.span_from(list.delimiter.span().close());
+                Some((self.source.span_of_bytes(close.start, close.start), String::new()))
+            }
+            Some(_) => None,
+            None => Some(line_start(self.source, item_start(self.source, attrs, ident))),
+        };
+        let key_candidates: Vec<(String, Span, String)> = fields
+            .iter()
+            .filter_map(|field| {
+                let name = field.ident.as_ref()?.to_string();
+                let key_like = name == "id" || name.ends_with("_id");
+                key_like.then(|| {
+                    let (start, indent) =
+                        line_start(self.source, item_start(self.source, &field.attrs, &field.ty));
+                    (name, start, indent)
+                })
+            })
+            .collect();
+        let has_key_field = fields.iter().any(|field| {
+            field
+                .attrs
+                .iter()
+                .any(|attr| attr.path().is_ident("idempotency_key"))
+        });
+        for kind in kinds {
+            self.facts.message_types.push(MessageType {
+                kind,
+                ty: ty.clone(),
+                span: self.source.span_of(ident),
+                idempotent_attr,
+                derived: true,
+                attr_insert: attr_insert.clone(),
+                has_command_attr: command_attr.is_some(),
+                key_candidates: if kind == MessageKind::Command {
+                    key_candidates.clone()
+                } else {
+                    Vec::new()
+                },
+                has_key_field,
+                in_test,
+            });
+        }
+    }
+
+    /// Record facts from an expression: builder registrations and publishes.
+    pub(crate) fn expr(&mut self, expr: &syn::Expr, locals: &Locals) {
+        let syn::Expr::MethodCall(call) = expr else {
+            return;
+        };
+        let registration = call.method == "handler" || call.method == "event_handler";
+        if !registration && call.method != "publish" {
+            return;
+        }
+        let (Some(arg), 1) = (call.args.first(), call.args.len()) else {
+            return;
+        };
+        let ty = match strip(arg) {
+            // A variable: its evident type, if the binding shows one.
+            syn::Expr::Path(path) if path.path.get_ident().is_some() && path.qself.is_none() => {
+                let name = path.path.segments[0].ident.to_string();
+                match locals.get(&name) {
+                    Some(origin) => origin.constructed.clone().map(|canonical| TypeRef {
+                        name: canonical.rsplit("::").next().unwrap_or(&canonical).to_string(),
+                        path: Some(canonical),
+                    }),
+                    None => constructed_ref(self.resolver, arg),
+                }
+            }
+            _ => constructed_ref(self.resolver, arg),
+        };
+        let Some(ty) = ty else {
+            return;
+        };
+        let span = self.source.span_of(&call.method);
+        if registration {
+            self.facts.registrations.push(Registration {
+                kind: RegistrationKind::Builder,
+                handler: ty,
+                span,
+            });
+        } else {
+            self.facts.publishes.push(TypeSite { ty, span });
+        }
     }
 }
 
-/// Record facts from an expression: builder registrations and publishes.
-pub(crate) fn record_expr(
-    facts: &mut FileFacts,
-    _resolver: &Resolver,
-    source: &SourceFile,
-    expr: &syn::Expr,
-) {
-    let syn::Expr::MethodCall(call) = expr else {
-        return;
-    };
-    let registration = call.method == "handler" || call.method == "event_handler";
-    if !registration && call.method != "publish" {
-        return;
-    }
-    let (Some(arg), 1) = (call.args.first(), call.args.len()) else {
-        return;
-    };
-    let Some(name) = constructed_type(arg) else {
-        return;
-    };
-    let line = source.span_of(&call.method).start_pos.line;
-    if registration {
-        facts.registrations.push(Registration {
-            kind: RegistrationKind::Builder,
-            handler_type: name,
-            line,
-        });
-    } else {
-        facts.publishes.push(NamedSite { name, line });
-    }
+fn derive_paths(attrs: &[syn::Attribute]) -> impl Iterator<Item = syn::Path> + '_ {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("derive"))
+        .filter_map(|attr| {
+            attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+            )
+            .ok()
+        })
+        .flatten()
 }

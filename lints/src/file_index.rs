@@ -1,5 +1,6 @@
 //! Declarations of one file, for rules whose evidence lies outside the node a hook is given: the
-//! fields of the file's structs, its statics, and every fn body with its enclosing impl and the
+//! fields of the file's structs, its statics (`lazy_static!` and `thread_local!` ones included),
+//! and every fn body with its enclosing impl and the
 //! name-resolution scope of its module. Built from the `file` hook's `syn::File`.
 //!
 //! Types are reduced to a [`TypeChain`], the resolved paths of a type and of its first type
@@ -53,6 +54,17 @@ impl FnSite<'_> {
     }
 }
 
+/// How a static of the file is declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StaticKind {
+    /// `static NAME: T = ..;`
+    Static,
+    /// `static ref NAME: T = ..;` inside `lazy_static!`.
+    LazyStatic,
+    /// `static NAME: T = ..;` inside `thread_local!` (a `LocalKey`, reached through `.with(..)`).
+    ThreadLocal,
+}
+
 /// The declarations of one file.
 #[derive(Debug)]
 pub(crate) struct FileIndex<'a> {
@@ -60,6 +72,11 @@ pub(crate) struct FileIndex<'a> {
     structs: HashMap<String, Option<&'a syn::Fields>>,
     /// Static or const name -> type; `None` when the name is declared twice.
     statics: HashMap<String, Option<&'a syn::Type>>,
+    /// `lazy_static!` name -> type (parsed from the macro body); `None` when declared twice.
+    lazy_statics: HashMap<String, Option<syn::Type>>,
+    /// Name of a static (not a const) -> how it is declared; `None` when the file declares the
+    /// name more than once (in two modules, or also as a const).
+    static_kinds: HashMap<String, Option<StaticKind>>,
     /// Type alias name -> aliased type; `None` when the name is declared twice.
     aliases: HashMap<String, Option<&'a syn::Type>>,
     fns: Vec<FnSite<'a>>,
@@ -73,6 +90,8 @@ impl<'a> FileIndex<'a> {
         let mut index = FileIndex {
             structs: HashMap::new(),
             statics: HashMap::new(),
+            lazy_statics: HashMap::new(),
+            static_kinds: HashMap::new(),
             aliases: HashMap::new(),
             fns: Vec::new(),
             modules: vec![resolver.clone()],
@@ -84,6 +103,21 @@ impl<'a> FileIndex<'a> {
     /// Every fn with a body, nested ones included, in source order of their enclosing items.
     pub(crate) fn fns(&self) -> &[FnSite<'a>] {
         &self.fns
+    }
+
+    /// How the file declares the static `name` (`None` for anything else, consts included, and
+    /// for a name declared more than once).
+    pub(crate) fn static_kind(&self, name: &str) -> Option<StaticKind> {
+        self.static_kinds.get(name).copied().flatten()
+    }
+
+    /// The declared type of the static or const `name` (`lazy_static!` ones included).
+    fn static_type(&self, name: &str) -> Option<&syn::Type> {
+        match (self.statics.get(name), self.lazy_statics.get(name)) {
+            (Some(ty), None) => ty.as_deref(),
+            (None, Some(ty)) => ty.as_ref(),
+            _ => None,
+        }
     }
 
     /// The resolver for names inside `site`.
@@ -103,13 +137,32 @@ impl<'a> FileIndex<'a> {
                 insert_unique(&mut self.structs, strukt.ident.to_string(), &strukt.fields)
             }
             syn::Item::Static(statik) => {
-                insert_unique(&mut self.statics, statik.ident.to_string(), &*statik.ty)
+                insert_unique(&mut self.statics, statik.ident.to_string(), &*statik.ty);
+                insert_unique(
+                    &mut self.static_kinds,
+                    statik.ident.to_string(),
+                    StaticKind::Static,
+                );
+            }
+            syn::Item::Macro(mac) => {
+                let Some((kind, declared)) = macro_statics(&mac.mac) else {
+                    return;
+                };
+                for (name, ty) in declared {
+                    let name = name.to_string();
+                    insert_unique(&mut self.static_kinds, name.clone(), kind);
+                    if kind == StaticKind::LazyStatic {
+                        insert_unique(&mut self.lazy_statics, name, ty);
+                    }
+                }
             }
             syn::Item::Type(alias) => {
                 insert_unique(&mut self.aliases, alias.ident.to_string(), &*alias.ty)
             }
             syn::Item::Const(konst) => {
-                insert_unique(&mut self.statics, konst.ident.to_string(), &*konst.ty)
+                insert_unique(&mut self.statics, konst.ident.to_string(), &*konst.ty);
+                // A const is not a static: a name declared as both is ambiguous.
+                self.static_kinds.insert(konst.ident.to_string(), None);
             }
             syn::Item::Fn(f) => {
                 let in_test = in_test || is_test_attr(&f.attrs);
@@ -224,6 +277,41 @@ fn insert_unique<V>(map: &mut HashMap<String, Option<V>>, name: String, value: V
     map.entry(name)
         .and_modify(|slot| *slot = None)
         .or_insert(Some(value));
+}
+
+/// The statics a `lazy_static! { .. }` or `thread_local! { .. }` invocation declares, with their
+/// types; `None` for other macros and bodies that do not parse.
+fn macro_statics(mac: &syn::Macro) -> Option<(StaticKind, Vec<(syn::Ident, syn::Type)>)> {
+    let kind = match mac.path.segments.last()?.ident.to_string().as_str() {
+        "lazy_static" => StaticKind::LazyStatic,
+        "thread_local" => StaticKind::ThreadLocal,
+        _ => return None,
+    };
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let mut declared = Vec::new();
+        while !input.is_empty() {
+            input.call(syn::Attribute::parse_outer)?;
+            input.parse::<syn::Visibility>()?;
+            input.parse::<syn::Token![static]>()?;
+            if input.peek(syn::Token![ref]) {
+                input.parse::<syn::Token![ref]>()?;
+            }
+            let name: syn::Ident = input.parse()?;
+            input.parse::<syn::Token![:]>()?;
+            let ty: syn::Type = input.parse()?;
+            input.parse::<syn::Token![=]>()?;
+            // The initializer: every token up to the `;` of this declaration.
+            while !input.is_empty() && !input.peek(syn::Token![;]) {
+                input.parse::<TokenTree>()?;
+            }
+            if !input.is_empty() {
+                input.parse::<syn::Token![;]>()?;
+            }
+            declared.push((name, ty));
+        }
+        Ok(declared)
+    };
+    mac.parse_body_with(parser).ok().map(|declared| (kind, declared))
 }
 
 /// Items directly inside a fn body (at any block depth), not inside nested items.
@@ -416,7 +504,7 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                     Some((_, Origin::Built(init))) => Some(constructor_chain(init, self.resolver))
                         .filter(|chain| !chain.is_empty()),
                     Some((_, Origin::Unknown)) => None,
-                    None => Some(self.written(self.index.statics.get(&name).copied().flatten()?)),
+                    None => Some(self.written(self.index.static_type(&name)?)),
                 }
             }
             syn::Expr::Field(field) => {
@@ -527,6 +615,23 @@ mod tests {
             "parking_lot::RwLock"
         );
         assert_eq!(chain_in(source, "f", "other"), None);
+    }
+
+    #[test]
+    fn lazy_static_and_thread_local_statics_are_indexed_apart_from_consts() {
+        let source = "lazy_static::lazy_static! { pub static ref CACHE: std::sync::Mutex<u8> = Default::default(); }\n\
+                      thread_local! { static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) }; }\n\
+                      static SEEN: u8 = 0; const MAX: u8 = 1; fn f() {}";
+        assert_eq!(
+            chain_in(source, "f", "CACHE").unwrap()[0],
+            "std::sync::Mutex"
+        );
+        let file: syn::File = syn::parse_str(source).unwrap();
+        let index = FileIndex::new(&file, &Resolver::for_file(&file));
+        assert_eq!(index.static_kind("CACHE"), Some(StaticKind::LazyStatic));
+        assert_eq!(index.static_kind("BUF"), Some(StaticKind::ThreadLocal));
+        assert_eq!(index.static_kind("SEEN"), Some(StaticKind::Static));
+        assert_eq!(index.static_kind("MAX"), None);
     }
 
     #[test]

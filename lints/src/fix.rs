@@ -3,7 +3,7 @@
 //! left to fix or [`MAX_ROUNDS`] is reached. Also atomic writes and unified diffs.
 
 use crate::check::{CheckEnv, FileResult, check_source};
-use crate::diagnostic::{Applicability, Edit, Fix};
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
 use crate::source::SourceFile;
 use std::collections::HashSet;
 use std::io::Write;
@@ -36,13 +36,17 @@ impl FixMode {
 
 /// Whether `result` holds a fix `mode` would apply.
 pub(crate) fn has_applicable_fix(result: &FileResult, mode: FixMode) -> bool {
-    result.parsed
-        && result.diagnostics.iter().any(|diagnostic| {
-            diagnostic
-                .fix
-                .as_ref()
-                .is_some_and(|fix| mode.allows(fix.applicability))
-        })
+    result.parsed && any_applicable(&result.diagnostics, mode)
+}
+
+/// Whether one of `diagnostics` has a fix `mode` would apply.
+pub(crate) fn any_applicable(diagnostics: &[Diagnostic], mode: FixMode) -> bool {
+    diagnostics.iter().any(|diagnostic| {
+        diagnostic
+            .fix
+            .as_ref()
+            .is_some_and(|fix| mode.allows(fix.applicability))
+    })
 }
 
 /// The outcome of fixing one file.
@@ -305,6 +309,7 @@ mod tests {
             rules: &rules,
             dependencies: None,
             test_target: false,
+            module: "crate",
         };
         fix_source(source, initial, FixMode::Unsafe, env)
     }

@@ -25,6 +25,7 @@ mod run;
 mod scan;
 pub mod source;
 mod suppress;
+pub mod workspace;
 
 pub use config::Settings;
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span};

@@ -15,6 +15,10 @@ pub struct LocalOrigin {
     pub methods: Vec<String>,
     /// The resolved path of the annotated type (`let rx: Receiver<u8>`, fn parameters).
     pub ty: Option<String>,
+    /// The workspace-wide name ([`Resolver::canonical`]) of the type the value evidently has:
+    /// the annotated type, or what the initializer builds (`T`, `T { .. }`, `T::new(..)`,
+    /// `T::default()`).
+    pub constructed: Option<String>,
 }
 
 /// A method chain taken apart: its root expression and the methods called on it.
@@ -68,6 +72,7 @@ impl LocalOrigin {
                 .map(|method| method.to_string())
                 .collect(),
             ty: None,
+            constructed: crate::facts::constructed_ref(resolver, init).and_then(|ty| ty.path),
         }
     }
 
@@ -75,6 +80,7 @@ impl LocalOrigin {
     pub fn of_type(ty: &syn::Type, resolver: &Resolver) -> LocalOrigin {
         LocalOrigin {
             ty: resolved_type(ty, resolver),
+            constructed: crate::facts::type_path(ty).and_then(|path| resolver.canonical(path)),
             ..LocalOrigin::default()
         }
     }

@@ -240,6 +240,8 @@ pub struct Scope {
     unknown_glob: bool,
     /// Whether names of the enclosing scope are visible (blocks: yes; inline modules: no).
     inherits: bool,
+    /// The name of the inline module this scope is (`None` for a file or a block).
+    module_name: Option<String>,
 }
 
 impl Scope {
@@ -251,6 +253,14 @@ impl Scope {
         }
         scope.expand_relative_imports();
         scope
+    }
+
+    /// The scope of the inline module `mod name { items }`.
+    pub fn inline_module(name: &syn::Ident, items: &[syn::Item]) -> Scope {
+        Scope {
+            module_name: Some(name.to_string()),
+            ..Scope::module(items)
+        }
     }
 
     /// The scope of a block: its items and imports, on top of the enclosing scope.
@@ -414,10 +424,10 @@ impl Scope {
         match self.bindings.get(name) {
             Some(binding) if starts_path && !binding.starts_paths => {}
             Some(binding) => {
-                return Some(Lookup::Path(match &binding.origin {
-                    Origin::Import(full) => full.clone(),
-                    Origin::Local => format!("self::{name}"),
-                }));
+                return Some(match &binding.origin {
+                    Origin::Import(full) => Lookup::Path(full.clone()),
+                    Origin::Local => Lookup::Local,
+                });
             }
             None => {}
         }
@@ -437,7 +447,11 @@ impl Scope {
 }
 
 enum Lookup {
+    /// Imported from, or a known glob member of, this full path.
     Path(String),
+    /// Declared in the scope itself.
+    Local,
+    /// Maybe from a glob of a module we do not know.
     Unknown,
 }
 
@@ -453,13 +467,21 @@ fn join(prefix: &[String], last: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Resolver {
     scopes: Vec<Scope>,
+    /// The module path of the file (`shop::orders`), for [`Resolver::canonical`].
+    file_module: String,
 }
 
 impl Resolver {
     /// A resolver for a file: its top-level items form the outermost scope.
     pub fn for_file(file: &syn::File) -> Resolver {
+        Resolver::for_file_in(file, "crate")
+    }
+
+    /// A resolver for a file that is module `module` (`shop::orders`) of its crate.
+    pub fn for_file_in(file: &syn::File, module: &str) -> Resolver {
         Resolver {
             scopes: vec![Scope::module(&file.items)],
+            file_module: module.to_string(),
         }
     }
 
@@ -491,6 +513,7 @@ impl Resolver {
         for scope in self.scopes.iter().rev() {
             match scope.lookup(&first, !rest.is_empty()) {
                 Some(Lookup::Path(full)) => return Some(join_all(&full, &rest)),
+                Some(Lookup::Local) => return Some(join_all(&format!("self::{first}"), &rest)),
                 Some(Lookup::Unknown) => return None,
                 None if !scope.inherits => break,
                 None => {}
@@ -501,6 +524,101 @@ impl Resolver {
         }
         // A multi-segment path whose first segment is not bound names a crate: `std::fs::read`.
         (!rest.is_empty()).then(|| join_all(&first, &rest))
+    }
+
+    /// The workspace-wide name of the item `path` names: the same for every file that names it,
+    /// however it is written. `CreateOrder` declared in `src/orders.rs` of crate `shop` is
+    /// `shop::orders::CreateOrder`, and so is `crate::orders::CreateOrder`, `super::CreateOrder`
+    /// from `shop::orders::tests`, and `CreateOrder` after `use crate::orders::CreateOrder;`.
+    /// Names from outside the workspace keep their full path (`catga::Context`). `None` when
+    /// unknown (`Self`, a name that may come from a glob of an unknown module).
+    pub fn canonical(&self, path: &syn::Path) -> Option<String> {
+        let segments: Vec<String> = path
+            .segments
+            .iter()
+            .map(|segment| segment.ident.to_string())
+            .collect();
+        if path.leading_colon.is_some() {
+            return Some(segments.join("::"));
+        }
+        self.canonical_in(self.scopes.len().checked_sub(1)?, &segments, 0)
+    }
+
+    /// [`Resolver::canonical`] of `segments` as written in scope `at`; `depth` bounds how many
+    /// imports are followed (`use a::b; use b::c;` chains, cycles in broken code).
+    fn canonical_in(&self, at: usize, segments: &[String], depth: usize) -> Option<String> {
+        let (first, rest) = segments.split_first()?;
+        if depth > 8 {
+            return None;
+        }
+        match first.as_str() {
+            "crate" => {
+                let crate_name = self.file_module.split("::").next().unwrap_or("crate");
+                return Some(join_all(crate_name, rest));
+            }
+            "self" => return Some(join_all(&self.module_at(at), rest)),
+            "super" => {
+                let mut module: Vec<String> =
+                    self.module_at(at).split("::").map(str::to_owned).collect();
+                let mut rest = rest;
+                module.pop();
+                while let Some(("super", tail)) = rest.split_first().map(|(s, t)| (s.as_str(), t)) {
+                    module.pop();
+                    rest = tail;
+                }
+                if module.is_empty() {
+                    return None;
+                }
+                return Some(join_all(&module.join("::"), rest));
+            }
+            "Self" => return None,
+            _ => {}
+        }
+        for index in (0..=at).rev() {
+            let scope = &self.scopes[index];
+            match scope.lookup(first, !rest.is_empty()) {
+                Some(Lookup::Local) => {
+                    return Some(join_all(&format!("{}::{first}", self.module_at(index)), rest));
+                }
+                Some(Lookup::Path(full)) => {
+                    let mut imported: Vec<String> =
+                        full.split("::").map(str::to_owned).collect();
+                    imported.extend(rest.iter().cloned());
+                    // An import names a path relative to the module that declares it
+                    // (`use orders::CreateOrder;` beside `mod orders;`), or a crate.
+                    let relative = matches!(imported[0].as_str(), "crate" | "self" | "super")
+                        || (imported.len() > 1
+                            && imported[0] != *first
+                            && self.scopes[index]
+                                .lookup(&imported[0], true)
+                                .is_some_and(|lookup| matches!(lookup, Lookup::Local)));
+                    if relative {
+                        return self.canonical_in(index, &imported, depth + 1);
+                    }
+                    return Some(imported.join("::"));
+                }
+                Some(Lookup::Unknown) => return None,
+                None if !scope.inherits => break,
+                None => {}
+            }
+        }
+        if let Some((_, full)) = STD_PRELUDE.iter().find(|(name, _)| name == first) {
+            return Some(join_all(full, rest));
+        }
+        // Not bound here: a crate (`std::fs`), or a single name we cannot place.
+        (!rest.is_empty()).then(|| join_all(first, rest))
+    }
+
+    /// The module path of scope `at`: the file's, then each inline module down to it.
+    fn module_at(&self, at: usize) -> String {
+        let mut module = self.file_module.clone();
+        for scope in self.scopes.iter().take(at + 1) {
+            if let Some(name) = &scope.module_name {
+                module.push_str("::");
+                module.push_str(name);
+            }
+        }
+        module
     }
 
     /// Resolve a path expression (`thread::sleep` in `thread::sleep(d)`); `None` for any other

@@ -44,6 +44,10 @@
 //! - [`Hooks::function`]: every fn with a body (free fns, impl methods, trait default methods),
 //!   after entering it: `cx.fn_name()` is this fn, `cx.handler()` tells if it is a handler method.
 //! - [`Hooks::block`]: every block (fn bodies, async blocks, closure bodies, nested blocks).
+//! - [`Hooks::workspace`]: once per run, after every file was checked, with the
+//!   [`WorkspaceIndex`] of every file's facts (for rules whose evidence spans files: "no
+//!   builder call anywhere registers this handler"). Report through [`WorkspaceCx::report`],
+//!   which names the file; fixes edit that file. Suppression comments apply as usual.
 //! - [`Hooks::expr`]: every expression, outermost first. In async and handler code this includes
 //!   the comma-separated arguments of common macros (`println!`, `vec!`, `assert!`,
 //!   `tokio::join!`, ...) when they parse; elsewhere macro bodies are not re-parsed (cost).
@@ -71,7 +75,8 @@
 //!   crate's manifest lists a dependency; false when there is no manifest),
 //!   [`RuleCx::depends_on_feature`] (and enables this feature of it), [`RuleCx::tokio_has`]
 //!   (a fix may use `tokio::fs`, `tokio::time`, ...).
-//! - Text: [`RuleCx::span`] (span of any syntax node), [`RuleCx::text`], [`RuleCx::source`].
+//! - Text: [`RuleCx::span`] (span of any syntax node), [`RuleCx::text`], [`RuleCx::source`],
+//!   [`RuleCx::file_syntax`] (the whole file's syntax, for a site about to be reported).
 //!
 //! ## Reporting
 //!
@@ -89,6 +94,7 @@ use crate::diagnostic::{Diagnostic, Edit, Fix, Severity, Span};
 use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::Resolver;
 use crate::source::SourceFile;
+use crate::workspace::{WorkspaceCx, WorkspaceIndex};
 use std::collections::BTreeSet;
 
 /// Whether a rule can fix what it finds.
@@ -144,6 +150,8 @@ pub struct Hooks {
     pub block: Option<fn(&syn::Block, &mut RuleCx<'_>)>,
     /// Every expression.
     pub expr: Option<fn(&syn::Expr, &mut RuleCx<'_>)>,
+    /// Once per run, after every file, with the workspace index (cross-file rules).
+    pub workspace: Option<fn(&WorkspaceIndex<'_>, &mut WorkspaceCx<'_>)>,
 }
 
 impl Hooks {
@@ -154,6 +162,7 @@ impl Hooks {
         function: None,
         block: None,
         expr: None,
+        workspace: None,
     };
 }
 
@@ -177,6 +186,8 @@ pub struct FileEnv<'a> {
     pub dependencies: Option<&'a BTreeSet<String>>,
     /// The file belongs to a test or bench target: all of it is test code.
     pub test_file: bool,
+    /// The module the file is (`shop::orders`), for workspace-wide type names.
+    pub module: &'a str,
 }
 
 /// What a hook can ask and report. See the module docs.
@@ -248,6 +259,29 @@ impl<'a> RuleCx<'a> {
     /// The source text of `span`.
     pub fn text(&self, span: Span) -> &'a str {
         self.env.source.text_of(span)
+    }
+
+    /// The whole file's syntax, parsed again from its text, for a hook that must look beyond its
+    /// node (the struct a handler impl names, a `const` a call uses). Parsing costs about as much
+    /// as the walk: ask only for a site about to be reported. The last file is kept per thread,
+    /// so several sites of one file parse it once. `None` when the text does not parse.
+    pub fn file_syntax(&self) -> Option<std::rc::Rc<syn::File>> {
+        type Parsed = Option<(u64, std::rc::Rc<syn::File>)>;
+        thread_local! {
+            static LAST: std::cell::RefCell<Parsed> = const { std::cell::RefCell::new(None) };
+        }
+        let text = &self.env.source.text;
+        let key = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+        LAST.with(|last| {
+            if let Some((cached, file)) = &*last.borrow()
+                && *cached == key
+            {
+                return Some(file.clone());
+            }
+            let file = std::rc::Rc::new(syn::parse_file(text).ok()?);
+            *last.borrow_mut() = Some((key, file.clone()));
+            Some(file)
+        })
     }
 
     /// The full path `path` names here; see [`Resolver::resolve`].
@@ -365,7 +399,7 @@ impl<'a> RuleCx<'a> {
 /// Adds help and a fix to a diagnostic just reported.
 #[derive(Debug)]
 pub struct DiagnosticBuilder<'a> {
-    diagnostic: &'a mut Diagnostic,
+    pub(crate) diagnostic: &'a mut Diagnostic,
 }
 
 impl DiagnosticBuilder<'_> {

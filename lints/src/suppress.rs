@@ -11,12 +11,14 @@
 
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::source::SourceFile;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 const LINE_MARKER: &str = "catga-allow(";
 const FILE_MARKER: &str = "catga-allow-file(";
 
 /// One code listed in one allow comment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct AllowedCode {
     /// The canonical code, or the text as written when it names no rule.
     code: String,
@@ -25,7 +27,7 @@ struct AllowedCode {
 }
 
 /// One allow comment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Allow {
     codes: Vec<AllowedCode>,
     /// The line it applies to; `None` for a file-wide allow.
@@ -35,13 +37,19 @@ struct Allow {
     comment: Span,
 }
 
-/// Every allow comment of a file.
-#[derive(Debug, Clone, Default)]
+/// Every allow comment of a file (kept with the file's result: the workspace pass applies them
+/// to cross-file rules' diagnostics).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Allows {
     allows: Vec<Allow>,
 }
 
 impl Allows {
+    /// Whether the file has no allow comment.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.allows.is_empty()
+    }
+
     /// Read the allow comments of `source`; `first_item` is the offset where the file's first
     /// item starts (file-wide allows must come before it).
     pub(crate) fn parse(source: &SourceFile, first_item: usize) -> Allows {
@@ -103,7 +111,7 @@ impl Allows {
         diagnostics: Vec<Diagnostic>,
         enabled: &dyn Fn(&str) -> bool,
         unused_allow: Option<Severity>,
-        source: &SourceFile,
+        path: &Path,
     ) -> Vec<Diagnostic> {
         if self.allows.is_empty() {
             return diagnostics;
@@ -135,7 +143,7 @@ impl Allows {
                     name: meta.name.to_string(),
                     severity,
                     message,
-                    path: source.path.clone(),
+                    path: path.to_path_buf(),
                     span: allow.comment,
                     help: Some(
                         "remove the comment, or move it to the line it is meant for".to_string(),
@@ -236,7 +244,7 @@ mod tests {
             .map(|(code, line)| diagnostic_at(&source, code, *line))
             .collect();
         Allows::parse(&source, first_item(&source))
-            .apply(diagnostics, &|_| true, Some(Severity::Info), &source)
+            .apply(diagnostics, &|_| true, Some(Severity::Info), &source.path)
             .into_iter()
             .map(|d| (d.code, d.span.start_pos.line))
             .collect()
@@ -305,7 +313,7 @@ mod tests {
             Vec::new(),
             &|code| code != "CATGA005",
             Some(Severity::Info),
-            &source,
+            &source.path,
         );
         assert!(got.is_empty());
     }

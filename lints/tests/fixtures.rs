@@ -1,7 +1,8 @@
 //! Fixture tests: every directory under `tests/fixtures/` is one rule's fixture (`catga005/` is
 //! CATGA005) with
 //! - `bad.rs`: every line where a diagnostic must start ends with `//~ CODE [CODE ...]`; the
-//!   diagnostics of the run must be exactly those (missing and unexpected both fail);
+//!   diagnostics of the run must be exactly those (missing and unexpected both fail). The run
+//!   selects the fixture's rule and every code the annotations name, nothing else;
 //! - `good.rs`: near-misses; no diagnostic of the fixture's rule;
 //! - `bad.fixed.rs`: `bad.rs` after `--fix --unsafe-fixes`, compared byte for byte
 //!   (`UPDATE_FIXTURES=1 cargo test -p catga-lints --test fixtures` rewrites it); re-linting it
@@ -45,10 +46,13 @@ impl Scratch {
         Scratch { dir, file }
     }
 
-    fn lint(&self, fix: FixMode) -> LintReport {
+    /// Lint with only the `select`ed rules, so another rule's findings (a handler that no
+    /// builder registers, an event without handlers) neither pass nor fail this fixture.
+    fn lint(&self, fix: FixMode, select: &[String]) -> LintReport {
         let options = LintOptions {
             root: self.dir.path().to_path_buf(),
             paths: vec![self.file.clone()],
+            select: select.to_vec(),
             fix,
             cache: false,
             ..LintOptions::default()
@@ -92,9 +96,22 @@ fn describe(report: &LintReport) -> BTreeMap<(u32, String), Vec<String>> {
     found
 }
 
+/// The rules a run of `bad.rs` selects: the fixture's own and every code its annotations name.
+fn selected_codes(code: &str, text: &str) -> Vec<String> {
+    let mut codes: Vec<String> = expected_annotations(text)
+        .into_keys()
+        .map(|(_, annotated)| annotated)
+        .chain([code.to_string()])
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
 /// Compare annotations with diagnostics; the error lists every difference.
-fn check_bad(fixture: &Path, text: &str) -> Result<(), String> {
-    let report = Scratch::new(fixture, "bad.rs", text).lint(FixMode::Off);
+fn check_bad(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
+    let report =
+        Scratch::new(fixture, "bad.rs", text).lint(FixMode::Off, &selected_codes(code, text));
     let expected = expected_annotations(text);
     if expected.is_empty() {
         return Err("bad.rs has no `//~ CODE` annotations".to_string());
@@ -130,7 +147,8 @@ fn check_bad(fixture: &Path, text: &str) -> Result<(), String> {
 }
 
 fn check_good(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
-    let report = Scratch::new(fixture, "good.rs", text).lint(FixMode::Off);
+    let report =
+        Scratch::new(fixture, "good.rs", text).lint(FixMode::Off, &[code.to_string()]);
     let unexpected: Vec<String> = report
         .diagnostics
         .iter()
@@ -155,9 +173,10 @@ fn check_good(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
     }
 }
 
-fn check_fixed(fixture: &Path, text: &str) -> Result<(), String> {
+fn check_fixed(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
+    let select = selected_codes(code, text);
     let scratch = Scratch::new(fixture, "bad.rs", text);
-    let report = scratch.lint(FixMode::Unsafe);
+    let report = scratch.lint(FixMode::Unsafe, &select);
     if !report.notes.is_empty() {
         return Err(format!(
             "fixing bad.rs left notes:\n  {}",
@@ -183,7 +202,7 @@ fn check_fixed(fixture: &Path, text: &str) -> Result<(), String> {
         }
     }
     syn::parse_file(&fixed).map_err(|error| format!("the fixed bad.rs does not parse: {error}"))?;
-    let again = Scratch::new(fixture, "bad.rs", &fixed).lint(FixMode::Off);
+    let again = Scratch::new(fixture, "bad.rs", &fixed).lint(FixMode::Off, &select);
     let fixable: Vec<String> = again
         .diagnostics
         .iter()
@@ -241,9 +260,9 @@ fn every_fixture_matches_its_annotations_near_misses_and_fixed_snapshot() {
             std::fs::read_to_string(dir.join(file)).map_err(|error| format!("{file}: {error}"))
         };
         let results = [
-            read("bad.rs").and_then(|text| check_bad(dir, &text)),
+            read("bad.rs").and_then(|text| check_bad(dir, &code, &text)),
             read("good.rs").and_then(|text| check_good(dir, &code, &text)),
-            read("bad.rs").and_then(|text| check_fixed(dir, &text)),
+            read("bad.rs").and_then(|text| check_fixed(dir, &code, &text)),
         ];
         for error in results.into_iter().filter_map(Result::err) {
             let _ = writeln!(failures, "[{name}] {error}");

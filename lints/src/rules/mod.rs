@@ -5,21 +5,37 @@ use crate::rule::{Rule, RuleMeta};
 use std::sync::LazyLock;
 
 mod catga000_parse_error;
+mod catga001_handler_not_registered;
+mod catga002_handler_panics;
+mod catga003_duplicate_handler;
+mod catga004_detached_task;
 mod catga005_blocking_call;
 mod catga006_boxed_handler_future;
 mod catga007_lock_across_await;
+mod catga008_unbounded_growth;
 mod catga009_inefficient_iterator;
+mod catga010_missing_handler_attribute;
+mod catga011_handler_timeout_too_long;
 mod catga012_sync_io;
+mod catga015_unhandled_event;
 mod catga100_unused_allow;
 
 /// Every rule, engine-level codes included, in code order.
 pub(crate) static RULES: &[&Rule] = &[
     &catga000_parse_error::RULE,
+    &catga001_handler_not_registered::RULE,
+    &catga002_handler_panics::RULE,
+    &catga003_duplicate_handler::RULE,
+    &catga004_detached_task::RULE,
     &catga005_blocking_call::RULE,
     &catga006_boxed_handler_future::RULE,
     &catga007_lock_across_await::RULE,
+    &catga008_unbounded_growth::RULE,
     &catga009_inefficient_iterator::RULE,
+    &catga010_missing_handler_attribute::RULE,
+    &catga011_handler_timeout_too_long::RULE,
     &catga012_sync_io::RULE,
+    &catga015_unhandled_event::RULE,
     &catga100_unused_allow::RULE,
 ];
 

@@ -33,6 +33,10 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// Registers a `Handler` or `EventHandler` impl for `Mediator::builder().auto_register()`.
 ///
 /// Put it on the impl block; the handler type must implement `Default`.
+///
+/// `#[catga::handler(timeout = <Duration expr>)]` on a `Handler<R>` impl also registers
+/// `Timeout::after(expr)` for messages of type `R` only. Event handlers take no timeout (a
+/// behavior applies to every handler of its event type): use `.behavior_for::<E>(..)`.
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     handler_attr::expand(args.into(), item.into()).into()

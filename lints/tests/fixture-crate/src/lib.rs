@@ -37,3 +37,52 @@ pub mod catga012 {
     #[path = "bad.fixed.rs"]
     pub mod fixed;
 }
+
+#[path = "../../fixtures/catga010"]
+pub mod catga010 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga001"]
+pub mod catga001 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga003"]
+pub mod catga003 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga015"]
+pub mod catga015 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga002"]
+pub mod catga002 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga004"]
+pub mod catga004 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga008"]
+pub mod catga008 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}

@@ -1,0 +1,220 @@
+//! The workspace index: every file's [`FileFacts`] in one place, with the lookups cross-file
+//! rules need (which definition a type name means, whether two names mean one type).
+//!
+//! Built after the per-file pass from facts alone (cached with each file's result), so a warm
+//! run answers cross-file rules without parsing anything.
+//!
+//! Names are matched by workspace-wide path first ([`crate::resolve::Resolver::canonical`]):
+//! two `CreateOrder` types in different modules are different types. A name that cannot be
+//! placed (a glob import, a re-export the path does not show) falls back to the one
+//! definition of that name in the workspace; when several exist the answer is "unknown", and
+//! each rule picks the reading that cannot raise a false alarm.
+
+use crate::config::Settings;
+use crate::diagnostic::{Diagnostic, Severity, Span};
+use crate::facts::{FileFacts, HandlerImpl, MessageType, Registration, TypeDef, TypeRef};
+use crate::rule::{DiagnosticBuilder, RuleMeta};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One file's facts and the path diagnostics show for it.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexedFile<'a> {
+    /// The file, as diagnostics show it.
+    pub path: &'a Path,
+    /// Its facts.
+    pub facts: &'a FileFacts,
+}
+
+/// A fact and the file it comes from.
+#[derive(Debug)]
+pub struct Located<'a, T> {
+    /// The file, as diagnostics show it.
+    pub path: &'a Path,
+    /// The fact.
+    pub fact: &'a T,
+}
+
+// Copy whatever `T` is: only references are copied (a derive would require `T: Copy`).
+impl<T> Clone for Located<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Located<'_, T> {}
+
+/// Whether two type names mean one type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameType {
+    /// Certainly.
+    Yes,
+    /// Certainly not.
+    No,
+    /// Cannot tell (same name, at least one side unplaced, several definitions).
+    Unknown,
+}
+
+/// Every file's facts, with lookups.
+#[derive(Debug)]
+pub struct WorkspaceIndex<'a> {
+    files: Vec<IndexedFile<'a>>,
+    by_path: HashMap<&'a str, Vec<Located<'a, TypeDef>>>,
+    by_name: HashMap<&'a str, Vec<Located<'a, TypeDef>>>,
+}
+
+impl<'a> WorkspaceIndex<'a> {
+    /// Index `files`.
+    pub fn new(files: Vec<IndexedFile<'a>>) -> WorkspaceIndex<'a> {
+        let mut by_path: HashMap<&str, Vec<Located<'a, TypeDef>>> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<Located<'a, TypeDef>>> = HashMap::new();
+        for file in &files {
+            for def in &file.facts.types {
+                let located = Located {
+                    path: file.path,
+                    fact: def,
+                };
+                if let Some(path) = &def.ty.path {
+                    by_path.entry(path.as_str()).or_default().push(located);
+                }
+                by_name.entry(def.ty.name.as_str()).or_default().push(located);
+            }
+        }
+        WorkspaceIndex {
+            files,
+            by_path,
+            by_name,
+        }
+    }
+
+    /// Every file.
+    pub fn files(&self) -> &[IndexedFile<'a>] {
+        &self.files
+    }
+
+    /// Every handler, event handler and saga impl.
+    pub fn handler_impls(&self) -> impl Iterator<Item = Located<'a, HandlerImpl>> + '_ {
+        self.located(|facts| &facts.handler_impls)
+    }
+
+    /// Every command, query and event type.
+    pub fn message_types(&self) -> impl Iterator<Item = Located<'a, MessageType>> + '_ {
+        self.located(|facts| &facts.message_types)
+    }
+
+    /// Every registration (builder calls and `#[catga::handler]`).
+    pub fn registrations(&self) -> impl Iterator<Item = Located<'a, Registration>> + '_ {
+        self.located(|facts| &facts.registrations)
+    }
+
+    /// Every `impl Idempotent for T`.
+    pub fn idempotent_impls(&self) -> impl Iterator<Item = Located<'a, TypeRef>> + '_ {
+        self.located(|facts| &facts.idempotent_impls)
+    }
+
+    fn located<T: 'a>(
+        &self,
+        list: impl Fn(&'a FileFacts) -> &'a Vec<T> + 'a,
+    ) -> impl Iterator<Item = Located<'a, T>> + '_ {
+        self.files.iter().flat_map(move |file| {
+            list(file.facts).iter().map(|fact| Located {
+                path: file.path,
+                fact,
+            })
+        })
+    }
+
+    /// The definition `ty` names: the one at its workspace-wide path, else the only one of its
+    /// name. `None` for types defined outside the workspace and for ambiguous names.
+    pub fn definition(&self, ty: &TypeRef) -> Option<Located<'a, TypeDef>> {
+        if let Some(path) = &ty.path
+            && let Some(found) = self.by_path.get(path.as_str())
+        {
+            return match found.as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            };
+        }
+        match self.by_name.get(ty.name.as_str())?.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// Whether a type is declared at exactly this workspace-wide path.
+    pub fn is_defined(&self, path: &str) -> bool {
+        self.by_path.contains_key(path)
+    }
+
+    /// The facts of the file diagnostics show as `path`.
+    pub fn file(&self, path: &Path) -> Option<&'a FileFacts> {
+        self.files
+            .iter()
+            .find(|file| file.path == path)
+            .map(|file| file.facts)
+    }
+
+    /// Whether `a` and `b` name one type.
+    pub fn same_type(&self, a: &TypeRef, b: &TypeRef) -> SameType {
+        if a.path.is_some() && a.path == b.path {
+            return SameType::Yes;
+        }
+        match (self.definition(a), self.definition(b)) {
+            (Some(x), Some(y)) if std::ptr::eq(x.fact, y.fact) => SameType::Yes,
+            (Some(_), Some(_)) => SameType::No,
+            _ if a.name == b.name => SameType::Unknown,
+            // Different names, both placed: a rename (`use x::A as B`) shows in the paths.
+            _ if a.path.is_some() && b.path.is_some() => SameType::No,
+            _ => SameType::Unknown,
+        }
+    }
+
+    /// Whether `a` and `b` may name one type (yes or unknown).
+    pub fn may_be_same(&self, a: &TypeRef, b: &TypeRef) -> bool {
+        self.same_type(a, b) != SameType::No
+    }
+}
+
+/// What a cross-file rule can ask and report: the index, the settings, and a report that
+/// names the file.
+#[derive(Debug)]
+pub struct WorkspaceCx<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) meta: &'static RuleMeta,
+    pub(crate) severity: Severity,
+    pub(crate) out: &'a mut Vec<Diagnostic>,
+}
+
+impl WorkspaceCx<'_> {
+    /// The validated configuration.
+    pub fn settings(&self) -> &Settings {
+        self.settings
+    }
+
+    /// Record a diagnostic of this rule at `span` of the file `path`; chain `.help(..)` and
+    /// `.fix(..)` (whose edits apply to that file).
+    pub fn report(
+        &mut self,
+        path: &Path,
+        span: Span,
+        message: impl Into<String>,
+    ) -> DiagnosticBuilder<'_> {
+        self.out.push(Diagnostic {
+            code: self.meta.code.to_string(),
+            name: self.meta.name.to_string(),
+            severity: self.severity,
+            message: message.into(),
+            path: path.to_path_buf(),
+            span,
+            help: None,
+            fix: None,
+        });
+        let diagnostic = self.out.last_mut().expect("a diagnostic was just pushed");
+        DiagnosticBuilder { diagnostic }
+    }
+}
+
+/// `path:line` for messages that point at another place.
+pub fn place(path: &Path, span: Span) -> String {
+    format!("{}:{}", path.display(), span.start_pos.line)
+}
