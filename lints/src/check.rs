@@ -250,12 +250,10 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
             let allows = Allows::parse(source, first_item);
             // Allows of cross-file codes are judged in the workspace pass, where those run.
             let enabled = |code: &str| env.rules.runs_per_file(code);
-            let diagnostics = allows.clone().apply(
-                diagnostics,
-                &enabled,
-                env.rules.unused_allow,
-                &source.path,
-            );
+            let diagnostics =
+                allows
+                    .clone()
+                    .apply(diagnostics, &enabled, env.rules.unused_allow, &source.path);
             FileResult {
                 diagnostics,
                 facts,

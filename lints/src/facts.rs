@@ -234,12 +234,15 @@ pub struct MessageType {
     pub idempotent_attr: bool,
     /// Declared by derive (so `#[command(..)]` can carry `idempotent`).
     pub derived: bool,
-    /// Where `idempotent` goes: after the last argument of `#[command(..)]`, or (no such
-    /// attribute) an empty span at the start of the derive's line, with that line's indentation.
+    /// Where `idempotent` goes: after the last argument of `#[command(..)]`, with the separator
+    /// to write before it (`, `; nothing in an empty list; ` ` after a trailing comma), or (no
+    /// such attribute) an empty span at the start of the line of the type's name (after every
+    /// attribute: a derive helper must follow its derive), with that line's indentation.
     pub attr_insert: Option<(Span, String)>,
     /// Whether `#[command(..)]` exists (the insertion is `, idempotent`) or not.
     pub has_command_attr: bool,
-    /// Fields named `id` or `*_id`, with where their line starts and its indentation.
+    /// Fields named `id` or `*_id`, with where the line of their name starts (after their
+    /// attributes) and its indentation.
     pub key_candidates: Vec<(String, Span, String)>,
     /// A field already carries `#[idempotency_key]`.
     pub has_key_field: bool,
@@ -320,7 +323,7 @@ fn strip(expr: &syn::Expr) -> &syn::Expr {
     }
 }
 
-fn first_generic_type<'a>(path: &'a syn::Path) -> Option<&'a syn::Type> {
+fn first_generic_type(path: &syn::Path) -> Option<&syn::Type> {
     let syn::PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else {
         return None;
     };
@@ -340,23 +343,14 @@ fn has_catga_attr(resolver: &Resolver, attrs: &[syn::Attribute], name: &str) -> 
 
 /// Where the line holding `offset` starts, as an empty span, and its indentation.
 fn line_start(source: &SourceFile, offset: usize) -> (Span, String) {
-    let start = source.text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
+    let start = source.text[..offset]
+        .rfind('\n')
+        .map_or(0, |newline| newline + 1);
     let indent: String = source.text[start..]
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
     (source.span_of_bytes(start, start), indent)
-}
-
-/// Where an item starts, its outer attributes and doc comments included.
-fn item_start(source: &SourceFile, attrs: &[syn::Attribute], node: &impl syn::spanned::Spanned) -> usize {
-    attrs
-        .iter()
-        .filter(|attr| matches!(attr.style, syn::AttrStyle::Outer))
-        .map(|attr| source.span_of(attr).start)
-        .chain([source.span_of(node).start])
-        .min()
-        .unwrap_or(0)
 }
 
 /// Records facts during the walk.
@@ -374,7 +368,13 @@ impl FactRecorder<'_> {
             syn::Item::Impl(item_impl) => self.impl_item(item_impl, in_test),
             syn::Item::Struct(s) => {
                 let fields: Vec<&syn::Field> = s.fields.iter().collect();
-                self.type_def(TypeDefKind::Struct, &s.ident, &s.generics, &s.attrs, vec![fields]);
+                self.type_def(
+                    TypeDefKind::Struct,
+                    &s.ident,
+                    &s.generics,
+                    &s.attrs,
+                    vec![fields],
+                );
                 self.derives(&s.attrs, &s.ident, s.fields.iter().collect(), in_test);
                 if matches!(s.fields, syn::Fields::Unit)
                     && let Some(def) = self.facts.types.last_mut()
@@ -392,7 +392,8 @@ impl FactRecorder<'_> {
                 self.derives(&e.attrs, &e.ident, Vec::new(), in_test);
             }
             syn::Item::Type(alias) => {
-                let Some(ty) = TypeRef::of_path(self.resolver, &syn::Path::from(alias.ident.clone()))
+                let Some(ty) =
+                    TypeRef::of_path(self.resolver, &syn::Path::from(alias.ident.clone()))
                 else {
                     return;
                 };
@@ -442,8 +443,11 @@ impl FactRecorder<'_> {
             ty,
             span: self.source.span_of(ident),
             variants,
-            default_constructible: derive_paths(attrs)
-                .any(|path| path.segments.last().is_some_and(|last| last.ident == "Default")),
+            default_constructible: derive_paths(attrs).any(|path| {
+                path.segments
+                    .last()
+                    .is_some_and(|last| last.ident == "Default")
+            }),
             generic: !generics.params.is_empty(),
         });
     }
@@ -545,17 +549,28 @@ impl FactRecorder<'_> {
         };
         let command_attr = attrs.iter().find(|attr| attr.path().is_ident("command"));
         let idempotent_attr = command_attr.is_some_and(|attr| {
-            attr.meta
-                .require_list()
-                .is_ok_and(|list| list.tokens.clone().into_iter().any(|token| token.to_string() == "idempotent"))
+            attr.meta.require_list().is_ok_and(|list| {
+                list.tokens
+                    .clone()
+                    .into_iter()
+                    .any(|token| token.to_string() == "idempotent")
+            })
         });
         let attr_insert = match command_attr.map(|attr| &attr.meta) {
             Some(syn::Meta::List(list)) => {
                 let close = self.source.span_from(list.delimiter.span().close());
-                Some((self.source.span_of_bytes(close.start, close.start), String::new()))
+                let separator = match list.tokens.clone().into_iter().last() {
+                    None => "",
+                    Some(proc_macro2::TokenTree::Punct(punct)) if punct.as_char() == ',' => " ",
+                    Some(_) => ", ",
+                };
+                Some((
+                    self.source.span_of_bytes(close.start, close.start),
+                    separator.to_string(),
+                ))
             }
             Some(_) => None,
-            None => Some(line_start(self.source, item_start(self.source, attrs, ident))),
+            None => Some(line_start(self.source, self.source.span_of(ident).start)),
         };
         let key_candidates: Vec<(String, Span, String)> = fields
             .iter()
@@ -563,8 +578,13 @@ impl FactRecorder<'_> {
                 let name = field.ident.as_ref()?.to_string();
                 let key_like = name == "id" || name.ends_with("_id");
                 key_like.then(|| {
-                    let (start, indent) =
-                        line_start(self.source, item_start(self.source, &field.attrs, &field.ty));
+                    // After the field's attributes and doc comment, where `#[idempotency_key]`
+                    // reads best.
+                    let ident = field
+                        .ident
+                        .as_ref()
+                        .map_or(0, |ident| self.source.span_of(ident).start);
+                    let (start, indent) = line_start(self.source, ident);
                     (name, start, indent)
                 })
             })
@@ -613,7 +633,11 @@ impl FactRecorder<'_> {
                 let name = path.path.segments[0].ident.to_string();
                 match locals.get(&name) {
                     Some(origin) => origin.constructed.clone().map(|canonical| TypeRef {
-                        name: canonical.rsplit("::").next().unwrap_or(&canonical).to_string(),
+                        name: canonical
+                            .rsplit("::")
+                            .next()
+                            .unwrap_or(&canonical)
+                            .to_string(),
                         path: Some(canonical),
                     }),
                     None => constructed_ref(self.resolver, arg),

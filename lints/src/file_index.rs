@@ -311,7 +311,9 @@ fn macro_statics(mac: &syn::Macro) -> Option<(StaticKind, Vec<(syn::Ident, syn::
         }
         Ok(declared)
     };
-    mac.parse_body_with(parser).ok().map(|declared| (kind, declared))
+    mac.parse_body_with(parser)
+        .ok()
+        .map(|declared| (kind, declared))
 }
 
 /// Items directly inside a fn body (at any block depth), not inside nested items.

@@ -578,11 +578,13 @@ impl Resolver {
             let scope = &self.scopes[index];
             match scope.lookup(first, !rest.is_empty()) {
                 Some(Lookup::Local) => {
-                    return Some(join_all(&format!("{}::{first}", self.module_at(index)), rest));
+                    return Some(join_all(
+                        &format!("{}::{first}", self.module_at(index)),
+                        rest,
+                    ));
                 }
                 Some(Lookup::Path(full)) => {
-                    let mut imported: Vec<String> =
-                        full.split("::").map(str::to_owned).collect();
+                    let mut imported: Vec<String> = full.split("::").map(str::to_owned).collect();
                     imported.extend(rest.iter().cloned());
                     // An import names a path relative to the module that declares it
                     // (`use orders::CreateOrder;` beside `mod orders;`), or a crate.

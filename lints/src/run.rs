@@ -147,6 +147,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
 
     // Cross-file rules, then fixes of both kinds, until nothing is left to fix.
     let mut fixed_texts: Vec<Option<SourceFile>> = vec![None; units.len()];
+    let mut applied = vec![0; units.len()];
     let mut workspace = workspace_pass(units, &results, &rules, settings);
     for round in 0..WORKSPACE_FIX_ROUNDS {
         if fix_mode == FixMode::Off {
@@ -157,8 +158,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             .filter(|&index| {
                 let per_file = round == 0 && fix::has_applicable_fix(&results[index], fix_mode);
                 per_file
-                    || (results[index].parsed
-                        && fix::any_applicable(&workspace[index], fix_mode))
+                    || (results[index].parsed && fix::any_applicable(&workspace[index], fix_mode))
             })
             .collect();
         if to_fix.is_empty() {
@@ -190,7 +190,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
                 continue;
             }
             changed = true;
-            report.fixed += outcome.applied;
+            applied[index] += outcome.applied;
             results[index] = outcome.result;
             fixed_texts[index] = Some(outcome.source);
         }
@@ -204,11 +204,14 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     for (index, fixed) in fixed_texts.into_iter().enumerate() {
         let Some(fixed) = fixed else { continue };
         let unit = &units[index];
-        let original = read_source(unit)?.map(|source| source.text).unwrap_or_default();
+        let original = read_source(unit)?
+            .map(|source| source.text)
+            .unwrap_or_default();
         if fixed.text == original {
             continue;
         }
         if options.diff {
+            report.fixed += applied[index];
             report.diffs.push(FileDiff {
                 path: unit.display.clone(),
                 text: fix::unified_diff(&unit.display, &original, &fixed.text),
@@ -218,6 +221,7 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
         let new_bytes = fix::file_bytes(&fixed);
         match fix::write_atomically(&unit.path, &new_bytes) {
             Ok(()) => {
+                report.fixed += applied[index];
                 if let Some(cache) = cache.as_mut() {
                     let key = cache::file_key(&new_bytes, unit);
                     cache.insert(unit.display.clone(), key, results[index].clone());
@@ -348,8 +352,12 @@ fn workspace_pass(
             per_file[index].push(diagnostic);
         }
     }
-    let workspace_code =
-        |code: &str| rules.workspace_rules().iter().any(|(rule, _)| rule.meta.code == code);
+    let workspace_code = |code: &str| {
+        rules
+            .workspace_rules()
+            .iter()
+            .any(|(rule, _)| rule.meta.code == code)
+    };
     for (index, diagnostics) in per_file.iter_mut().enumerate() {
         let allows = &results[index].allows;
         if diagnostics.is_empty() && allows.is_empty() {

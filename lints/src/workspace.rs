@@ -77,7 +77,10 @@ impl<'a> WorkspaceIndex<'a> {
                 if let Some(path) = &def.ty.path {
                     by_path.entry(path.as_str()).or_default().push(located);
                 }
-                by_name.entry(def.ty.name.as_str()).or_default().push(located);
+                by_name
+                    .entry(def.ty.name.as_str())
+                    .or_default()
+                    .push(located);
             }
         }
         WorkspaceIndex {

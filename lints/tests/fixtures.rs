@@ -147,8 +147,7 @@ fn check_bad(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
 }
 
 fn check_good(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
-    let report =
-        Scratch::new(fixture, "good.rs", text).lint(FixMode::Off, &[code.to_string()]);
+    let report = Scratch::new(fixture, "good.rs", text).lint(FixMode::Off, &[code.to_string()]);
     let unexpected: Vec<String> = report
         .diagnostics
         .iter()

@@ -140,7 +140,12 @@ fn same_named_types_in_different_modules_stay_apart() {
         ("src/billing.rs", BILLING),
         ("src/app.rs", APP),
     ]);
-    let report = run(dir.path(), &["CATGA001", "CATGA003", "CATGA015"], FixMode::Off, false);
+    let report = run(
+        dir.path(),
+        &["CATGA001", "CATGA003", "CATGA015"],
+        FixMode::Off,
+        false,
+    );
     let got = found(&report);
     assert_eq!(
         got,
@@ -156,7 +161,9 @@ fn same_named_types_in_different_modules_stay_apart() {
     );
     let duplicate = &report.diagnostics[1];
     assert!(
-        duplicate.message.contains("`CancelHandler` at src/orders.rs:12"),
+        duplicate
+            .message
+            .contains("`CancelHandler` at src/orders.rs:12"),
         "{}",
         duplicate.message
     );

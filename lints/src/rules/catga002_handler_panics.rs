@@ -213,11 +213,7 @@ fn check_block(block: &syn::Block, cx: &mut RuleCx<'_>) {
 fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
     match expr {
         syn::Expr::MethodCall(call) => check_method_call(call, cx),
-        syn::Expr::Macro(mac) => {
-            if cx.in_handler() {
-                check_macro(&mac.mac, cx);
-            }
-        }
+        syn::Expr::Macro(mac) if cx.in_handler() => check_macro(&mac.mac, cx),
         _ => {}
     }
 }
@@ -391,7 +387,11 @@ fn call_may_return_result(path: &str) -> bool {
     let foreign = ["std::", "core::", "alloc::", "tokio::"]
         .iter()
         .any(|prefix| path.starts_with(prefix));
-    !foreign && path.rsplit("::").next().is_some_and(method_may_return_result)
+    !foreign
+        && path
+            .rsplit("::")
+            .next()
+            .is_some_and(method_may_return_result)
 }
 
 fn local_may_be_result(origin: &LocalOrigin) -> bool {
@@ -430,7 +430,11 @@ mod tests {
             "if cmd.a { panic!(\"boom\"); } if cmd.b { unreachable!() } todo!()",
         ));
         assert_eq!(got.len(), 3, "{got:?}");
-        assert!(got[0].0.starts_with("`panic!` in `handle` of a `Handler` impl"));
+        assert!(
+            got[0]
+                .0
+                .starts_with("`panic!` in `handle` of a `Handler` impl")
+        );
         assert!(got.iter().all(|(_, fix)| !fix));
     }
 
@@ -475,7 +479,10 @@ mod tests {
             "let home = std::env::var(\"HOME\").unwrap(); let f = std::fs::File::open(\"x\").unwrap(); Ok(0)",
         ));
         assert_eq!(got.len(), 2, "{got:?}");
-        assert!(got.iter().all(|(_, fix)| !fix), "std errors do not convert: {got:?}");
+        assert!(
+            got.iter().all(|(_, fix)| !fix),
+            "std errors do not convert: {got:?}"
+        );
     }
 
     #[test]

@@ -92,10 +92,7 @@ fn check_block(block: &syn::Block, cx: &mut RuleCx<'_>) {
         let (call, how) = match stmt {
             syn::Stmt::Expr(expr, Some(_)) => (spawn_call(expr), "as a statement"),
             syn::Stmt::Local(local) if is_wildcard(&local.pat) && local.init.is_some() => (
-                local
-                    .init
-                    .as_ref()
-                    .and_then(|init| spawn_call(&init.expr)),
+                local.init.as_ref().and_then(|init| spawn_call(&init.expr)),
                 "with `let _ =`",
             ),
             _ => continue,
@@ -181,7 +178,11 @@ mod tests {
             "`tokio::spawn` in `handle` of an `EventHandler` impl drops the task's handle as a statement: \
              the task is detached, escapes the message's timeout and cancellation, and its errors vanish"
         );
-        assert!(got[1].contains("blocking task's handle with `let _ =`"), "{}", got[1]);
+        assert!(
+            got[1].contains("blocking task's handle with `let _ =`"),
+            "{}",
+            got[1]
+        );
         assert!(got[2].starts_with("`std::thread::spawn`"), "{}", got[2]);
     }
 

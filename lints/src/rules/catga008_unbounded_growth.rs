@@ -128,11 +128,23 @@ const UNBOUNDED_CHANNELS: &[(&str, &str)] = &[
         "tokio::sync::mpsc::unbounded_channel",
         "tokio::sync::mpsc::channel(capacity)",
     ),
-    ("std::sync::mpsc::channel", "std::sync::mpsc::sync_channel(capacity)"),
-    ("crossbeam_channel::unbounded", "crossbeam_channel::bounded(capacity)"),
-    ("crossbeam::channel::unbounded", "crossbeam::channel::bounded(capacity)"),
+    (
+        "std::sync::mpsc::channel",
+        "std::sync::mpsc::sync_channel(capacity)",
+    ),
+    (
+        "crossbeam_channel::unbounded",
+        "crossbeam_channel::bounded(capacity)",
+    ),
+    (
+        "crossbeam::channel::unbounded",
+        "crossbeam::channel::bounded(capacity)",
+    ),
     ("flume::unbounded", "flume::bounded(capacity)"),
-    ("async_channel::unbounded", "async_channel::bounded(capacity)"),
+    (
+        "async_channel::unbounded",
+        "async_channel::bounded(capacity)",
+    ),
     (
         "futures::channel::mpsc::unbounded",
         "futures::channel::mpsc::channel(capacity)",
@@ -152,7 +164,12 @@ const GROW_METHODS: &[&str] = &[
 ];
 
 /// `entry(..)` methods that insert when the key is new.
-const ENTRY_INSERTS: &[&str] = &["or_insert", "or_insert_with", "or_insert_with_key", "or_default"];
+const ENTRY_INSERTS: &[&str] = &[
+    "or_insert",
+    "or_insert_with",
+    "or_insert_with_key",
+    "or_default",
+];
 
 /// Methods that remove from a collection or measure it: evidence the handler bounds it.
 const BOUNDING_METHODS: &[&str] = &[
@@ -235,8 +252,9 @@ fn report(site: &FnSite<'_>, scan: BodyScan<'_, '_>, cx: &mut RuleCx<'_>) {
                         format!("`{short}` in handler `{handler}` {what}, once for every message handled"),
                     )
                     .help(*help);
-                } else if let Some((_, bounded)) =
-                    UNBOUNDED_CHANNELS.iter().find(|(channel, _)| *channel == path)
+                } else if let Some((_, bounded)) = UNBOUNDED_CHANNELS
+                    .iter()
+                    .find(|(channel, _)| *channel == path)
                 {
                     cx.report(
                         span,
@@ -310,8 +328,8 @@ impl BodyScan<'_, '_> {
                 let imported = full.rsplit("::").next().unwrap_or(&full).to_string();
                 let module = full.rsplit("::").nth(1).unwrap_or("");
                 let declared_here = self.index.static_kind(&imported).is_some();
-                let from_module = module.starts_with(|c: char| c.is_lowercase())
-                    && is_screaming_case(&imported);
+                let from_module =
+                    module.starts_with(|c: char| c.is_lowercase()) && is_screaming_case(&imported);
                 (declared_here || from_module).then_some(imported)
             }
         }
@@ -364,7 +382,10 @@ impl<'ast> Visit<'ast> for BodyScan<'_, '_> {
         if let Some(scope) = scope {
             self.resolver.push(scope);
         }
+        // A block's `let` aliases end with it.
+        let outer_aliases = self.aliases.clone();
         visit::visit_block(self, block);
+        self.aliases = outer_aliases;
         if pushed {
             self.resolver.pop();
         }
@@ -391,11 +412,21 @@ impl<'ast> Visit<'ast> for BodyScan<'_, '_> {
         }
     }
 
+    fn visit_expr_for_loop(&mut self, for_loop: &'ast syn::ExprForLoop) {
+        self.visit_expr(&for_loop.expr);
+        let outer_aliases = self.aliases.clone();
+        self.unalias(&for_loop.pat);
+        self.visit_block(&for_loop.body);
+        self.aliases = outer_aliases;
+    }
+
     fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+        let outer_aliases = self.aliases.clone();
         for input in &closure.inputs {
             self.unalias(input);
         }
         visit::visit_expr_closure(self, closure);
+        self.aliases = outer_aliases;
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
@@ -405,10 +436,8 @@ impl<'ast> Visit<'ast> for BodyScan<'_, '_> {
                     .iter()
                     .any(|(channel, _)| *channel == path);
             if known {
-                self.found.push(Finding::Call(
-                    syn::spanned::Spanned::span(call),
-                    path,
-                ));
+                self.found
+                    .push(Finding::Call(syn::spanned::Spanned::span(call), path));
             }
         }
         visit::visit_expr_call(self, call);
@@ -506,9 +535,21 @@ mod tests {
             got[0],
             "`Box::leak` in handler `H::handle` leaks its allocation, once for every message handled"
         );
-        assert!(got[1].starts_with("`mem::forget` in handler `H::handle`"), "{}", got[1]);
-        assert!(got[2].starts_with("`std::sync::mpsc::channel` in handler"), "{}", got[2]);
-        assert!(got[3].starts_with("`tokio::sync::mpsc::unbounded_channel`"), "{}", got[3]);
+        assert!(
+            got[1].starts_with("`mem::forget` in handler `H::handle`"),
+            "{}",
+            got[1]
+        );
+        assert!(
+            got[2].starts_with("`std::sync::mpsc::channel` in handler"),
+            "{}",
+            got[2]
+        );
+        assert!(
+            got[3].starts_with("`tokio::sync::mpsc::unbounded_channel`"),
+            "{}",
+            got[3]
+        );
     }
 
     #[test]
@@ -526,7 +567,11 @@ mod tests {
             got[0],
             "`.push(..)` in handler `H::handle` adds to the static `SEEN`: it lives as long as the process, so it grows with every message handled"
         );
-        assert!(got[1].contains("`.or_default()`") && got[1].contains("`NAMES`"), "{}", got[1]);
+        assert!(
+            got[1].contains("`.or_default()`") && got[1].contains("`NAMES`"),
+            "{}",
+            got[1]
+        );
         assert!(got[2].contains("`BUF`"), "{}", got[2]);
         assert!(got[3].contains("`HANDLED`"), "{}", got[3]);
     }
@@ -541,6 +586,17 @@ mod tests {
              let mut copy = LIMITS.to_vec(); copy.push(4); let mut v = CACHE.lock().unwrap().clone(); v.push(5);",
         ));
         assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_guard_alias_ends_with_its_block_and_is_hidden_by_loop_and_closure_bindings() {
+        let got = messages(&in_handler(
+            "static SEEN: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());",
+            "{ let cmd = SEEN.lock().unwrap(); } cmd.push(9); let mut all = Vec::new(); \
+             for seen in [vec![1u64]] { all.push(seen); } let f = |mut seen: Vec<u64>| seen.push(1); \
+             { let mut seen = SEEN.lock().unwrap(); seen.push(2); }",
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
     }
 
     #[test]

@@ -68,6 +68,8 @@ about the handler type:
   `Default` to its `#[derive(..)]` (a `Default` impl in another file would then conflict);
 - it is declared in another file: unsafe, since the attribute does not compile unless the type
   implements `Default`, which this file does not show;
+- the trait is named through an alias (`use catga::EventHandler as OnEvent;`): no fix, since the
+  attribute reads the trait's name as written and rejects the impl;
 - it is a struct with fields, or an enum, of this file without `Default`: no fix (it needs a
   `Default` impl that only its author can write), and neither is there one when this file also
   registers the type with `.handler(..)` / `.event_handler(..)` (the attribute would register it a
@@ -110,7 +112,9 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
         one_line(cx.text(cx.span(trait_path))),
         one_line(cx.text(cx.span(&*imp.self_ty)))
     );
-    let span = cx.source().join(cx.span(&imp.impl_token), cx.span(&*imp.self_ty));
+    let span = cx
+        .source()
+        .join(cx.span(&imp.impl_token), cx.span(&*imp.self_ty));
     let attribute = if cx
         .resolve(&syn::Path::from(syn::Ident::new(
             "handler",
@@ -123,7 +127,17 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
     } else {
         "#[catga::handler]"
     };
-    let plan = plan_fix(imp, attribute, cx);
+    // The attribute reads the trait's name as written, so an alias (`EventHandler as OnEvent`)
+    // does not compile under it.
+    let trait_name = match cx.handler_kind_of(imp) {
+        Some(HandlerKind::EventHandler) => "EventHandler",
+        _ => "Handler",
+    };
+    let plan = if last_ident_is(trait_path, trait_name) {
+        plan_fix(imp, attribute, cx)
+    } else {
+        Plan::Alias(trait_name)
+    };
     let mut message = format!(
         "`{header}` has no `#[catga::handler]`: this project registers handlers by attribute \
          (`registration = \"attribute\"`), so `auto_register()` never registers it"
@@ -139,6 +153,10 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
         Plan::NotDefault(ty) => format!(
             "implement `Default` for `{ty}` (the attribute builds the handler with \
              `Default::default()`), then add `{attribute}` on the impl"
+        ),
+        Plan::Alias(trait_name) => format!(
+            "name the trait `{trait_name}` (the attribute reads the name as written, not through \
+             a `use .. as ..` alias), then add `{attribute}` on the impl"
         ),
         Plan::Fix(..) => format!("add `{attribute}` on the impl"),
     };
@@ -173,6 +191,8 @@ enum Plan {
     RegisteredByBuilder,
     /// The type is declared in this file and shows no way to be default-constructed: no fix.
     NotDefault(String),
+    /// The trait is named through an alias, which the attribute does not understand: no fix.
+    Alias(&'static str),
 }
 
 /// What the file says about the handler type: decide the fix.
@@ -229,9 +249,7 @@ fn plan_fix(imp: &syn::ItemImpl, attribute: &str, cx: &RuleCx<'_>) -> Plan {
         ));
     }
     match declaration {
-        Declaration::Struct(item)
-            if item.fields.is_empty() && item.generics.params.is_empty() =>
-        {
+        Declaration::Struct(item) if item.fields.is_empty() && item.generics.params.is_empty() => {
             Plan::Fix(Fix::unsafe_edits(
                 format!("Add `{attribute}` and derive `Default` for `{name}`"),
                 vec![add_default_derive(item, cx), insert_attribute],
@@ -436,17 +454,22 @@ mod tests {
     #[test]
     fn fix_is_safe_only_when_the_file_shows_default() {
         let applicability = |declaration: &str| {
-            lint(&format!("{declaration}\n{HANDLER}"), RegistrationStyle::Attribute)
-                .first()
-                .and_then(|diagnostic| diagnostic.fix.as_ref())
-                .map(|fix| fix.applicability)
+            lint(
+                &format!("{declaration}\n{HANDLER}"),
+                RegistrationStyle::Attribute,
+            )
+            .first()
+            .and_then(|diagnostic| diagnostic.fix.as_ref())
+            .map(|fix| fix.applicability)
         };
         assert_eq!(
             applicability("#[derive(Default)] pub struct PingHandler { n: u8 }"),
             Some(Applicability::Safe)
         );
         assert_eq!(
-            applicability("pub struct PingHandler { n: u8 }\nimpl Default for PingHandler { fn default() -> Self { PingHandler { n: 1 } } }"),
+            applicability(
+                "pub struct PingHandler { n: u8 }\nimpl Default for PingHandler { fn default() -> Self { PingHandler { n: 1 } } }"
+            ),
             Some(Applicability::Safe)
         );
         assert_eq!(
@@ -456,7 +479,9 @@ mod tests {
         assert_eq!(applicability(""), Some(Applicability::Unsafe));
         assert_eq!(applicability("pub struct PingHandler { n: u8 }"), None);
         assert_eq!(
-            applicability("#[derive(Default)] pub struct PingHandler;\nfn wire(b: MediatorBuilder) -> MediatorBuilder { b.handler(PingHandler) }"),
+            applicability(
+                "#[derive(Default)] pub struct PingHandler;\nfn wire(b: MediatorBuilder) -> MediatorBuilder { b.handler(PingHandler) }"
+            ),
             None
         );
     }

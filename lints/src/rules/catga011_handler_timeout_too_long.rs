@@ -138,8 +138,14 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
             if let syn::Meta::NameValue(name_value) = arg
                 && name_value.path.is_ident("timeout")
             {
+                let trait_text = imp
+                    .trait_
+                    .as_ref()
+                    .map_or_else(String::new, |(_, path, _)| {
+                        format!("{} for ", one_line(cx.text(cx.span(path))))
+                    });
                 let site = format!(
-                    "`#[{}(timeout = ..)]` on `impl .. for {}`",
+                    "`#[{}(timeout = ..)]` on `impl {trait_text}{}`",
                     one_line(cx.text(cx.span(&list.path))),
                     one_line(cx.text(cx.span(&*imp.self_ty)))
                 );
@@ -270,8 +276,7 @@ impl Folder<'_, '_> {
     /// `self::limits::TIMEOUT`, `Self::TIMEOUT`): every `const` of the file with that name must
     /// fold to the same value.
     fn constant(&mut self, resolved: &str) -> Option<Value> {
-        if !(resolved.starts_with("self::") || resolved.starts_with("Self::")) || self.depth >= 8
-        {
+        if !(resolved.starts_with("self::") || resolved.starts_with("Self::")) || self.depth >= 8 {
             return None;
         }
         let name = resolved.rsplit("::").next()?;
@@ -439,15 +444,15 @@ fn construct(function: &str, args: &[Value]) -> Option<Value> {
 fn describe(nanos: u128) -> String {
     let (secs, fraction) = (nanos / NANOS_PER_SEC, nanos % NANOS_PER_SEC);
     if fraction == 0 {
-        return if secs >= 3600 && secs % 3600 == 0 {
+        return if secs >= 3600 && secs.is_multiple_of(3600) {
             format!("{}h", secs / 3600)
-        } else if secs >= 60 && secs % 60 == 0 {
+        } else if secs >= 60 && secs.is_multiple_of(60) {
             format!("{}m", secs / 60)
         } else {
             format!("{secs}s")
         };
     }
-    if secs == 0 && fraction % 1_000_000 == 0 {
+    if secs == 0 && fraction.is_multiple_of(1_000_000) {
         return format!("{}ms", fraction / 1_000_000);
     }
     let digits = format!("{fraction:09}");
@@ -456,11 +461,11 @@ fn describe(nanos: u128) -> String {
 
 /// The natural constructor for a duration: `from_secs(30)`, else `from_millis`, ...
 fn constructor(nanos: u128) -> String {
-    if nanos % NANOS_PER_SEC == 0 {
+    if nanos.is_multiple_of(NANOS_PER_SEC) {
         format!("from_secs({})", nanos / NANOS_PER_SEC)
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("from_millis({})", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("from_micros({})", nanos / 1_000)
     } else {
         format!("from_nanos({nanos})")
@@ -502,7 +507,10 @@ mod tests {
         );
         assert_eq!(construct("from_secs", &[Value::Int(-1)]), None);
         assert_eq!(construct("from_secs", &[Value::Float(1.0)]), None);
-        assert_eq!(construct("new", &[Value::Int(1), Value::Int(1 << 40)]), None);
+        assert_eq!(
+            construct("new", &[Value::Int(1), Value::Int(1 << 40)]),
+            None
+        );
         let mul = syn::parse_str::<syn::BinOp>("*").unwrap();
         assert_eq!(
             arithmetic(&mul, Value::Int(3), Value::Duration(10)),
@@ -510,7 +518,10 @@ mod tests {
         );
         let div = syn::parse_str::<syn::BinOp>("/").unwrap();
         assert_eq!(arithmetic(&div, Value::Duration(10), Value::Int(0)), None);
-        assert_eq!(arithmetic(&div, Value::Int(7), Value::Int(2)), Some(Value::Int(3)));
+        assert_eq!(
+            arithmetic(&div, Value::Int(7), Value::Int(2)),
+            Some(Value::Int(3))
+        );
     }
 
     #[test]
@@ -531,9 +542,11 @@ mod tests {
         assert!(message.contains("a timeout of 90s"), "{message}");
         assert!(message.contains("(30s)"), "{message}");
         assert_eq!(reported(items, "Duration::from_secs(SECS) / 2"), None);
-        let message =
-            reported(items, "Duration::from_secs(SECS) * 2 / 3 + Duration::from_millis(1)")
-                .unwrap_or_default();
+        let message = reported(
+            items,
+            "Duration::from_secs(SECS) * 2 / 3 + Duration::from_millis(1)",
+        )
+        .unwrap_or_default();
         assert!(message.contains("30.001s"), "{message}");
         assert_eq!(reported(items, "Duration::from_secs(read_secs())"), None);
         let cycle = "use std::time::Duration;\nconst A: Duration = B;\nconst B: Duration = A;";

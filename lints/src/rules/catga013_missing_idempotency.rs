@@ -121,34 +121,33 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
         let is_enum = index
             .definition(&fact.ty)
             .is_some_and(|def| def.fact.kind == TypeDefKind::Enum);
-        let help = if !fact.derived || is_enum {
-            format!(
+        let fix = if is_enum { None } else { fix_for(index, fact) };
+        let help = match &fix {
+            _ if !fact.derived || is_enum => format!(
                 "implement `catga::Idempotent` for `{name}`, returning the key that identifies one logical operation"
-            )
-        } else if fact.has_key_field {
-            "add `idempotent` to `#[command(..)]`".to_string()
-        } else {
-            "add `#[command(idempotent)]` and put `#[idempotency_key]` on the field that identifies the operation (a request or entity id the client sends), or implement `catga::Idempotent` by hand".to_string()
+            ),
+            Some((_, Some(key))) => format!(
+                "mark it `#[command(idempotent)]` with `#[idempotency_key]` on `{key}` (if `{key}` identifies one logical operation), or implement `catga::Idempotent`"
+            ),
+            _ if fact.has_key_field => "add `idempotent` to `#[command(..)]`".to_string(),
+            _ => match fact.key_candidates.as_slice() {
+                [(key, ..)] => format!(
+                    "add `#[command(idempotent)]` and `#[idempotency_key]` on `{key}` once its type implements `Display` (the key is its `to_string()`), or implement `catga::Idempotent` by hand"
+                ),
+                [] => "add `#[command(idempotent)]` and put `#[idempotency_key]` on the field that identifies the operation (a request or entity id the client sends), or implement `catga::Idempotent` by hand".to_string(),
+                candidates => format!(
+                    "add `#[command(idempotent)]` and put `#[idempotency_key]` on the one of {} that identifies the operation, or implement `catga::Idempotent` to key on several",
+                    candidates
+                        .iter()
+                        .map(|(key, ..)| format!("`{key}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
         };
-        let fix = if is_enum {
-            None
-        } else {
-            fix_for(index, fact)
-        };
-        let report = cx.report(command.path, fact.span, message);
-        match fix {
-            Some((fix, key)) => {
-                let help = match key {
-                    Some(key) => format!(
-                        "mark it `#[command(idempotent)]` with `#[idempotency_key]` on `{key}` (if `{key}` identifies one logical operation), or implement `catga::Idempotent`"
-                    ),
-                    None => help,
-                };
-                report.help(help).fix(fix);
-            }
-            None => {
-                report.help(help);
-            }
+        let report = cx.report(command.path, fact.span, message).help(help);
+        if let Some((fix, _)) = fix {
+            report.fix(fix);
         }
     }
 }
@@ -159,11 +158,12 @@ fn fix_for(index: &WorkspaceIndex<'_>, fact: &MessageType) -> Option<(Fix, Optio
     if !fact.derived {
         return None;
     }
-    let (at, indent) = fact.attr_insert.as_ref()?;
+    // With `#[command(..)]`: the separator before `idempotent`; without: the indentation.
+    let (at, text) = fact.attr_insert.as_ref()?;
     let mut edits = vec![if fact.has_command_attr {
-        Edit::insert_before(*at, ", idempotent")
+        Edit::insert_before(*at, format!("{text}idempotent"))
     } else {
-        Edit::insert_before(*at, format!("{indent}#[command(idempotent)]\n"))
+        Edit::insert_before(*at, format!("{text}#[command(idempotent)]\n"))
     }];
     let mut key = None;
     if !fact.has_key_field {

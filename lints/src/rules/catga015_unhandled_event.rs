@@ -127,7 +127,11 @@ fn stub_fix(
         return None;
     }
     let end = facts.end?;
-    let separator = if end.start_pos.column == 1 { "\n" } else { "\n\n" };
+    let separator = if end.start_pos.column == 1 {
+        "\n"
+    } else {
+        "\n\n"
+    };
     let stub = format!(
         "{separator}/// Reacts to [`{name}`]. Added by `catga lint --fix` (CATGA015): write the reaction,\n\
          /// then register it with `Mediator::builder().event_handler({handler})`.\n\

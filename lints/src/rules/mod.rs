@@ -17,6 +17,8 @@ mod catga009_inefficient_iterator;
 mod catga010_missing_handler_attribute;
 mod catga011_handler_timeout_too_long;
 mod catga012_sync_io;
+mod catga013_missing_idempotency;
+mod catga014_saga_state_too_large;
 mod catga015_unhandled_event;
 mod catga100_unused_allow;
 
@@ -35,6 +37,8 @@ pub(crate) static RULES: &[&Rule] = &[
     &catga010_missing_handler_attribute::RULE,
     &catga011_handler_timeout_too_long::RULE,
     &catga012_sync_io::RULE,
+    &catga013_missing_idempotency::RULE,
+    &catga014_saga_state_too_large::RULE,
     &catga015_unhandled_event::RULE,
     &catga100_unused_allow::RULE,
 ];

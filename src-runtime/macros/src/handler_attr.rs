@@ -102,7 +102,9 @@ fn generate(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         _ => {
             return Err(syn::Error::new(
                 last.ident.span(),
-                "`#[catga::handler]` only registers `Handler<Request>` and `EventHandler<Event>` impls",
+                "`#[catga::handler]` only registers `Handler<Request>` and `EventHandler<Event>` impls, \
+                 and reads the trait's name as written: name it `Handler` or `EventHandler` \
+                 (not an alias from `use .. as ..`)",
             ));
         }
     };
@@ -193,15 +195,15 @@ mod tests {
 
     #[test]
     fn timeout_argument_registers_a_timeout_behavior_for_the_request_type() {
-        let tokens = generate(
-            quote!(timeout = Duration::from_secs(5) * 2),
-            request_impl(),
-        )
-        .map(|tokens| tokens.to_string())
-        .unwrap_or_default();
+        let tokens = generate(quote!(timeout = Duration::from_secs(5) * 2), request_impl())
+            .map(|tokens| tokens.to_string())
+            .unwrap_or_default();
         assert!(tokens.contains("fn __catga_timeout"), "{tokens}");
         assert!(tokens.contains("behavior_for :: < Ping"), "{tokens}");
-        assert!(tokens.contains("Timeout :: after (__catga_timeout ())"), "{tokens}");
+        assert!(
+            tokens.contains("Timeout :: after (__catga_timeout ())"),
+            "{tokens}"
+        );
     }
 
     #[test]
@@ -213,7 +215,10 @@ mod tests {
         let message = error_of(quote!(timeout = 1, timeout = 2), request_impl());
         assert!(message.contains("given twice"), "{message}");
         let message = error_of(quote!(5), request_impl());
-        assert!(message.contains("expected `#[catga::handler]`"), "{message}");
+        assert!(
+            message.contains("expected `#[catga::handler]`"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -86,3 +86,24 @@ pub mod catga008 {
     #[path = "bad.fixed.rs"]
     pub mod fixed;
 }
+
+#[path = "../../fixtures/catga011"]
+pub mod catga011 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga013"]
+pub mod catga013 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
+
+#[path = "../../fixtures/catga014"]
+pub mod catga014 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    pub mod fixed;
+}
