@@ -18,6 +18,7 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{FactRecorder, FileFacts};
+use crate::file_index::FileIndex;
 use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::{Resolver, Scope, is_catga_item};
 use crate::rule::{FileEnv, FnSyntax, Rule, RuleCx};
@@ -332,10 +333,15 @@ pub(crate) fn walk_file(
     env: &FileEnv<'_>,
     hooks: &HookTable,
 ) -> (Vec<Diagnostic>, FileFacts) {
+    let resolver = Resolver::for_file_in(file, env.module);
+    // Built once for every rule that reads declarations beyond the node it is given.
+    let file_index = (!hooks.file.is_empty()).then(|| FileIndex::new(file, &resolver));
     let mut walker = Walker {
         env,
         hooks,
-        resolver: Resolver::for_file_in(file, env.module),
+        file,
+        file_index: file_index.as_ref(),
+        resolver,
         frames: Vec::new(),
         diagnostics: Vec::new(),
         facts: FileFacts::default(),
@@ -357,6 +363,8 @@ pub(crate) fn walk_file(
 struct Walker<'a> {
     env: &'a FileEnv<'a>,
     hooks: &'a HookTable,
+    file: &'a syn::File,
+    file_index: Option<&'a FileIndex<'a>>,
     resolver: Resolver,
     frames: Vec<Frame>,
     diagnostics: Vec<Diagnostic>,
@@ -372,11 +380,13 @@ struct Walker<'a> {
 
 /// Call `hook` of every rule in `list` on `node`, with the walker's current context.
 macro_rules! run_hooks {
-    ($walker:expr, $list:ident, $hook:ident, $node:expr) => {
+    ($walker:expr, $list:ident, $hook:ident $(, $node:expr)?) => {
         for &(rule, severity) in &$walker.hooks.$list {
             if let Some(hook) = rule.hooks.$hook {
                 let mut cx = RuleCx {
                     env: $walker.env,
+                    file: $walker.file,
+                    file_index: $walker.file_index,
                     resolver: &$walker.resolver,
                     frames: &$walker.frames,
                     locals: &$walker.locals,
@@ -385,7 +395,7 @@ macro_rules! run_hooks {
                     severity,
                     out: &mut $walker.diagnostics,
                 };
-                hook($node, &mut cx);
+                hook($($node,)? &mut cx);
             }
         }
     };
@@ -457,7 +467,7 @@ impl Walker<'_> {
 
 impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_file(&mut self, file: &'ast syn::File) {
-        run_hooks!(self, file, file, file);
+        run_hooks!(self, file, file);
         for item in &file.items {
             self.visit_item(item);
         }

@@ -38,7 +38,9 @@
 //! ## Hooks
 //!
 //! The engine walks every file once and calls, for every enabled rule that sets the hook:
-//! - [`Hooks::file`]: once per file, before anything else, with the whole `syn::File`.
+//! - [`Hooks::file`]: once per file, before anything else; `cx.file()` is the whole `syn::File`
+//!   and `cx.file_index()` its declarations (struct fields, statics, every fn with its impl),
+//!   built once for all such rules.
 //! - [`Hooks::item`]: every item, nested ones included, before entering it (the context is the
 //!   enclosing one; use [`RuleCx::handler_kind_of`] to classify an `impl`).
 //! - [`Hooks::function`]: every fn with a body (free fns, impl methods, trait default methods),
@@ -76,7 +78,8 @@
 //!   [`RuleCx::depends_on_feature`] (and enables this feature of it), [`RuleCx::tokio_has`]
 //!   (a fix may use `tokio::fs`, `tokio::time`, ...).
 //! - Text: [`RuleCx::span`] (span of any syntax node), [`RuleCx::text`], [`RuleCx::source`],
-//!   [`RuleCx::file_syntax`] (the whole file's syntax, for a site about to be reported).
+//!   [`RuleCx::file`] (the whole file's syntax), `RuleCx::file_index` (its declarations, for
+//!   `file` hooks).
 //!
 //! ## Reporting
 //!
@@ -91,6 +94,7 @@
 use crate::config::Settings;
 use crate::context::{AsyncContext, Frame, HandlerKind, ScopeView};
 use crate::diagnostic::{Diagnostic, Edit, Fix, Severity, Span};
+use crate::file_index::FileIndex;
 use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::Resolver;
 use crate::source::SourceFile;
@@ -141,7 +145,7 @@ pub struct FnSyntax<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Hooks {
     /// Once per file.
-    pub file: Option<fn(&syn::File, &mut RuleCx<'_>)>,
+    pub file: Option<fn(&mut RuleCx<'_>)>,
     /// Every item, before entering it.
     pub item: Option<fn(&syn::Item, &mut RuleCx<'_>)>,
     /// Every fn with a body, after entering it.
@@ -194,6 +198,8 @@ pub struct FileEnv<'a> {
 #[derive(Debug)]
 pub struct RuleCx<'a> {
     pub(crate) env: &'a FileEnv<'a>,
+    pub(crate) file: &'a syn::File,
+    pub(crate) file_index: Option<&'a FileIndex<'a>>,
     pub(crate) resolver: &'a Resolver,
     pub(crate) frames: &'a [Frame],
     pub(crate) locals: &'a Locals,
@@ -261,27 +267,16 @@ impl<'a> RuleCx<'a> {
         self.env.source.text_of(span)
     }
 
-    /// The whole file's syntax, parsed again from its text, for a hook that must look beyond its
-    /// node (the struct a handler impl names, a `const` a call uses). Parsing costs about as much
-    /// as the walk: ask only for a site about to be reported. The last file is kept per thread,
-    /// so several sites of one file parse it once. `None` when the text does not parse.
-    pub fn file_syntax(&self) -> Option<std::rc::Rc<syn::File>> {
-        type Parsed = Option<(u64, std::rc::Rc<syn::File>)>;
-        thread_local! {
-            static LAST: std::cell::RefCell<Parsed> = const { std::cell::RefCell::new(None) };
-        }
-        let text = &self.env.source.text;
-        let key = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
-        LAST.with(|last| {
-            if let Some((cached, file)) = &*last.borrow()
-                && *cached == key
-            {
-                return Some(file.clone());
-            }
-            let file = std::rc::Rc::new(syn::parse_file(text).ok()?);
-            *last.borrow_mut() = Some((key, file.clone()));
-            Some(file)
-        })
+    /// The whole file's syntax, for a hook that must look beyond its node (the struct a
+    /// handler impl names, a `const` a call uses).
+    pub fn file(&self) -> &'a syn::File {
+        self.file
+    }
+
+    /// The file's declarations (struct fields, statics, every fn with its impl and scope),
+    /// built once per file when a rule of the run has a `file` hook; `None` otherwise.
+    pub(crate) fn file_index(&self) -> Option<&'a FileIndex<'a>> {
+        self.file_index
     }
 
     /// The full path `path` names here; see [`Resolver::resolve`].

@@ -8,7 +8,7 @@
 
 use crate::context::AsyncContext;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity};
-use crate::file_index::{FileIndex, TypeEnv, innermost_value, mentions_variable};
+use crate::file_index::{TypeEnv, innermost_value, mentions_variable};
 use crate::locals::bound_names;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
 use proc_macro2::{TokenStream, TokenTree};
@@ -88,8 +88,10 @@ pub(crate) static RULE: Rule = Rule {
     },
 };
 
-fn check_file(file: &syn::File, cx: &mut RuleCx<'_>) {
-    let index = FileIndex::new(file, cx.resolver());
+fn check_file(cx: &mut RuleCx<'_>) {
+    let Some(index) = cx.file_index() else {
+        return;
+    };
     for site in index.fns() {
         let fn_name = site.sig.ident.to_string();
         let mut scan = BodyScan::new(TypeEnv::for_fn(&index, site), fn_name.clone());

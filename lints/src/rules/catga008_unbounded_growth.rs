@@ -209,11 +209,13 @@ const ACCESS_METHODS: &[&str] = &[
 /// `thread_local!` accessors whose closure receives the value.
 const LOCAL_KEY_ACCESSORS: &[&str] = &["with", "with_borrow_mut", "with_borrow"];
 
-fn check_file(file: &syn::File, cx: &mut RuleCx<'_>) {
+fn check_file(cx: &mut RuleCx<'_>) {
     if cx.in_test() {
         return;
     }
-    let index = FileIndex::new(file, cx.resolver());
+    let Some(index) = cx.file_index() else {
+        return;
+    };
     for site in index.fns() {
         if !site.is_handler_code() {
             continue;

@@ -83,8 +83,10 @@ pub(crate) static RULE: Rule = Rule {
     },
 };
 
-fn check_file(file: &syn::File, cx: &mut RuleCx<'_>) {
-    let index = FileIndex::new(file, cx.resolver());
+fn check_file(cx: &mut RuleCx<'_>) {
+    let Some(index) = cx.file_index() else {
+        return;
+    };
     let source = cx.source();
     for site in index.fns().iter().filter(|site| site.is_handler_code()) {
         let mut scan = ChainScan::new(site, &index, source);

@@ -225,16 +225,17 @@ fn plan_fix(imp: &syn::ItemImpl, attribute: &str, cx: &RuleCx<'_>) -> Plan {
             vec![insert_attribute],
         ))
     };
-    let (Some(name), Some(file)) = (name, cx.file_syntax()) else {
+    let Some(name) = name else {
         return unchecked(insert_attribute);
     };
+    let file = cx.file();
     let mut survey = TypeSurvey {
         name: &name,
         declarations: Vec::new(),
         default_impl: false,
         builder_registration: false,
     };
-    survey.visit_file(&file);
+    survey.visit_file(file);
     if survey.builder_registration {
         return Plan::RegisteredByBuilder;
     }

@@ -158,11 +158,7 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
 /// Fold `expr`; report it when it is a duration above the maximum.
 fn check_duration(expr: &syn::Expr, site: String, cx: &mut RuleCx<'_>) {
     let max = cx.settings().max_handler_timeout.as_nanos();
-    let mut folder = Folder {
-        cx: &*cx,
-        file: None,
-        depth: 0,
-    };
+    let mut folder = Folder { cx: &*cx, depth: 0 };
     let Some(Value::Duration(nanos)) = folder.fold(expr, None) else {
         return;
     };
@@ -209,8 +205,6 @@ enum Value {
 /// Folds constant expressions; `None` is "not a constant we understand".
 struct Folder<'c, 'a> {
     cx: &'c RuleCx<'a>,
-    /// The file, parsed again when a `const` is needed.
-    file: Option<std::rc::Rc<syn::File>>,
     /// How many `const` items deep the fold is (bounds cycles).
     depth: u32,
 }
@@ -280,10 +274,7 @@ impl Folder<'_, '_> {
             return None;
         }
         let name = resolved.rsplit("::").next()?;
-        if self.file.is_none() {
-            self.file = self.cx.file_syntax();
-        }
-        let file = self.file.clone()?;
+        let file = self.cx.file();
         let mut finder = ConstFinder {
             name,
             modules: vec![&file.items],
