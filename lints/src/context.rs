@@ -346,7 +346,7 @@ pub(crate) fn walk_file(
         diagnostics: Vec::new(),
         facts: FileFacts::default(),
         pending_closure: None,
-        locals: Locals::default(),
+        locals: Locals::tracking_types(env.source.text.contains("handler(")),
         awaited: false,
         awaited_next: false,
     };

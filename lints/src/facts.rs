@@ -84,8 +84,6 @@ pub struct TypeDef {
     pub kind: TypeDefKind,
     /// The declared name and its workspace-wide path.
     pub ty: TypeRef,
-    /// The name's span.
-    pub span: Span,
     /// Fields per variant (a struct or alias has one variant).
     pub variants: Vec<Vec<FieldDef>>,
     /// `#[derive(Default)]` on it, or a unit struct.
@@ -101,8 +99,6 @@ pub struct FieldDef {
     pub name: Option<String>,
     /// Its type.
     pub ty: TypeShape,
-    /// Where the field starts (its attributes included).
-    pub span: Span,
 }
 
 /// The shape of a written type, enough to estimate its size.
@@ -400,11 +396,9 @@ impl FactRecorder<'_> {
                 self.facts.types.push(TypeDef {
                     kind: TypeDefKind::Alias,
                     ty,
-                    span: self.source.span_of(&alias.ident),
                     variants: vec![vec![FieldDef {
                         name: None,
                         ty: TypeShape::of(self.resolver, &alias.ty),
-                        span: self.source.span_of(&alias.ty),
                     }]],
                     default_constructible: false,
                     generic: !alias.generics.params.is_empty(),
@@ -433,7 +427,6 @@ impl FactRecorder<'_> {
                     .map(|field| FieldDef {
                         name: field.ident.as_ref().map(ToString::to_string),
                         ty: TypeShape::of(self.resolver, &field.ty),
-                        span: self.source.span_of(field),
                     })
                     .collect()
             })
@@ -441,7 +434,6 @@ impl FactRecorder<'_> {
         self.facts.types.push(TypeDef {
             kind,
             ty,
-            span: self.source.span_of(ident),
             variants,
             default_constructible: derive_paths(attrs).any(|path| {
                 path.segments

@@ -15,9 +15,9 @@ pub struct LocalOrigin {
     pub methods: Vec<String>,
     /// The resolved path of the annotated type (`let rx: Receiver<u8>`, fn parameters).
     pub ty: Option<String>,
-    /// The workspace-wide name ([`Resolver::canonical`]) of the type the value evidently has:
-    /// the annotated type, or what the initializer builds (`T`, `T { .. }`, `T::new(..)`,
-    /// `T::default()`).
+    /// The workspace-wide name ([`Resolver::canonical`]) of the type a `let` binding's value
+    /// evidently has: the annotated type, or what the initializer builds (`T`, `T { .. }`,
+    /// `T::new(..)`, `T::default()`). Only recorded when [`Locals::track_types`] is set.
     pub constructed: Option<String>,
 }
 
@@ -72,7 +72,7 @@ impl LocalOrigin {
                 .map(|method| method.to_string())
                 .collect(),
             ty: None,
-            constructed: crate::facts::constructed_ref(resolver, init).and_then(|ty| ty.path),
+            constructed: None,
         }
     }
 
@@ -80,7 +80,6 @@ impl LocalOrigin {
     pub fn of_type(ty: &syn::Type, resolver: &Resolver) -> LocalOrigin {
         LocalOrigin {
             ty: resolved_type(ty, resolver),
-            constructed: crate::facts::type_path(ty).and_then(|path| resolver.canonical(path)),
             ..LocalOrigin::default()
         }
     }
@@ -127,9 +126,20 @@ pub(crate) fn bound_names(pat: &syn::Pat, out: &mut Vec<String>) {
 #[derive(Debug, Default)]
 pub(crate) struct Locals {
     bindings: Vec<(String, LocalOrigin)>,
+    /// Record [`LocalOrigin::constructed`] for `let` bindings: set for files that may register
+    /// handlers (`.handler(var)`), since resolving every binding's type costs time elsewhere.
+    track_types: bool,
 }
 
 impl Locals {
+    /// No bindings yet; `track_types` says whether `let` bindings record their value's type.
+    pub(crate) fn tracking_types(track_types: bool) -> Locals {
+        Locals {
+            bindings: Vec::new(),
+            track_types,
+        }
+    }
+
     /// A mark to return to when the current block ends.
     pub(crate) fn mark(&self) -> usize {
         self.bindings.len()
@@ -149,7 +159,7 @@ impl Locals {
 
     /// Record a `let` statement's bindings.
     pub(crate) fn bind_local(&mut self, local: &syn::Local, resolver: &Resolver) {
-        let origin = match (&local.pat, &local.init) {
+        let mut origin = match (&local.pat, &local.init) {
             (syn::Pat::Type(typed), init) => {
                 let mut origin = LocalOrigin::of_type(&typed.ty, resolver);
                 if let Some(init) = init {
@@ -162,6 +172,17 @@ impl Locals {
             (_, Some(init)) => LocalOrigin::of_init(&init.expr, resolver),
             (_, None) => LocalOrigin::default(),
         };
+        if self.track_types {
+            origin.constructed = match (&local.pat, &local.init) {
+                (syn::Pat::Type(typed), _) => {
+                    crate::facts::type_path(&typed.ty).and_then(|path| resolver.canonical(path))
+                }
+                (_, Some(init)) => {
+                    crate::facts::constructed_ref(resolver, &init.expr).and_then(|ty| ty.path)
+                }
+                (_, None) => None,
+            };
+        }
         self.bind_pattern(&local.pat, &origin);
     }
 
