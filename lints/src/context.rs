@@ -69,6 +69,8 @@ pub enum Frame {
     Impl {
         /// Which catga trait, if any.
         handler: Option<HandlerKind>,
+        /// The implementing type's name, for a handler impl whose self type is a path.
+        self_name: Option<String>,
     },
     /// Test code: `#[cfg(test)]` items, `#[test]` fns.
     Test,
@@ -145,7 +147,17 @@ impl<'a> ScopeView<'a> {
             return None;
         }
         self.frames.iter().rev().find_map(|frame| match frame {
-            Frame::Impl { handler } => Some(*handler),
+            Frame::Impl { handler, .. } => Some(*handler),
+            _ => None,
+        })?
+    }
+
+    /// The name of the handler type whose impl encloses this point (`None` outside handler
+    /// code).
+    pub(crate) fn handler_type(self) -> Option<&'a str> {
+        self.handler()?;
+        self.frames.iter().rev().find_map(|frame| match frame {
+            Frame::Impl { self_name, .. } => Some(self_name.as_deref()),
             _ => None,
         })?
     }
@@ -509,7 +521,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             }
             syn::Item::Impl(i) => {
                 let handler = handler_kind(&walker.resolver, i);
-                walker.with_frames(vec![Frame::Impl { handler }], |walker| {
+                let self_name = handler
+                    .and_then(|_| crate::facts::type_path(&i.self_ty))
+                    .and_then(|path| path.segments.last())
+                    .map(|segment| segment.ident.to_string());
+                walker.with_frames(vec![Frame::Impl { handler, self_name }], |walker| {
                     visit::visit_item_impl(walker, i)
                 });
             }

@@ -357,6 +357,22 @@ impl<'a> RuleCx<'a> {
         self.scope().in_test()
     }
 
+    /// The handler method here, for messages: "`OrderHandler::handle`", or "`handle` of a
+    /// `Handler` impl" when the impl's type is not a plain path.
+    pub fn handler_method(&self) -> String {
+        let function = self.fn_name().unwrap_or("handler code");
+        if let Some(handler) = self.scope().handler_type() {
+            return format!("`{handler}::{function}`");
+        }
+        let kind = match self.handler() {
+            Some(HandlerKind::Handler) => "a `Handler`",
+            Some(HandlerKind::EventHandler) => "an `EventHandler`",
+            Some(HandlerKind::Saga) => "a `Saga`",
+            None => "a handler",
+        };
+        format!("`{function}` of {kind} impl")
+    }
+
     /// The name of the innermost enclosing fn.
     pub fn fn_name(&self) -> Option<&'a str> {
         self.scope().fn_name()

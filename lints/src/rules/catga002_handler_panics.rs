@@ -1,6 +1,5 @@
 //! CATGA002 handler-panics: `unwrap()`, `expect(..)` and the panicking macros in handler code.
 
-use crate::context::HandlerKind;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity, Span};
 use crate::locals::LocalOrigin;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
@@ -218,18 +217,6 @@ fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
     }
 }
 
-/// "`handle` of a `Handler` impl", for messages.
-fn place(cx: &RuleCx<'_>) -> String {
-    let function = cx.fn_name().unwrap_or("handler code");
-    let kind = match cx.handler() {
-        Some(HandlerKind::Handler) => "a `Handler`",
-        Some(HandlerKind::EventHandler) => "an `EventHandler`",
-        Some(HandlerKind::Saga) => "a `Saga`",
-        None => "a handler",
-    };
-    format!("`{function}` of {kind} impl")
-}
-
 fn check_macro(mac: &syn::Macro, cx: &mut RuleCx<'_>) {
     let Some(last) = mac.path.segments.last() else {
         return;
@@ -250,7 +237,7 @@ fn check_macro(mac: &syn::Macro, cx: &mut RuleCx<'_>) {
     let span = cx.span(mac);
     let message = format!(
         "`{name}!` in {} panics when reached: the panic becomes a non-retryable internal error and skips retry and compensation",
-        place(cx)
+        cx.handler_method()
     );
     cx.report(span, message)
         .help("return an error instead, e.g. `return Err(catga::Error::internal(\"..\"))`");
@@ -278,7 +265,7 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
     let fixable = cx.fn_returns_result() && receiver_may_be_result(&call.receiver, cx);
     let message = format!(
         "`{written}` in {} panics on `Err`/`None`: the panic becomes a non-retryable internal error and skips retry and compensation",
-        place(cx)
+        cx.handler_method()
     );
     let report = cx
         .report(tail, message)
@@ -430,11 +417,7 @@ mod tests {
             "if cmd.a { panic!(\"boom\"); } if cmd.b { unreachable!() } todo!()",
         ));
         assert_eq!(got.len(), 3, "{got:?}");
-        assert!(
-            got[0]
-                .0
-                .starts_with("`panic!` in `handle` of a `Handler` impl")
-        );
+        assert!(got[0].0.starts_with("`panic!` in `H::handle`"));
         assert!(got.iter().all(|(_, fix)| !fix));
     }
 

@@ -1,6 +1,5 @@
 //! CATGA004 detached-task: a task or thread spawned in handler code whose handle is dropped.
 
-use crate::context::HandlerKind;
 use crate::diagnostic::Severity;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
 
@@ -113,7 +112,7 @@ fn check_block(block: &syn::Block, cx: &mut RuleCx<'_>) {
         let span = cx.span(call);
         let message = format!(
             "`{written}` in {} drops the {what}'s handle {how}: the {what} is detached, escapes the message's timeout and cancellation, and its errors vanish",
-            place(cx)
+            cx.handler_method()
         );
         cx.report(span, message).help(
             "await the work in the handler, publish an event or use the outbox for work that must outlive it, or spawn it on a `JoinSet` that is joined",
@@ -137,18 +136,6 @@ fn is_wildcard(pat: &syn::Pat) -> bool {
         syn::Pat::Type(typed) => is_wildcard(&typed.pat),
         _ => false,
     }
-}
-
-/// "`handle` of a `Handler` impl", for messages.
-fn place(cx: &RuleCx<'_>) -> String {
-    let function = cx.fn_name().unwrap_or("handler code");
-    let kind = match cx.handler() {
-        Some(HandlerKind::Handler) => "a `Handler`",
-        Some(HandlerKind::EventHandler) => "an `EventHandler`",
-        Some(HandlerKind::Saga) => "a `Saga`",
-        None => "a handler",
-    };
-    format!("`{function}` of {kind} impl")
 }
 
 #[cfg(test)]
@@ -175,7 +162,7 @@ mod tests {
         assert_eq!(got.len(), 3, "{got:?}");
         assert_eq!(
             got[0],
-            "`tokio::spawn` in `handle` of an `EventHandler` impl drops the task's handle as a statement: \
+            "`tokio::spawn` in `H::handle` drops the task's handle as a statement: \
              the task is detached, escapes the message's timeout and cancellation, and its errors vanish"
         );
         assert!(
