@@ -94,7 +94,7 @@ fn check_file(cx: &mut RuleCx<'_>) {
     };
     for site in index.fns() {
         let fn_name = site.sig.ident.to_string();
-        let mut scan = BodyScan::new(TypeEnv::for_fn(&index, site), fn_name.clone());
+        let mut scan = BodyScan::new(TypeEnv::for_fn(index, site), fn_name.clone());
         let context = site
             .sig
             .asyncness

@@ -221,7 +221,7 @@ fn check_file(cx: &mut RuleCx<'_>) {
             continue;
         }
         let mut scan = BodyScan {
-            index: &index,
+            index,
             resolver: index.resolver(site).clone(),
             aliases: HashMap::new(),
             found: Vec::new(),

@@ -89,7 +89,7 @@ fn check_file(cx: &mut RuleCx<'_>) {
     };
     let source = cx.source();
     for site in index.fns().iter().filter(|site| site.is_handler_code()) {
-        let mut scan = ChainScan::new(site, &index, source);
+        let mut scan = ChainScan::new(site, index, source);
         scan.visit_block(site.body);
         for finding in scan.findings {
             let builder = cx.report(finding.span, finding.message).help(finding.help);
