@@ -288,11 +288,11 @@ impl Folder<'_, '_> {
             modules: vec![&file.items],
             found: Vec::new(),
         };
-        finder.visit_file(&file);
+        finder.visit_file(file);
         let mut value = None;
         self.depth += 1;
         for (modules, expr) in &finder.found {
-            let mut resolver = Resolver::for_file(&file);
+            let mut resolver = Resolver::for_file(file);
             for items in &modules[1..] {
                 resolver.push(Scope::module(items));
             }
