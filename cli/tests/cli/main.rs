@@ -1,6 +1,6 @@
 //! Tests that run the `catga` binary in temporary projects: every output format, every exit
 //! code, configuration errors, suppression, rule selection, statistics, fixes and diffs, and the
-//! `rules` and `explain` commands.
+//! `rules` and `explain` commands, and cross-file rules over a workspace.
 
 mod explain;
 mod lint_config;
@@ -8,5 +8,6 @@ mod lint_exit_codes;
 mod lint_fix;
 mod lint_formats;
 mod lint_selection;
+mod lint_workspace;
 mod rules;
 mod support;
