@@ -108,7 +108,7 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
                 .definition(&imp.self_ty)
                 .is_some_and(|def| def.fact.default_constructible && !def.fact.generic);
         let report = cx.report(handler.path, imp.self_span, message).help(format!(
-            "register it: `Mediator::builder().{call}({name}..)`, or mark the impl `#[catga::handler]` and build with `.auto_register()`"
+            "pass a `{name}` to `Mediator::builder().{call}(..)`, or mark the impl `#[catga::handler]` and build with `.auto_register()`"
         ));
         if default_constructible {
             report.fix(Fix::unsafe_edits(
