@@ -1,6 +1,7 @@
 //! The fix loop: apply non-overlapping fixes of the allowed applicability, check the result
 //! parses (a fix that breaks parsing is dropped and reported), re-lint, repeat until nothing is
-//! left to fix or [`MAX_ROUNDS`] is reached. Also atomic writes and unified diffs.
+//! left to fix or [`MAX_ROUNDS`] is reached; then drop the imports the fixes left unused
+//! ([`crate::imports`]). Also atomic writes and unified diffs.
 
 use crate::check::{CheckEnv, FileResult, check_source};
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
@@ -69,6 +70,7 @@ pub(crate) fn fix_source(
     mode: FixMode,
     env: CheckEnv<'_>,
 ) -> FixOutcome {
+    let original = source.text.clone();
     let mut outcome = FixOutcome {
         source,
         applied: 0,
@@ -98,7 +100,7 @@ pub(crate) fn fix_source(
             .collect();
         let selected = select_non_overlapping(&candidates, &outcome.source.text);
         if selected.is_empty() {
-            return outcome;
+            break;
         }
         let mut accepted: Vec<&Fix> = Vec::new();
         let all: Vec<&Fix> = selected.iter().map(|(_, fix)| *fix).collect();
@@ -141,6 +143,26 @@ pub(crate) fn fix_source(
             ));
         }
     }
+    without_imports_made_unused(&original, outcome, env)
+}
+
+/// `outcome` with the imports its fixes left unused removed, and its result re-linted.
+fn without_imports_made_unused(
+    original: &str,
+    mut outcome: FixOutcome,
+    env: CheckEnv<'_>,
+) -> FixOutcome {
+    if outcome.applied == 0 {
+        return outcome;
+    }
+    let pruned = crate::imports::prune(original, &outcome.source.text);
+    if pruned == outcome.source.text {
+        return outcome;
+    }
+    let mut next = SourceFile::new(outcome.source.path.clone(), pruned);
+    next.had_bom = outcome.source.had_bom;
+    outcome.result = check_source(&next, env);
+    outcome.source = next;
     outcome
 }
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod facts;
 mod file_index;
 mod fix;
+mod imports;
 pub mod locals;
 pub mod output;
 pub mod resolve;
