@@ -481,6 +481,22 @@ fn read_manifest_dependencies(
 mod tests {
     use super::*;
 
+    #[test]
+    fn module_paths_follow_cargos_layout() {
+        let src = Path::new("/p/src");
+        let module = |file: &str| module_path("my-shop", src, &src.join(file)).to_string();
+        assert_eq!(module("lib.rs"), "my_shop");
+        assert_eq!(module("main.rs"), "my_shop");
+        assert_eq!(module("orders.rs"), "my_shop::orders");
+        assert_eq!(module("orders/mod.rs"), "my_shop::orders");
+        assert_eq!(module("orders/create.rs"), "my_shop::orders::create");
+        assert_eq!(module("orders/lib.rs"), "my_shop::orders::lib");
+        assert_eq!(
+            module_path("shop", src, Path::new("/elsewhere/x.rs")).as_ref(),
+            "shop"
+        );
+    }
+
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();

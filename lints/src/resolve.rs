@@ -860,4 +860,74 @@ mod tests {
         resolver.pop();
         assert_eq!(resolver.resolve(&syn::parse_str("sleep").unwrap()), None);
     }
+
+    /// `canonical` of `path` written at the end of `source` (inside the inline modules named
+    /// by `inside`), for a file that is module `shop::orders`.
+    fn canonical_in(source: &str, inside: &[&str], path: &str) -> Option<String> {
+        let file = syn::parse_file(source).unwrap();
+        let mut resolver = Resolver::for_file_in(&file, "shop::orders");
+        let mut items = &file.items;
+        for name in inside {
+            let module = items
+                .iter()
+                .find_map(|item| match item {
+                    syn::Item::Mod(m) if m.ident == name => Some(m),
+                    _ => None,
+                })
+                .unwrap();
+            let content = &module.content.as_ref().unwrap().1;
+            resolver.push(Scope::inline_module(&module.ident, content));
+            items = content;
+        }
+        resolver.canonical(&syn::parse_str(path).unwrap())
+    }
+
+    #[test]
+    fn canonical_names_one_type_the_same_however_it_is_written() {
+        let source = "pub struct Cancel;
+mod legacy { use super::Cancel; use crate::billing::Refund; pub struct Cancel2; }
+mod billing;
+use billing::Refund as Money;
+";
+        let expect = Some("shop::orders::Cancel".to_string());
+        assert_eq!(canonical_in(source, &[], "Cancel"), expect);
+        assert_eq!(canonical_in(source, &[], "self::Cancel"), expect);
+        assert_eq!(canonical_in(source, &[], "crate::orders::Cancel"), expect);
+        assert_eq!(canonical_in(source, &["legacy"], "Cancel"), expect);
+        assert_eq!(canonical_in(source, &["legacy"], "super::Cancel"), expect);
+        assert_eq!(
+            canonical_in(source, &["legacy"], "Cancel2"),
+            Some("shop::orders::legacy::Cancel2".to_string())
+        );
+        // An import from a sibling module declared beside it, and a rename.
+        assert_eq!(
+            canonical_in(source, &[], "Money"),
+            Some("shop::orders::billing::Refund".to_string())
+        );
+        assert_eq!(
+            canonical_in(source, &["legacy"], "Refund"),
+            Some("shop::billing::Refund".to_string())
+        );
+    }
+
+    #[test]
+    fn canonical_keeps_outside_paths_and_gives_up_on_what_it_cannot_place() {
+        let source = "use catga::prelude::*;
+use std::collections::HashMap;
+use other::*;
+";
+        assert_eq!(
+            canonical_in(source, &[], "HashMap"),
+            Some("std::collections::HashMap".to_string())
+        );
+        assert_eq!(
+            canonical_in(source, &[], "::serde::Serialize"),
+            Some("serde::Serialize".to_string())
+        );
+        assert_eq!(canonical_in(source, &[], "Self"), None);
+        // `Mystery` may come from `other::*`.
+        assert_eq!(canonical_in(source, &[], "Mystery"), None);
+        // Past the crate root.
+        assert_eq!(canonical_in("", &[], "super::super::super::X"), None);
+    }
 }
