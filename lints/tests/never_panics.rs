@@ -40,13 +40,14 @@ fn parse_errors(report: &LintReport) -> usize {
 fn real_sources() -> Vec<Vec<u8>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in [
-        "src",
-        "src/rules",
-        "tests/fixtures/catga005",
-        "tests/fixtures/catga012",
-    ] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+    // The analyzer's own sources, and every rule's fixtures: handlers, commands, events and
+    // sagas, so mutations reach every rule and the cross-file ones' facts.
+    let mut dirs = vec![root.join("src"), root.join("src/rules")];
+    if let Ok(fixtures) = std::fs::read_dir(root.join("tests/fixtures")) {
+        dirs.extend(fixtures.flatten().map(|entry| entry.path()));
+    }
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for entry in entries.flatten() {
