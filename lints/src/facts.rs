@@ -88,6 +88,8 @@ pub struct TypeDef {
     pub variants: Vec<Vec<FieldDef>>,
     /// `#[derive(Default)]` on it, or a unit struct.
     pub default_constructible: bool,
+    /// `#[derive(Serialize, Deserialize)]` on it (both).
+    pub serde: bool,
     /// Declared with generic parameters.
     pub generic: bool,
 }
@@ -242,6 +244,8 @@ pub struct MessageType {
     pub key_candidates: Vec<(String, Span, String)>,
     /// A field already carries `#[idempotency_key]`.
     pub has_key_field: bool,
+    /// `T` of `#[command(response = T)]` (derived commands only).
+    pub response: Option<TypeShape>,
     /// Declared in test code.
     pub in_test: bool,
 }
@@ -401,6 +405,8 @@ impl FactRecorder<'_> {
                         ty: TypeShape::of(self.resolver, &alias.ty),
                     }]],
                     default_constructible: false,
+                    // An alias is what it names: rules look through its one field.
+                    serde: false,
                     generic: !alias.generics.params.is_empty(),
                 });
             }
@@ -435,11 +441,8 @@ impl FactRecorder<'_> {
             kind,
             ty,
             variants,
-            default_constructible: derive_paths(attrs).any(|path| {
-                path.segments
-                    .last()
-                    .is_some_and(|last| last.ident == "Default")
-            }),
+            default_constructible: derives(attrs, "Default"),
+            serde: derives(attrs, "Serialize") && derives(attrs, "Deserialize"),
             generic: !generics.params.is_empty(),
         });
     }
@@ -511,6 +514,7 @@ impl FactRecorder<'_> {
                 has_command_attr: false,
                 key_candidates: Vec::new(),
                 has_key_field: false,
+                response: None,
                 in_test,
             });
         }
@@ -540,6 +544,9 @@ impl FactRecorder<'_> {
             return;
         };
         let command_attr = attrs.iter().find(|attr| attr.path().is_ident("command"));
+        let response = command_attr
+            .and_then(response_type)
+            .map(|ty| TypeShape::of(self.resolver, &ty));
         let idempotent_attr = command_attr.is_some_and(|attr| {
             attr.meta.require_list().is_ok_and(|list| {
                 list.tokens
@@ -602,6 +609,7 @@ impl FactRecorder<'_> {
                     Vec::new()
                 },
                 has_key_field,
+                response: response.clone(),
                 in_test,
             });
         }
@@ -651,6 +659,37 @@ impl FactRecorder<'_> {
             self.facts.publishes.push(TypeSite { ty, span });
         }
     }
+}
+
+/// Whether the derives on an item include one whose last segment is `name`.
+fn derives(attrs: &[syn::Attribute], name: &str) -> bool {
+    derive_paths(attrs).any(|path| path.segments.last().is_some_and(|last| last.ident == name))
+}
+
+/// `T` of `response = T` in a message's `#[command(..)]` / `#[query(..)]` attribute.
+fn response_type(attr: &syn::Attribute) -> Option<syn::Type> {
+    attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+        let mut response = None;
+        while !input.is_empty() {
+            let key: syn::Ident = input.call(syn::ext::IdentExt::parse_any)?;
+            if input.peek(syn::Token![=]) {
+                input.parse::<syn::Token![=]>()?;
+                if key == "response" {
+                    response = Some(input.parse::<syn::Type>()?);
+                }
+            }
+            // Skip the rest of this argument.
+            while !input.is_empty() && !input.peek(syn::Token![,]) {
+                input.parse::<proc_macro2::TokenTree>()?;
+            }
+            if !input.is_empty() {
+                input.parse::<syn::Token![,]>()?;
+            }
+        }
+        Ok(response)
+    })
+    .ok()
+    .flatten()
 }
 
 fn derive_paths(attrs: &[syn::Attribute]) -> impl Iterator<Item = syn::Path> + '_ {

@@ -56,8 +56,9 @@ key (`String`, an integer, `char`, `bool`, `Uuid`, `Ulid`: the derive turns the 
 string with `ToString`). It is unsafe because it changes behavior: a second send with the same
 key no longer runs the handler, which is wrong if that field does not identify one logical
 operation (check it does). The idempotency store also keeps the response, so the response type
-must implement `Serialize` and `Deserialize`. No key field, no fix: the help says which
-attribute to add.
+must implement `Serialize` and `Deserialize`: no fix is offered when the response is a type of
+the workspace without both derives (or holds one, or a reference); types of other crates are
+taken on trust. No key field, no fix: the help says which attribute to add.
 
 ## Options
 - `critical_commands` (default `["Create*", "Update*", "Delete*", "*Payment*", "Process*",
@@ -121,8 +122,19 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
         let is_enum = index
             .definition(&fact.ty)
             .is_some_and(|def| def.fact.kind == TypeDefKind::Enum);
-        let fix = if is_enum { None } else { fix_for(index, fact) };
+        let response_storable = fact
+            .response
+            .as_ref()
+            .is_none_or(|response| storable(index, response, 0));
+        let fix = if is_enum || !response_storable {
+            None
+        } else {
+            fix_for(index, fact)
+        };
         let help = match &fix {
+            _ if !response_storable => format!(
+                "idempotency stores `{name}`'s response for duplicates: derive `Serialize` and `Deserialize` on the response type, then add `#[command(idempotent)]` and an `#[idempotency_key]` field"
+            ),
             _ if !fact.derived || is_enum => format!(
                 "implement `catga::Idempotent` for `{name}`, returning the key that identifies one logical operation"
             ),
@@ -211,6 +223,42 @@ fn key_type_ok(index: &WorkspaceIndex<'_>, fact: &MessageType, field: &str) -> b
             .any(|krate| path.split("::").next() == Some(krate))
     });
     args.is_empty() && known_crate && KEY_TYPES.contains(&ty.name.as_str())
+}
+
+/// Whether a response of this shape can be stored for duplicates (the idempotency store keeps
+/// it serialized), as far as the workspace shows: a type it declares must derive `Serialize`
+/// and `Deserialize`, and so must every type argument; a reference cannot be deserialized into
+/// an owned value. Types of other crates (`Uuid`, `chrono::DateTime`) and std's primitives,
+/// strings and collections are taken as storable when their arguments are.
+fn storable(index: &WorkspaceIndex<'_>, shape: &TypeShape, depth: usize) -> bool {
+    // Deeper than any response type; a cycle through an alias ends here too.
+    if depth > 16 {
+        return true;
+    }
+    match shape {
+        TypeShape::Tuple(items) => items.iter().all(|item| storable(index, item, depth + 1)),
+        TypeShape::Array { elem, .. } => storable(index, elem, depth + 1),
+        TypeShape::Pointer | TypeShape::WidePointer => false,
+        TypeShape::Other => true,
+        TypeShape::Path { ty, args } => {
+            let args_storable = args.iter().all(|arg| storable(index, arg, depth + 1));
+            let outside = ty.path.as_deref().is_some_and(|path| {
+                ["std::", "core::", "alloc::", "catga::"]
+                    .iter()
+                    .any(|prefix| path.starts_with(prefix))
+            });
+            match index.definition(ty).filter(|_| !outside) {
+                Some(def) if def.fact.kind == TypeDefKind::Alias => def
+                    .fact
+                    .variants
+                    .iter()
+                    .flatten()
+                    .all(|field| storable(index, &field.ty, depth + 1)),
+                Some(def) => def.fact.serde && args_storable,
+                None => args_storable,
+            }
+        }
+    }
 }
 
 /// Whether `name` matches `pattern`, where `*` matches any run of characters (none included).
