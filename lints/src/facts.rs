@@ -282,30 +282,36 @@ pub(crate) fn type_path(ty: &syn::Type) -> Option<&syn::Path> {
     }
 }
 
-/// The path of the type an expression evidently builds: `T`, `T { .. }`, `T::new(..)`,
-/// `T::default()`, `<T>::new()` (by reference or in parens too). `T::new(..)` is taken to build
-/// a `T`, as constructors by convention do.
-fn constructed_type(expr: &syn::Expr) -> Option<&syn::Path> {
+/// The path of the type an expression evidently builds: `T`, `T { .. }`, `T(..)` (a tuple
+/// struct), `T::new(..)`, `T::default()` (by reference or in parens too), and whether that
+/// path is a constructor fn's (`T::new`), whose last segment is not part of the type. A fn
+/// named `T::something` is taken to build a `T`, as constructors by convention do.
+fn constructed_type(expr: &syn::Expr) -> Option<(&syn::Path, bool)> {
     match expr {
         syn::Expr::Call(call) => match &*call.func {
-            // The fn's path `T::new`: the type is all but its last segment.
-            syn::Expr::Path(path) if path.qself.is_none() && path.path.segments.len() >= 2 => {
-                Some(&path.path)
+            syn::Expr::Path(path) if path.qself.is_none() => {
+                let last = path.path.segments.last()?;
+                // `T(..)` and `m::T(..)` build a `T`; `T::new(..)` is a fn of `T`.
+                let tuple_struct = last.ident.to_string().starts_with(char::is_uppercase);
+                if !tuple_struct && path.path.segments.len() < 2 {
+                    return None;
+                }
+                Some((&path.path, !tuple_struct))
             }
             _ => None,
         },
-        syn::Expr::Path(path) if path.qself.is_none() => Some(&path.path),
-        syn::Expr::Struct(lit) => Some(&lit.path),
+        syn::Expr::Path(path) if path.qself.is_none() => Some((&path.path, false)),
+        syn::Expr::Struct(lit) => Some((&lit.path, false)),
         syn::Expr::Reference(reference) => constructed_type(&reference.expr),
         syn::Expr::Paren(paren) => constructed_type(&paren.expr),
         _ => None,
     }
 }
 
-/// [`constructed_type`] as a [`TypeRef`]: for a call the function's path minus its last segment.
+/// [`constructed_type`] as a [`TypeRef`].
 pub(crate) fn constructed_ref(resolver: &Resolver, expr: &syn::Expr) -> Option<TypeRef> {
-    let path = constructed_type(expr)?;
-    if matches!(strip(expr), syn::Expr::Call(_)) {
+    let (path, constructor_fn) = constructed_type(expr)?;
+    if constructor_fn {
         let mut prefix = path.clone();
         prefix.segments.pop();
         let last = prefix.segments.pop()?.into_value();

@@ -12,7 +12,7 @@
 
 use crate::config::Settings;
 use crate::diagnostic::{Diagnostic, Severity, Span};
-use crate::facts::{FileFacts, HandlerImpl, MessageType, Registration, TypeDef, TypeRef};
+use crate::facts::{FileFacts, HandlerImpl, MessageType, Registration, TypeDef, TypeRef, TypeSite};
 use crate::rule::{DiagnosticBuilder, RuleMeta};
 use std::collections::HashMap;
 use std::path::Path;
@@ -108,6 +108,11 @@ impl<'a> WorkspaceIndex<'a> {
     /// Every registration (builder calls and `#[catga::handler]`).
     pub fn registrations(&self) -> impl Iterator<Item = Located<'a, Registration>> + '_ {
         self.located(|facts| &facts.registrations)
+    }
+
+    /// Every value passed to `.publish(..)` whose type shows.
+    pub fn publishes(&self) -> impl Iterator<Item = Located<'a, TypeSite>> + '_ {
+        self.located(|facts| &facts.publishes)
     }
 
     /// Every `impl Idempotent for T`.

@@ -149,7 +149,7 @@ fn same_named_types_in_different_modules_stay_apart() {
 #[test]
 fn an_event_handled_in_another_file_is_handled_and_a_stub_lands_beside_the_event() {
     let events = "use catga::prelude::*;\n\n#[derive(Debug, Clone, Event)]\npub struct Shipped(pub u64);\n\n#[derive(Debug, Clone, Event)]\npub struct Lost(pub u64);\n";
-    let handlers = "use catga::prelude::*;\nuse crate::events::Shipped;\n\n#[derive(Debug, Default)]\npub struct Notify;\n\n#[catga::handler]\nimpl EventHandler<Shipped> for Notify {\n    async fn handle(&self, _e: &Shipped, _ctx: &Context) -> catga::Result<()> {\n        Ok(())\n    }\n}\n";
+    let handlers = "use catga::prelude::*;\nuse crate::events::Shipped;\n\n#[derive(Debug, Default)]\npub struct Notify;\n\n#[catga::handler]\nimpl EventHandler<Shipped> for Notify {\n    async fn handle(&self, _e: &Shipped, _ctx: &Context) -> catga::Result<()> {\n        Ok(())\n    }\n}\n\npub async fn lose(m: &Mediator) -> catga::Result<()> {\n    m.publish(crate::events::Lost(1)).await\n}\n";
     let dir = crate_with(&[
         ("src/lib.rs", "pub mod events;\npub mod handlers;\n"),
         ("src/events.rs", events),
@@ -159,6 +159,13 @@ fn an_event_handled_in_another_file_is_handled_and_a_stub_lands_beside_the_event
     assert_eq!(
         found(&report),
         [("src/events.rs".to_string(), 7, "CATGA015".to_string())]
+    );
+    assert!(
+        report.diagnostics[0]
+            .message
+            .ends_with("yet it is published at src/handlers.rs:15"),
+        "{}",
+        report.diagnostics[0].message
     );
     let fixed = run(dir.path(), &["CATGA015"], FixMode::Unsafe, false);
     assert_eq!(fixed.fixed, 1);

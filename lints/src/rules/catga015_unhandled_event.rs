@@ -4,7 +4,7 @@ use crate::context::HandlerKind;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity};
 use crate::facts::MessageKind;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleMeta};
-use crate::workspace::{WorkspaceCx, WorkspaceIndex};
+use crate::workspace::{SameType, WorkspaceCx, WorkspaceIndex, place};
 
 static META: RuleMeta = RuleMeta {
     code: "CATGA015",
@@ -14,8 +14,9 @@ static META: RuleMeta = RuleMeta {
     summary: "An event type that no `EventHandler` in the workspace handles",
     docs: r#"## What it does
 Reports an event type (`#[derive(Event)]` or `impl Event`, outside test code) for which no
-`impl EventHandler<E>` exists anywhere in the workspace outside test code. Types are told apart
-by module path: a handler of `billing::Paid` does not handle `orders::Paid`.
+`impl EventHandler<E>` exists anywhere in the workspace outside test code, and says where it is
+published when a `.publish(..)` call shows it. Types are told apart by module path: a handler
+of `billing::Paid` does not handle `orders::Paid`.
 
 ## Why is this bad?
 Publishing an event nobody handles succeeds and does nothing. Either a reaction was forgotten
@@ -84,11 +85,22 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
             continue;
         }
         let name = &fact.ty.name;
+        // Where it is published, when that shows: the reaction that silently never happens.
+        let published = index
+            .publishes()
+            .find(|publish| index.same_type(&publish.fact.ty, &fact.ty) == SameType::Yes)
+            .map(|publish| {
+                format!(
+                    ", yet it is published at {}",
+                    place(publish.path, publish.fact.span)
+                )
+            })
+            .unwrap_or_default();
         let report = cx
             .report(
                 event.path,
                 fact.span,
-                format!("event `{name}` has no handler: no `impl EventHandler<{name}>` in the workspace"),
+                format!("event `{name}` has no handler: no `impl EventHandler<{name}>` in the workspace{published}"),
             )
             .help(format!(
                 "add an `impl EventHandler<{name}>` and register it with `.event_handler(..)`, or remove the event"
