@@ -93,7 +93,6 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     let settings = &config.settings;
     let rules = RuleSet::new(settings, &options.select, &options.ignore)?;
     let discovered = discover::discover(&root, &options.paths, &config)?;
-    let units = &discovered.files;
     let cache = options.cache.then(|| {
         let dir = match &discovered.target_dir {
             Some(target) => target.join("catga").join("lint-cache"),
@@ -115,131 +114,18 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             path: root.clone(),
             source: std::io::Error::other(format!("could not start lint threads: {error}")),
         })?;
-    let env_of = |unit| check_env(settings, &rules, unit);
-    // The first error (a file that cannot be read) stops the run; no lock is shared.
-    let checked: Vec<Checked> = pool.install(|| {
-        // One file per work item: files differ in size by three orders of magnitude, and
-        // rayon's default split hands each thread long runs of files it cannot give away, so
-        // one thread would finish the last run alone while the others idle.
-        units
-            .par_iter()
-            .with_max_len(1)
-            .map(|unit| check_unit(unit, env_of(unit), cache.as_ref()))
-            .collect::<Result<Vec<_>, LintError>>()
-    })?;
+    let mut cache = cache;
+    let mut run = Run::check(&discovered.files, settings, &rules, pool, cache.as_mut())?;
+    run.fix(fix_mode)?;
     let mut report = LintReport {
-        files_scanned: units.len(),
+        files_scanned: discovered.files.len(),
         fail_on: settings.fail_on,
         cache_file: cache.as_ref().map(|cache| cache.file().to_path_buf()),
         ..LintReport::default()
     };
-    let mut cache = cache;
-    let mut results = Vec::with_capacity(checked.len());
-    for (unit, checked) in units.iter().zip(checked) {
-        if let Some(cache) = cache.as_mut() {
-            match checked.cache_update {
-                Some((key, result)) => cache.insert(unit.display.clone(), key, result),
-                None => cache.touch(&unit.display),
-            }
-        }
-        results.push(checked.result);
-    }
-
-    // Cross-file rules, then fixes of both kinds, until nothing is left to fix.
-    let mut fixed_texts: Vec<Option<SourceFile>> = vec![None; units.len()];
-    let mut applied = vec![0; units.len()];
-    let mut workspace = workspace_pass(units, &results, &rules, settings);
-    for round in 0..WORKSPACE_FIX_ROUNDS {
-        if fix_mode == FixMode::Off {
-            break;
-        }
-        // Per-file fixes converge in the first round; later rounds only follow cross-file ones.
-        let to_fix: Vec<usize> = (0..units.len())
-            .filter(|&index| {
-                let per_file = round == 0 && fix::has_applicable_fix(&results[index], fix_mode);
-                per_file
-                    || (results[index].parsed && fix::any_applicable(&workspace[index], fix_mode))
-            })
-            .collect();
-        if to_fix.is_empty() {
-            break;
-        }
-        let outcomes: Vec<(usize, Option<fix::FixOutcome>)> = pool.install(|| {
-            to_fix
-                .par_iter()
-                .map(|&index| {
-                    let unit = &units[index];
-                    let source = match fixed_texts[index].clone() {
-                        Some(source) => Some(source),
-                        None => read_source(unit)?,
-                    };
-                    let outcome = source.map(|source| {
-                        let mut merged = results[index].clone();
-                        merged.diagnostics.extend(workspace[index].iter().cloned());
-                        fix::fix_source(source, merged, fix_mode, env_of(unit))
-                    });
-                    Ok((index, outcome))
-                })
-                .collect::<Result<Vec<_>, LintError>>()
-        })?;
-        let mut changed = false;
-        for (index, outcome) in outcomes {
-            let Some(outcome) = outcome else { continue };
-            report.notes.extend(outcome.notes);
-            if outcome.applied == 0 {
-                continue;
-            }
-            changed = true;
-            applied[index] += outcome.applied;
-            results[index] = outcome.result;
-            fixed_texts[index] = Some(outcome.source);
-        }
-        if !changed {
-            break;
-        }
-        workspace = workspace_pass(units, &results, &rules, settings);
-    }
-
-    // Write (or diff) every file whose text changed.
-    for (index, fixed) in fixed_texts.into_iter().enumerate() {
-        let Some(fixed) = fixed else { continue };
-        let unit = &units[index];
-        let original = read_source(unit)?
-            .map(|source| source.text)
-            .unwrap_or_default();
-        if fixed.text == original {
-            continue;
-        }
-        if options.diff {
-            report.fixed += applied[index];
-            report.diffs.push(FileDiff {
-                path: unit.display.clone(),
-                text: fix::unified_diff(&unit.display, &original, &fixed.text),
-            });
-            continue;
-        }
-        let new_bytes = fix::file_bytes(&fixed);
-        match fix::write_atomically(&unit.path, &new_bytes) {
-            Ok(()) => {
-                report.fixed += applied[index];
-                if let Some(cache) = cache.as_mut() {
-                    let key = cache::file_key(&new_bytes, unit);
-                    cache.insert(unit.display.clone(), key, results[index].clone());
-                }
-            }
-            Err(note) => {
-                report.notes.push(note);
-                // The file is as it was: report what the disk holds.
-                let bytes = std::fs::read(&unit.path).map_err(|source| LintError::Io {
-                    path: unit.path.clone(),
-                    source,
-                })?;
-                results[index] = check_bytes(bytes, &unit.display, env_of(unit)).1;
-                workspace = workspace_pass(units, &results, &rules, settings);
-            }
-        }
-    }
-    for (result, workspace) in results.into_iter().zip(workspace) {
+    run.write(options.diff, cache.as_mut(), &mut report)?;
+    report.notes.append(&mut run.notes);
+    for (result, workspace) in run.results.into_iter().zip(run.workspace) {
         report.diagnostics.extend(result.diagnostics);
         report.diagnostics.extend(workspace);
     }
@@ -256,6 +142,187 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     report.diffs.sort_by(|a, b| a.path.cmp(&b.path));
     report.notes.sort();
     Ok(report)
+}
+
+/// One run's files and what is known of them, phase by phase: [`Run::check`] every file,
+/// [`Run::fix`] in memory, [`Run::write`] what changed.
+struct Run<'a> {
+    units: &'a [SourceUnit],
+    settings: &'a crate::config::Settings,
+    rules: &'a RuleSet,
+    pool: rayon::ThreadPool,
+    /// Per file: its per-file result, for its text after the fixes so far.
+    results: Vec<FileResult>,
+    /// Per file: the cross-file rules' diagnostics on the current results.
+    workspace: Vec<Vec<Diagnostic>>,
+    /// Per file: its fixed text and the number of fixes in it; `None` while unchanged.
+    fixed: Vec<Option<(SourceFile, usize)>>,
+    notes: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    /// The per-file pass over every file in parallel (cached results where the cache has
+    /// them), then the cross-file rules. The first file that cannot be read stops the run.
+    fn check(
+        units: &'a [SourceUnit],
+        settings: &'a crate::config::Settings,
+        rules: &'a RuleSet,
+        pool: rayon::ThreadPool,
+        mut cache: Option<&mut Cache>,
+    ) -> Result<Run<'a>, LintError> {
+        let checked: Vec<Checked> = pool.install(|| {
+            // One file per work item: files differ in size by three orders of magnitude, and
+            // rayon's default split hands each thread long runs of files it cannot give away,
+            // so one thread would finish the last run alone while the others idle.
+            units
+                .par_iter()
+                .with_max_len(1)
+                .map(|unit| check_unit(unit, check_env(settings, rules, unit), cache.as_deref()))
+                .collect::<Result<Vec<_>, LintError>>()
+        })?;
+        let mut results = Vec::with_capacity(checked.len());
+        for (unit, checked) in units.iter().zip(checked) {
+            if let Some(cache) = cache.as_deref_mut() {
+                match checked.cache_update {
+                    Some((key, result)) => cache.insert(unit.display.clone(), key, result),
+                    None => cache.touch(&unit.display),
+                }
+            }
+            results.push(checked.result);
+        }
+        let mut run = Run {
+            units,
+            settings,
+            rules,
+            pool,
+            results,
+            workspace: Vec::new(),
+            fixed: vec![None; units.len()],
+            notes: Vec::new(),
+        };
+        run.workspace = workspace_pass(units, &run.results, rules, settings);
+        Ok(run)
+    }
+
+    /// Applies fixes of both kinds in memory, then runs the cross-file rules on the fixed
+    /// facts, for up to [`WORKSPACE_FIX_ROUNDS`] rounds. Per-file fixes converge in the first
+    /// round; later rounds follow only the cross-file ones.
+    fn fix(&mut self, mode: FixMode) -> Result<(), LintError> {
+        if mode == FixMode::Off {
+            return Ok(());
+        }
+        for round in 0..WORKSPACE_FIX_ROUNDS {
+            let to_fix: Vec<usize> = (0..self.units.len())
+                .filter(|&index| {
+                    let result = &self.results[index];
+                    (round == 0 && fix::has_applicable_fix(result, mode))
+                        || (result.parsed && fix::any_applicable(&self.workspace[index], mode))
+                })
+                .collect();
+            if to_fix.is_empty() {
+                return Ok(());
+            }
+            let this = &*self;
+            let outcomes: Vec<(usize, Option<fix::FixOutcome>)> = self.pool.install(|| {
+                to_fix
+                    .par_iter()
+                    .map(|&index| Ok((index, this.fix_file(index, mode)?)))
+                    .collect::<Result<Vec<_>, LintError>>()
+            })?;
+            let mut changed = false;
+            for (index, outcome) in outcomes {
+                let Some(outcome) = outcome else { continue };
+                self.notes.extend(outcome.notes);
+                if outcome.applied == 0 {
+                    continue;
+                }
+                changed = true;
+                let before = self.fixed[index]
+                    .as_ref()
+                    .map_or(0, |(_, applied)| *applied);
+                self.results[index] = outcome.result;
+                self.fixed[index] = Some((outcome.source, before + outcome.applied));
+            }
+            if !changed {
+                return Ok(());
+            }
+            self.workspace = workspace_pass(self.units, &self.results, self.rules, self.settings);
+        }
+        Ok(())
+    }
+
+    /// The fix loop on one file's current text, with its cross-file diagnostics too; `None`
+    /// for a file that is not UTF-8.
+    fn fix_file(&self, index: usize, mode: FixMode) -> Result<Option<fix::FixOutcome>, LintError> {
+        let unit = &self.units[index];
+        let source = match &self.fixed[index] {
+            Some((source, _)) => Some(source.clone()),
+            None => read_source(unit)?,
+        };
+        Ok(source.map(|source| {
+            let mut merged = self.results[index].clone();
+            merged
+                .diagnostics
+                .extend(self.workspace[index].iter().cloned());
+            fix::fix_source(
+                source,
+                merged,
+                mode,
+                check_env(self.settings, self.rules, unit),
+            )
+        }))
+    }
+
+    /// Writes every changed file atomically (or, with `diff`, adds its diff to the report).
+    /// A file that cannot be written stays as it was, with a note, and is reported as it is.
+    fn write(
+        &mut self,
+        diff: bool,
+        mut cache: Option<&mut Cache>,
+        report: &mut LintReport,
+    ) -> Result<(), LintError> {
+        let mut rejected = false;
+        for index in 0..self.units.len() {
+            let Some((fixed, applied)) = self.fixed[index].take() else {
+                continue;
+            };
+            let unit = &self.units[index];
+            let original = read_source(unit)?
+                .map(|source| source.text)
+                .unwrap_or_default();
+            if fixed.text == original {
+                continue;
+            }
+            if diff {
+                report.fixed += applied;
+                report.diffs.push(FileDiff {
+                    path: unit.display.clone(),
+                    text: fix::unified_diff(&unit.display, &original, &fixed.text),
+                });
+                continue;
+            }
+            let new_bytes = fix::file_bytes(&fixed);
+            match fix::write_atomically(&unit.path, &new_bytes) {
+                Ok(()) => {
+                    report.fixed += applied;
+                    if let Some(cache) = cache.as_deref_mut() {
+                        let key = cache::file_key(&new_bytes, unit);
+                        cache.insert(unit.display.clone(), key, self.results[index].clone());
+                    }
+                }
+                Err(note) => {
+                    self.notes.push(note);
+                    let env = check_env(self.settings, self.rules, unit);
+                    self.results[index] = check_bytes(read_bytes(unit)?, &unit.display, env).1;
+                    rejected = true;
+                }
+            }
+        }
+        if rejected {
+            self.workspace = workspace_pass(self.units, &self.results, self.rules, self.settings);
+        }
+        Ok(())
+    }
 }
 
 fn check_env<'a>(
