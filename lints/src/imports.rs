@@ -88,7 +88,8 @@ fn collect_deletions(
                     && matches!(item_use.vis, syn::Visibility::Inherited) =>
             {
                 if removable(&item_use.tree, unused) {
-                    out.push(whole_lines(source, source.span_of(item_use)));
+                    let span = source.removal_span(source.span_of(item_use));
+                    out.push((span.start, span.end));
                 } else {
                     prune_tree(&item_use.tree, source, unused, out);
                 }
@@ -157,28 +158,6 @@ fn prune_tree(
             }
         }
         _ => {}
-    }
-}
-
-/// `span` widened to whole lines when it is alone on them (with the line break), so deleting
-/// an item leaves no blank line.
-fn whole_lines(
-    source: &crate::source::SourceFile,
-    span: crate::diagnostic::Span,
-) -> (usize, usize) {
-    let text = &source.text;
-    let line_start = text[..span.start]
-        .rfind('\n')
-        .map_or(0, |newline| newline + 1);
-    let line_end = text[span.end..]
-        .find('\n')
-        .map_or(text.len(), |offset| span.end + offset + 1);
-    let alone = text[line_start..span.start].trim().is_empty()
-        && text[span.end..line_end].trim().is_empty();
-    if alone {
-        (line_start, line_end)
-    } else {
-        (span.start, span.end)
     }
 }
 

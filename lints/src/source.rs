@@ -79,6 +79,25 @@ impl SourceFile {
         self.span_of_bytes(first.start.min(last.start), first.end.max(last.end))
     }
 
+    /// What to delete to remove the item or attribute at `span`: its whole line (line break
+    /// included) when nothing else is on it, else the node and the blanks after it, so a
+    /// comment sharing the line stays.
+    pub fn removal_span(&self, span: Span) -> Span {
+        let text = &self.text;
+        let line_start = text[..span.start]
+            .rfind('\n')
+            .map_or(0, |newline| newline + 1);
+        let line_end = text[span.end..]
+            .find('\n')
+            .map_or(text.len(), |newline| span.end + newline + 1);
+        let after = &text[span.end..line_end];
+        if text[line_start..span.start].trim().is_empty() && after.trim().is_empty() {
+            return self.span_of_bytes(line_start, line_end);
+        }
+        let blanks = after.len() - after.trim_start_matches([' ', '\t']).len();
+        self.span_of_bytes(span.start, span.end + blanks)
+    }
+
     /// The text of `span`.
     pub fn text_of(&self, span: Span) -> &str {
         self.text.get(span.start..span.end).unwrap_or("")

@@ -2,7 +2,7 @@
 //! future is boxed, by `#[async_trait]` or by returning `Pin<Box<dyn Future>>` / `BoxFuture`.
 
 use crate::context::HandlerKind;
-use crate::diagnostic::{Applicability, Edit, Fix, Severity, Span};
+use crate::diagnostic::{Applicability, Edit, Fix, Severity};
 use crate::file_index::first_type_argument;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
 
@@ -90,7 +90,7 @@ fn check_item(item: &syn::Item, cx: &mut RuleCx<'_>) {
         }
         let span = cx.span(attr);
         let written = one_line(cx.text(span));
-        let removal = attribute_removal(span, cx);
+        let removal = cx.source().removal_span(span);
         cx.report(
             span,
             format!(
@@ -136,28 +136,6 @@ fn is_async_trait(path: &syn::Path, cx: &RuleCx<'_>) -> bool {
 /// The source text of a node on one line (multi-line attributes and types are rare but legal).
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// What to delete to remove the attribute at `span`: its whole line when it stands alone on
-/// it, else the attribute and the blanks after it (a comment sharing the line is kept).
-fn attribute_removal(span: Span, cx: &RuleCx<'_>) -> Span {
-    let source = cx.source();
-    let text = &source.text;
-    let line_start = text[..span.start]
-        .rfind('\n')
-        .map_or(0, |newline| newline + 1);
-    let line_end = text[span.end..]
-        .find('\n')
-        .map_or(text.len(), |newline| span.end + newline + 1);
-    let before = &text[line_start..span.start];
-    if before.trim().is_empty() && text[span.end..line_end].trim().is_empty() {
-        return source.span_of_bytes(line_start, line_end);
-    }
-    let blanks = text[span.end..line_end].len()
-        - text[span.end..line_end]
-            .trim_start_matches([' ', '\t'])
-            .len();
-    source.span_of_bytes(span.start, span.end + blanks)
 }
 
 /// `Pin<Box<dyn Future ..>>`, `BoxFuture` or `LocalBoxFuture` when `ty` is one of them.
