@@ -1,6 +1,8 @@
 //! Dispatch primitives timed round by round in one process, to tell the host's slow periods
 //! from the runtime's own cost: the direct handler call, a `dyn` call, a `TypeId` map lookup, a
-//! thread-local access, `catch_unwind`, a boxed-future `dyn` call, and `Mediator::send`.
+//! thread-local access, `catch_unwind`, a boxed-future `dyn` call, and `Mediator::send`; and
+//! pieces of a send: the lookup with the mediator's pass-through hasher (`idlookup`) and a
+//! fresh `Context` (`context`).
 //!
 //! On a shared virtual machine the criterion ratio `send / direct_call` swings between runs;
 //! these rows show the swing is the machine's: in a slow period every dynamic call (a bare
@@ -49,6 +51,24 @@ impl DynMix for MixHandler {
     }
 }
 
+/// The mediator's own `TypeId` hasher: the id's bits are the hash.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 ^= value;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 thread_local! {
     static COUNTER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
@@ -64,6 +84,10 @@ fn main() {
     let mut map: HashMap<TypeId, Box<dyn Any>> = HashMap::new();
     map.insert(TypeId::of::<u32>(), Box::new(1u64));
     map.insert(TypeId::of::<u64>(), Box::new(2u64));
+    let mut fast_map: HashMap<TypeId, Box<dyn Any>, std::hash::BuildHasherDefault<PassThrough>> =
+        HashMap::default();
+    fast_map.insert(TypeId::of::<u32>(), Box::new(1u64));
+    fast_map.insert(TypeId::of::<u64>(), Box::new(2u64));
     let n: u64 = std::env::args()
         .nth(1)
         .map_or(1_000_000, |a| a.parse().unwrap());
@@ -102,6 +126,11 @@ fn main() {
                 .get(&TypeId::of::<u64>())
                 .and_then(|b| b.downcast_ref::<u64>())
                 .copied());
+            time!("idlookup", |_i| black_box(&fast_map)
+                .get(&TypeId::of::<u64>())
+                .and_then(|b| b.downcast_ref::<u64>())
+                .copied());
+            time!("context", |_i| Context::new(MessageId::next()).message_id());
             time!("tls", |i| COUNTER.with(|t| {
                 let v = t.get();
                 t.set(v + i);
