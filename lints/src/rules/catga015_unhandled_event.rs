@@ -47,9 +47,11 @@ impl EventHandler<OrderShipped> for NotifyCustomer {
 
 ## Fix safety
 The fix appends a handler stub to the file that defines the event: a unit struct
-`<Event>Handler` and an `EventHandler` impl whose `handle` returns `Ok(())`. It registers
-nothing (CATGA001 then reports the stub until it is registered). It is unsafe because the stub
-does nothing: it silences this rule without adding the reaction. No fix is offered for generic
+`<Event>Handler` and an `EventHandler` impl whose `handle` returns `Ok(())`. The fix
+registers nothing itself: CATGA001 then reports the stub, and when it runs too, its own unsafe
+fix marks the stub `#[catga::handler]` in the same run (so mediators built with
+`.auto_register()` pick it up). It is unsafe because the stub does nothing: it silences this
+rule without adding the reaction. No fix is offered for generic
 events, for events declared in an inline `mod { .. }` (the stub would land outside it), or
 when the stub's name is taken in that module.
 
