@@ -144,6 +144,16 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     Ok(report)
 }
 
+/// A file's text as fixed in memory, with the text read from disk (for the diff and to skip
+/// writing a file the fixes left as it was).
+#[derive(Clone)]
+struct FixedFile {
+    original: String,
+    source: SourceFile,
+    /// Fixes applied so far.
+    applied: usize,
+}
+
 /// One run's files and what is known of them, phase by phase: [`Run::check`] every file,
 /// [`Run::fix`] in memory, [`Run::write`] what changed.
 struct Run<'a> {
@@ -155,8 +165,8 @@ struct Run<'a> {
     results: Vec<FileResult>,
     /// Per file: the cross-file rules' diagnostics on the current results.
     workspace: Vec<Vec<Diagnostic>>,
-    /// Per file: its fixed text and the number of fixes in it; `None` while unchanged.
-    fixed: Vec<Option<(SourceFile, usize)>>,
+    /// Per file: its text as fixed so far; `None` while unchanged.
+    fixed: Vec<Option<FixedFile>>,
     notes: Vec<String>,
 }
 
@@ -223,25 +233,30 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
             let this = &*self;
-            let outcomes: Vec<(usize, Option<fix::FixOutcome>)> = self.pool.install(|| {
-                to_fix
-                    .par_iter()
-                    .map(|&index| Ok((index, this.fix_file(index, mode)?)))
-                    .collect::<Result<Vec<_>, LintError>>()
-            })?;
+            let outcomes: Vec<(usize, Option<(String, fix::FixOutcome)>)> =
+                self.pool.install(|| {
+                    to_fix
+                        .par_iter()
+                        .map(|&index| Ok((index, this.fix_file(index, mode)?)))
+                        .collect::<Result<Vec<_>, LintError>>()
+                })?;
             let mut changed = false;
             for (index, outcome) in outcomes {
-                let Some(outcome) = outcome else { continue };
+                let Some((original, outcome)) = outcome else {
+                    continue;
+                };
                 self.notes.extend(outcome.notes);
                 if outcome.applied == 0 {
                     continue;
                 }
                 changed = true;
-                let before = self.fixed[index]
-                    .as_ref()
-                    .map_or(0, |(_, applied)| *applied);
+                let before = self.fixed[index].as_ref().map_or(0, |fixed| fixed.applied);
                 self.results[index] = outcome.result;
-                self.fixed[index] = Some((outcome.source, before + outcome.applied));
+                self.fixed[index] = Some(FixedFile {
+                    original,
+                    source: outcome.source,
+                    applied: before + outcome.applied,
+                });
             }
             if !changed {
                 return Ok(());
@@ -251,26 +266,28 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// The fix loop on one file's current text, with its cross-file diagnostics too; `None`
-    /// for a file that is not UTF-8.
-    fn fix_file(&self, index: usize, mode: FixMode) -> Result<Option<fix::FixOutcome>, LintError> {
+    /// The fix loop on one file's current text, with its cross-file diagnostics too, and the
+    /// file's text on disk; `None` for a file that is not UTF-8.
+    fn fix_file(
+        &self,
+        index: usize,
+        mode: FixMode,
+    ) -> Result<Option<(String, fix::FixOutcome)>, LintError> {
         let unit = &self.units[index];
-        let source = match &self.fixed[index] {
-            Some((source, _)) => Some(source.clone()),
-            None => read_source(unit)?,
+        let (original, source) = match &self.fixed[index] {
+            Some(fixed) => (fixed.original.clone(), fixed.source.clone()),
+            None => match read_source(unit)? {
+                Some(source) => (source.text.clone(), source),
+                None => return Ok(None),
+            },
         };
-        Ok(source.map(|source| {
-            let mut merged = self.results[index].clone();
-            merged
-                .diagnostics
-                .extend(self.workspace[index].iter().cloned());
-            fix::fix_source(
-                source,
-                merged,
-                mode,
-                check_env(self.settings, self.rules, unit),
-            )
-        }))
+        let mut merged = self.results[index].clone();
+        merged
+            .diagnostics
+            .extend(self.workspace[index].iter().cloned());
+        let env = check_env(self.settings, self.rules, unit);
+        let outcome = fix::fix_source(source, merged, mode, env);
+        Ok(Some((original, outcome)))
     }
 
     /// Writes every changed file atomically (or, with `diff`, adds its diff to the report).
@@ -283,13 +300,15 @@ impl<'a> Run<'a> {
     ) -> Result<(), LintError> {
         let mut rejected = false;
         for index in 0..self.units.len() {
-            let Some((fixed, applied)) = self.fixed[index].take() else {
+            let Some(FixedFile {
+                original,
+                source: fixed,
+                applied,
+            }) = self.fixed[index].take()
+            else {
                 continue;
             };
             let unit = &self.units[index];
-            let original = read_source(unit)?
-                .map(|source| source.text)
-                .unwrap_or_default();
             if fixed.text == original {
                 continue;
             }
