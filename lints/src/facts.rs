@@ -24,6 +24,8 @@ pub struct FileFacts {
     pub message_types: Vec<MessageType>,
     /// Self types of `impl Idempotent for T`.
     pub idempotent_impls: Vec<TypeRef>,
+    /// Self types of `impl Default for T`.
+    pub default_impls: Vec<TypeRef>,
     /// Handlers registered through the builder or `#[catga::handler]`.
     pub registrations: Vec<Registration>,
     /// Values passed to `.publish(..)`.
@@ -86,7 +88,7 @@ pub struct TypeDef {
     pub ty: TypeRef,
     /// Fields per variant (a struct or alias has one variant).
     pub variants: Vec<Vec<FieldDef>>,
-    /// `#[derive(Default)]` on it, or a unit struct.
+    /// `#[derive(Default)]` on it (an `impl Default` is in [`FileFacts::default_impls`]).
     pub default_constructible: bool,
     /// `#[derive(Serialize, Deserialize)]` on it (both).
     pub serde: bool,
@@ -382,11 +384,6 @@ impl FactRecorder<'_> {
                     vec![fields],
                 );
                 self.derives(&s.attrs, &s.ident, s.fields.iter().collect(), in_test);
-                if matches!(s.fields, syn::Fields::Unit)
-                    && let Some(def) = self.facts.types.last_mut()
-                {
-                    def.default_constructible = true;
-                }
             }
             syn::Item::Enum(e) => {
                 let variants = e
@@ -498,6 +495,13 @@ impl FactRecorder<'_> {
         let Some(resolved) = self.resolver.resolve(trait_path) else {
             return;
         };
+        if matches!(
+            resolved.as_str(),
+            "std::default::Default" | "core::default::Default"
+        ) {
+            self.facts.default_impls.push(self_ty);
+            return;
+        }
         if is_catga_item(&resolved, "Idempotent") {
             self.facts.idempotent_impls.push(self_ty);
             return;

@@ -90,11 +90,6 @@ impl<'a> WorkspaceIndex<'a> {
         }
     }
 
-    /// Every file.
-    pub fn files(&self) -> &[IndexedFile<'a>] {
-        &self.files
-    }
-
     /// Every handler, event handler and saga impl.
     pub fn handler_impls(&self) -> impl Iterator<Item = Located<'a, HandlerImpl>> + '_ {
         self.located(|facts| &facts.handler_impls)
@@ -113,6 +108,11 @@ impl<'a> WorkspaceIndex<'a> {
     /// Every value passed to `.publish(..)` whose type shows.
     pub fn publishes(&self) -> impl Iterator<Item = Located<'a, TypeSite>> + '_ {
         self.located(|facts| &facts.publishes)
+    }
+
+    /// Every `impl Default for T`.
+    pub fn default_impls(&self) -> impl Iterator<Item = Located<'a, TypeRef>> + '_ {
+        self.located(|facts| &facts.default_impls)
     }
 
     /// Every `impl Idempotent for T`.

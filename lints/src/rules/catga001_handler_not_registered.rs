@@ -6,7 +6,7 @@ use crate::context::HandlerKind;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity};
 use crate::facts::RegistrationKind;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleMeta};
-use crate::workspace::{WorkspaceCx, WorkspaceIndex};
+use crate::workspace::{SameType, WorkspaceCx, WorkspaceIndex};
 
 static META: RuleMeta = RuleMeta {
     code: "CATGA001",
@@ -51,8 +51,9 @@ or, for a handler built without arguments, `#[catga::handler]` on the impl and
 `Mediator::builder().auto_register()`.
 
 ## Fix safety
-When the handler type is declared in the workspace with `#[derive(Default)]` or as a unit
-struct, and neither it nor the impl is generic, the fix adds `#[catga::handler]` to the impl.
+When the handler type is declared in the workspace with `#[derive(Default)]` or an
+`impl Default`, and neither it nor the impl is generic, the fix adds `#[catga::handler]` to the
+impl (the attribute builds the handler with `Default::default()`).
 It is unsafe: the attribute registers the handler only in mediators built with
 `.auto_register()`, and a default-built handler may not be what the service needs.
 
@@ -103,10 +104,15 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
             ),
             None => format!("`{name}` is never registered with the mediator"),
         };
+        // `#[catga::handler]` builds the handler with `Default::default()`.
         let default_constructible = !imp.generic
-            && index
-                .definition(&imp.self_ty)
-                .is_some_and(|def| def.fact.default_constructible && !def.fact.generic);
+            && index.definition(&imp.self_ty).is_some_and(|def| {
+                !def.fact.generic
+                    && (def.fact.default_constructible
+                        || index.default_impls().any(|default| {
+                            index.same_type(default.fact, &imp.self_ty) == SameType::Yes
+                        }))
+            });
         let report = cx.report(handler.path, imp.self_span, message).help(format!(
             "pass a `{name}` to `Mediator::builder().{call}(..)`, or mark the impl `#[catga::handler]` and build with `.auto_register()`"
         ));
