@@ -1,8 +1,8 @@
 //! Handler traits, and their type-erased forms the mediator stores.
 //!
-//! A send builds the handler's future in place, in a [`StackFuture`] inside the send future
-//! (boxed only when it is larger than [`INLINE_FUTURE_BYTES`]); the pipeline, which allocates
-//! anyway, boxes it at its exact size. Either way a panic inside it becomes an
+//! A send builds the handler's future in place, in a [`FutureSlot`] inside the send future
+//! (boxed only when it is larger than [`INLINE_FUTURE_BYTES`](crate::INLINE_FUTURE_BYTES)); the
+//! pipeline, which allocates anyway, boxes it at its exact size. Either way a panic inside it becomes an
 //! [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
 
 use std::any::Any;
@@ -16,6 +16,7 @@ use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
 use stackfuture::StackFuture;
 
+use crate::future_slot::FutureSlot;
 use crate::mediator::MediatorId;
 use crate::message::{Event, Message, Request};
 use crate::pipeline::Reply;
@@ -80,20 +81,6 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
     fn handle(&self, event: &E, ctx: &Context) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Bytes of handler future kept inline in the future [`Mediator::send`](crate::Mediator::send)
-/// returns; larger futures are boxed (one allocation per send).
-///
-/// The budget covers the message's [`Context`] (48 bytes), the request and the handler's own
-/// future, so a handler future of about 560 bytes (a database call) stays inline. A large
-/// budget costs no copying: the send future is moved only before its first poll, while it
-/// holds just the request, and the handler's future is built in place. What it costs is room:
-/// every send future takes this many bytes in the caller's future, however small its handler.
-/// Measured by the `send` group of `benches/dispatch.rs` (see `docs/runtime.md`).
-pub const INLINE_FUTURE_BYTES: usize = 640;
-
-/// The future of one erased handler call.
-pub(crate) type HandlerFuture<'a, T> = StackFuture<'a, Result<T>, INLINE_FUTURE_BYTES>;
-
 /// Bytes of event handler future kept inline in a publish; larger ones are boxed. Smaller than
 /// [`INLINE_FUTURE_BYTES`]: a publish moves each handler's future once, so a large budget
 /// would cost a copy per handler.
@@ -102,30 +89,26 @@ const EVENT_INLINE_FUTURE_BYTES: usize = 112;
 /// The future of one erased event handler call.
 pub(crate) type EventHandlerFuture<'a> = StackFuture<'a, Result<()>, EVENT_INLINE_FUTURE_BYTES>;
 
-/// Where [`DynHandler::start`] builds a handler's future: inside the future that awaits it.
-pub(crate) type HandlerSlot<'a, T> = Option<HandlerFuture<'a, T>>;
-
 /// A [`Handler`] with its concrete type erased.
 pub(crate) trait DynHandler<R: Request>: Send + Sync {
     /// The future of `request`, boxed at its exact size. For the pipeline, which allocates
-    /// anyway: an inline [`HandlerFuture`] would put the whole inline budget in each box the
-    /// pipeline makes, and copy it there.
+    /// anyway.
     fn call_boxed(&self, request: R, ctx: Context) -> BoxFuture<'_, Result<R::Response>>;
 
     /// Like [`call_boxed`](DynHandler::call_boxed), with the response as the [`Reply`] the
     /// pipeline's last stage returns (one box, not two).
     fn call_reply(&self, request: R, ctx: Context) -> BoxFuture<'_, Result<Reply>>;
 
-    /// Builds the future of `request` in `slot` and polls it once: the first poll of a send.
+    /// Builds the future of `request` in `slot` and polls it once: the first poll of a send
+    /// from inside a handler, whose context is `ctx`.
     ///
     /// One call with the concrete handler type known, so the future is written where it stays
-    /// (a future returned by value is copied into place, and that copy stalled on store
-    /// forwarding and dominated the cost of a send).
+    /// and its first poll is a static call.
     fn start<'a>(
         &'a self,
         request: R,
         ctx: Context,
-        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        slot: Pin<&mut FutureSlot<'a, Result<R::Response>>>,
         cx: &mut task::Context<'_>,
     ) -> Poll<Result<R::Response>>;
 
@@ -134,7 +117,7 @@ pub(crate) trait DynHandler<R: Request>: Send + Sync {
     fn start_root<'a>(
         &'a self,
         request: R,
-        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        slot: Pin<&mut FutureSlot<'a, Result<R::Response>>>,
         cx: &mut task::Context<'_>,
     ) -> Poll<Result<R::Response>>;
 }
@@ -149,29 +132,6 @@ pub(crate) struct ErasedHandler<H> {
 impl<H> ErasedHandler<H> {
     pub(crate) fn new(handler: H, mediator: MediatorId) -> Self {
         ErasedHandler { handler, mediator }
-    }
-
-    /// The handler's future for `request`, inline when it fits. The future owns `ctx`, so
-    /// the caller's future is just this one (no self-borrow).
-    #[inline]
-    fn call<R: Request>(&self, request: R, ctx: Context) -> HandlerFuture<'_, R::Response>
-    where
-        H: Handler<R>,
-    {
-        StackFuture::from_or_box(async move { self.catch_panic(request, &ctx).await })
-    }
-
-    /// Like [`call`](ErasedHandler::call) for a message sent from outside any handler: the
-    /// context is built inside the future, where it stays.
-    #[inline]
-    fn call_root<R: Request>(&self, request: R) -> HandlerFuture<'_, R::Response>
-    where
-        H: Handler<R>,
-    {
-        StackFuture::from_or_box(async move {
-            let ctx = Context::root(self.mediator);
-            self.catch_panic(request, &ctx).await
-        })
     }
 
     /// The handler's own future, with a panic turned into an error.
@@ -201,33 +161,23 @@ impl<R: Request, H: Handler<R>> DynHandler<R> for ErasedHandler<H> {
         &'a self,
         request: R,
         ctx: Context,
-        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        slot: Pin<&mut FutureSlot<'a, Result<R::Response>>>,
         cx: &mut task::Context<'_>,
     ) -> Poll<Result<R::Response>> {
-        poll_in_place(slot, self.call(request, ctx), cx)
+        slot.start(async move { self.catch_panic(request, &ctx).await }, cx)
     }
 
     fn start_root<'a>(
         &'a self,
         request: R,
-        slot: Pin<&mut HandlerSlot<'a, R::Response>>,
+        slot: Pin<&mut FutureSlot<'a, Result<R::Response>>>,
         cx: &mut task::Context<'_>,
     ) -> Poll<Result<R::Response>> {
-        poll_in_place(slot, self.call_root(request), cx)
-    }
-}
-
-/// Stores `future` in `slot` and polls it there.
-#[inline]
-fn poll_in_place<'a, T>(
-    mut slot: Pin<&mut HandlerSlot<'a, T>>,
-    future: HandlerFuture<'a, T>,
-    cx: &mut task::Context<'_>,
-) -> Poll<Result<T>> {
-    slot.set(Some(future));
-    match slot.as_pin_mut() {
-        Some(future) => future.poll(cx),
-        None => unreachable!("the slot was filled just above"),
+        let future = async move {
+            let ctx = Context::root(self.mediator);
+            self.catch_panic(request, &ctx).await
+        };
+        slot.start(future, cx)
     }
 }
 
@@ -261,7 +211,7 @@ where
 {
     type Output = Result<T>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Result<T>> {
         let future = self.project().future;
         // A future that panicked is never polled again: the caller gets `Ready` here.

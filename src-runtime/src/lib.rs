@@ -16,6 +16,7 @@ pub mod __private;
 pub mod behavior;
 mod context;
 mod error;
+mod future_slot;
 mod handler;
 pub mod idempotency;
 mod mediator;
@@ -28,7 +29,8 @@ mod sqlite;
 pub use catga_macros::{Command, Event, Query, handler};
 pub use context::{Context, MessageId};
 pub use error::{Error, ErrorKind, Result};
-pub use handler::{EventHandler, Handler, INLINE_FUTURE_BYTES};
+pub use future_slot::INLINE_FUTURE_BYTES;
+pub use handler::{EventHandler, Handler};
 pub use mediator::{
     AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, HandlerFailure, Mediator, MediatorBuilder,
     PublishError,

@@ -1,12 +1,12 @@
 //! [`MediatorBuilder`]: collects handlers, behaviors and the idempotency store, and checks the
 //! configuration once, in [`build`](MediatorBuilder::build).
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::entry::{ErasedEntry, EventEntry, RequestEntry};
+use super::entry::{AnyEntry, EventEntry, RequestEntry};
 use super::type_map::TypeMap;
 use super::{Inner, Mediator, MediatorId, next_mediator_id, register_live};
 use crate::handler::{ErasedHandler, EventHandler, Handler};
@@ -26,8 +26,8 @@ pub const DEFAULT_IDEMPOTENCY_LEASE: Duration = Duration::from_secs(30);
 pub struct MediatorBuilder {
     /// The id the built mediator will have; handlers know it so they can build contexts.
     id: MediatorId,
-    requests: TypeMap<Box<dyn ErasedEntry>>,
-    events: TypeMap<Box<dyn ErasedEntry>>,
+    requests: TypeMap<AnyEntry>,
+    events: TypeMap<AnyEntry>,
     global: Vec<Arc<dyn DynBehavior>>,
     scoped: Vec<(TypeId, &'static str, Arc<dyn DynBehavior>)>,
     store: Option<Arc<dyn IdempotencyStore>>,
@@ -59,7 +59,6 @@ impl MediatorBuilder {
         let handler_name = std::any::type_name::<H>();
         let key = TypeId::of::<R>();
         if let Some(existing) = self.requests.get(&key) {
-            let existing: &dyn Any = &**existing;
             let existing = existing
                 .downcast_ref::<RequestEntry<R>>()
                 .map_or("?", |e| e.handler_name);
@@ -73,7 +72,7 @@ impl MediatorBuilder {
         }
         let entry =
             RequestEntry::<R>::new(Box::new(ErasedHandler::new(handler, self.id)), handler_name);
-        self.requests.insert(key, Box::new(entry));
+        self.requests.insert(key, AnyEntry::new(entry));
         self
     }
 
@@ -86,8 +85,7 @@ impl MediatorBuilder {
         let entry = self
             .events
             .entry(TypeId::of::<E>())
-            .or_insert_with(|| Box::new(EventEntry::<E>::new()));
-        let entry: &mut dyn Any = &mut **entry;
+            .or_insert_with(|| AnyEntry::new(EventEntry::<E>::new()));
         if let Some(entry) = entry.downcast_mut::<EventEntry<E>>() {
             entry.push(Box::new(ErasedHandler::new(handler, self.id)));
         }

@@ -7,7 +7,7 @@ mod publish;
 mod send;
 mod type_map;
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -18,7 +18,7 @@ use std::future::Future;
 use futures_util::future::join_all;
 
 pub use builder::{AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, MediatorBuilder};
-use entry::{ErasedEntry, EventEntry, RequestEntry};
+use entry::{AnyEntry, ErasedEntry, EventEntry, RequestEntry};
 pub use publish::{HandlerFailure, PublishError};
 use send::SendFuture;
 use type_map::TypeMap;
@@ -66,8 +66,8 @@ pub struct Mediator {
 
 struct Inner {
     id: MediatorId,
-    requests: TypeMap<Box<dyn ErasedEntry>>,
-    events: TypeMap<Box<dyn ErasedEntry>>,
+    requests: TypeMap<AnyEntry>,
+    events: TypeMap<AnyEntry>,
     idempotency: IdempotencyBehavior,
 }
 
@@ -154,9 +154,9 @@ fn no_handler<R: Request>() -> Error {
 }
 
 /// The entry of type `T` in `map`, keyed by its message type.
-fn find_entry<T: EntryOf + 'static>(map: &TypeMap<Box<dyn ErasedEntry>>) -> Option<&T> {
-    let entry: &dyn Any = &**map.get(&TypeId::of::<T::Message>())?;
-    entry.downcast_ref::<T>()
+#[inline]
+fn find_entry<T: EntryOf + ErasedEntry>(map: &TypeMap<AnyEntry>) -> Option<&T> {
+    map.get(&TypeId::of::<T::Message>())?.downcast_ref::<T>()
 }
 
 /// Links an entry type to the message type it is keyed by.

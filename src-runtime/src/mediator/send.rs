@@ -9,10 +9,9 @@ use std::pin::Pin;
 use std::task::{self, Poll};
 
 use pin_project_lite::pin_project;
-use stackfuture::StackFuture;
 
 use super::{Mediator, entry::RequestEntry, find_entry, no_handler};
-use crate::handler::HandlerSlot;
+use crate::future_slot::FutureSlot;
 use crate::message::Request;
 use crate::{Context, Result};
 
@@ -24,9 +23,9 @@ pin_project! {
         request: Option<R>,
         // Its context; `None` for a message from outside any handler.
         ctx: Option<Context>,
-        // The running handler's future (inline), or the boxed pipeline.
+        // The running handler's future, or the pipeline's.
         #[pin]
-        running: HandlerSlot<'a, R::Response>,
+        running: FutureSlot<'a, Result<R::Response>>,
     }
 }
 
@@ -37,7 +36,7 @@ impl<'a, R: Request> SendFuture<'a, R> {
             mediator,
             request: Some(request),
             ctx,
-            running: None,
+            running: FutureSlot::new(),
         }
     }
 }
@@ -48,29 +47,27 @@ impl<R: Request> Future for SendFuture<'_, R> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut running = this.running;
-        if let Some(request) = this.request.take() {
-            let inner = &*this.mediator.inner;
-            let Some(entry) = find_entry::<RequestEntry<R>>(&inner.requests) else {
-                return Poll::Ready(Err(no_handler::<R>()));
-            };
-            if let Some(handler) = entry.plain_handler() {
-                return match this.ctx.take() {
-                    None => handler.start_root(request, running, cx),
-                    Some(ctx) => handler.start(request, ctx, running, cx),
-                };
+        let Some(request) = this.request.take() else {
+            return this.running.poll(cx);
+        };
+        let inner = &*this.mediator.inner;
+        let Some(entry) = find_entry::<RequestEntry<R>>(&inner.requests) else {
+            return Poll::Ready(Err(no_handler::<R>()));
+        };
+        match entry.plain_handler() {
+            Some(handler) => match this.ctx.take() {
+                None => handler.start_root(request, this.running, cx),
+                Some(ctx) => handler.start(request, ctx, this.running, cx),
+            },
+            None => {
+                let ctx = this.ctx.take().unwrap_or_else(|| Context::root(inner.id));
+                start_pipeline(this.mediator, entry, request, ctx, this.running, cx)
             }
-            let ctx = this.ctx.take().unwrap_or_else(|| Context::root(inner.id));
-            start_pipeline(this.mediator, entry, request, ctx, running.as_mut());
-        }
-        match running.as_pin_mut() {
-            Some(future) => future.poll(cx),
-            None => panic!("`SendFuture` polled after it completed"),
         }
     }
 }
 
-/// Puts the boxed pipeline of a request with behaviors or idempotency in `slot`.
+/// Starts the pipeline of a request with behaviors or idempotency in `slot`.
 ///
 /// Out of line: building the pipeline's future takes a large stack frame, which the send of a
 /// plain request should not pay for.
@@ -80,8 +77,11 @@ fn start_pipeline<'a, R: Request>(
     entry: &'a RequestEntry<R>,
     request: R,
     ctx: Context,
-    mut slot: Pin<&mut HandlerSlot<'a, R::Response>>,
-) {
-    let future = entry.dispatch(request, ctx, &mediator.inner.idempotency);
-    slot.set(Some(StackFuture::from(Box::pin(future))));
+    slot: Pin<&mut FutureSlot<'a, Result<R::Response>>>,
+    cx: &mut task::Context<'_>,
+) -> Poll<Result<R::Response>> {
+    slot.start(
+        entry.dispatch(request, ctx, &mediator.inner.idempotency),
+        cx,
+    )
 }
