@@ -13,6 +13,11 @@ use clap::{CommandFactory, Parser, Subcommand};
 use std::error::Error;
 use std::process::ExitCode;
 
+/// Counts allocations for `catga bench`'s allocations per operation; off (one relaxed load per
+/// allocation) for every other command.
+#[global_allocator]
+static ALLOCATOR: catga_bench::CountingAllocator = catga_bench::CountingAllocator;
+
 /// Cargo's help colours, so `catga --help` reads like the rest of the toolchain.
 const STYLES: Styles = Styles::styled()
     .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
@@ -39,6 +44,8 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// Print the documentation of one lint rule
     Explain(commands::explain::ExplainArgs),
+    /// Measure the runtime against reference baselines; save reports and compare with one
+    Bench(commands::bench::BenchArgs),
 }
 
 /// How a command that ran to completion ended.
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
         },
         Command::Rules(args) => commands::rules::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
+        Command::Bench(args) => commands::bench::run(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One module per `catga` subcommand: its arguments and its `run`.
 
+pub(crate) mod bench;
 pub(crate) mod explain;
 pub(crate) mod lint;
 pub(crate) mod rules;

@@ -1,7 +1,8 @@
 //! Tests that run the `catga` binary in temporary projects: every output format, every exit
 //! code, configuration errors, suppression, rule selection, statistics, fixes and diffs, and the
-//! `rules` and `explain` commands, and cross-file rules over a workspace.
+//! `rules` and `explain` commands, cross-file rules over a workspace, and `bench`.
 
+mod bench;
 mod explain;
 mod lint_config;
 mod lint_exit_codes;

@@ -1,0 +1,591 @@
+//! How scenarios are measured.
+//!
+//! 1. Every selected scenario is set up, then warmed up for `warmup`; the warm-up also measures
+//!    what one operation costs. An operation shorter than 20 times the timer overhead is timed
+//!    in batches (the smallest power of two that makes the two clock reads under 5% of the
+//!    measurement), and its histogram holds the per-operation mean of each batch.
+//! 2. Samples are interleaved: sample 1 of every scenario, then sample 2 of every scenario, and
+//!    so on, each preceded by a short re-warm. A slow stretch of a shared machine then spreads
+//!    over all scenarios' samples instead of shifting one scenario's figures, and the spread
+//!    of the samples is the noise the comparison weighs a change against.
+//! 3. A sample runs for `duration / samples` and at least [`MIN_OPS_PER_SAMPLE`] operations:
+//!    back to back with one in flight; closed loop with N tasks on the multi-threaded runtime;
+//!    or open loop at a fixed rate, with each latency counted from when its operation was due
+//!    (so a stall is charged to every operation it delayed: no coordinated omission).
+//! 4. Allocations are counted only inside samples.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tokio::runtime::Runtime;
+
+use crate::alloc::{self, Allocations};
+use crate::report::{
+    Latency, PS_PER_NS, Report, RunConfig, Sample, ScenarioReport, Tool, encode_histogram,
+};
+use crate::scenario::{Scenario, Workload};
+use crate::{env, progress::Progress};
+
+/// Operations a sample runs at least, however long they take.
+pub const MIN_OPS_PER_SAMPLE: u64 = 20;
+
+/// The name of the floor every runtime figure is a ratio to.
+pub const FLOOR: &str = "direct_call";
+
+/// Timing one operation must cost under 1/20 of it; shorter operations are batched.
+const TIMER_SHARE: f64 = 20.0;
+
+/// The largest batch.
+const MAX_BATCH: u32 = 4096;
+
+/// Highest latency a histogram records: one hour, in picoseconds. Longer ones are clamped.
+const MAX_LATENCY_PS: u64 = 3_600 * 1_000_000_000_000;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Measured time per scenario, over all its samples.
+    pub duration: Duration,
+    /// Unmeasured time per scenario before its first sample.
+    pub warmup: Duration,
+    /// Independent measured slices per scenario.
+    pub samples: u32,
+    /// Open-loop rate for scenarios with one operation in flight and no rate of their own.
+    pub rate: Option<f64>,
+    /// No progress bars.
+    pub quiet: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            duration: Duration::from_secs(5),
+            warmup: Duration::from_secs(1),
+            samples: 10,
+            rate: None,
+            quiet: false,
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug)]
+pub enum RunError {
+    /// A scenario's operation failed.
+    Operation {
+        scenario: String,
+        error: catga::Error,
+    },
+    /// The options make no run (zero samples, a rate of zero, ...).
+    Options(String),
+    /// The tokio runtime could not start.
+    Runtime(std::io::Error),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Operation { scenario, error } => {
+                write!(f, "scenario `{scenario}` failed: {error}")
+            }
+            RunError::Options(message) => f.write_str(message),
+            RunError::Runtime(error) => write!(f, "cannot start the tokio runtime: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// What one sample measured.
+pub(crate) struct SampleResult {
+    ops: u64,
+    elapsed: Duration,
+    histogram: Histogram<u64>,
+    allocations: Allocations,
+}
+
+/// How one sample runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SamplePlan {
+    duration: Duration,
+    batch: u32,
+    concurrency: u32,
+    rate: Option<f64>,
+}
+
+/// A scenario's workload behind an object-safe face; every loop inside is monomorphised for
+/// the workload, so the harness adds no call or allocation per operation.
+pub(crate) trait Driver: Send + Sync {
+    /// Runs operations back to back for `duration`; returns their count and time.
+    fn warm(&self, runtime: &Runtime, duration: Duration) -> catga::Result<(u64, Duration)>;
+    fn sample(&self, runtime: &Runtime, plan: SamplePlan) -> catga::Result<SampleResult>;
+    fn between_samples(&self);
+}
+
+/// Wraps a workload for the runner.
+pub(crate) fn driver<W: Workload>(workload: W) -> impl Driver {
+    WorkloadDriver {
+        workload: Arc::new(workload),
+    }
+}
+
+struct WorkloadDriver<W> {
+    workload: Arc<W>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_PS, 3).expect("fixed, valid bounds")
+}
+
+fn picos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos().saturating_mul(1000)).unwrap_or(u64::MAX)
+}
+
+fn record(histogram: &mut Histogram<u64>, value_ps: u64, count: u64) {
+    histogram.saturating_record_n(value_ps.clamp(1, MAX_LATENCY_PS), count);
+}
+
+impl<W: Workload> Driver for WorkloadDriver<W> {
+    fn warm(&self, runtime: &Runtime, duration: Duration) -> catga::Result<(u64, Duration)> {
+        let workload = &*self.workload;
+        runtime.block_on(async {
+            let start = Instant::now();
+            let mut ops = 0u64;
+            let mut chunk = 1u64;
+            // Growing chunks: a slow operation is not run far past the deadline, and a fast
+            // one does not read the clock every time.
+            while start.elapsed() < duration || ops < MIN_OPS_PER_SAMPLE {
+                for _ in 0..chunk {
+                    workload.op().await?;
+                }
+                ops += chunk;
+                chunk = (chunk * 2).min(1024);
+            }
+            Ok((ops, start.elapsed()))
+        })
+    }
+
+    fn sample(&self, runtime: &Runtime, plan: SamplePlan) -> catga::Result<SampleResult> {
+        match (plan.concurrency, plan.rate) {
+            (1, Some(rate)) => self.open_loop(runtime, plan.duration, rate),
+            (1, None) => self.back_to_back(runtime, plan.duration, plan.batch),
+            (concurrency, _) => self.closed_loop(runtime, plan.duration, concurrency, plan.batch),
+        }
+    }
+
+    fn between_samples(&self) {
+        self.workload.between_samples();
+    }
+}
+
+impl<W: Workload> WorkloadDriver<W> {
+    fn back_to_back(
+        &self,
+        runtime: &Runtime,
+        duration: Duration,
+        batch: u32,
+    ) -> catga::Result<SampleResult> {
+        let workload = &*self.workload;
+        let mut histogram = histogram();
+        runtime.block_on(async {
+            let batch = u64::from(batch);
+            let mut ops = 0;
+            let before = alloc::snapshot();
+            alloc::set_counting(true);
+            let start = Instant::now();
+            let deadline = start + duration;
+            let outcome = loop {
+                let began = Instant::now();
+                let mut failed = None;
+                for _ in 0..batch {
+                    if let Err(error) = workload.op().await {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+                let ended = Instant::now();
+                if let Some(error) = failed {
+                    break Err(error);
+                }
+                ops += batch;
+                record(&mut histogram, picos(ended - began) / batch, batch);
+                if ended >= deadline && ops >= MIN_OPS_PER_SAMPLE {
+                    break Ok(ended - start);
+                }
+            };
+            alloc::set_counting(false);
+            let elapsed = outcome?;
+            Ok(SampleResult {
+                ops,
+                elapsed,
+                histogram,
+                allocations: alloc::snapshot().since(before),
+            })
+        })
+    }
+
+    fn open_loop(
+        &self,
+        runtime: &Runtime,
+        duration: Duration,
+        rate: f64,
+    ) -> catga::Result<SampleResult> {
+        let workload = &*self.workload;
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let mut histogram = histogram();
+        runtime.block_on(async {
+            let mut ops = 0u64;
+            let before = alloc::snapshot();
+            alloc::set_counting(true);
+            let start = Instant::now();
+            let outcome = loop {
+                let due = start + interval.mul_f64(ops as f64);
+                let now = Instant::now();
+                if due > now {
+                    wait_until(due, now).await;
+                }
+                if let Err(error) = workload.op().await {
+                    break Err(error);
+                }
+                let ended = Instant::now();
+                ops += 1;
+                // From when the operation was due, not when it started: a stall delays every
+                // operation behind it, and each of them is charged for it.
+                record(&mut histogram, picos(ended - due), 1);
+                if ended - start >= duration && ops >= MIN_OPS_PER_SAMPLE {
+                    break Ok(ended - start);
+                }
+            };
+            alloc::set_counting(false);
+            let elapsed = outcome?;
+            Ok(SampleResult {
+                ops,
+                elapsed,
+                histogram,
+                allocations: alloc::snapshot().since(before),
+            })
+        })
+    }
+
+    fn closed_loop(
+        &self,
+        runtime: &Runtime,
+        duration: Duration,
+        concurrency: u32,
+        batch: u32,
+    ) -> catga::Result<SampleResult> {
+        let shared = Arc::new(ClosedLoop {
+            go: tokio::sync::Notify::new(),
+            started: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            ops: AtomicU64::new(0),
+            histogram: std::sync::Mutex::new(histogram()),
+        });
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|_| {
+                    let workload = Arc::clone(&self.workload);
+                    let shared = Arc::clone(&shared);
+                    tokio::spawn(async move { closed_loop_task(&*workload, &shared, batch).await })
+                })
+                .collect();
+            let before = alloc::snapshot();
+            alloc::set_counting(true);
+            let start = Instant::now();
+            shared.started.store(true, Ordering::SeqCst);
+            shared.go.notify_waiters();
+            // A blocking sleep: this thread is not a worker, and the workers may be too busy
+            // to drive the runtime's timer.
+            std::thread::sleep(duration);
+            while shared.ops.load(Ordering::Relaxed) < MIN_OPS_PER_SAMPLE {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            shared.stop.store(true, Ordering::SeqCst);
+            let mut outcome = Ok(());
+            for task in tasks {
+                match task.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => outcome = Err(error),
+                    Err(join) => {
+                        outcome = Err(catga::Error::internal(format!(
+                            "an operation panicked: {join}"
+                        )));
+                    }
+                }
+            }
+            let elapsed = start.elapsed();
+            alloc::set_counting(false);
+            outcome?;
+            let histogram = std::mem::replace(
+                &mut *shared.histogram.lock().unwrap_or_else(|p| p.into_inner()),
+                Histogram::new(1).expect("valid"),
+            );
+            Ok(SampleResult {
+                ops: shared.ops.load(Ordering::SeqCst),
+                elapsed,
+                histogram,
+                allocations: alloc::snapshot().since(before),
+            })
+        })
+    }
+}
+
+/// What the tasks of a closed-loop sample share.
+struct ClosedLoop {
+    go: tokio::sync::Notify,
+    started: AtomicBool,
+    stop: AtomicBool,
+    ops: AtomicU64,
+    histogram: std::sync::Mutex<Histogram<u64>>,
+}
+
+/// Latencies a task keeps before adding them to the shared histogram under its lock.
+const TASK_BUFFER: usize = 64;
+
+/// One of the tasks of a closed-loop sample: runs batches of operations until told to stop.
+async fn closed_loop_task<W: Workload>(
+    workload: &W,
+    shared: &ClosedLoop,
+    batch: u32,
+) -> catga::Result<()> {
+    let notified = shared.go.notified();
+    if !shared.started.load(Ordering::SeqCst) {
+        notified.await;
+    }
+    let batch = u64::from(batch);
+    let mut buffer = [0u64; TASK_BUFFER];
+    let mut buffered = 0;
+    let flush = |buffer: &[u64]| {
+        let mut histogram = shared.histogram.lock().unwrap_or_else(|p| p.into_inner());
+        for &value in buffer {
+            record(&mut histogram, value, batch);
+        }
+        shared
+            .ops
+            .fetch_add(buffer.len() as u64 * batch, Ordering::Relaxed);
+    };
+    while !shared.stop.load(Ordering::Relaxed) {
+        let began = Instant::now();
+        for _ in 0..batch {
+            workload.op().await?;
+        }
+        buffer[buffered] = picos(began.elapsed()) / batch;
+        buffered += 1;
+        if buffered == TASK_BUFFER {
+            flush(&buffer);
+            buffered = 0;
+        }
+        // Back to the scheduler between batches, as a client's next request would be: an
+        // operation that never suspends would otherwise keep its worker to itself, and the
+        // other tasks would not be in flight at all.
+        tokio::task::yield_now().await;
+    }
+    flush(&buffer[..buffered]);
+    Ok(())
+}
+
+/// Waits until `due`: sleeps through most of a long wait, then yields until the moment, since
+/// the timer wheel's millisecond resolution is too coarse for high rates.
+async fn wait_until(due: Instant, now: Instant) {
+    if due - now > Duration::from_millis(2) {
+        tokio::time::sleep_until((due - Duration::from_millis(1)).into()).await;
+    }
+    while Instant::now() < due {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// What two clock reads cost, in nanoseconds: the price of timing one operation alone.
+pub fn timer_overhead_ns() -> f64 {
+    const READS: u32 = 200_000;
+    let mut best = f64::INFINITY;
+    // The best of a few rounds: the overhead is a property of the clock, not of a busy moment.
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..READS {
+            let began = Instant::now();
+            std::hint::black_box(began.elapsed());
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / f64::from(READS));
+    }
+    best
+}
+
+/// The batch for an operation costing `op_ns`: 1, or the smallest power of two that makes the
+/// timer overhead at most 1/[`TIMER_SHARE`] of a measurement.
+pub(crate) fn batch_for(op_ns: f64, timer_overhead_ns: f64) -> u32 {
+    let wanted = TIMER_SHARE * timer_overhead_ns / op_ns.max(0.001);
+    if wanted <= 1.0 {
+        return 1;
+    }
+    (wanted.ceil() as u32).next_power_of_two().min(MAX_BATCH)
+}
+
+/// Runs `scenarios` and returns the report.
+pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<Report, RunError> {
+    if options.samples == 0 {
+        return Err(RunError::Options("`--samples` must be at least 1".into()));
+    }
+    if let Some(rate) = options
+        .rate
+        .filter(|rate| !(rate.is_finite() && *rate > 0.0))
+    {
+        return Err(RunError::Options(format!(
+            "`--rate` must be a positive number of operations per second, not {rate}"
+        )));
+    }
+    if !alloc::installed() {
+        return Err(RunError::Options(
+            "allocation counts need `catga_bench::CountingAllocator` as the global allocator: \
+             add `#[global_allocator] static ALLOCATOR: catga_bench::CountingAllocator = \
+             catga_bench::CountingAllocator;` to the bench binary (`catga_bench::main!` does)"
+                .into(),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let timer_overhead_ns = timer_overhead_ns();
+    let progress = Progress::new(scenarios, options);
+
+    let mut states = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        progress.set_message(scenario.name(), "warming up");
+        let driver = runtime.block_on((scenario.setup())());
+        let (ops, took) = driver
+            .warm(&runtime, options.warmup)
+            .map_err(|error| failed(scenario, error))?;
+        let op_ns = took.as_nanos() as f64 / ops as f64;
+        let rate = scenario.target_rate().or(options.rate);
+        let plan = SamplePlan {
+            duration: options.duration / options.samples,
+            // Open-loop operations are due one at a time, so they are never batched.
+            batch: if scenario.in_flight() > 1 || rate.is_none() {
+                batch_for(op_ns, timer_overhead_ns)
+            } else {
+                1
+            },
+            concurrency: scenario.in_flight(),
+            rate: rate.filter(|_| scenario.in_flight() == 1),
+        };
+        states.push((driver, plan, Vec::new()));
+    }
+
+    let rewarm = (options.warmup / 10).min(Duration::from_millis(50));
+    for sample in 0..options.samples {
+        for (scenario, (driver, plan, results)) in scenarios.iter().zip(&mut states) {
+            if sample > 0 {
+                driver.between_samples();
+            }
+            driver
+                .warm(&runtime, rewarm)
+                .and_then(|_| driver.sample(&runtime, *plan))
+                .map(|result| results.push(result))
+                .map_err(|error| failed(scenario, error))?;
+            progress.sample_done(scenario.name());
+        }
+    }
+    progress.finish();
+
+    let mut reports: Vec<ScenarioReport> = scenarios
+        .iter()
+        .zip(&states)
+        .map(|(scenario, (_, plan, results))| summarize(scenario, plan, results))
+        .collect();
+    if let Some(floor) = reports
+        .iter()
+        .find(|r| r.name == FLOOR)
+        .map(|r| r.latency_ns.p50)
+    {
+        for report in &mut reports {
+            report.ratio_to_floor = Some(report.latency_ns.p50 / floor);
+        }
+    }
+    Ok(Report {
+        version: crate::report::REPORT_VERSION,
+        tool,
+        env: env::detect(),
+        config: RunConfig {
+            duration_ms: options.duration.as_millis() as u64,
+            warmup_ms: options.warmup.as_millis() as u64,
+            samples: options.samples,
+            rate_ops_s: options.rate,
+        },
+        timer_overhead_ns,
+        scenarios: reports,
+    })
+}
+
+fn failed(scenario: &Scenario, error: catga::Error) -> RunError {
+    RunError::Operation {
+        scenario: scenario.name().to_owned(),
+        error,
+    }
+}
+
+/// One scenario's figures from its samples.
+fn summarize(scenario: &Scenario, plan: &SamplePlan, results: &[SampleResult]) -> ScenarioReport {
+    let mut merged = histogram();
+    let mut ops = 0;
+    let mut elapsed = Duration::ZERO;
+    let mut allocations = Allocations::default();
+    let samples = results
+        .iter()
+        .map(|result| {
+            merged
+                .add(&result.histogram)
+                .expect("histograms with the same bounds add");
+            ops += result.ops;
+            elapsed += result.elapsed;
+            allocations.count += result.allocations.count;
+            allocations.bytes += result.allocations.bytes;
+            Sample {
+                ops: result.ops,
+                throughput_ops_s: result.ops as f64 / result.elapsed.as_secs_f64(),
+                p50_ns: result.histogram.value_at_quantile(0.5) as f64 / PS_PER_NS,
+                p99_ns: result.histogram.value_at_quantile(0.99) as f64 / PS_PER_NS,
+                allocs_per_op: per_op(result.allocations.count, result.ops),
+            }
+        })
+        .collect();
+    ScenarioReport {
+        name: scenario.name().to_owned(),
+        group: scenario.group().as_str().to_owned(),
+        concurrency: plan.concurrency,
+        batch: plan.batch,
+        ops,
+        elapsed_ns: u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+        throughput_ops_s: ops as f64 / elapsed.as_secs_f64(),
+        latency_ns: Latency::of(&merged),
+        allocs_per_op: per_op(allocations.count, ops),
+        bytes_per_op: per_op(allocations.bytes, ops),
+        ratio_to_floor: None,
+        rate_ops_s: plan.rate,
+        samples,
+        histogram: encode_histogram(&merged),
+    }
+}
+
+fn per_op(total: u64, ops: u64) -> f64 {
+    if ops == 0 {
+        0.0
+    } else {
+        total as f64 / ops as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_only_operations_close_to_the_timer_cost() {
+        assert_eq!(batch_for(5.0, 25.0), 128);
+        assert_eq!(batch_for(400.0, 25.0), 2);
+        assert_eq!(batch_for(600.0, 25.0), 1);
+        assert_eq!(batch_for(0.0, 25.0), MAX_BATCH);
+    }
+}

@@ -1,0 +1,130 @@
+//! The runner end to end on real scenarios, with short durations: what a report holds.
+//!
+//! Allocation counting is process-wide, so the tests of this binary take turns (`SERIAL`).
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use catga_bench::report::{Report, Tool};
+use catga_bench::{CountingAllocator, RunOptions, Scenario, builtin, run};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn quick() -> RunOptions {
+    RunOptions {
+        duration: Duration::from_millis(200),
+        warmup: Duration::from_millis(50),
+        samples: 4,
+        rate: None,
+        quiet: true,
+    }
+}
+
+fn tool() -> Tool {
+    Tool {
+        name: "catga".into(),
+        version: "test".into(),
+    }
+}
+
+fn pick(names: &[&str]) -> Vec<Scenario> {
+    builtin::scenarios()
+        .into_iter()
+        .filter(|scenario| names.contains(&scenario.name()))
+        .collect()
+}
+
+#[test]
+fn a_run_reports_every_scenario_with_samples_histograms_and_ratios() {
+    let _turn = serial();
+    let scenarios = pick(&[
+        "direct_call",
+        "send_command",
+        "boxed_dyn",
+        "concurrent_send_10",
+    ]);
+    let report = run(&scenarios, &quick(), tool()).unwrap();
+    assert_eq!(report.scenarios.len(), 4);
+    assert!(report.timer_overhead_ns > 0.0 && report.timer_overhead_ns < 10_000.0);
+    for scenario in &report.scenarios {
+        assert_eq!(scenario.samples.len(), 4, "{}", scenario.name);
+        assert!(scenario.ops >= 4 * 20, "{}", scenario.name);
+        assert!(scenario.throughput_ops_s > 0.0);
+        let latency = scenario.latency_ns;
+        assert!(latency.min <= latency.p50 && latency.p50 <= latency.p99);
+        assert!(latency.p99 <= latency.max);
+        let histogram = scenario.decode_histogram().unwrap();
+        assert_eq!(histogram.len(), scenario.ops, "{}", scenario.name);
+        assert!(scenario.ratio_to_floor.is_some());
+    }
+    let direct = report.scenario("direct_call").unwrap();
+    assert!(direct.batch > 1, "a few-ns call is timed in batches");
+    assert_eq!(direct.ratio_to_floor, Some(1.0));
+    let send = report.scenario("send_command").unwrap();
+    assert_eq!(
+        send.allocs_per_op, 0.0,
+        "a send without behaviors allocates nothing"
+    );
+    let boxed = report.scenario("boxed_dyn").unwrap();
+    assert!(
+        boxed.allocs_per_op >= 0.99,
+        "one box per call: {}",
+        boxed.allocs_per_op
+    );
+    let concurrent = report.scenario("concurrent_send_10").unwrap();
+    assert_eq!(concurrent.concurrency, 10);
+    assert!(concurrent.batch >= 1);
+}
+
+#[test]
+fn a_report_survives_a_save_and_load() {
+    let _turn = serial();
+    let report = run(&pick(&["send_query"]), &quick(), tool()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    report.save(&path).unwrap();
+    assert_eq!(Report::load(&path).unwrap(), report);
+}
+
+#[test]
+fn an_open_loop_run_keeps_its_rate() {
+    let _turn = serial();
+    let options = RunOptions {
+        rate: Some(2000.0),
+        ..quick()
+    };
+    let report = run(&pick(&["send_command"]), &options, tool()).unwrap();
+    let send = report.scenario("send_command").unwrap();
+    assert_eq!(send.rate_ops_s, Some(2000.0));
+    assert_eq!(send.batch, 1);
+    let achieved = send.throughput_ops_s;
+    assert!(
+        (1500.0..2100.0).contains(&achieved),
+        "{achieved} ops/s at 2000 asked"
+    );
+}
+
+#[test]
+fn every_builtin_scenario_runs() {
+    let _turn = serial();
+    let options = RunOptions {
+        duration: Duration::from_millis(40),
+        warmup: Duration::from_millis(10),
+        samples: 2,
+        ..quick()
+    };
+    let report = run(&builtin::scenarios(), &options, tool()).unwrap();
+    assert_eq!(report.scenarios.len(), builtin::scenarios().len());
+    let duplicate = report.scenario("idempotent_duplicate").unwrap();
+    let first = report.scenario("idempotent_first").unwrap();
+    assert!(first.allocs_per_op > duplicate.allocs_per_op * 0.5);
+}

@@ -1,0 +1,238 @@
+//! `catga bench`: run the benchmark scenarios, print their figures, save them, and compare
+//! them with a saved baseline (exit 1 on a regression).
+//!
+//! Everything that can be checked before the run is: a baseline that cannot be used, a glob
+//! that selects nothing, or a bad duration stops the command at once with exit 2, not after
+//! minutes of measuring.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use catga_bench::compare::{self, CompareOptions};
+use catga_bench::report::{Report, Tool};
+use catga_bench::{RunOptions, Scenario, builtin, hgrm, plot, render};
+use clap::{Args, ValueEnum};
+use globset::Glob;
+
+use crate::{CommandResult, Outcome, terminal};
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Run only the scenarios whose name matches this glob (e.g. `send_*`)
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) scenario: Option<String>,
+
+    /// Measured time per scenario, over all its samples (e.g. `5s`, `500ms`)
+    #[arg(long, default_value = "5s", value_parser = parse_duration, value_name = "TIME")]
+    pub(crate) duration: Duration,
+
+    /// Unmeasured warm-up per scenario
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "TIME")]
+    pub(crate) warmup: Duration,
+
+    /// Independent measured slices per scenario; the comparison weighs changes against their
+    /// spread
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) samples: u32,
+
+    /// Issue operations at this many per second (open loop, latencies corrected for
+    /// coordinated omission) instead of back to back; applies to one-in-flight scenarios
+    #[arg(long, value_name = "OPS_PER_SEC")]
+    pub(crate) rate: Option<f64>,
+
+    /// Save the report (versioned JSON) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub(crate) save: Option<PathBuf>,
+
+    /// Compare with a saved report; exit 1 when a scenario regressed
+    #[arg(long, value_name = "BASELINE")]
+    pub(crate) compare: Option<PathBuf>,
+
+    /// Smallest change that counts as a regression or an improvement (e.g. `10%`)
+    #[arg(long, default_value = "10%", value_name = "PERCENT")]
+    pub(crate) threshold: String,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = BenchFormat::Human, value_name = "FORMAT")]
+    pub(crate) format: BenchFormat,
+
+    /// Write one HdrHistogram percentile-distribution file (`.hgrm`) per scenario into DIR
+    #[arg(long, value_name = "DIR")]
+    pub(crate) hgrm: Option<PathBuf>,
+
+    /// Draw latency by percentile (against the baseline when comparing) into an SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) plot: Option<PathBuf>,
+
+    /// List the scenarios and exit
+    #[arg(long)]
+    pub(crate) list: bool,
+
+    /// No progress bars
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// `catga bench --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BenchFormat {
+    /// Aligned tables
+    Human,
+    /// The report (and the comparison, when comparing) as JSON
+    Json,
+    /// Tables for a pull-request comment
+    Markdown,
+}
+
+pub(crate) fn run(args: &BenchArgs) -> CommandResult {
+    let scenarios = select(builtin::scenarios(), args.scenario.as_deref())?;
+    if args.list {
+        let names: String = scenarios
+            .iter()
+            .map(|s| format!("{:<24} {}\n", s.name(), s.group().as_str()))
+            .collect();
+        terminal::print(&names)?;
+        return Ok(Outcome::Clean);
+    }
+    let threshold = compare::parse_threshold(&args.threshold)
+        .map_err(|message| format!("invalid `--threshold {}`: {message}", args.threshold))?;
+    let baseline = args.compare.as_deref().map(Report::load).transpose()?;
+
+    let options = RunOptions {
+        duration: args.duration,
+        warmup: args.warmup,
+        samples: args.samples,
+        rate: args.rate,
+        quiet: args.quiet,
+    };
+    let tool = Tool {
+        name: "catga".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let report = catga_bench::run(&scenarios, &options, tool)?;
+
+    if let Some(path) = &args.save {
+        report.save(path)?;
+    }
+    if let Some(dir) = &args.hgrm {
+        hgrm::write_dir(&report, dir)?;
+    }
+    if let Some(path) = &args.plot {
+        let svg = plot::plot_svg(&report, baseline.as_ref())?;
+        catga_bench::atomic_write(path, svg.as_bytes())
+            .map_err(|error| format!("cannot write the plot `{}`: {error}", path.display()))?;
+    }
+
+    let compare_options = CompareOptions {
+        threshold,
+        ..CompareOptions::default()
+    };
+    let comparison = baseline
+        .as_ref()
+        .map(|baseline| compare::compare(baseline, &report, &compare_options))
+        .transpose()?;
+    let text = match (args.format, &comparison) {
+        (BenchFormat::Human, None) => render::report_human(&report),
+        (BenchFormat::Human, Some(comparison)) => format!(
+            "{}\n{}",
+            render::report_human(&report),
+            render::comparison_human(comparison, &compare_options)
+        ),
+        (BenchFormat::Markdown, None) => render::report_markdown(&report),
+        (BenchFormat::Markdown, Some(comparison)) => {
+            render::comparison_markdown(comparison, &compare_options)
+        }
+        (BenchFormat::Json, None) => report.to_json() + "\n",
+        (BenchFormat::Json, Some(comparison)) => {
+            let both = serde_json::json!({ "report": report, "comparison": comparison });
+            serde_json::to_string_pretty(&both)? + "\n"
+        }
+    };
+    terminal::print(&text)?;
+    Ok(match comparison {
+        Some(comparison) if comparison.has_regressions() => Outcome::Findings,
+        _ => Outcome::Clean,
+    })
+}
+
+/// The scenarios `glob` selects (all without one); selecting none is an error that lists them.
+fn select(scenarios: Vec<Scenario>, glob: Option<&str>) -> Result<Vec<Scenario>, String> {
+    let Some(pattern) = glob else {
+        return Ok(scenarios);
+    };
+    let matcher = Glob::new(pattern)
+        .map_err(|error| format!("invalid `--scenario {pattern}`: {error}"))?
+        .compile_matcher();
+    let names: Vec<&str> = scenarios.iter().map(Scenario::name).collect();
+    let listing = names.join(", ");
+    let selected: Vec<Scenario> = scenarios
+        .iter()
+        .filter(|scenario| matcher.is_match(scenario.name()))
+        .cloned()
+        .collect();
+    if selected.is_empty() {
+        return Err(format!(
+            "no scenario matches `--scenario {pattern}`; the scenarios are: {listing}"
+        ));
+    }
+    Ok(selected)
+}
+
+/// A duration such as `5s`, `500ms`, `1.5s`, `2m` or `100us`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write it like `5s` or `500ms`"))?;
+    if unit.is_empty() {
+        return Err(format!(
+            "`{text}` has no unit; write `{text}s` or `{text}ms`"
+        ));
+    }
+    let scale = match unit {
+        "s" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "m" | "min" => 60.0,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{unit}`; use `us`, `ms`, `s` or `m`"
+            ));
+        }
+    };
+    let seconds = value * scale;
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("`{text}` must be longer than zero"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations_with_units() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("100us"), Ok(Duration::from_micros(100)));
+        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("5h").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
+}
