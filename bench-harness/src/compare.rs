@@ -43,6 +43,23 @@
 //!    1 instead would claim 99% from data that cannot give it, and with 4 samples against 4 it
 //!    reports pure noise as a change about once in 35 comparisons.
 //!
+//! # References
+//!
+//! Scenarios of the `baseline` group (the direct call, the boxed `dyn` call, the channel actor)
+//! are reference implementations: the same code in both runs. When one of them moves past the
+//! threshold and the noise, its verdict is **drifted**, not regressed or improved: the machine
+//! ran at another speed, the comparison does not fail on it, and the summary says so, since the
+//! other scenarios ran on the same machine.
+//!
+//! # Confirmation
+//!
+//! `catga bench --compare` measures the scenarios with a regressed metric a second time and
+//! keeps only the regressions that show again ([`Comparison::confirm`]); the others are
+//! reported as **unconfirmed**. The samples of one run share the machine's state of that
+//! moment, so a shared machine that runs a fifth slower for a minute can push a whole run past
+//! the threshold with a narrow interval; a second measurement rarely meets the same stretch,
+//! and a real regression is in the code, so it shows both times.
+//!
 //! # Allocations
 //!
 //! Allocations per operation are exact counts, not timings, and are decided without the threshold
@@ -260,6 +277,14 @@ pub enum Verdict {
     Regressed,
     /// Neither.
     Unchanged,
+    /// A reference implementation (group `baseline`) moved by more than the threshold, beyond
+    /// the noise. References are the same code in both runs, so this is the machine running at
+    /// another speed, never a regression: it does not fail the comparison, and it says how far
+    /// to trust the other verdicts.
+    Drifted,
+    /// Regressed in the run, but not when the scenario was measured again
+    /// ([`Comparison::confirm`]): the machine's noise, not the code. Does not fail the comparison.
+    Unconfirmed,
 }
 
 impl Verdict {
@@ -269,6 +294,8 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Regressed => "regressed",
             Verdict::Unchanged => "unchanged",
+            Verdict::Drifted => "drifted",
+            Verdict::Unconfirmed => "unconfirmed",
         }
     }
 }
@@ -369,6 +396,38 @@ impl Comparison {
     pub fn has_regressions(&self) -> bool {
         self.regressions().next().is_some()
     }
+
+    /// The scenarios with a regressed metric: what to measure again to confirm them.
+    pub fn regressed_scenarios(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in self.regressions() {
+            if !names.iter().any(|known| known == name) {
+                names.push(name.to_owned());
+            }
+        }
+        names
+    }
+
+    /// Keeps a regression only where `again`, a comparison of the same baseline with a second
+    /// measurement of the regressed scenarios, regressed too; the others become
+    /// [`Verdict::Unconfirmed`]. A slow stretch of a shared machine rarely covers both
+    /// measurements, while a real regression shows in both.
+    pub fn confirm(&mut self, again: &Comparison) {
+        for scenario in &mut self.scenarios {
+            let second = again.scenarios.iter().find(|s| s.name == scenario.name);
+            for metric in &mut scenario.metrics {
+                let reproduced = second.is_some_and(|second| {
+                    second
+                        .metrics
+                        .iter()
+                        .any(|m| m.metric == metric.metric && m.verdict == Verdict::Regressed)
+                });
+                if metric.verdict == Verdict::Regressed && !reproduced {
+                    metric.verdict = Verdict::Unconfirmed;
+                }
+            }
+        }
+    }
 }
 
 /// Compares `current` with `baseline`; see the module documentation for how verdicts are made.
@@ -447,11 +506,22 @@ fn compare_scenario(
             }
         })
         .collect();
+    let mut metrics: Vec<MetricComparison> = metrics;
+    if current.group == REFERENCE_GROUP {
+        for metric in &mut metrics {
+            if metric.verdict != Verdict::Unchanged {
+                metric.verdict = Verdict::Drifted;
+            }
+        }
+    }
     ScenarioComparison {
         name: current.name.clone(),
         metrics,
     }
 }
+
+/// The group of the reference implementations, whose changes are the machine's.
+pub const REFERENCE_GROUP: &str = "baseline";
 
 fn compare_allocs(baseline: &ScenarioReport, current: &ScenarioReport) -> MetricComparison {
     let (base, cur) = (baseline.allocs_per_op, current.allocs_per_op);
@@ -816,6 +886,52 @@ pub(crate) mod tests {
         let estimate = shift_estimate(&[0.0, 1.0], &[2.0, 4.0], 0.99).expect("non-empty");
         assert_eq!(estimate.interval, None);
         assert_eq!(shift_estimate(&[], &[1.0], 0.99), None);
+    }
+
+    #[test]
+    fn a_regression_that_does_not_show_again_is_unconfirmed() {
+        let mut rng = Rng::new(11);
+        let base = report(vec![
+            scenario("a", &noisy(&mut rng, 10, 1.0, 0.05), 1.0),
+            scenario("b", &noisy(&mut rng, 10, 1.0, 0.05), 1.0),
+        ]);
+        let slow = report(vec![
+            scenario("a", &noisy(&mut rng, 10, 1.5, 0.05), 1.0),
+            scenario("b", &noisy(&mut rng, 10, 1.5, 0.05), 1.0),
+        ]);
+        let options = CompareOptions::default();
+        let mut comparison = compare(&base, &slow, &options).expect("shared scenarios");
+        assert_eq!(comparison.regressed_scenarios(), ["a", "b"]);
+        // Measured again: `a` is still slow (a real regression), `b` is back to normal.
+        let again = report(vec![
+            scenario("a", &noisy(&mut rng, 10, 1.5, 0.05), 1.0),
+            scenario("b", &noisy(&mut rng, 10, 1.0, 0.05), 1.0),
+        ]);
+        comparison.confirm(&compare(&base, &again, &options).expect("shared scenarios"));
+        let regressed: Vec<&str> = comparison.regressions().map(|(name, _)| name).collect();
+        assert_eq!(regressed, ["a", "a", "a"]);
+        assert_eq!(comparison.with_verdict(Verdict::Unconfirmed).count(), 3);
+        assert!(comparison.has_regressions());
+    }
+
+    #[test]
+    fn a_shifted_reference_drifts_and_fails_nothing() {
+        let mut rng = Rng::new(7);
+        let mut base = scenario("boxed_dyn", &noisy(&mut rng, 10, 1.0, 0.05), 1.0);
+        let mut cur = scenario("boxed_dyn", &noisy(&mut rng, 10, 1.6, 0.05), 1.0);
+        base.group = REFERENCE_GROUP.to_owned();
+        cur.group = REFERENCE_GROUP.to_owned();
+        let comparison = compare(
+            &report(vec![base]),
+            &report(vec![cur]),
+            &CompareOptions::default(),
+        )
+        .expect("one shared scenario");
+        let drifted: Vec<_> = comparison.with_verdict(Verdict::Drifted).collect();
+        assert_eq!(drifted.len(), 3, "p50, p99 and throughput moved");
+        assert!(!comparison.has_regressions());
+        let text = crate::render::comparison_human(&comparison, &CompareOptions::default());
+        assert!(text.contains("Reference implementations drifted"), "{text}");
     }
 
     #[test]

@@ -402,7 +402,12 @@ fn axes(svg: &mut String, scale: &Scale, w: f64, h: f64) {
     }
     let _ = writeln!(svg, "</g>");
     let _ = writeln!(svg, r#"<g class="x-ticks" text-anchor="middle">"#);
-    for decade in 0..=decades {
+    // Every decade gets a grid line, but only as many labels as fit side by side: the longest
+    // label (`99.99999%`) is about 6.5 px per character at the chart's font size.
+    let spacing = w / scale.x_max;
+    let widest = percentile_label(decades).len() as f64 * 6.5 + 6.0;
+    let every = ((widest / spacing).ceil() as u32).max(1);
+    for decade in (0..=decades).filter(|decade| decade % every == 0) {
         let x = w * f64::from(decade) / scale.x_max;
         let _ = writeln!(
             svg,

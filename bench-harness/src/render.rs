@@ -373,6 +373,29 @@ fn comparison_notes(comparison: &Comparison, code_span: fn(&str) -> String) -> V
             list(&comparison.only_in_current)
         ));
     }
+    let drifted: Vec<String> = comparison
+        .with_verdict(Verdict::Drifted)
+        .map(|(name, metric)| format!("{} {}", code_span(name), metric.metric))
+        .collect();
+    if !drifted.is_empty() {
+        notes.push(format!(
+            "Reference implementations drifted ({}): they are the same code in both runs, so the \
+             machine ran at another speed; weigh the other verdicts accordingly, and compare \
+             again if in doubt",
+            drifted.join(", ")
+        ));
+    }
+    let unconfirmed: Vec<String> = comparison
+        .with_verdict(Verdict::Unconfirmed)
+        .map(|(name, metric)| format!("{} {}", code_span(name), metric.metric))
+        .collect();
+    if !unconfirmed.is_empty() {
+        notes.push(format!(
+            "Unconfirmed ({}): regressed in this run but not when measured again, so the \
+             machine's noise; they do not fail the comparison",
+            unconfirmed.join(", ")
+        ));
+    }
     let (base, cur) = (&comparison.baseline_env, &comparison.current_env);
     if base.cpu != cur.cpu || base.cores != cur.cores {
         notes.push(format!(
@@ -475,6 +498,8 @@ pub fn comparison_markdown(comparison: &Comparison, options: &CompareOptions) ->
                             Verdict::Regressed => ":x: regressed",
                             Verdict::Improved => ":rocket: improved",
                             Verdict::Unchanged => "unchanged",
+                            Verdict::Drifted => ":warning: drifted (reference)",
+                            Verdict::Unconfirmed => ":grey_question: unconfirmed",
                         };
                         comparison_row(code(&scenario.name), metric, verdict.to_owned())
                     })

@@ -9,9 +9,10 @@
 //!    over all scenarios' samples instead of shifting one scenario's figures, and the spread
 //!    of the samples is the noise the comparison weighs a change against.
 //! 3. A sample runs for `duration / samples` and at least [`MIN_OPS_PER_SAMPLE`] operations:
-//!    back to back with one in flight; closed loop with N tasks on the multi-threaded runtime;
-//!    or open loop at a fixed rate, with each latency counted from when its operation was due
-//!    (so a stall is charged to every operation it delayed: no coordinated omission).
+//!    back to back with one in flight; closed loop with N tasks on the multi-threaded runtime,
+//!    each running batches and yielding between them; or open loop at a fixed rate, never
+//!    batched, with each latency counted from when its operation was due (so a stall is charged
+//!    to every operation it delayed: no coordinated omission).
 //! 4. Allocations are counted only inside samples.
 
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use catga_bench::compare::{self, CompareOptions};
+use catga_bench::compare::{self, CompareOptions, Comparison};
 use catga_bench::report::{Report, Tool};
 use catga_bench::{RunOptions, Scenario, builtin, hgrm, plot, render};
 use clap::{Args, ValueEnum};
@@ -64,6 +64,11 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 
+    /// Report every regression of the run, without measuring the regressed scenarios again to
+    /// confirm them
+    #[arg(long)]
+    pub(crate) no_confirm: bool,
+
     /// List the scenarios and exit
     #[arg(long)]
     pub(crate) list: bool,
@@ -109,7 +114,7 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         name: "catga".into(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let report = catga_bench::run(&scenarios, &options, tool)?;
+    let report = catga_bench::run(&scenarios, &options, tool.clone())?;
 
     if let Some(path) = &args.save {
         report.save(path)?;
@@ -127,10 +132,18 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         threshold,
         ..CompareOptions::default()
     };
-    let comparison = baseline
+    let mut comparison = baseline
         .as_ref()
         .map(|baseline| compare::compare(baseline, &report, &compare_options))
         .transpose()?;
+    if let (Some(baseline), Some(comparison)) = (&baseline, &mut comparison)
+        && !args.no_confirm
+        && comparison.has_regressions()
+    {
+        confirm(
+            comparison, baseline, &scenarios, &options, &tool, args.quiet,
+        )?;
+    }
     let text = match (args.format, &comparison) {
         (BenchFormat::Human, None) => render::report_human(&report),
         (BenchFormat::Human, Some(comparison)) => format!(
@@ -153,6 +166,32 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         Some(comparison) if comparison.has_regressions() => Outcome::Findings,
         _ => Outcome::Clean,
     })
+}
+
+/// Measures the regressed scenarios again and keeps only the regressions that show twice.
+fn confirm(
+    comparison: &mut Comparison,
+    baseline: &Report,
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    tool: &Tool,
+    quiet: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let names = comparison.regressed_scenarios();
+    if !quiet {
+        terminal::eprint(&format!(
+            "Measuring again to confirm the regressions of: {}\n",
+            names.join(", ")
+        ));
+    }
+    let again: Vec<Scenario> = scenarios
+        .iter()
+        .filter(|scenario| names.iter().any(|name| name == scenario.name()))
+        .cloned()
+        .collect();
+    let second = catga_bench::run(&again, options, tool.clone())?;
+    comparison.confirm(&compare::compare(baseline, &second, &comparison.options)?);
+    Ok(())
 }
 
 /// The scenarios `glob` selects (all without one); selecting none is an error that lists them.
