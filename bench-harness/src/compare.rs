@@ -713,7 +713,8 @@ fn normal_quantile(p: f64) -> f64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::report::{Latency, RunConfig, Tool, encode_histogram};
+    pub(crate) use crate::report::fixtures::report;
+    use crate::report::{Latency, encode_histogram};
     use hdrhistogram::Histogram;
 
     /// A small deterministic generator (SplitMix64), so noise tests are reproducible.
@@ -745,17 +746,6 @@ pub(crate) mod tests {
 
     /// The per-sample figures of one synthetic sample: p50, p99, throughput.
     pub(crate) type Figures = (f64, f64, f64);
-
-    pub(crate) fn env() -> Env {
-        Env {
-            cpu: "Test CPU @ 2.20GHz".to_owned(),
-            cores: 2,
-            os: "linux".to_owned(),
-            rustc: "1.95.0".to_owned(),
-            git_sha: Some("abc1234".to_owned()),
-            timestamp: "2026-11-22T21:00:00Z".to_owned(),
-        }
-    }
 
     /// A scenario with the given samples; its summary figures are the medians of the samples.
     pub(crate) fn scenario(name: &str, samples: &[Figures], allocs_per_op: f64) -> ScenarioReport {
@@ -800,25 +790,6 @@ pub(crate) mod tests {
                 })
                 .collect(),
             histogram: encode_histogram(&histogram),
-        }
-    }
-
-    pub(crate) fn report(scenarios: Vec<ScenarioReport>) -> Report {
-        Report {
-            version: crate::report::REPORT_VERSION,
-            tool: Tool {
-                name: "catga".to_owned(),
-                version: "0.1.0".to_owned(),
-            },
-            env: env(),
-            config: RunConfig {
-                duration_ms: 5000,
-                warmup_ms: 1000,
-                samples: 10,
-                rate_ops_s: None,
-            },
-            timer_overhead_ns: 45.5,
-            scenarios,
         }
     }
 

@@ -587,54 +587,7 @@ mod tests {
 
     mod files {
         use super::*;
-        use crate::report::{
-            Env, Latency, REPORT_VERSION, RunConfig, ScenarioReport, Tool, encode_histogram,
-        };
-
-        fn scenario(name: &str, histogram: &Histogram<u64>) -> ScenarioReport {
-            ScenarioReport {
-                name: name.to_owned(),
-                group: "runtime".to_owned(),
-                concurrency: 1,
-                batch: 1,
-                ops: histogram.len(),
-                elapsed_ns: 1,
-                throughput_ops_s: 1.0,
-                latency_ns: Latency::of(histogram),
-                allocs_per_op: 0.0,
-                bytes_per_op: 0.0,
-                ratio_to_floor: None,
-                rate_ops_s: None,
-                samples: Vec::new(),
-                histogram: encode_histogram(histogram),
-            }
-        }
-
-        fn report(scenarios: Vec<ScenarioReport>) -> Report {
-            Report {
-                version: REPORT_VERSION,
-                tool: Tool {
-                    name: "catga".to_owned(),
-                    version: "0.1.0".to_owned(),
-                },
-                env: Env {
-                    cpu: "cpu".to_owned(),
-                    cores: 1,
-                    os: "linux".to_owned(),
-                    rustc: "1.95.0".to_owned(),
-                    git_sha: None,
-                    timestamp: "2026-01-01T00:00:00Z".to_owned(),
-                },
-                config: RunConfig {
-                    duration_ms: 1,
-                    warmup_ms: 0,
-                    samples: 1,
-                    rate_ops_s: None,
-                },
-                timer_overhead_ns: 0.0,
-                scenarios,
-            }
-        }
+        use crate::report::fixtures::{histogram_scenario as scenario, report};
 
         #[test]
         fn writes_one_file_per_scenario_in_ns() {

@@ -546,9 +546,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{
-        Env, Latency, REPORT_VERSION, RunConfig, ScenarioReport, Tool, encode_histogram,
-    };
+    use crate::report::ScenarioReport;
 
     fn histogram(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
         let mut histogram =
@@ -567,49 +565,12 @@ mod tests {
         }))
     }
 
-    fn scenario(name: &str, histogram: &Histogram<u64>) -> ScenarioReport {
-        ScenarioReport {
-            name: name.to_owned(),
-            group: "runtime".to_owned(),
-            concurrency: 1,
-            batch: 1,
-            ops: histogram.len(),
-            elapsed_ns: 1,
-            throughput_ops_s: 1.0,
-            latency_ns: Latency::of(histogram),
-            allocs_per_op: 0.0,
-            bytes_per_op: 0.0,
-            ratio_to_floor: None,
-            rate_ops_s: None,
-            samples: Vec::new(),
-            histogram: encode_histogram(histogram),
-        }
-    }
+    use crate::report::fixtures::histogram_scenario as scenario;
 
     fn report(sha: Option<&str>, scenarios: Vec<ScenarioReport>) -> Report {
-        Report {
-            version: REPORT_VERSION,
-            tool: Tool {
-                name: "catga".to_owned(),
-                version: "0.1.0".to_owned(),
-            },
-            env: Env {
-                cpu: "cpu".to_owned(),
-                cores: 1,
-                os: "linux".to_owned(),
-                rustc: "1.95.0".to_owned(),
-                git_sha: sha.map(str::to_owned),
-                timestamp: "2026-11-22T21:00:00Z".to_owned(),
-            },
-            config: RunConfig {
-                duration_ms: 1,
-                warmup_ms: 0,
-                samples: 1,
-                rate_ops_s: None,
-            },
-            timer_overhead_ns: 0.0,
-            scenarios,
-        }
+        let mut report = crate::report::fixtures::report(scenarios);
+        report.env.git_sha = sha.map(str::to_owned);
+        report
     }
 
     fn has_class(node: &roxmltree::Node<'_, '_>, class: &str) -> bool {

@@ -276,3 +276,61 @@ impl Report {
         self.scenarios.iter().find(|scenario| scenario.name == name)
     }
 }
+
+/// Reports and scenarios for the crate's tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// Where the test reports were "measured".
+    pub(crate) fn env() -> Env {
+        Env {
+            cpu: "Test CPU @ 2.20GHz".to_owned(),
+            cores: 2,
+            os: "linux".to_owned(),
+            rustc: "1.95.0".to_owned(),
+            git_sha: Some("abc1234".to_owned()),
+            timestamp: "2026-11-22T21:00:00Z".to_owned(),
+        }
+    }
+
+    /// A report of `scenarios` with the default run configuration.
+    pub(crate) fn report(scenarios: Vec<ScenarioReport>) -> Report {
+        Report {
+            version: REPORT_VERSION,
+            tool: Tool {
+                name: "catga".to_owned(),
+                version: "0.1.0".to_owned(),
+            },
+            env: env(),
+            config: RunConfig {
+                duration_ms: 5000,
+                warmup_ms: 1000,
+                samples: 10,
+                rate_ops_s: None,
+            },
+            timer_overhead_ns: 45.5,
+            scenarios,
+        }
+    }
+
+    /// A one-in-flight scenario whose figures all come from `histogram` (picoseconds).
+    pub(crate) fn histogram_scenario(name: &str, histogram: &Histogram<u64>) -> ScenarioReport {
+        ScenarioReport {
+            name: name.to_owned(),
+            group: "runtime".to_owned(),
+            concurrency: 1,
+            batch: 1,
+            ops: histogram.len(),
+            elapsed_ns: 1,
+            throughput_ops_s: 1.0,
+            latency_ns: Latency::of(histogram),
+            allocs_per_op: 0.0,
+            bytes_per_op: 0.0,
+            ratio_to_floor: None,
+            rate_ops_s: None,
+            samples: Vec::new(),
+            histogram: encode_histogram(histogram),
+        }
+    }
+}

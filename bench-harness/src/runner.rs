@@ -216,14 +216,7 @@ impl<W: Workload> WorkloadDriver<W> {
                     break Ok(ended - start);
                 }
             };
-            alloc::set_counting(false);
-            let elapsed = outcome?;
-            Ok(SampleResult {
-                ops,
-                elapsed,
-                histogram,
-                allocations: alloc::snapshot().since(before),
-            })
+            finish_sample(outcome, ops, histogram, before)
         })
     }
 
@@ -259,14 +252,7 @@ impl<W: Workload> WorkloadDriver<W> {
                     break Ok(ended - start);
                 }
             };
-            alloc::set_counting(false);
-            let elapsed = outcome?;
-            Ok(SampleResult {
-                ops,
-                elapsed,
-                histogram,
-                allocations: alloc::snapshot().since(before),
-            })
+            finish_sample(outcome, ops, histogram, before)
         })
     }
 
@@ -331,6 +317,22 @@ impl<W: Workload> WorkloadDriver<W> {
             })
         })
     }
+}
+
+/// Ends a back-to-back or open-loop sample: stops counting allocations, packs the figures.
+fn finish_sample(
+    outcome: catga::Result<Duration>,
+    ops: u64,
+    histogram: Histogram<u64>,
+    before: Allocations,
+) -> catga::Result<SampleResult> {
+    alloc::set_counting(false);
+    Ok(SampleResult {
+        ops,
+        elapsed: outcome?,
+        histogram,
+        allocations: alloc::snapshot().since(before),
+    })
 }
 
 /// What the tasks of a closed-loop sample share.
