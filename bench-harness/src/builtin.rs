@@ -315,7 +315,7 @@ struct Transfer;
 #[derive(Debug, Serialize, Deserialize)]
 struct TransferState {
     amount_cents: u64,
-    done: Vec<u8>,
+    steps_done: u8,
 }
 
 impl Saga for Transfer {
@@ -329,18 +329,18 @@ impl Saga for Transfer {
         state: &mut TransferState,
         _ctx: &Context,
     ) -> catga::Result<()> {
-        state.done.push(step as u8);
+        state.steps_done = step as u8 + 1;
         black_box(mix(state.amount_cents));
         Ok(())
     }
 
     async fn compensate(
         &self,
-        _step: usize,
+        step: usize,
         state: &mut TransferState,
         _ctx: &Context,
     ) -> catga::Result<()> {
-        state.done.pop();
+        state.steps_done = step as u8;
         Ok(())
     }
 }
@@ -350,7 +350,7 @@ async fn start_transfer(runner: &SagaRunner, next_id: &AtomicU64) -> catga::Resu
     let id = next_id.fetch_add(1, Ordering::Relaxed).to_string();
     let state = TransferState {
         amount_cents: 500,
-        done: Vec::new(),
+        steps_done: 0,
     };
     let ctx = Context::new(MessageId::next());
     black_box(runner.start(&Transfer, &id, state, &ctx).await?);

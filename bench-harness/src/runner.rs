@@ -270,26 +270,26 @@ impl<W: Workload> WorkloadDriver<W> {
             ops: AtomicU64::new(0),
             histogram: std::sync::Mutex::new(histogram()),
         });
-        runtime.block_on(async {
-            let tasks: Vec<_> = (0..concurrency)
-                .map(|_| {
-                    let workload = Arc::clone(&self.workload);
-                    let shared = Arc::clone(&shared);
-                    tokio::spawn(async move { closed_loop_task(&*workload, &shared, batch).await })
-                })
-                .collect();
-            let before = alloc::snapshot();
-            alloc::set_counting(true);
-            let start = Instant::now();
-            shared.started.store(true, Ordering::SeqCst);
-            shared.go.notify_waiters();
-            // A blocking sleep: this thread is not a worker, and the workers may be too busy
-            // to drive the runtime's timer.
-            std::thread::sleep(duration);
-            while shared.ops.load(Ordering::Relaxed) < MIN_OPS_PER_SAMPLE {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            shared.stop.store(true, Ordering::SeqCst);
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let workload = Arc::clone(&self.workload);
+                let shared = Arc::clone(&shared);
+                runtime.spawn(async move { closed_loop_task(&*workload, &shared, batch).await })
+            })
+            .collect();
+        let before = alloc::snapshot();
+        alloc::set_counting(true);
+        let start = Instant::now();
+        shared.started.store(true, Ordering::SeqCst);
+        shared.go.notify_waiters();
+        // This thread is not one of the runtime's workers, so it waits without holding any
+        // task up; and the workers may be too busy to drive a runtime timer.
+        std::thread::sleep(duration);
+        while shared.ops.load(Ordering::Relaxed) < MIN_OPS_PER_SAMPLE {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        shared.stop.store(true, Ordering::SeqCst);
+        let outcome = runtime.block_on(async {
             let mut outcome = Ok(());
             for task in tasks {
                 match task.await {
@@ -302,19 +302,20 @@ impl<W: Workload> WorkloadDriver<W> {
                     }
                 }
             }
-            let elapsed = start.elapsed();
-            alloc::set_counting(false);
-            outcome?;
-            let histogram = std::mem::replace(
-                &mut *shared.histogram.lock().unwrap_or_else(|p| p.into_inner()),
-                Histogram::new(1).expect("valid"),
-            );
-            Ok(SampleResult {
-                ops: shared.ops.load(Ordering::SeqCst),
-                elapsed,
-                histogram,
-                allocations: alloc::snapshot().since(before),
-            })
+            outcome
+        });
+        let elapsed = start.elapsed();
+        alloc::set_counting(false);
+        outcome?;
+        let histogram = std::mem::replace(
+            &mut *shared.histogram.lock().unwrap_or_else(|p| p.into_inner()),
+            Histogram::new(1).expect("valid"),
+        );
+        Ok(SampleResult {
+            ops: shared.ops.load(Ordering::SeqCst),
+            elapsed,
+            histogram,
+            allocations: alloc::snapshot().since(before),
         })
     }
 }
