@@ -1,9 +1,9 @@
 //! Heap allocations per operation, from a counting global allocator.
 //!
-//! The binary that runs the harness installs [`CountingAllocator`] as its global allocator
-//! (`catga` does; a project's bench target does through [`crate::main`]). Counting is off until
-//! the runner switches it on around a measured sample, so the rest of the program pays one
-//! relaxed load per allocation.
+//! The binary that runs the harness installs [`CountingAllocator`] as its global allocator:
+//! `catga` does, and so must a project's own bench target ([`crate::run`] refuses to run
+//! without it). Counting is off until the runner switches it on around a measured sample, so
+//! the rest of the program pays one relaxed load per allocation.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -376,14 +376,7 @@ mod tests {
             .collect()
     }
 
-    fn histogram(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
-        let mut histogram =
-            Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
-        for value in values {
-            histogram.record(value).expect("in range");
-        }
-        histogram
-    }
+    use crate::report::fixtures::histogram;
 
     #[test]
     fn matches_the_java_output_for_a_known_histogram() {

@@ -548,14 +548,7 @@ mod tests {
     use super::*;
     use crate::report::ScenarioReport;
 
-    fn histogram(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
-        let mut histogram =
-            Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
-        for value in values {
-            histogram.record(value).expect("in range");
-        }
-        histogram
-    }
+    use crate::report::fixtures::histogram;
 
     /// Latencies from 10 ns to about 2 µs with a tail, in picoseconds.
     fn spread(seed: u64) -> Histogram<u64> {

@@ -6,7 +6,6 @@
 //! full HDR histogram (V2 + DEFLATE, base64: the format HdrHistogram's own tools read), whose
 //! values are picoseconds ([`HISTOGRAM_UNIT`]), so percentiles can be recomputed and runs merged.
 
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -172,55 +171,34 @@ impl ScenarioReport {
 }
 
 /// Why a report file could not be used. Each names the file and says what to do.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The file does not exist or cannot be read.
+    #[error(
+        "cannot read the report `{}`: {source}; save one with `catga bench --save {}`",
+        path.display(),
+        path.display()
+    )]
     Read { path: PathBuf, source: io::Error },
     /// The file is not JSON, or not a report.
+    #[error(
+        "`{}` is not a catga bench report: {message}; save a new one with \
+         `catga bench --save {}`",
+        path.display(),
+        path.display()
+    )]
     Parse { path: PathBuf, message: String },
     /// The file is a report of another format version.
+    #[error(
+        "`{}` is a version {found} report, and this catga reads version {REPORT_VERSION}; \
+         save a new baseline with `catga bench --save {}`",
+        path.display(),
+        path.display()
+    )]
     Version { path: PathBuf, found: u32 },
     /// The report could not be written.
+    #[error("cannot write the report `{}`: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
-}
-
-impl fmt::Display for ReportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReportError::Read { path, source } => write!(
-                f,
-                "cannot read the report `{}`: {source}; save one with `catga bench --save {}`",
-                path.display(),
-                path.display()
-            ),
-            ReportError::Parse { path, message } => write!(
-                f,
-                "`{}` is not a catga bench report: {message}; save a new one with \
-                 `catga bench --save {}`",
-                path.display(),
-                path.display()
-            ),
-            ReportError::Version { path, found } => write!(
-                f,
-                "`{}` is a version {found} report, and this catga reads version \
-                 {REPORT_VERSION}; save a new baseline with `catga bench --save {}`",
-                path.display(),
-                path.display()
-            ),
-            ReportError::Write { path, source } => {
-                write!(f, "cannot write the report `{}`: {source}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ReportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReportError::Read { source, .. } | ReportError::Write { source, .. } => Some(source),
-            ReportError::Parse { .. } | ReportError::Version { .. } => None,
-        }
-    }
 }
 
 impl Report {
@@ -312,6 +290,16 @@ pub(crate) mod fixtures {
             timer_overhead_ns: 45.5,
             scenarios,
         }
+    }
+
+    /// A histogram of `values`, in picoseconds.
+    pub(crate) fn histogram(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
+        let mut histogram =
+            Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds");
+        for value in values {
+            histogram.record(value).expect("in range");
+        }
+        histogram
     }
 
     /// A one-in-flight scenario whose figures all come from `histogram` (picoseconds).

@@ -444,7 +444,7 @@ pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<R
         return Err(RunError::Options(
             "allocation counts need `catga_bench::CountingAllocator` as the global allocator: \
              add `#[global_allocator] static ALLOCATOR: catga_bench::CountingAllocator = \
-             catga_bench::CountingAllocator;` to the bench binary (`catga_bench::main!` does)"
+             catga_bench::CountingAllocator;` to the bench binary"
                 .into(),
         ));
     }

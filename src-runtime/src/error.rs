@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-/// `Result` with [`catga::Error`](Error) as the error type.
+/// `Result` with [`catga::Error`] as the error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong, coarse enough to match on.

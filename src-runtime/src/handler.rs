@@ -1,9 +1,9 @@
 //! Handler traits, and their type-erased forms the mediator stores.
 //!
 //! A send builds the handler's future in place, in a [`FutureSlot`] inside the send future
-//! (boxed only when it is larger than [`INLINE_FUTURE_BYTES`](crate::INLINE_FUTURE_BYTES)); the
-//! pipeline, which allocates anyway, boxes it at its exact size. Either way a panic inside it becomes an
-//! [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
+//! (boxed only when it is larger than [`INLINE_FUTURE_BYTES`](crate::INLINE_FUTURE_BYTES));
+//! the pipeline, which allocates anyway, boxes it at its exact size. Either way a panic inside
+//! it becomes an [`ErrorKind::Internal`](crate::ErrorKind::Internal) error.
 
 use std::any::Any;
 use std::future::Future;
@@ -82,7 +82,7 @@ pub trait EventHandler<E: Event>: Send + Sync + 'static {
 }
 
 /// Bytes of event handler future kept inline in a publish; larger ones are boxed. Smaller than
-/// [`INLINE_FUTURE_BYTES`]: a publish moves each handler's future once, so a large budget
+/// [`INLINE_FUTURE_BYTES`](crate::INLINE_FUTURE_BYTES): a publish moves each handler's future once, so a large budget
 /// would cost a copy per handler.
 const EVENT_INLINE_FUTURE_BYTES: usize = 112;
 

@@ -101,6 +101,10 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
     }
     let threshold = compare::parse_threshold(&args.threshold)
         .map_err(|message| format!("invalid `--threshold {}`: {message}", args.threshold))?;
+    let compare_options = CompareOptions {
+        threshold,
+        ..CompareOptions::default()
+    };
     let baseline = args.compare.as_deref().map(Report::load).transpose()?;
 
     let options = RunOptions {
@@ -128,10 +132,6 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
             .map_err(|error| format!("cannot write the plot `{}`: {error}", path.display()))?;
     }
 
-    let compare_options = CompareOptions {
-        threshold,
-        ..CompareOptions::default()
-    };
     let mut comparison = baseline
         .as_ref()
         .map(|baseline| compare::compare(baseline, &report, &compare_options))

@@ -189,6 +189,12 @@ fn bad_arguments_exit_2_with_what_to_do() {
     let (code, _, stderr) = bench(dir.path(), &["--threshold=-5%"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("threshold"), "{stderr}");
+    let (code, _, stderr) = bench(dir.path(), &["--rate=0"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("`--rate` must be a positive number"),
+        "{stderr}"
+    );
 }
 
 #[test]
