@@ -38,6 +38,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a new catga service: a command, a query and an event with their handlers, tests,
+    /// benchmarks and a CI workflow
+    New(commands::new::NewArgs),
+    /// Add a command, query, event or saga to the project, with its handler and a test, and
+    /// register it
+    Add(commands::add::AddArgs),
     /// Check Rust sources for CQRS and async pitfalls, and fix what can be fixed
     Lint(commands::lint::LintArgs),
     /// List every lint rule: code, name, default severity and fix availability
@@ -63,6 +69,8 @@ pub(crate) type CommandResult = Result<Outcome, Box<dyn Error>>;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::New(args) => commands::new::run(&args),
+        Command::Add(args) => commands::add::run(&args),
         Command::Lint(args) => match args.conflict() {
             Some(message) => Cli::command()
                 .error(clap::error::ErrorKind::ArgumentConflict, message)

@@ -48,6 +48,16 @@ pub struct Settings {
     pub exclude: Vec<String>,
 }
 
+impl Settings {
+    /// The first `critical_commands` pattern that names the command `name`, if any (CATGA013).
+    pub fn critical_pattern(&self, name: &str) -> Option<&str> {
+        self.critical_commands
+            .iter()
+            .map(String::as_str)
+            .find(|pattern| matches_pattern(pattern, name))
+    }
+}
+
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
@@ -375,9 +385,50 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
+/// Whether `name` matches `pattern`, where `*` matches any run of characters (none included).
+fn matches_pattern(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        // No `*`: an exact name.
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_match_prefixes_infixes_suffixes_and_exact_names() {
+        assert!(matches_pattern("Create*", "CreateOrder"));
+        assert!(matches_pattern("Create*", "Create"));
+        assert!(!matches_pattern("Create*", "RecreateOrder"));
+        assert!(matches_pattern("*Payment*", "CapturePaymentIntent"));
+        assert!(matches_pattern("*Payment*", "Payment"));
+        assert!(!matches_pattern("*Payment*", "Pay"));
+        assert!(matches_pattern("*Order", "CancelOrder"));
+        assert!(!matches_pattern("*Order", "OrderPlaced"));
+        assert!(matches_pattern("ShipParcel", "ShipParcel"));
+        assert!(!matches_pattern("ShipParcel", "ShipParcels"));
+        assert!(matches_pattern("A*B*C", "AxxBxxC"));
+        assert!(!matches_pattern("A*B*C", "AxxCxxB"));
+        assert!(!matches_pattern("AB*BA", "ABA"));
+        assert!(matches_pattern("*", "Anything"));
+    }
 
     fn config_error_of(text: &str) -> (u32, u32, String) {
         match parse_catga_toml(Path::new("catga.toml"), text) {

@@ -166,6 +166,24 @@ impl Edit {
     }
 }
 
+/// `text` with `edits` applied (in any order); `None` when two overlap or one falls outside it.
+pub fn apply_edits<'a>(text: &str, edits: impl IntoIterator<Item = &'a Edit>) -> Option<String> {
+    let mut edits: Vec<&Edit> = edits.into_iter().collect();
+    edits.sort_by_key(|edit| (edit.span.start, edit.span.end));
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for edit in edits {
+        if edit.span.start < at {
+            return None;
+        }
+        out.push_str(text.get(at..edit.span.start)?);
+        out.push_str(&edit.content);
+        at = edit.span.end;
+    }
+    out.push_str(text.get(at..)?);
+    Some(out)
+}
+
 impl Fix {
     /// A fix that keeps the program's meaning: applied by `--fix`.
     pub fn safe(description: impl Into<String>, edits: Vec<Edit>) -> Fix {

@@ -220,20 +220,7 @@ fn select_non_overlapping<'f>(
 
 /// Apply the edits of `fixes` (already known not to overlap); `None` if an edit does not fit.
 fn apply(text: &str, fixes: &[&Fix]) -> Option<String> {
-    let mut edits: Vec<&Edit> = fixes.iter().flat_map(|fix| fix.edits.iter()).collect();
-    edits.sort_by_key(|edit| (edit.span.start, edit.span.end));
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut at = 0;
-    for edit in edits {
-        if edit.span.start < at {
-            return None;
-        }
-        out.push_str(text.get(at..edit.span.start)?);
-        out.push_str(&edit.content);
-        at = edit.span.end;
-    }
-    out.push_str(text.get(at..)?);
-    Some(out)
+    crate::diagnostic::apply_edits(text, fixes.iter().flat_map(|fix| fix.edits.iter()))
 }
 
 fn parses(text: &str) -> bool {

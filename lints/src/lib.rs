@@ -29,7 +29,7 @@ mod suppress;
 pub mod workspace;
 
 pub use config::Settings;
-pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span};
+pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span, apply_edits};
 pub use error::LintError;
 pub use fix::FixMode;
 pub use rule::{FixAvailability, RuleMeta};

@@ -1,6 +1,8 @@
 //! One module per `catga` subcommand: its arguments and its `run`.
 
+pub(crate) mod add;
 pub(crate) mod bench;
 pub(crate) mod explain;
 pub(crate) mod lint;
+pub(crate) mod new;
 pub(crate) mod rules;

@@ -1,6 +1,6 @@
 //! Tests that run the `catga` binary in temporary projects: every output format, every exit
 //! code, configuration errors, suppression, rule selection, statistics, fixes and diffs, and the
-//! `rules` and `explain` commands, cross-file rules over a workspace, and `bench`.
+//! `rules` and `explain` commands, cross-file rules over a workspace, `bench`, and `new` and `add`.
 
 mod bench;
 mod explain;
@@ -11,4 +11,5 @@ mod lint_formats;
 mod lint_selection;
 mod lint_workspace;
 mod rules;
+mod scaffold;
 mod support;

@@ -86,3 +86,28 @@ pub(crate) fn codes(report: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// Every path below `root` (directories end in `/`) with its bytes: equal snapshots mean an
+/// identical tree.
+pub(crate) fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a directory").flatten() {
+            let path = entry.path();
+            let relative = path
+                .strip_prefix(root)
+                .expect("below the root")
+                .display()
+                .to_string();
+            if path.is_dir() {
+                out.push((format!("{relative}/"), Vec::new()));
+                stack.push(path);
+            } else {
+                out.push((relative, std::fs::read(&path).expect("read a file")));
+            }
+        }
+    }
+    out.sort();
+    out
+}

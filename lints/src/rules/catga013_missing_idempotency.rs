@@ -89,8 +89,8 @@ const KEY_TYPES: &[&str] = &[
 const KEY_CRATES: &[&str] = &["std", "core", "alloc", "uuid", "ulid"];
 
 fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
-    let patterns = cx.settings().critical_commands.clone();
-    if patterns.is_empty() {
+    let settings = cx.settings().clone();
+    if settings.critical_commands.is_empty() {
         return;
     }
     for command in index.message_types() {
@@ -99,10 +99,7 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
             continue;
         }
         let name = &fact.ty.name;
-        let Some(pattern) = patterns
-            .iter()
-            .find(|pattern| matches_pattern(pattern, name))
-        else {
+        let Some(pattern) = settings.critical_pattern(name) else {
             continue;
         };
         if index
@@ -258,51 +255,5 @@ fn storable(index: &WorkspaceIndex<'_>, shape: &TypeShape, depth: usize) -> bool
                 None => args_storable,
             }
         }
-    }
-}
-
-/// Whether `name` matches `pattern`, where `*` matches any run of characters (none included).
-fn matches_pattern(pattern: &str, name: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else {
-        return false;
-    };
-    let Some(mut rest) = name.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        // No `*`: an exact name.
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::matches_pattern;
-
-    #[test]
-    fn patterns_match_prefixes_infixes_suffixes_and_exact_names() {
-        assert!(matches_pattern("Create*", "CreateOrder"));
-        assert!(matches_pattern("Create*", "Create"));
-        assert!(!matches_pattern("Create*", "RecreateOrder"));
-        assert!(matches_pattern("*Payment*", "CapturePaymentIntent"));
-        assert!(matches_pattern("*Payment*", "Payment"));
-        assert!(!matches_pattern("*Payment*", "Pay"));
-        assert!(matches_pattern("*Order", "CancelOrder"));
-        assert!(!matches_pattern("*Order", "OrderPlaced"));
-        assert!(matches_pattern("ShipParcel", "ShipParcel"));
-        assert!(!matches_pattern("ShipParcel", "ShipParcels"));
-        assert!(matches_pattern("A*B*C", "AxxBxxC"));
-        assert!(!matches_pattern("A*B*C", "AxxCxxB"));
-        assert!(!matches_pattern("AB*BA", "ABA"));
-        assert!(matches_pattern("*", "Anything"));
     }
 }

@@ -1,0 +1,10 @@
+//! `{{Type}}`, through the mediator.
+
+use {{crate}}::{{path}}::{{Type}};
+
+#[tokio::test]
+async fn {{module}}_is_handled() -> catga::Result<()> {
+    let mediator = {{mediator}};
+    mediator.send({{Type}} { id: "1".into() }).await?;
+    Ok(())
+}

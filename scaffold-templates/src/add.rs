@@ -1,0 +1,570 @@
+//! `catga add`: the plan for one new slice (a message, its handler and a test) in an existing
+//! project, wired into its module tree and its `Mediator::builder()` chain.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use catga_lints::{Edit, apply_edits};
+
+use crate::edit::{self, ParsedFile, Registration};
+use crate::name::{self, TypeName};
+use crate::template::{self, Template};
+use crate::{Plan, ScaffoldError};
+
+/// What `catga add` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A command and its handler.
+    Command,
+    /// A query and its handler.
+    Query,
+    /// An event and its handler.
+    Event,
+    /// A saga, its state, and the command that starts it.
+    Saga,
+}
+
+impl Kind {
+    fn templates(self) -> (Template, Template) {
+        match self {
+            Kind::Command => (template::COMMAND, template::COMMAND_TEST),
+            Kind::Query => (template::QUERY, template::QUERY_TEST),
+            Kind::Event => (template::EVENT, template::EVENT_TEST),
+            Kind::Saga => (template::SAGA, template::SAGA_TEST),
+        }
+    }
+
+    /// `command`, `query`, `event` or `saga`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Command => "command",
+            Kind::Query => "query",
+            Kind::Event => "event",
+            Kind::Saga => "saga",
+        }
+    }
+}
+
+/// What `catga add` was asked for.
+#[derive(Debug, Clone)]
+pub struct AddOptions {
+    /// What to add.
+    pub kind: Kind,
+    /// The message's name (converted to PascalCase).
+    pub name: String,
+    /// The response type of a command or query.
+    pub response: Option<String>,
+    /// The module to place the slice in (`orders` or `orders::shipping`); the crate root
+    /// without one.
+    pub module: Option<String>,
+    /// Where to look for the project: this directory or the nearest one above with a
+    /// `Cargo.toml`.
+    pub dir: PathBuf,
+}
+
+/// The project `catga add` extends.
+#[derive(Debug)]
+struct Project {
+    root: PathBuf,
+    crate_ident: String,
+    /// `src/lib.rs`, or `src/main.rs` for a binary-only package.
+    crate_root: PathBuf,
+    files: Vec<ParsedFile>,
+}
+
+/// The plan for a new slice: checks the names, finds the project and where it registers its
+/// handlers, and computes every file and edit.
+pub fn plan(options: &AddOptions) -> Result<Plan, ScaffoldError> {
+    let name = name::message_type(&options.name)?;
+    let response = response(options)?;
+    let module = options
+        .module
+        .as_deref()
+        .map(name::module_path)
+        .transpose()?
+        .unwrap_or_default();
+    let project = Project::find(&options.dir)?;
+    let mut plan = Plan::new(&project.root);
+    plan.notes.extend(name.note.clone());
+
+    let type_names = defined_names(options.kind, &name.pascal);
+    project.refuse_taken(&type_names)?;
+    let registration = project.registration()?;
+
+    let critical = match options.kind {
+        Kind::Command => critical_command(&project.root, &name.pascal)?,
+        _ => None,
+    };
+    let idempotent = critical.is_some();
+    plan.notes.extend(critical);
+
+    let path_in_crate: String = module
+        .iter()
+        .chain(std::iter::once(&name.snake))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("::");
+    let values = values(
+        options.kind,
+        &name,
+        &response,
+        idempotent,
+        &project,
+        &registration,
+        &path_in_crate,
+    );
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (slice, test) = options.kind.templates();
+
+    let mut slice_path = PathBuf::from("src");
+    slice_path.extend(&module);
+    slice_path.push(format!("{}.rs", name.snake));
+    plan.create(&slice_path, rustfmt(template::render(slice.text, &values)));
+    plan.create(
+        Path::new("tests").join(format!("{}.rs", name.snake)),
+        rustfmt(template::render(test.text, &values)),
+    );
+
+    let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
+    project.declare_modules(&module, &name.snake, &mut plan, &mut edits)?;
+    let registration_file = project.file(&registration.path)?;
+    let call = registration_call(
+        options.kind,
+        &name,
+        &path_prefix(&project, &registration),
+        &path_in_crate,
+    );
+    edits
+        .entry(registration.path.clone())
+        .or_default()
+        .push(registration.edit(registration_file, &call));
+    for (path, file_edits) in edits {
+        let file = project.file(&path)?;
+        let after = apply_edits(file.text(), &file_edits).ok_or_else(|| {
+            ScaffoldError::project(format!(
+                "the edits of `{}` overlap; add the module declaration by hand",
+                path.display()
+            ))
+        })?;
+        plan.edit(path, file.text().to_string(), after);
+    }
+    plan.check()?;
+    Ok(plan)
+}
+
+/// Why the command `pascal` must be idempotent: the `critical_commands` pattern of the
+/// project's configuration (CATGA013) that names it, or `None`.
+fn critical_command(root: &Path, pascal: &str) -> Result<Option<String>, ScaffoldError> {
+    let config = catga_lints::config::load(root).map_err(|error| {
+        ScaffoldError::project(format!(
+            "cannot read the project's catga configuration: {error}"
+        ))
+    })?;
+    let Some(pattern) = config.settings.critical_pattern(pascal) else {
+        return Ok(None);
+    };
+    let source = match &config.file {
+        Some(file) => format!("in `{}`", file.display()),
+        None => "among the default `critical_commands`".to_string(),
+    };
+    Ok(Some(format!(
+        "`{pascal}` matches the critical command pattern `{pattern}` {source}: it is \
+         idempotent, keyed by `request_id`"
+    )))
+}
+
+fn response(options: &AddOptions) -> Result<String, ScaffoldError> {
+    let refuse = |reason: &str| ScaffoldError::InvalidName {
+        what: "--response",
+        name: options.response.clone().unwrap_or_default(),
+        reason: reason.to_string(),
+    };
+    match (options.kind, options.response.as_deref()) {
+        (Kind::Command, None) => Ok("()".into()),
+        (Kind::Query, None) => Err(ScaffoldError::project(
+            "a query needs `--response TYPE`: the type it answers (e.g. `--response String`)",
+        )),
+        (Kind::Event | Kind::Saga, Some(_)) => Err(refuse(&format!(
+            "only commands and queries have a response; {} takes no --response",
+            if options.kind == Kind::Event {
+                "an event"
+            } else {
+                "a saga"
+            }
+        ))),
+        (Kind::Event | Kind::Saga, None) => Ok(String::new()),
+        (Kind::Command | Kind::Query, Some(text)) => {
+            let ty: syn::Type = syn::parse_str(text)
+                .map_err(|error| refuse(&format!("not a Rust type: {error}")))?;
+            Ok(quote_type(&ty))
+        }
+    }
+}
+
+/// A type as rustfmt writes it (`Vec<String>`, `Option<(u8, u8)>`).
+fn quote_type(ty: &syn::Type) -> String {
+    let text = rustfmt_snippet(&format!(
+        "type T = {};",
+        quote::ToTokens::to_token_stream(ty)
+    ));
+    text.trim()
+        .strip_prefix("type T = ")
+        .and_then(|rest| rest.strip_suffix(';'))
+        .map(str::to_string)
+        .unwrap_or_else(|| quote::ToTokens::to_token_stream(ty).to_string())
+}
+
+/// The names a slice of `kind` named `pascal` defines.
+fn defined_names(kind: Kind, pascal: &str) -> Vec<String> {
+    match kind {
+        Kind::Command | Kind::Query | Kind::Event => {
+            vec![pascal.into(), format!("{pascal}Handler")]
+        }
+        Kind::Saga => vec![
+            pascal.into(),
+            format!("{pascal}State"),
+            format!("Start{pascal}"),
+            format!("Start{pascal}Handler"),
+        ],
+    }
+}
+
+fn values(
+    kind: Kind,
+    name: &TypeName,
+    response: &str,
+    idempotent: bool,
+    project: &Project,
+    registration: &Registration,
+    path_in_crate: &str,
+) -> Vec<(&'static str, String)> {
+    let command_attr = match (response, idempotent) {
+        ("()", false) => String::new(),
+        ("()", true) => "#[command(idempotent)]\n".into(),
+        (response, false) => format!("#[command(response = {response})]\n"),
+        (response, true) => format!("#[command(response = {response}, idempotent)]\n"),
+    };
+    let (key_field, key_init) = if idempotent {
+        (
+            "    /// Chosen by the caller, one per intended change: a retry with the same key gets\n    /// the first reply without running the handler again.\n    #[idempotency_key]\n    pub request_id: String,\n".to_string(),
+            "        request_id: \"req-1\".into(),\n".to_string(),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let reply = if response == "()" {
+        "Ok(())"
+    } else {
+        "Ok(Default::default())"
+    };
+    let mediator = match &registration.builder_fn {
+        Some((function, returns_result)) if registration.path == project.crate_root => format!(
+            "{}::{function}(){}",
+            project.crate_ident,
+            if *returns_result { "?" } else { "" }
+        ),
+        // The project builds its mediator somewhere a test cannot call: the test builds one
+        // with just this handler.
+        _ => format!(
+            "catga::Mediator::builder(){}.build()?",
+            registration_call(
+                kind,
+                name,
+                &format!("{}::", project.crate_ident),
+                path_in_crate
+            )
+        ),
+    };
+    vec![
+        ("Type", name.pascal.clone()),
+        ("module", name.snake.clone()),
+        ("crate", project.crate_ident.clone()),
+        ("path", path_in_crate.to_string()),
+        ("response", response.to_string()),
+        ("reply", reply.to_string()),
+        ("command_attr", command_attr),
+        ("key_field", key_field),
+        ("key_init", key_init),
+        ("mediator", mediator),
+    ]
+}
+
+/// How the file holding `registration` names the crate's modules: nothing from the crate
+/// root, the library's name from `src/main.rs` beside a library, `crate::` elsewhere.
+fn path_prefix(project: &Project, registration: &Registration) -> String {
+    if registration.path == project.crate_root {
+        String::new()
+    } else if edit::is_crate_root(&registration.path) {
+        format!("{}::", project.crate_ident)
+    } else {
+        "crate::".to_string()
+    }
+}
+
+/// `.handler(prefix path::NameHandler)`: the slice's handler registration.
+fn registration_call(kind: Kind, name: &TypeName, prefix: &str, path_in_crate: &str) -> String {
+    // The stub handlers are unit structs, built by naming them; the saga's holds its runner.
+    let (method, handler) = match kind {
+        Kind::Command | Kind::Query => ("handler", format!("{}Handler", name.pascal)),
+        Kind::Event => ("event_handler", format!("{}Handler", name.pascal)),
+        Kind::Saga => ("handler", format!("Start{}Handler::default()", name.pascal)),
+    };
+    format!(".{method}({prefix}{path_in_crate}::{handler})")
+}
+
+impl Project {
+    /// The nearest package at or above `dir` that depends on catga, with every `src/` file
+    /// parsed.
+    fn find(dir: &Path) -> Result<Project, ScaffoldError> {
+        let dir = dir
+            .canonicalize()
+            .map_err(|error| ScaffoldError::io("read", dir, error))?;
+        let Some(root) = dir.ancestors().find(|d| d.join("Cargo.toml").is_file()) else {
+            return Err(ScaffoldError::project(format!(
+                "no Cargo.toml in `{}` or above: run catga add inside a project (catga new makes one)",
+                dir.display()
+            )));
+        };
+        let manifest_path = root.join("Cargo.toml");
+        let manifest: toml::Table = fs::read_to_string(&manifest_path)
+            .map_err(|error| ScaffoldError::io("read", &manifest_path, error))?
+            .parse()
+            .map_err(|error| ScaffoldError::Parse {
+                path: manifest_path.clone(),
+                message: format!("{error}"),
+            })?;
+        let Some(package) = manifest
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+        else {
+            return Err(ScaffoldError::project(format!(
+                "`{}` has no [package]: run catga add inside the package to extend, not at a workspace root",
+                manifest_path.display()
+            )));
+        };
+        let depends_on_catga = manifest
+            .get("dependencies")
+            .and_then(|deps| deps.get("catga"))
+            .is_some();
+        if !depends_on_catga {
+            return Err(ScaffoldError::project(format!(
+                "`{}` does not depend on catga: add `catga` to [dependencies] first",
+                manifest_path.display()
+            )));
+        }
+        let crate_ident = manifest
+            .get("lib")
+            .and_then(|lib| lib.get("name"))
+            .and_then(|name| name.as_str())
+            .unwrap_or(package)
+            .replace('-', "_");
+        let crate_root = ["src/lib.rs", "src/main.rs"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|path| root.join(path).is_file())
+            .ok_or_else(|| {
+                ScaffoldError::project(format!(
+                    "`{}` has neither src/lib.rs nor src/main.rs",
+                    root.display()
+                ))
+            })?;
+        let mut files = Vec::new();
+        parse_dir(root, Path::new("src"), &mut files)?;
+        Ok(Project {
+            root: root.to_path_buf(),
+            crate_ident,
+            crate_root,
+            files,
+        })
+    }
+
+    fn file(&self, path: &Path) -> Result<&ParsedFile, ScaffoldError> {
+        self.files
+            .iter()
+            .find(|file| file.path == path)
+            .ok_or_else(|| {
+                ScaffoldError::project(format!(
+                    "`{}` is not a source file of the project",
+                    path.display()
+                ))
+            })
+    }
+
+    fn refuse_taken(&self, names: &[String]) -> Result<(), ScaffoldError> {
+        for file in &self.files {
+            for (defined, line) in edit::defined_types(file) {
+                if names.contains(&defined) {
+                    return Err(ScaffoldError::AlreadyDefined {
+                        name: defined,
+                        path: file.path.clone(),
+                        line,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The one `Mediator::builder() ... .build()` chain under `src/`.
+    fn registration(&self) -> Result<Registration, ScaffoldError> {
+        let mut found: Vec<Registration> =
+            self.files.iter().flat_map(edit::registrations).collect();
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(ScaffoldError::project(format!(
+                "no `Mediator::builder() ... .build()` under `{}`: catga add registers handlers \
+                 in that chain; build the mediator in one function (catga new's src/lib.rs \
+                 shows how)",
+                self.root.join("src").display()
+            ))),
+            _ => Err(ScaffoldError::project(format!(
+                "{} `Mediator::builder()` chains under src/ ({}): catga add needs the one that \
+                 registers every handler; keep a single one",
+                found.len(),
+                found
+                    .iter()
+                    .map(|r| format!("{}:{}", r.path.display(), r.line))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Declares each level of `module`, then the slice `leaf` in the innermost one: edits of
+    /// existing module files, and new module files (declaring their one child) where none
+    /// exists.
+    fn declare_modules(
+        &self,
+        module: &[String],
+        leaf: &str,
+        plan: &mut Plan,
+        edits: &mut BTreeMap<PathBuf, Vec<Edit>>,
+    ) -> Result<(), ScaffoldError> {
+        // The existing file that must declare the next level; `None` once a level is new.
+        let mut parent = Some(self.crate_root.clone());
+        let mut dir = PathBuf::from("src");
+        for (depth, segment) in module.iter().enumerate() {
+            if let Some(parent) = &parent {
+                self.declare(parent, segment, edits)?;
+            }
+            let file_path = dir.join(format!("{segment}.rs"));
+            let mod_path = dir.join(segment).join("mod.rs");
+            parent = [file_path.clone(), mod_path]
+                .into_iter()
+                .find(|path| self.files.iter().any(|file| &file.path == path));
+            if parent.is_none() {
+                let child = module.get(depth + 1).map_or(leaf, String::as_str);
+                plan.create(
+                    &file_path,
+                    format!("//! The `{segment}` slices.\n\npub mod {child};\n"),
+                );
+            }
+            dir.push(segment);
+        }
+        match parent {
+            Some(parent) => self.declare(&parent, leaf, edits),
+            None => Ok(()),
+        }
+    }
+
+    fn declare(
+        &self,
+        parent: &Path,
+        module: &str,
+        edits: &mut BTreeMap<PathBuf, Vec<Edit>>,
+    ) -> Result<(), ScaffoldError> {
+        if let Some(edit) = edit::declare_module(self.file(parent)?, module)? {
+            edits.entry(parent.to_path_buf()).or_default().push(edit);
+        }
+        Ok(())
+    }
+}
+
+/// Parses every `.rs` file below `root/relative`.
+fn parse_dir(
+    root: &Path,
+    relative: &Path,
+    files: &mut Vec<ParsedFile>,
+) -> Result<(), ScaffoldError> {
+    let dir = root.join(relative);
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .map_err(|error| ScaffoldError::io("read", &dir, error))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let path = relative.join(entry.file_name());
+        let full = root.join(&path);
+        if full.is_dir() {
+            parse_dir(root, &path, files)?;
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            let text = fs::read_to_string(&full)
+                .map_err(|error| ScaffoldError::io("read", &full, error))?;
+            files.push(ParsedFile::parse(path, text)?);
+        }
+    }
+    Ok(())
+}
+
+/// `text` formatted by rustfmt when it is installed, so a generated file passes `cargo fmt
+/// --check` whatever the names' lengths; as rendered otherwise.
+fn rustfmt(text: String) -> String {
+    let formatted = rustfmt_snippet(&text);
+    if formatted.is_empty() {
+        text
+    } else {
+        formatted
+    }
+}
+
+/// rustfmt's output for `text`, or an empty string when rustfmt is missing or fails.
+fn rustfmt_snippet(text: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return String::new();
+    };
+    if let Some(mut stdin) = child.stdin.take()
+        && stdin.write_all(text.as_bytes()).is_err()
+    {
+        return String::new();
+    }
+    match child.wait_with_output() {
+        Ok(output) if output.status.success() => {
+            String::from_utf8(output.stdout).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_are_checked_per_kind() {
+        let options = |kind, response: Option<&str>| AddOptions {
+            kind,
+            name: "X".into(),
+            response: response.map(String::from),
+            module: None,
+            dir: PathBuf::from("."),
+        };
+        assert_eq!(response(&options(Kind::Command, None)).expect("ok"), "()");
+        assert!(response(&options(Kind::Query, None)).is_err());
+        assert!(response(&options(Kind::Event, Some("String"))).is_err());
+        assert!(response(&options(Kind::Command, Some("Vec<"))).is_err());
+        assert_eq!(
+            response(&options(Kind::Query, Some("Vec< String >"))).expect("ok"),
+            "Vec<String>"
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! The template files, embedded in the binary, and the one substitution they use:
+//! `{{key}}` is replaced by its value. Keys are letters and `_` only, so GitHub Actions'
+//! `${{ expression }}` syntax (with spaces) passes through untouched.
+
+/// One template: where it lands, relative to the project root, and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Template {
+    /// Destination, relative to the project root, `/`-separated.
+    pub path: &'static str,
+    /// The template text.
+    pub text: &'static str,
+}
+
+macro_rules! templates {
+    ($dir:literal: $($path:literal),* $(,)?) => {
+        &[$(Template { path: $path, text: include_str!(concat!("../", $dir, "/", $path)) }),*]
+    };
+}
+
+/// `catga new`: the whole project.
+pub const NEW_PROJECT: &[Template] = templates!("new":
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    "Cargo.toml",
+    "README.md",
+    "benches/scenarios.rs",
+    "catga.toml",
+    "src/create_task.rs",
+    "src/get_task.rs",
+    "src/lib.rs",
+    "src/main.rs",
+    "src/task_completed.rs",
+    "src/tasks.rs",
+    "tests/tasks.rs",
+);
+
+/// `catga add`'s slices: a message kind's module and its test.
+pub const COMMAND: Template = Template {
+    path: "add/command.rs",
+    text: include_str!("../add/command.rs"),
+};
+/// The test of an added command.
+pub const COMMAND_TEST: Template = Template {
+    path: "add/command_test.rs",
+    text: include_str!("../add/command_test.rs"),
+};
+/// An added query.
+pub const QUERY: Template = Template {
+    path: "add/query.rs",
+    text: include_str!("../add/query.rs"),
+};
+/// The test of an added query.
+pub const QUERY_TEST: Template = Template {
+    path: "add/query_test.rs",
+    text: include_str!("../add/query_test.rs"),
+};
+/// An added event.
+pub const EVENT: Template = Template {
+    path: "add/event.rs",
+    text: include_str!("../add/event.rs"),
+};
+/// The test of an added event.
+pub const EVENT_TEST: Template = Template {
+    path: "add/event_test.rs",
+    text: include_str!("../add/event_test.rs"),
+};
+/// An added saga.
+pub const SAGA: Template = Template {
+    path: "add/saga.rs",
+    text: include_str!("../add/saga.rs"),
+};
+/// The test of an added saga.
+pub const SAGA_TEST: Template = Template {
+    path: "add/saga_test.rs",
+    text: include_str!("../add/saga_test.rs"),
+};
+
+/// Every `catga add` template.
+pub const ADD: &[Template] = &[
+    COMMAND,
+    COMMAND_TEST,
+    QUERY,
+    QUERY_TEST,
+    EVENT,
+    EVENT_TEST,
+    SAGA,
+    SAGA_TEST,
+];
+
+/// `text` with every `{{key}}` of `values` replaced.
+pub fn render(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (key, value) in values {
+        out = out.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    out
+}
+
+/// The `{{key}}` placeholders `text` uses, in order of first use.
+pub fn placeholders(text: &str) -> Vec<&str> {
+    let mut keys: Vec<&str> = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let key_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if key_len > 0 && after[key_len..].starts_with("}}") {
+            let key = &after[..key_len];
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+            rest = &after[key_len + 2..];
+        } else {
+            rest = &rest[start + 1..];
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn render_replaces_keys_and_leaves_github_expressions() {
+        let text = "name = \"{{package}}\"\nkey: ${{ github.sha }}\n{{{Type}}, x}";
+        let out = render(text, &[("package", "demo"), ("Type", "Ship")]);
+        assert_eq!(out, "name = \"demo\"\nkey: ${{ github.sha }}\n{Ship, x}");
+        assert_eq!(placeholders(text), ["package", "Type"]);
+    }
+
+    /// Every file under `new/` and `add/` is embedded, so a template added on disk cannot be
+    /// forgotten by the binary.
+    #[test]
+    fn every_template_file_is_embedded() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut on_disk = Vec::new();
+        collect(&root.join("new"), &root.join("new"), &mut on_disk);
+        let mut embedded: Vec<String> = NEW_PROJECT.iter().map(|t| t.path.to_string()).collect();
+        on_disk.sort();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+
+        let mut add_on_disk = Vec::new();
+        collect(&root.join("add"), root, &mut add_on_disk);
+        let mut add_embedded: Vec<String> = ADD.iter().map(|t| t.path.to_string()).collect();
+        add_on_disk.sort();
+        add_embedded.sort();
+        assert_eq!(add_on_disk, add_embedded);
+    }
+
+    fn collect(dir: &Path, base: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir)
+            .expect("read the template directory")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                collect(&path, base, out);
+            } else {
+                let relative = path.strip_prefix(base).expect("below the base");
+                out.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+}
