@@ -5,6 +5,8 @@
 //! warm-up, samples, batching, concurrency, open-loop rates, allocation counting), [`report`]
 //! (the saved JSON), [`compare`] (verdicts against a baseline), and the outputs: [`render`]
 //! (human, JSON, markdown), [`hgrm`] (HdrHistogram percentile files) and [`plot`] (SVG).
+//! [`project`] is the `main` of a project's own bench target, which `catga bench` builds and
+//! runs inside that project.
 
 mod alloc;
 pub mod builtin;
@@ -13,6 +15,7 @@ mod env;
 pub mod hgrm;
 pub mod plot;
 mod progress;
+pub mod project;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -50,7 +50,8 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// Print the documentation of one lint rule
     Explain(commands::explain::ExplainArgs),
-    /// Measure the runtime against reference baselines; save reports and compare with one
+    /// Measure the runtime, or your project's scenarios, against reference baselines; save
+    /// reports and compare with one
     Bench(commands::bench::BenchArgs),
 }
 

@@ -95,6 +95,9 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// The directory `exclude` globs are relative to.
     pub base_dir: PathBuf,
+    /// `[bench] target`: the bench target `catga bench` builds and runs in this project. Kept
+    /// out of [`Settings`], which keys the lint cache: it does not change what a lint finds.
+    pub bench_target: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +113,14 @@ struct RawConfig {
     blocking_functions: Option<Vec<Spanned<String>>>,
     registration: Option<Spanned<String>>,
     exclude: Option<Vec<Spanned<String>>>,
+    bench: Option<RawBench>,
+}
+
+/// `[bench]`: read by `catga bench`, not by the linter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBench {
+    target: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,8 +150,10 @@ pub fn load(root: &Path) -> Result<Config, LintError> {
         if catga_toml.is_file() {
             let text = read(&catga_toml)?;
             let raw: RawConfig = parse(&catga_toml, &text)?;
+            let (settings, bench_target) = validate(&catga_toml, &text, raw)?;
             return Ok(Config {
-                settings: validate(&catga_toml, &text, raw)?,
+                settings,
+                bench_target,
                 file: Some(catga_toml),
                 base_dir: dir.to_path_buf(),
             });
@@ -155,8 +168,10 @@ pub fn load(root: &Path) -> Result<Config, LintError> {
                 .flatten()
                 .find_map(|holder| holder.metadata.and_then(|metadata| metadata.catga));
             if let Some(raw) = raw {
+                let (settings, bench_target) = validate(&cargo_toml, &text, raw)?;
                 return Ok(Config {
-                    settings: validate(&cargo_toml, &text, raw)?,
+                    settings,
+                    bench_target,
                     file: Some(cargo_toml),
                     base_dir: dir.to_path_buf(),
                 });
@@ -173,13 +188,21 @@ pub fn load(root: &Path) -> Result<Config, LintError> {
         settings: Settings::default(),
         file: None,
         base_dir: root,
+        bench_target: None,
     })
 }
 
 /// Parse configuration text as if it were the file `path` (for tests and tools).
 pub fn parse_catga_toml(path: &Path, text: &str) -> Result<Settings, LintError> {
     let raw: RawConfig = parse(path, text)?;
-    validate(path, text, raw)
+    validate(path, text, raw).map(|(settings, _)| settings)
+}
+
+/// Parse configuration text as if it were the file `path`, returning its `[bench] target`
+/// (for tests and tools; [`load`] finds the file and fills [`Config::bench_target`]).
+pub fn parse_bench_target(path: &Path, text: &str) -> Result<Option<String>, LintError> {
+    let raw: RawConfig = parse(path, text)?;
+    validate(path, text, raw).map(|(_, target)| target)
 }
 
 fn read(path: &Path) -> Result<String, LintError> {
@@ -206,7 +229,12 @@ fn config_error(path: &Path, text: &str, span: Range<usize>, message: String) ->
     }
 }
 
-fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Settings, LintError> {
+/// The lint settings and the `[bench] target` of one config table.
+fn validate(
+    path: &Path,
+    text: &str,
+    raw: RawConfig,
+) -> Result<(Settings, Option<String>), LintError> {
     let error =
         |value_span: Range<usize>, message: String| config_error(path, text, value_span, message);
     let code = |value: &Spanned<String>, key: &str| -> Result<String, LintError> {
@@ -350,7 +378,29 @@ fn validate(path: &Path, text: &str, raw: RawConfig) -> Result<Settings, LintErr
         }
         settings.exclude = globs.iter().map(|glob| glob.get_ref().clone()).collect();
     }
-    Ok(settings)
+    let bench_target = match raw.bench.and_then(|bench| bench.target) {
+        Some(target) if is_target_name(target.get_ref()) => Some(target.into_inner()),
+        Some(target) => {
+            return Err(error(
+                target.span(),
+                format!(
+                    "invalid `bench.target` `{}`; expected the name of a bench target in \
+                     Cargo.toml (letters, digits, `-` and `_`), such as \"scenarios\"",
+                    target.get_ref()
+                ),
+            ));
+        }
+        None => None,
+    };
+    Ok((settings, bench_target))
+}
+
+/// A name Cargo accepts for a target: it becomes a file name and a crate name.
+fn is_target_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn all_codes() -> String {
@@ -518,6 +568,46 @@ mod tests {
             config_error_of("select = 5").2.contains("sequence")
                 || config_error_of("select = 5").2.contains("array")
         );
+    }
+
+    #[test]
+    fn bench_target_is_read_and_checked() {
+        let path = Path::new("catga.toml");
+        let target = parse_bench_target(
+            path,
+            "fail_on = \"error\"\n\n[bench]\ntarget = \"scenarios\"\n",
+        );
+        assert_eq!(target.unwrap(), Some("scenarios".to_string()));
+        assert_eq!(parse_bench_target(path, "[bench]\n").unwrap(), None);
+        assert_eq!(parse_bench_target(path, "").unwrap(), None);
+        let (line, column, message) =
+            config_error_of("[bench]\ntarget = \"scenarios\"\ntargte = 1\n");
+        assert_eq!((line, column), (3, 1));
+        assert!(
+            message.contains("unknown field `targte`") && message.contains("target"),
+            "{message}"
+        );
+        let (line, column, message) = config_error_of("[bench]\ntarget = \"my benches\"\n");
+        assert_eq!((line, column), (2, 10));
+        assert!(message.contains("bench.target"), "{message}");
+        assert!(
+            config_error_of("[bench]\ntarget = 3\n")
+                .2
+                .contains("string")
+        );
+    }
+
+    #[test]
+    fn bench_target_is_exposed_on_the_loaded_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("catga.toml"),
+            "[bench]\ntarget = \"scenarios\"\n",
+        )
+        .unwrap();
+        let config = load(dir.path()).unwrap();
+        assert_eq!(config.bench_target.as_deref(), Some("scenarios"));
+        assert_eq!(config.settings, Settings::default());
     }
 
     #[test]

@@ -524,6 +524,7 @@ mod tests {
             },
             file: None,
             base_dir: root.clone(),
+            bench_target: None,
         };
         let found = discover(&root, &[PathBuf::from(".")], &config).unwrap();
         let displays: Vec<PathBuf> = found

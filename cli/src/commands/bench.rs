@@ -1,20 +1,28 @@
 //! `catga bench`: run the benchmark scenarios, print their figures, save them, and compare
 //! them with a saved baseline (exit 1 on a regression).
 //!
+//! The scenarios are catga's built-in suite, or, inside a project whose catga.toml names a
+//! bench target (`[bench] target`), that target's (see [`suite`]).
+//!
 //! Everything that can be checked before the run is: a baseline that cannot be used, a glob
 //! that selects nothing, or a bad duration stops the command at once with exit 2, not after
-//! minutes of measuring.
+//! minutes of measuring (or of building the project).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use catga_bench::compare::{self, CompareOptions, Comparison};
+use catga_bench::project::ScenarioInfo;
 use catga_bench::report::{Report, Tool};
-use catga_bench::{RunOptions, Scenario, builtin, hgrm, plot, render};
+use catga_bench::{RunOptions, hgrm, plot, render};
 use clap::{Args, ValueEnum};
-use globset::Glob;
+use globset::{Glob, GlobMatcher};
 
 use crate::{CommandResult, Outcome, terminal};
+
+mod suite;
+
+use suite::Suite;
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
@@ -37,7 +45,7 @@ pub(crate) struct BenchArgs {
 
     /// Issue operations at this many per second (open loop, latencies corrected for
     /// coordinated omission) instead of back to back; applies to one-in-flight scenarios
-    #[arg(long, value_name = "OPS_PER_SEC")]
+    #[arg(long, value_parser = parse_rate, value_name = "OPS_PER_SEC")]
     pub(crate) rate: Option<f64>,
 
     /// Save the report (versioned JSON) to FILE
@@ -73,6 +81,11 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub(crate) list: bool,
 
+    /// Run catga's built-in scenarios even inside a project whose catga.toml names a bench
+    /// target
+    #[arg(long)]
+    pub(crate) builtin: bool,
+
     /// No progress bars
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -90,15 +103,17 @@ pub(crate) enum BenchFormat {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> CommandResult {
-    let scenarios = select(builtin::scenarios(), args.scenario.as_deref())?;
+    let matcher = args.scenario.as_deref().map(compile_glob).transpose()?;
     if args.list {
-        let names: String = scenarios
+        let suite = suite::open(args.builtin)?;
+        let names: String = select(suite.scenarios(), matcher.as_ref())?
             .iter()
-            .map(|s| format!("{:<24} {}\n", s.name(), s.group().as_str()))
+            .map(|s| format!("{:<24} {}\n", s.name, s.group))
             .collect();
         terminal::print(&names)?;
         return Ok(Outcome::Clean);
     }
+    // What can be checked without measuring (or building a project) is, first.
     let threshold = compare::parse_threshold(&args.threshold)
         .map_err(|message| format!("invalid `--threshold {}`: {message}", args.threshold))?;
     let compare_options = CompareOptions {
@@ -106,6 +121,11 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         ..CompareOptions::default()
     };
     let baseline = args.compare.as_deref().map(Report::load).transpose()?;
+    let suite = suite::open(args.builtin)?;
+    let names: Vec<String> = select(suite.scenarios(), matcher.as_ref())?
+        .into_iter()
+        .map(|scenario| scenario.name.clone())
+        .collect();
 
     let options = RunOptions {
         duration: args.duration,
@@ -118,7 +138,7 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         name: "catga".into(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let report = catga_bench::run(&scenarios, &options, tool.clone())?;
+    let report = suite.measure(&names, &options, &tool)?;
 
     if let Some(path) = &args.save {
         report.save(path)?;
@@ -141,7 +161,12 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         && comparison.has_regressions()
     {
         confirm(
-            comparison, baseline, &scenarios, &options, &tool, args.quiet,
+            comparison,
+            baseline,
+            suite.as_ref(),
+            &options,
+            &tool,
+            args.quiet,
         )?;
     }
     let text = match (args.format, &comparison) {
@@ -172,7 +197,7 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
 fn confirm(
     comparison: &mut Comparison,
     baseline: &Report,
-    scenarios: &[Scenario],
+    suite: &dyn Suite,
     options: &RunOptions,
     tool: &Tool,
     quiet: bool,
@@ -184,37 +209,58 @@ fn confirm(
             names.join(", ")
         ));
     }
-    let again: Vec<Scenario> = scenarios
+    // In the suite's order, and only names it has: a baseline's scenario may be gone.
+    let again: Vec<String> = suite
+        .scenarios()
         .iter()
-        .filter(|scenario| names.iter().any(|name| name == scenario.name()))
-        .cloned()
+        .filter(|scenario| names.contains(&scenario.name))
+        .map(|scenario| scenario.name.clone())
         .collect();
-    let second = catga_bench::run(&again, options, tool.clone())?;
+    let second = suite.measure(&again, options, tool)?;
     comparison.confirm(&compare::compare(baseline, &second, &comparison.options)?);
     Ok(())
 }
 
-/// The scenarios `glob` selects (all without one); selecting none is an error that lists them.
-fn select(scenarios: Vec<Scenario>, glob: Option<&str>) -> Result<Vec<Scenario>, String> {
-    let Some(pattern) = glob else {
-        return Ok(scenarios);
+/// `--scenario GLOB`, compiled.
+fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
+    Glob::new(pattern)
+        .map(|glob| glob.compile_matcher())
+        .map_err(|error| format!("invalid `--scenario {pattern}`: {error}"))
+}
+
+/// The scenarios `matcher` selects (all without one); selecting none is an error that lists
+/// them.
+fn select<'a>(
+    scenarios: &'a [ScenarioInfo],
+    matcher: Option<&GlobMatcher>,
+) -> Result<Vec<&'a ScenarioInfo>, String> {
+    let Some(matcher) = matcher else {
+        return Ok(scenarios.iter().collect());
     };
-    let matcher = Glob::new(pattern)
-        .map_err(|error| format!("invalid `--scenario {pattern}`: {error}"))?
-        .compile_matcher();
-    let names: Vec<&str> = scenarios.iter().map(Scenario::name).collect();
-    let listing = names.join(", ");
-    let selected: Vec<Scenario> = scenarios
+    let selected: Vec<&ScenarioInfo> = scenarios
         .iter()
-        .filter(|scenario| matcher.is_match(scenario.name()))
-        .cloned()
+        .filter(|scenario| matcher.is_match(&scenario.name))
         .collect();
     if selected.is_empty() {
+        let listing: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
         return Err(format!(
-            "no scenario matches `--scenario {pattern}`; the scenarios are: {listing}"
+            "no scenario matches `--scenario {}`; the scenarios are: {}",
+            matcher.glob(),
+            listing.join(", ")
         ));
     }
     Ok(selected)
+}
+
+/// `--rate`: checked here too, so a project's bench target is not built for a run that cannot
+/// start.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`--rate` must be a positive number of operations per second, not {text}"
+        )),
+    }
 }
 
 /// A duration such as `5s`, `500ms`, `1.5s`, `2m` or `100us`.
@@ -253,6 +299,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_positive_numbers() {
+        assert_eq!(parse_rate("2500"), Ok(2500.0));
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "fast", "inf", "NaN"] {
+            assert!(parse_rate(bad).unwrap_err().contains("positive"), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_durations_with_units() {

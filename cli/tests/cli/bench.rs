@@ -1,11 +1,14 @@
 //! `catga bench`: a short real run, the saved report, every output, and the exit codes of a
-//! comparison: 0 nothing regressed, 1 something did, 2 the baseline cannot be used.
+//! comparison: 0 nothing regressed, 1 something did, 2 the baseline cannot be used. Inside a
+//! project whose catga.toml names a bench target: the errors found before building anything,
+//! and `--builtin`. (Building and running a project's target is covered by the end-to-end
+//! test of `catga new`, which generates one.)
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::run;
+use crate::support::{project, run, write};
 
 /// Two cheap scenarios, measured briefly: enough for samples and a comparison.
 const QUICK: &[&str] = &[
@@ -113,7 +116,9 @@ fn comparing_with_a_much_faster_baseline_reports_regressions_and_exits_1() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (code, _, stderr) = bench(dir.path(), &["--save", "run.json"]);
     assert_eq!(code, 0, "{stderr}");
-    let faster = faster(&load(&dir.path().join("run.json")), 0.5, 2.0);
+    // Four times as fast: the test binaries measure in parallel on a shared machine, and one
+    // run can be twice as slow as the other all through, which would hide a twofold change.
+    let faster = faster(&load(&dir.path().join("run.json")), 0.25, 4.0);
     save(&dir.path().join("faster.json"), &faster);
     let (code, stdout, stderr) = bench(dir.path(), &["--compare", "faster.json"]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
@@ -125,7 +130,7 @@ fn comparing_with_a_much_slower_baseline_passes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (code, _, stderr) = bench(dir.path(), &["--save", "run.json"]);
     assert_eq!(code, 0, "{stderr}");
-    let slower = faster(&load(&dir.path().join("run.json")), 2.0, 0.5);
+    let slower = faster(&load(&dir.path().join("run.json")), 4.0, 0.25);
     save(&dir.path().join("slower.json"), &slower);
     let (code, stdout, stderr) = bench(
         dir.path(),
@@ -235,4 +240,91 @@ fn list_names_every_scenario_with_its_group() {
         assert!(stdout.contains(name), "{name}");
     }
     assert!(stdout.contains("baseline") && stdout.contains("runtime"));
+}
+
+/// A project whose catga.toml names the bench target `scenarios`, which Cargo.toml lacks: it
+/// has the bench target `load` only.
+fn project_without_the_target() -> tempfile::TempDir {
+    project(&[
+        ("src/lib.rs", "pub fn answer() -> u32 { 42 }\n"),
+        ("benches/load.rs", "fn main() {}\n"),
+        ("catga.toml", "[bench]\ntarget = \"scenarios\"\n"),
+    ])
+}
+
+#[test]
+fn a_bench_target_missing_from_cargo_toml_exits_2_naming_the_file_and_the_targets() {
+    let dir = project_without_the_target();
+    let (code, stdout, stderr) = run(dir.path(), &["bench", "--quiet"]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("catga.toml") && stderr.contains("`scenarios`"),
+        "names the file and the target: {stderr}"
+    );
+    assert!(
+        stderr.contains("its bench targets are: load"),
+        "lists the bench targets Cargo.toml has: {stderr}"
+    );
+    assert!(stderr.contains("[[bench]]"), "says what to add: {stderr}");
+    let (code, _, stderr) = run(dir.path(), &["bench", "--list"]);
+    assert_eq!(code, 2, "`--list` needs the target too: {stderr}");
+}
+
+#[test]
+fn builtin_runs_catgas_own_suite_inside_a_project() {
+    let dir = project_without_the_target();
+    let (code, stdout, stderr) = run(dir.path(), &["bench", "--builtin", "--list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("direct_call") && stdout.contains("send_command"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &[
+            "bench",
+            "--builtin",
+            "--scenario",
+            "direct_call",
+            "--duration",
+            "20ms",
+            "--warmup",
+            "5ms",
+            "--samples",
+            "2",
+            "--quiet",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("direct_call"), "{stdout}");
+}
+
+#[test]
+fn a_bad_bench_table_or_a_catga_toml_without_cargo_toml_exits_2() {
+    let dir = project_without_the_target();
+    write(
+        dir.path(),
+        "catga.toml",
+        "[bench]\ntarget = \"scenarios\"\ntargets = [\"load\"]\n",
+    );
+    let (code, _, stderr) = run(dir.path(), &["bench", "--list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("catga.toml:3:1") && stderr.contains("unknown field `targets`"),
+        "{stderr}"
+    );
+
+    let bare = tempfile::tempdir().expect("temp dir");
+    write(
+        bare.path(),
+        "catga.toml",
+        "[bench]\ntarget = \"scenarios\"\n",
+    );
+    let (code, _, stderr) = run(bare.path(), &["bench", "--list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cargo metadata") && stderr.contains("next to the project's Cargo.toml"),
+        "{stderr}"
+    );
 }
