@@ -68,7 +68,7 @@ pub struct AddOptions {
 struct Project {
     root: PathBuf,
     crate_ident: String,
-    /// `src/lib.rs`, or `src/main.rs` for a binary-only package.
+    /// `src/lib.rs`: where modules are declared from.
     crate_root: PathBuf,
     files: Vec<ParsedFile>,
 }
@@ -88,53 +88,45 @@ pub fn plan(options: &AddOptions) -> Result<Plan, ScaffoldError> {
     let mut plan = Plan::new(&project.root);
     plan.notes.extend(name.note.clone());
 
-    let type_names = defined_names(options.kind, &name.pascal);
-    project.refuse_taken(&type_names)?;
-    let registration = project.registration()?;
-
     let critical = match options.kind {
         Kind::Command => critical_command(&project.root, &name.pascal)?,
         _ => None,
     };
-    let idempotent = critical.is_some();
+    let slice = Slice {
+        kind: options.kind,
+        path: module
+            .iter()
+            .chain(std::iter::once(&name.snake))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("::"),
+        name,
+        response,
+        idempotent: critical.is_some(),
+    };
     plan.notes.extend(critical);
+    project.refuse_taken(&slice.defined_names())?;
+    let registration = project.registration()?;
 
-    let path_in_crate: String = module
-        .iter()
-        .chain(std::iter::once(&name.snake))
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("::");
-    let values = values(
-        options.kind,
-        &name,
-        &response,
-        idempotent,
-        &project,
-        &registration,
-        &path_in_crate,
-    );
+    let values = slice.values(&project, &registration);
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (slice, test) = options.kind.templates();
-
+    let (module_template, test_template) = slice.kind.templates();
     let mut slice_path = PathBuf::from("src");
     slice_path.extend(&module);
-    slice_path.push(format!("{}.rs", name.snake));
-    plan.create(&slice_path, rustfmt(template::render(slice.text, &values)));
+    slice_path.push(format!("{}.rs", slice.name.snake));
     plan.create(
-        Path::new("tests").join(format!("{}.rs", name.snake)),
-        rustfmt(template::render(test.text, &values)),
+        &slice_path,
+        rustfmt(template::render(module_template.text, &values)),
+    );
+    plan.create(
+        Path::new("tests").join(format!("{}.rs", slice.name.snake)),
+        rustfmt(template::render(test_template.text, &values)),
     );
 
     let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
-    project.declare_modules(&module, &name.snake, &mut plan, &mut edits)?;
+    project.declare_modules(&module, &slice.name.snake, &mut plan, &mut edits)?;
     let registration_file = project.file(&registration.path)?;
-    let call = registration_call(
-        options.kind,
-        &name,
-        &path_prefix(&project, &registration),
-        &path_in_crate,
-    );
+    let call = slice.registration_call(&path_prefix(&project, &registration));
     edits
         .entry(registration.path.clone())
         .or_default()
@@ -215,79 +207,100 @@ fn quote_type(ty: &syn::Type) -> String {
         .unwrap_or_else(|| quote::ToTokens::to_token_stream(ty).to_string())
 }
 
-/// The names a slice of `kind` named `pascal` defines.
-fn defined_names(kind: Kind, pascal: &str) -> Vec<String> {
-    match kind {
-        Kind::Command | Kind::Query | Kind::Event => {
-            vec![pascal.into(), format!("{pascal}Handler")]
-        }
-        Kind::Saga => vec![
-            pascal.into(),
-            format!("{pascal}State"),
-            format!("Start{pascal}"),
-            format!("Start{pascal}Handler"),
-        ],
-    }
+/// The slice being added: what the templates and the registration are made from.
+#[derive(Debug)]
+struct Slice {
+    kind: Kind,
+    name: TypeName,
+    /// The response type of a command or query, as rustfmt writes it.
+    response: String,
+    /// A critical command gets `idempotent` and a `request_id` key.
+    idempotent: bool,
+    /// The slice's module path from the crate root (`orders::ship_order`).
+    path: String,
 }
 
-fn values(
-    kind: Kind,
-    name: &TypeName,
-    response: &str,
-    idempotent: bool,
-    project: &Project,
-    registration: &Registration,
-    path_in_crate: &str,
-) -> Vec<(&'static str, String)> {
-    let command_attr = match (response, idempotent) {
-        ("()", false) => String::new(),
-        ("()", true) => "#[command(idempotent)]\n".into(),
-        (response, false) => format!("#[command(response = {response})]\n"),
-        (response, true) => format!("#[command(response = {response}, idempotent)]\n"),
-    };
-    let (key_field, key_init) = if idempotent {
-        (
-            "    /// Chosen by the caller, one per intended change: a retry with the same key gets\n    /// the first reply without running the handler again.\n    #[idempotency_key]\n    pub request_id: String,\n".to_string(),
-            "        request_id: \"req-1\".into(),\n".to_string(),
-        )
-    } else {
-        (String::new(), String::new())
-    };
-    let reply = if response == "()" {
-        "Ok(())"
-    } else {
-        "Ok(Default::default())"
-    };
-    let mediator = match &registration.builder_fn {
-        Some((function, returns_result)) if registration.path == project.crate_root => format!(
-            "{}::{function}(){}",
-            project.crate_ident,
-            if *returns_result { "?" } else { "" }
-        ),
-        // The project builds its mediator somewhere a test cannot call: the test builds one
-        // with just this handler.
-        _ => format!(
-            "catga::Mediator::builder(){}.build()?",
-            registration_call(
-                kind,
-                name,
-                &format!("{}::", project.crate_ident),
-                path_in_crate
+impl Slice {
+    /// The type names the slice defines.
+    fn defined_names(&self) -> Vec<String> {
+        let pascal = &self.name.pascal;
+        match self.kind {
+            Kind::Command | Kind::Query | Kind::Event => {
+                vec![pascal.clone(), format!("{pascal}Handler")]
+            }
+            Kind::Saga => vec![
+                pascal.clone(),
+                format!("{pascal}State"),
+                format!("Start{pascal}"),
+                format!("Start{pascal}Handler"),
+            ],
+        }
+    }
+
+    /// `.handler(prefix path::NameHandler)`: the slice's handler registration.
+    fn registration_call(&self, prefix: &str) -> String {
+        let pascal = &self.name.pascal;
+        // The stub handlers are unit structs, built by naming them; the saga's holds its
+        // runner.
+        let (method, handler) = match self.kind {
+            Kind::Command | Kind::Query => ("handler", format!("{pascal}Handler")),
+            Kind::Event => ("event_handler", format!("{pascal}Handler")),
+            Kind::Saga => ("handler", format!("Start{pascal}Handler::default()")),
+        };
+        format!(".{method}({prefix}{}::{handler})", self.path)
+    }
+
+    /// The templates' `{{key}}` values.
+    fn values(
+        &self,
+        project: &Project,
+        registration: &Registration,
+    ) -> Vec<(&'static str, String)> {
+        let response = self.response.as_str();
+        let command_attr = match (response, self.idempotent) {
+            ("()", false) => String::new(),
+            ("()", true) => "#[command(idempotent)]\n".into(),
+            (response, false) => format!("#[command(response = {response})]\n"),
+            (response, true) => format!("#[command(response = {response}, idempotent)]\n"),
+        };
+        let (key_field, key_init) = if self.idempotent {
+            (
+                "    /// Chosen by the caller, one per intended change: a retry with the same key gets\n    /// the first reply without running the handler again.\n    #[idempotency_key]\n    pub request_id: String,\n",
+                "        request_id: \"req-1\".into(),\n",
             )
-        ),
-    };
-    vec![
-        ("Type", name.pascal.clone()),
-        ("module", name.snake.clone()),
-        ("crate", project.crate_ident.clone()),
-        ("path", path_in_crate.to_string()),
-        ("response", response.to_string()),
-        ("reply", reply.to_string()),
-        ("command_attr", command_attr),
-        ("key_field", key_field),
-        ("key_init", key_init),
-        ("mediator", mediator),
-    ]
+        } else {
+            ("", "")
+        };
+        let reply = if response == "()" {
+            "Ok(())"
+        } else {
+            "Ok(Default::default())"
+        };
+        let mediator = match &registration.builder_fn {
+            Some((function, returns_result)) if registration.path == project.crate_root => {
+                let question_mark = if *returns_result { "?" } else { "" };
+                format!("{}::{function}(){question_mark}", project.crate_ident)
+            }
+            // The project builds its mediator where a test cannot call it: the test builds
+            // one with just this handler.
+            _ => format!(
+                "catga::Mediator::builder(){}.build()?",
+                self.registration_call(&format!("{}::", project.crate_ident))
+            ),
+        };
+        vec![
+            ("Type", self.name.pascal.clone()),
+            ("module", self.name.snake.clone()),
+            ("crate", project.crate_ident.clone()),
+            ("path", self.path.clone()),
+            ("response", self.response.clone()),
+            ("reply", reply.to_string()),
+            ("command_attr", command_attr),
+            ("key_field", key_field.to_string()),
+            ("key_init", key_init.to_string()),
+            ("mediator", mediator),
+        ]
+    }
 }
 
 /// How the file holding `registration` names the crate's modules: nothing from the crate
@@ -300,17 +313,6 @@ fn path_prefix(project: &Project, registration: &Registration) -> String {
     } else {
         "crate::".to_string()
     }
-}
-
-/// `.handler(prefix path::NameHandler)`: the slice's handler registration.
-fn registration_call(kind: Kind, name: &TypeName, prefix: &str, path_in_crate: &str) -> String {
-    // The stub handlers are unit structs, built by naming them; the saga's holds its runner.
-    let (method, handler) = match kind {
-        Kind::Command | Kind::Query => ("handler", format!("{}Handler", name.pascal)),
-        Kind::Event => ("event_handler", format!("{}Handler", name.pascal)),
-        Kind::Saga => ("handler", format!("Start{}Handler::default()", name.pascal)),
-    };
-    format!(".{method}({prefix}{path_in_crate}::{handler})")
 }
 
 impl Project {
@@ -360,16 +362,15 @@ impl Project {
             .and_then(|name| name.as_str())
             .unwrap_or(package)
             .replace('-', "_");
-        let crate_root = ["src/lib.rs", "src/main.rs"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|path| root.join(path).is_file())
-            .ok_or_else(|| {
-                ScaffoldError::project(format!(
-                    "`{}` has neither src/lib.rs nor src/main.rs",
-                    root.display()
-                ))
-            })?;
+        let crate_root = PathBuf::from("src/lib.rs");
+        if !root.join(&crate_root).is_file() {
+            return Err(ScaffoldError::project(format!(
+                "`{}` has no src/lib.rs: catga add writes tests under tests/, which can only \
+                 reach a library; move the service's modules and its mediator into src/lib.rs \
+                 (catga new lays a project out that way)",
+                root.display()
+            )));
+        }
         let mut files = Vec::new();
         parse_dir(root, Path::new("src"), &mut files)?;
         Ok(Project {

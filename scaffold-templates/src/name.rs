@@ -44,10 +44,7 @@ pub fn project(name: &str) -> Result<ProjectName, ScaffoldError> {
             "the name cannot start with a digit; try a word first, e.g. `service-2`".into(),
         ));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
+    if let Some(bad) = invalid_char(name) {
         return Err(refuse(format!(
             "the character `{bad}` is not allowed; use ASCII letters, digits, `_` and `-`"
         )));
@@ -84,6 +81,13 @@ pub fn project(name: &str) -> Result<ProjectName, ScaffoldError> {
     })
 }
 
+/// The first character of `name` outside ASCII letters, digits, `_` and `-`: what cargo accepts
+/// without a warning, and what PascalCase conversion understands.
+fn invalid_char(name: &str) -> Option<char> {
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+}
+
 /// A validated message type name and the module that will hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeName {
@@ -109,12 +113,9 @@ pub fn message_type(name: &str) -> Result<TypeName, ScaffoldError> {
     if !first.is_ascii_alphabetic() {
         return Err(refuse("a type name starts with a letter".into()));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
+    if let Some(bad) = invalid_char(name) {
         return Err(refuse(format!(
-            "the character `{bad}` is not allowed; use ASCII letters, digits and `_`"
+            "the character `{bad}` is not allowed; use ASCII letters, digits, `_` and `-`"
         )));
     }
     let pascal: String = name

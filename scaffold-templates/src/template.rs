@@ -11,6 +11,17 @@ pub struct Template {
     pub text: &'static str,
 }
 
+/// A template embedded from `path`, relative to this crate's root.
+macro_rules! template {
+    ($path:literal) => {
+        Template {
+            path: $path,
+            text: include_str!(concat!("../", $path)),
+        }
+    };
+}
+
+/// Templates embedded from `dir`, each landing at its path inside it.
 macro_rules! templates {
     ($dir:literal: $($path:literal),* $(,)?) => {
         &[$(Template { path: $path, text: include_str!(concat!("../", $dir, "/", $path)) }),*]
@@ -34,46 +45,15 @@ pub const NEW_PROJECT: &[Template] = templates!("new":
     "tests/tasks.rs",
 );
 
-/// `catga add`'s slices: a message kind's module and its test.
-pub const COMMAND: Template = Template {
-    path: "add/command.rs",
-    text: include_str!("../add/command.rs"),
-};
-/// The test of an added command.
-pub const COMMAND_TEST: Template = Template {
-    path: "add/command_test.rs",
-    text: include_str!("../add/command_test.rs"),
-};
-/// An added query.
-pub const QUERY: Template = Template {
-    path: "add/query.rs",
-    text: include_str!("../add/query.rs"),
-};
-/// The test of an added query.
-pub const QUERY_TEST: Template = Template {
-    path: "add/query_test.rs",
-    text: include_str!("../add/query_test.rs"),
-};
-/// An added event.
-pub const EVENT: Template = Template {
-    path: "add/event.rs",
-    text: include_str!("../add/event.rs"),
-};
-/// The test of an added event.
-pub const EVENT_TEST: Template = Template {
-    path: "add/event_test.rs",
-    text: include_str!("../add/event_test.rs"),
-};
-/// An added saga.
-pub const SAGA: Template = Template {
-    path: "add/saga.rs",
-    text: include_str!("../add/saga.rs"),
-};
-/// The test of an added saga.
-pub const SAGA_TEST: Template = Template {
-    path: "add/saga_test.rs",
-    text: include_str!("../add/saga_test.rs"),
-};
+/// `catga add`'s slices: each message kind's module, and its test.
+pub const COMMAND: Template = template!("add/command.rs");
+pub const COMMAND_TEST: Template = template!("add/command_test.rs");
+pub const QUERY: Template = template!("add/query.rs");
+pub const QUERY_TEST: Template = template!("add/query_test.rs");
+pub const EVENT: Template = template!("add/event.rs");
+pub const EVENT_TEST: Template = template!("add/event_test.rs");
+pub const SAGA: Template = template!("add/saga.rs");
+pub const SAGA_TEST: Template = template!("add/saga_test.rs");
 
 /// Every `catga add` template.
 pub const ADD: &[Template] = &[

@@ -6,23 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use crate::support::{run, snapshot, write};
+use catga_scaffold::template::NEW_PROJECT;
 
-const PROJECT_FILES: &[&str] = &[
-    ".github/workflows/ci.yml",
-    ".gitignore",
-    "Cargo.toml",
-    "README.md",
-    "benches/scenarios.rs",
-    "catga.toml",
-    "src/create_task.rs",
-    "src/get_task.rs",
-    "src/lib.rs",
-    "src/main.rs",
-    "src/task_completed.rs",
-    "src/tasks.rs",
-    "tests/tasks.rs",
-];
+use crate::support::{run, snapshot, write};
 
 /// `catga new NAME --no-git` in `dir`, asserting success.
 fn new(dir: &Path, name: &str) {
@@ -40,7 +26,7 @@ fn new_writes_the_project_and_dry_run_lists_it_without_writing() {
         Vec::new(),
         "--dry-run wrote something"
     );
-    for file in PROJECT_FILES {
+    for file in NEW_PROJECT.iter().map(|template| template.path) {
         assert!(
             stdout.contains(&format!("create demo/{file}")),
             "{file} missing from:\n{stdout}"
@@ -50,7 +36,7 @@ fn new_writes_the_project_and_dry_run_lists_it_without_writing() {
     let (code, _, stderr) = run(dir.path(), &["new", "demo"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("Created catga service `demo`"), "{stderr}");
-    for file in PROJECT_FILES {
+    for file in NEW_PROJECT.iter().map(|template| template.path) {
         assert!(
             dir.path().join("demo").join(file).is_file(),
             "{file} not written"
@@ -289,7 +275,7 @@ fn add_outside_a_catga_project_says_where_to_run_it() {
         "Cargo.toml",
         "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
     );
-    write(dir.path(), "src/lib.rs", "");
+    write(dir.path(), "src/main.rs", "fn main() {}\n");
     let (code, _, stderr) = run(dir.path(), &["add", "command", "Ship"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("does not depend on catga"), "{stderr}");
@@ -298,6 +284,10 @@ fn add_outside_a_catga_project_says_where_to_run_it() {
         "Cargo.toml",
         "[package]\nname = \"x\"\nversion = \"0.1.0\"\n[dependencies]\ncatga = \"0.1\"\n",
     );
+    let (code, _, stderr) = run(dir.path(), &["add", "command", "Ship"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("has no src/lib.rs"), "{stderr}");
+    write(dir.path(), "src/lib.rs", "//! No mediator yet.\n");
     let (code, _, stderr) = run(dir.path(), &["add", "command", "Ship"]);
     assert_eq!(code, 2);
     assert!(
