@@ -119,6 +119,17 @@ impl Context {
         ctx
     }
 
+    /// The context of a message that arrived over a transport: a fresh id in this process, in
+    /// the conversation `correlation_id` (when the sender's id is one of ours), delivered by
+    /// mediator `mediator`.
+    pub(crate) fn arrived(mediator: MediatorId, correlation_id: Option<MessageId>) -> Self {
+        let mut ctx = Context::root(mediator);
+        if let Some(correlation_id) = correlation_id {
+            ctx.correlation_id = correlation_id;
+        }
+        ctx
+    }
+
     /// The context of a message caused by the one this context belongs to.
     pub fn child(&self) -> Self {
         Context {

@@ -25,7 +25,7 @@ use type_map::TypeMap;
 
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, Request};
-use crate::{Context, Error, ErrorKind, Result};
+use crate::{Context, Error, ErrorKind, MessageId, Result};
 
 /// Identifies a live mediator, so that a [`Context`] can reach it without holding a reference
 /// count (which would cost two atomic operations per send).
@@ -123,6 +123,12 @@ impl Mediator {
             Some(entry) => entry.publish(&event, ctx).await,
             None => Ok(()),
         }
+    }
+
+    /// The context for a message that arrived over a transport in conversation
+    /// `correlation_id`.
+    pub(crate) fn arrived_context(&self, correlation_id: Option<MessageId>) -> Context {
+        Context::arrived(self.inner.id, correlation_id)
     }
 
     /// Whether a handler is registered for request type `R`.

@@ -1,0 +1,153 @@
+//! [`Routes`]: which message types a service takes from a transport, and how each one, decoded
+//! from its envelope, reaches the service's mediator.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{BoxFuture, Envelope, ReplyBody, command_subject, event_subject};
+use crate::message::{Event, Request};
+use crate::{Error, Mediator, MessageId, Result};
+
+type EventRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+type RequestRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, ReplyBody> + Send + Sync>;
+
+/// The message types a service consumes (events) and serves (commands and queries) over a
+/// transport.
+///
+/// ```
+/// use catga::prelude::*;
+/// use catga::transport::Routes;
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+/// pub struct OrderPlaced { pub order_id: u64 }
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize, Command)]
+/// #[command(response = u64)]
+/// pub struct ReserveStock { pub order_id: u64 }
+///
+/// let routes = Routes::new().event::<OrderPlaced>().request::<ReserveStock>();
+/// assert_eq!(routes.event_subjects(), ["catga.events.OrderPlaced"]);
+/// assert_eq!(routes.request_subjects(), ["catga.commands.ReserveStock"]);
+/// ```
+#[derive(Clone, Default)]
+pub struct Routes {
+    events: BTreeMap<&'static str, EventRoute>,
+    requests: BTreeMap<&'static str, RequestRoute>,
+}
+
+impl Routes {
+    /// No routes yet.
+    pub fn new() -> Routes {
+        Routes::default()
+    }
+
+    /// Consume events of type `E`: each is published to the local mediator's handlers.
+    pub fn event<E: Event + DeserializeOwned>(mut self) -> Routes {
+        let route: EventRoute = Arc::new(|mediator: Mediator, envelope: Envelope| {
+            Box::pin(async move {
+                let event: E = envelope.message()?;
+                let ctx = mediator.arrived_context(correlation(&envelope));
+                mediator.publish_with(event, ctx).await
+            })
+        });
+        self.events.insert(E::NAME, route);
+        self
+    }
+
+    /// Serve requests (commands or queries) of type `R`: each is sent to the local mediator and
+    /// its outcome, response or error kind, is the reply.
+    pub fn request<R>(mut self) -> Routes
+    where
+        R: Request + DeserializeOwned,
+        R::Response: Serialize,
+    {
+        let route: RequestRoute = Arc::new(|mediator: Mediator, envelope: Envelope| {
+            Box::pin(async move {
+                let outcome = async {
+                    let request: R = envelope.message()?;
+                    let ctx = mediator.arrived_context(correlation(&envelope));
+                    mediator.send_with(request, ctx).await
+                }
+                .await;
+                ReplyBody::of(&outcome)
+            })
+        });
+        self.requests.insert(R::NAME, route);
+        self
+    }
+
+    /// The subjects of the routed event types.
+    pub fn event_subjects(&self) -> Vec<String> {
+        self.events.keys().map(|name| event_subject(name)).collect()
+    }
+
+    /// The subjects of the routed request types.
+    pub fn request_subjects(&self) -> Vec<String> {
+        self.requests
+            .keys()
+            .map(|name| command_subject(name))
+            .collect()
+    }
+
+    /// Delivers an event envelope to `mediator`; an unrouted type is a validation error that
+    /// names the routed ones.
+    pub(crate) async fn deliver(&self, mediator: &Mediator, envelope: Envelope) -> Result<()> {
+        let Some(route) = self.events.get(envelope.type_name.as_str()) else {
+            return Err(unknown(&envelope, "event", self.events.keys()));
+        };
+        route(mediator.clone(), envelope).await
+    }
+
+    /// Answers a request envelope with `mediator`.
+    pub(crate) async fn answer(&self, mediator: &Mediator, envelope: Envelope) -> ReplyBody {
+        match self.requests.get(envelope.type_name.as_str()) {
+            Some(route) => route(mediator.clone(), envelope).await,
+            None => ReplyBody::of(&Err::<(), _>(unknown(
+                &envelope,
+                "request",
+                self.requests.keys(),
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routes")
+            .field("events", &self.events.keys().collect::<Vec<_>>())
+            .field("requests", &self.requests.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The sender's correlation id, when it is one of catga's 64-bit hex ids.
+fn correlation(envelope: &Envelope) -> Option<MessageId> {
+    u64::from_str_radix(&envelope.correlation_id, 16)
+        .ok()
+        .map(MessageId)
+}
+
+/// The error for an envelope of a type the service does not route: `kind` is `event` or
+/// `request`, as in the `Routes` method that would route it.
+fn unknown<'a>(
+    envelope: &Envelope,
+    kind: &str,
+    routed: impl Iterator<Item = &'a &'static str>,
+) -> Error {
+    let routed: Vec<&str> = routed.copied().collect();
+    Error::validation(format!(
+        "unknown {kind} type `{}` in envelope {}: this service routes {}; add \
+         `.{kind}::<{}>()` to its Routes if it should handle it",
+        envelope.type_name,
+        envelope.id,
+        if routed.is_empty() {
+            "none".to_string()
+        } else {
+            routed.join(", ")
+        },
+        envelope.type_name
+    ))
+}

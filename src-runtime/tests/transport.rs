@@ -1,0 +1,289 @@
+//! Services exchanging events and commands over the in-memory transport: consumer groups,
+//! inbox deduplication, retries with backoff, dead letters, and remote sends with the local
+//! error kinds. (The NATS transport's own tests run the same traits against a real broker.)
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use catga::prelude::*;
+use catga::transport::{
+    BoxFuture, ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Delivery, Envelope, EventConsumer,
+    Handled, MemoryTransport, RequestServer, Routes, Settle, SqliteInbox, Transport, event_subject,
+    send,
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+pub struct OrderPlaced {
+    pub order: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Query)]
+#[query(response = u64)]
+pub struct GetStock {
+    pub sku: String,
+}
+
+/// Counts handled events; fails the first `failures` times with `Unavailable`.
+#[derive(Clone, Default)]
+struct CountOrders {
+    handled: Arc<AtomicU32>,
+    calls: Arc<AtomicU32>,
+    failures: u32,
+}
+
+impl EventHandler<OrderPlaced> for CountOrders {
+    async fn handle(&self, _event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return Err(Error::unavailable("the database is restarting"));
+        }
+        self.handled.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct Stock;
+
+impl Handler<GetStock> for Stock {
+    async fn handle(&self, query: GetStock, _ctx: &Context) -> catga::Result<u64> {
+        match query.sku.as_str() {
+            "apple" => Ok(12),
+            other => Err(Error::not_found(format!("no sku `{other}`"))),
+        }
+    }
+}
+
+fn placed(order: u64) -> Envelope {
+    Envelope::of(&OrderPlaced { order }, &Context::new(MessageId(order))).expect("serializes")
+}
+
+fn consumer(
+    transport: &MemoryTransport,
+    counter: &CountOrders,
+    options: ConsumerOptions,
+) -> EventConsumer {
+    let mediator = Mediator::builder()
+        .event_handler(counter.clone())
+        .build()
+        .expect("builds");
+    EventConsumer::new(
+        Arc::new(transport.clone()),
+        "billing",
+        Routes::new().event::<OrderPlaced>(),
+        mediator,
+    )
+    .options(options)
+}
+
+/// Settles nothing, so a test can hand the same message to a consumer twice, as a broker does
+/// when an acknowledgement is lost.
+struct LostAck;
+
+impl Settle for LostAck {
+    fn ack(self: Box<Self>) -> BoxFuture<'static, catga::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn retry(self: Box<Self>, _delay: Duration) -> BoxFuture<'static, catga::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_group_member_applies_each_event_once() {
+    let transport = MemoryTransport::new();
+    let counter = CountOrders::default();
+    let consumer = consumer(&transport, &counter, ConsumerOptions::default());
+    let running = tokio::spawn(consumer.run());
+    for order in 0..50 {
+        transport
+            .publish(&event_subject("OrderPlaced"), &placed(order))
+            .await
+            .expect("publish");
+    }
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while counter.handled.load(Ordering::SeqCst) < 50 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("all 50 handled in time");
+    running.abort();
+    assert_eq!(counter.handled.load(Ordering::SeqCst), 50);
+}
+
+#[tokio::test]
+async fn the_inbox_skips_a_redelivered_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inbox = SqliteInbox::open(dir.path().join("inbox.db"))
+        .await
+        .expect("inbox");
+    let transport = MemoryTransport::new();
+    let counter = CountOrders::default();
+    let consumer = consumer(&transport, &counter, ConsumerOptions::default()).inbox(inbox);
+    let envelope = placed(1);
+    let delivery = |attempt| {
+        Delivery::new(
+            envelope.clone(),
+            event_subject("OrderPlaced"),
+            attempt,
+            Box::new(LostAck),
+        )
+    };
+    assert_eq!(
+        consumer.handle(delivery(1)).await.expect("first"),
+        Handled::Applied
+    );
+    assert_eq!(
+        consumer.handle(delivery(2)).await.expect("again"),
+        Handled::Duplicate
+    );
+    assert_eq!(counter.handled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failures_are_retried_with_backoff_then_dead_lettered() {
+    let transport = MemoryTransport::new();
+    let options = ConsumerOptions {
+        max_attempts: 3,
+        backoff: Duration::from_secs(1),
+        ..ConsumerOptions::default()
+    };
+    let mut subscription = transport
+        .subscribe("billing", &[event_subject("OrderPlaced")], &options)
+        .await
+        .expect("subscribe");
+    // Fails twice, then succeeds on the third delivery.
+    let recovering = CountOrders {
+        failures: 2,
+        ..CountOrders::default()
+    };
+    let consumer_a = consumer(&transport, &recovering, options.clone());
+    transport
+        .publish(&event_subject("OrderPlaced"), &placed(1))
+        .await
+        .expect("publish");
+    let started = tokio::time::Instant::now();
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let delivery = subscription.next().await.expect("a delivery");
+        outcomes.push(consumer_a.handle(delivery).await.expect("handled"));
+    }
+    assert_eq!(
+        outcomes,
+        [Handled::Retried, Handled::Retried, Handled::Applied]
+    );
+    // 1 s after the first failure, 2 s after the second.
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Always failing: dead-lettered at the third attempt, with the reason.
+    let failing = CountOrders {
+        failures: u32::MAX,
+        ..CountOrders::default()
+    };
+    let consumer_b = consumer(&transport, &failing, options.clone());
+    transport
+        .publish(&event_subject("OrderPlaced"), &placed(2))
+        .await
+        .expect("publish");
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let delivery = subscription.next().await.expect("a delivery");
+        outcomes.push(consumer_b.handle(delivery).await.expect("handled"));
+    }
+    assert_eq!(
+        outcomes,
+        [Handled::Retried, Handled::Retried, Handled::DeadLettered]
+    );
+    let mut dead = transport
+        .subscribe("ops", &["catga.dead.>".to_string()], &options)
+        .await
+        .expect("subscribe to dead letters");
+    let letter = dead.next().await.expect("a dead letter");
+    assert_eq!(letter.subject, "catga.dead.billing.OrderPlaced");
+    assert_eq!(letter.envelope.type_name, DEAD_LETTER_TYPE);
+    let letter: DeadLetter = serde_json::from_value(letter.envelope.payload).expect("a letter");
+    assert_eq!(
+        (letter.attempts, letter.error_kind.as_str()),
+        (3, "unavailable")
+    );
+    assert_eq!(
+        letter
+            .envelope
+            .message::<OrderPlaced>()
+            .expect("the original")
+            .order,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_at_once_and_the_stream_moves_on() {
+    let transport = MemoryTransport::new();
+    let counter = CountOrders::default();
+    let consumer = consumer(&transport, &counter, ConsumerOptions::default());
+    let mut poison = placed(1);
+    poison.payload = serde_json::json!({ "order": "not a number" });
+    let subject = event_subject("OrderPlaced");
+    let settle = || Box::new(LostAck);
+    let outcome = consumer
+        .handle(Delivery::new(poison, subject.clone(), 1, settle()))
+        .await
+        .expect("handled");
+    assert_eq!(outcome, Handled::DeadLettered);
+    let outcome = consumer
+        .handle(Delivery::new(placed(2), subject, 1, settle()))
+        .await
+        .expect("handled");
+    assert_eq!(outcome, Handled::Applied);
+    assert_eq!(transport.stored("catga.dead.>"), 1);
+}
+
+#[tokio::test]
+async fn remote_sends_get_replies_and_the_local_error_kinds() {
+    let transport = Arc::new(MemoryTransport::new());
+    let ctx = Context::new(MessageId(1));
+    let query = GetStock {
+        sku: "apple".into(),
+    };
+    let error = send(transport.as_ref(), &query, &ctx).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoHandler, "{error}");
+
+    let stock = Mediator::builder().handler(Stock).build().expect("builds");
+    let server = RequestServer::new(
+        transport.clone(),
+        "inventory",
+        Routes::new().request::<GetStock>(),
+        stock,
+    );
+    let serving = tokio::spawn(server.run());
+    // `serve` registers asynchronously: wait for it.
+    let answer = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match send(transport.as_ref(), &query, &ctx).await {
+                Err(error) if error.kind() == ErrorKind::NoHandler => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("served in time");
+    assert_eq!(answer.expect("stock"), 12);
+    let missing = send(transport.as_ref(), &GetStock { sku: "pear".into() }, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert_eq!(missing.message(), "no sku `pear`");
+
+    let expired = Context::new(MessageId(2)).with_deadline(tokio::time::Instant::now());
+    let late = send(transport.as_ref(), &query, &expired)
+        .await
+        .unwrap_err();
+    assert_eq!(late.kind(), ErrorKind::Timeout);
+    serving.abort();
+}
