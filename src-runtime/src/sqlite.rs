@@ -42,14 +42,21 @@ pub(crate) struct Database {
 impl Database {
     /// Open (or create) the file at `path` in WAL mode and create or check `schema`.
     pub(crate) async fn open(path: &Path, schema: &'static Schema) -> Result<Self> {
+        Database::open_all(path, &[schema]).await
+    }
+
+    /// Open (or create) the file at `path` in WAL mode and create or check every one of
+    /// `schemas`: stores that must write in one transaction share one database.
+    pub(crate) async fn open_all(path: &Path, schemas: &[&'static Schema]) -> Result<Self> {
+        let schemas = schemas.to_vec();
         let path: Arc<Path> = Arc::from(path);
         let (jobs, queue) = mpsc::channel::<Job>();
         let (opened, open_result) = oneshot::channel();
         let thread_path = Arc::clone(&path);
         std::thread::Builder::new()
-            .name(format!("catga-sqlite-{}", schema.component))
+            .name(format!("catga-sqlite-{}", schemas[0].component))
             .spawn(move || {
-                let mut conn = match open_connection(&thread_path, schema) {
+                let mut conn = match open_connection(&thread_path, &schemas) {
                     Ok(conn) => conn,
                     Err(e) => {
                         let _ = opened.send(Err(e));
@@ -98,7 +105,7 @@ impl Database {
     }
 }
 
-fn open_connection(path: &Path, schema: &Schema) -> Result<Connection> {
+fn open_connection(path: &Path, schemas: &[&'static Schema]) -> Result<Connection> {
     let context = |e: rusqlite::Error| {
         Error::storage(format!(
             "cannot open SQLite database {}: {e}; check that the directory exists and is \
@@ -122,16 +129,18 @@ fn open_connection(path: &Path, schema: &Schema) -> Result<Connection> {
     // With WAL, NORMAL loses no committed transaction on a process crash, only on power loss.
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(context)?;
-    let found = create_schema(&mut conn, schema).map_err(context)?;
-    if found != schema.version {
-        return Err(Error::storage(format!(
-            "SQLite database {} holds `{}` schema version {found}, but this catga understands \
-             only version {}; open it with the catga version that wrote it, or point the store \
-             at a new file",
-            path.display(),
-            schema.component,
-            schema.version
-        )));
+    for schema in schemas {
+        let found = create_schema(&mut conn, schema).map_err(context)?;
+        if found != schema.version {
+            return Err(Error::storage(format!(
+                "SQLite database {} holds `{}` schema version {found}, but this catga \
+                 understands only version {}; open it with the catga version that wrote it, or \
+                 point the store at a new file",
+                path.display(),
+                schema.component,
+                schema.version
+            )));
+        }
     }
     Ok(conn)
 }

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use super::store::{Claim, IdempotencyStore};
 use crate::Result;
 use crate::message::{IdempotencyHooks, Request};
+use crate::transport::capture;
 
 /// What the leader of a key hands its waiters: the serialized response, or the error.
 type Outcome = Result<Arc<[u8]>>;
@@ -93,6 +94,28 @@ impl IdempotencyBehavior {
     }
 }
 
+/// Records the response of `key`, with the outbox messages the execution published when the
+/// store can commit them in the same transaction. Otherwise, or when that transaction fails,
+/// the messages stay captured for the outbox behavior to store after this.
+async fn complete(store: &dyn IdempotencyStore, key: &str, response: &[u8]) -> Result<()> {
+    let captured = capture::take();
+    if captured.is_empty() {
+        return store.complete(key, response).await;
+    }
+    if let Some(both) = store.complete_with_outbox(key, response, &captured) {
+        match both.await {
+            Ok(()) => return Ok(()),
+            // Neither was stored; the record is tried alone, the messages go to the outbox
+            // behavior.
+            Err(err) => {
+                tracing::warn!(key, error = %err, "idempotency record and outbox messages not saved together");
+            }
+        }
+    }
+    capture::restore(captured);
+    store.complete(key, response).await
+}
+
 /// The caller that runs the command for a key; removes the key from the in-flight map when it
 /// finishes or is dropped.
 struct Lead<'a> {
@@ -140,7 +163,7 @@ impl Lead<'_> {
         match result {
             Ok(response) => match (hooks.encode)(&response) {
                 Ok(bytes) => {
-                    if let Err(err) = store.complete(self.key, &bytes).await {
+                    if let Err(err) = complete(store, self.key, &bytes).await {
                         tracing::warn!(key = self.key, error = %err, "idempotency record not saved; a later duplicate may run again");
                     }
                     (Ok(response), Ok(bytes.into()))

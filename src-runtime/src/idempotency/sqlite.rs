@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::store::{BoxFuture, Claim, IdempotencyStore};
 use crate::Result;
 use crate::sqlite::{Database, Schema, millis, now_millis};
+use crate::transport::{OutboxEntry, SqliteOutbox, outbox_schema};
 
 static IDEMPOTENCY_SCHEMA: Schema = Schema {
     component: "idempotency",
@@ -34,6 +35,8 @@ static IDEMPOTENCY_SCHEMA: Schema = Schema {
 #[derive(Debug, Clone)]
 pub struct SqliteIdempotencyStore {
     db: Database,
+    /// The outbox in the same file, when opened with one.
+    outbox: Option<SqliteOutbox>,
 }
 
 impl SqliteIdempotencyStore {
@@ -43,7 +46,21 @@ impl SqliteIdempotencyStore {
     /// database, or was written by an incompatible catga version.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let db = Database::open(path.as_ref(), &IDEMPOTENCY_SCHEMA).await?;
-        Ok(SqliteIdempotencyStore { db })
+        Ok(SqliteIdempotencyStore { db, outbox: None })
+    }
+
+    /// Opens the store and a transactional outbox in the same file, on one connection: an
+    /// idempotent command's record and the events it published are committed in one
+    /// transaction. Register the store with `.idempotency_store(..)` and the outbox with
+    /// `.outbox(..)` on the same mediator builder.
+    pub async fn open_with_outbox(path: impl AsRef<Path>) -> Result<(Self, SqliteOutbox)> {
+        let db = Database::open_all(path.as_ref(), &[&IDEMPOTENCY_SCHEMA, outbox_schema()]).await?;
+        let outbox = SqliteOutbox::on(db.clone());
+        let store = SqliteIdempotencyStore {
+            db,
+            outbox: Some(outbox.clone()),
+        };
+        Ok((store, outbox))
     }
 
     /// The file this store lives in.
@@ -100,6 +117,31 @@ fn claim(conn: &mut Connection, key: &str, lease: Duration) -> Result<Claim> {
     Ok(claim)
 }
 
+/// Marks `key` completed with `response` and stores `outbox`, in one transaction. The first
+/// recorded response stands: a completed row is never overwritten.
+fn complete(
+    conn: &mut Connection,
+    key: &str,
+    response: &[u8],
+    outbox: &[OutboxEntry],
+) -> Result<()> {
+    let now = now_millis()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO catga_idempotency
+             (key, state, response, claimed_at_ms, completed_at_ms)
+         VALUES (?1, 'completed', ?2, ?3, ?3)
+         ON CONFLICT (key) DO UPDATE
+             SET state = 'completed', response = excluded.response,
+                 completed_at_ms = excluded.completed_at_ms
+             WHERE state = 'in_progress'",
+        params![key, response, now],
+    )?;
+    crate::transport::outbox_insert(&tx, outbox)?;
+    tx.commit()?;
+    Ok(())
+}
+
 impl IdempotencyStore for SqliteIdempotencyStore {
     fn try_claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Result<Claim>> {
         let key = key.to_owned();
@@ -109,19 +151,27 @@ impl IdempotencyStore for SqliteIdempotencyStore {
     fn complete<'a>(&'a self, key: &'a str, response: &'a [u8]) -> BoxFuture<'a, Result<()>> {
         let key = key.to_owned();
         let response = response.to_vec();
-        Box::pin(self.db.run(move |conn| {
-            let now = now_millis()?;
-            // The first recorded response stands: a completed row is never overwritten.
-            conn.execute(
-                "INSERT INTO catga_idempotency
-                     (key, state, response, claimed_at_ms, completed_at_ms)
-                 VALUES (?1, 'completed', ?2, ?3, ?3)
-                 ON CONFLICT (key) DO UPDATE
-                     SET state = 'completed', response = excluded.response,
-                         completed_at_ms = excluded.completed_at_ms
-                     WHERE state = 'in_progress'",
-                params![key, response, now],
-            )?;
+        Box::pin(
+            self.db
+                .run(move |conn| complete(conn, &key, &response, &[])),
+        )
+    }
+
+    fn complete_with_outbox<'a>(
+        &'a self,
+        key: &'a str,
+        response: &'a [u8],
+        outbox: &'a [OutboxEntry],
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        let sink = self.outbox.clone()?;
+        let key = key.to_owned();
+        let response = response.to_vec();
+        let entries = outbox.to_vec();
+        Some(Box::pin(async move {
+            self.db
+                .run(move |conn| complete(conn, &key, &response, &entries))
+                .await?;
+            sink.wake();
             Ok(())
         }))
     }

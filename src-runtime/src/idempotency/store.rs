@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::Result;
+use crate::transport::OutboxEntry;
 
 /// A heap-allocated, `Send` future: what a dyn-compatible async trait method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -42,6 +43,21 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     /// If the key is already completed (an abandoned claim was taken over and both executions
     /// finished), the first recorded response stands, so every caller sees the same one.
     fn complete<'a>(&'a self, key: &'a str, response: &'a [u8]) -> BoxFuture<'a, Result<()>>;
+
+    /// Records the response like [`complete`](IdempotencyStore::complete) and stores `outbox`
+    /// (the messages the execution published for other services) in the same transaction, so
+    /// that either both are stored or neither is.
+    ///
+    /// A store that cannot (the default) returns `None`; the mediator then completes the record
+    /// and stores the messages in the outbox separately.
+    fn complete_with_outbox<'a>(
+        &'a self,
+        _key: &'a str,
+        _response: &'a [u8],
+        _outbox: &'a [OutboxEntry],
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        None
+    }
 
     /// Give the claim up after a failed execution so a later attempt may run.
     ///

@@ -7,13 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::entry::{AnyEntry, EventEntry, RequestEntry};
+use super::export::Exports;
 use super::type_map::TypeMap;
 use super::{Inner, Mediator, MediatorId, next_mediator_id, register_live};
 use crate::handler::{ErasedHandler, EventHandler, Handler};
 use crate::idempotency::{IdempotencyBehavior, IdempotencyStore, MemoryIdempotencyStore};
 use crate::message::{Event, Message, Request};
 use crate::pipeline::{Behavior, DynBehavior};
+use crate::transport::SqliteOutbox;
+use crate::transport::capture::OutboxBehavior;
 use crate::{Error, ErrorKind, Result};
+use serde::Serialize;
 
 /// How long an idempotency claim stays valid when its holder neither completes nor releases it
 /// (for example because the process died).
@@ -32,6 +36,8 @@ pub struct MediatorBuilder {
     scoped: Vec<(TypeId, &'static str, Arc<dyn DynBehavior>)>,
     store: Option<Arc<dyn IdempotencyStore>>,
     lease: Duration,
+    outbox: Option<SqliteOutbox>,
+    exports: Exports,
     problems: Vec<String>,
 }
 
@@ -45,6 +51,8 @@ impl MediatorBuilder {
             scoped: Vec::new(),
             store: None,
             lease: DEFAULT_IDEMPOTENCY_LEASE,
+            outbox: None,
+            exports: Exports::default(),
             problems: Vec::new(),
         }
     }
@@ -123,6 +131,35 @@ impl MediatorBuilder {
         self
     }
 
+    /// Sends exported events to other services through `outbox` (see
+    /// [`export`](MediatorBuilder::export)): an event published while a message is handled is
+    /// stored when the handling succeeds, in the idempotency record's transaction when the
+    /// idempotency store shares the outbox's file
+    /// ([`SqliteIdempotencyStore::open_with_outbox`](crate::idempotency::SqliteIdempotencyStore::open_with_outbox)),
+    /// and dropped when it fails. An [`OutboxDispatcher`](crate::transport::OutboxDispatcher)
+    /// delivers the stored events to the transport.
+    pub fn outbox(mut self, outbox: SqliteOutbox) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// Sends events of type `E` to other services: each publish of an `E` (from a handler or
+    /// not) also stores it in the outbox, for the transport. Local handlers of `E` still run.
+    pub fn export<E: Event + Serialize>(self) -> Self {
+        self.export_keyed::<E, _>(|_| None)
+    }
+
+    /// Like [`export`](MediatorBuilder::export), with an ordering key: the outbox delivers the
+    /// events of one key (an order id, an account) in the order they were published.
+    pub fn export_keyed<E, K>(mut self, key: K) -> Self
+    where
+        E: Event + Serialize,
+        K: Fn(&E) -> Option<String> + Send + Sync + 'static,
+    {
+        self.exports.insert::<E, K>(key);
+        self
+    }
+
     /// How long an idempotency claim lasts when its holder vanishes (default
     /// [`DEFAULT_IDEMPOTENCY_LEASE`]); set it above your slowest idempotent handler.
     pub fn idempotency_lease(mut self, lease: Duration) -> Self {
@@ -142,6 +179,13 @@ impl MediatorBuilder {
                 ));
             }
         }
+        if !self.exports.is_empty() && self.outbox.is_none() {
+            self.problems.push(format!(
+                "`.export::<..>()` of {} needs `.outbox(..)`: where exported events wait for \
+                 the transport",
+                self.exports.names().join(", ")
+            ));
+        }
         if !self.problems.is_empty() {
             return Err(Error::new(
                 ErrorKind::Configuration,
@@ -152,12 +196,22 @@ impl MediatorBuilder {
             id,
             mut requests,
             mut events,
-            global,
+            mut global,
             scoped,
             store,
             lease,
+            outbox,
+            exports,
             ..
         } = self;
+        if let Some(outbox) = &outbox {
+            global.insert(
+                0,
+                Arc::new(OutboxBehavior {
+                    outbox: outbox.clone(),
+                }),
+            );
+        }
         for (type_id, entry) in requests.iter_mut().chain(events.iter_mut()) {
             let chain = global
                 .iter()
@@ -177,6 +231,8 @@ impl MediatorBuilder {
             requests,
             events,
             idempotency: IdempotencyBehavior::new(store, lease),
+            outbox,
+            exports,
         });
         register_live(&inner);
         Ok(Mediator { inner })

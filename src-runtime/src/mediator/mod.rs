@@ -3,6 +3,7 @@
 
 mod builder;
 mod entry;
+mod export;
 mod publish;
 mod send;
 mod type_map;
@@ -25,7 +26,9 @@ use type_map::TypeMap;
 
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, Request};
+use crate::transport::{SqliteOutbox, capture};
 use crate::{Context, Error, ErrorKind, MessageId, Result};
+use export::Exports;
 
 /// Identifies a live mediator, so that a [`Context`] can reach it without holding a reference
 /// count (which would cost two atomic operations per send).
@@ -69,6 +72,8 @@ struct Inner {
     requests: TypeMap<AnyEntry>,
     events: TypeMap<AnyEntry>,
     idempotency: IdempotencyBehavior,
+    outbox: Option<SqliteOutbox>,
+    exports: Exports,
 }
 
 impl Mediator {
@@ -118,11 +123,24 @@ impl Mediator {
         SendFuture::new(self, request, Some(ctx))
     }
 
-    pub(crate) async fn publish_with<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
+    /// Publishes to this mediator's handlers only, never to the outbox: for events that arrived
+    /// over a transport (exporting them again would echo them back).
+    pub(crate) async fn publish_arrived<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
         match find_entry::<EventEntry<E>>(&self.inner.events) {
             Some(entry) => entry.publish(&event, ctx).await,
             None => Ok(()),
         }
+    }
+
+    pub(crate) async fn publish_with<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
+        if let Some(entry) = self.inner.exports.entry(&event, &ctx) {
+            // Inside a handler, the event waits for the handling to succeed; outside any, it is
+            // stored now.
+            if let (Some(entry), Some(outbox)) = (capture::push(entry?), &self.inner.outbox) {
+                outbox.enqueue(vec![entry]).await?;
+            }
+        }
+        self.publish_arrived(event, ctx).await
     }
 
     /// The context for a message that arrived over a transport in conversation

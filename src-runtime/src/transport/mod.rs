@@ -10,10 +10,12 @@
 //! Subjects are derived from message type names: [`event_subject`], [`command_subject`] and
 //! [`dead_letter_subject`].
 
+pub(crate) mod capture;
 mod consumer;
 mod envelope;
 mod inbox;
 mod memory;
+mod outbox;
 mod remote;
 mod routes;
 
@@ -27,8 +29,16 @@ pub use consumer::{DEAD_LETTER_TYPE, DeadLetter, EventConsumer, Handled};
 pub use envelope::{ENVELOPE_VERSION, Envelope, ReplyBody};
 pub use inbox::SqliteInbox;
 pub use memory::MemoryTransport;
+pub use outbox::{Flushed, OutboxDispatcher, OutboxEntry, SqliteOutbox};
 pub use remote::{DEFAULT_REQUEST_TIMEOUT, RequestServer, send};
 pub use routes::Routes;
+
+pub(crate) use outbox::insert as outbox_insert;
+
+/// The outbox's tables, for stores that open them in their own file.
+pub(crate) fn outbox_schema() -> &'static crate::sqlite::Schema {
+    &outbox::OUTBOX_SCHEMA
+}
 
 /// A heap-allocated, `Send` future: what the transport traits' methods return, so a transport
 /// can live behind `Arc<dyn Transport>`.

@@ -50,7 +50,7 @@ impl Routes {
             Box::pin(async move {
                 let event: E = envelope.message()?;
                 let ctx = mediator.arrived_context(correlation(&envelope));
-                mediator.publish_with(event, ctx).await
+                mediator.publish_arrived(event, ctx).await
             })
         });
         self.events.insert(E::NAME, route);

@@ -1,0 +1,83 @@
+//! Outbox capture: the entries exported events produce while one message is handled, held in a
+//! task-local scope until the handling has succeeded, then committed with the idempotency
+//! record (one transaction, when the store shares the outbox's file) or on their own by the
+//! outbox behavior. A failed handling drops them: its events did not happen.
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use super::{OutboxEntry, SqliteOutbox};
+use crate::pipeline::{AnyMessage, Behavior, Next, Reply};
+use crate::{Context, Result};
+
+tokio::task_local! {
+    static CAPTURED: RefCell<Vec<OutboxEntry>>;
+}
+
+/// Whether a capture scope is active in this task.
+pub(crate) fn active() -> bool {
+    CAPTURED.try_with(|_| ()).is_ok()
+}
+
+/// Runs `work` in a new capture scope and returns its output with what it captured.
+pub(crate) async fn scope<F: Future>(work: F) -> (F::Output, Vec<OutboxEntry>) {
+    CAPTURED
+        .scope(RefCell::new(Vec::new()), async {
+            let output = work.await;
+            (output, take())
+        })
+        .await
+}
+
+/// Adds `entry` to the active scope; hands it back when there is none.
+pub(crate) fn push(entry: OutboxEntry) -> Option<OutboxEntry> {
+    let mut entry = Some(entry);
+    let _ = CAPTURED.try_with(|captured| {
+        if let Some(entry) = entry.take() {
+            captured.borrow_mut().push(entry);
+        }
+    });
+    entry
+}
+
+/// Takes everything captured so far in the active scope (nothing without one).
+pub(crate) fn take() -> Vec<OutboxEntry> {
+    CAPTURED
+        .try_with(|captured| std::mem::take(&mut *captured.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Puts `entries` back at the front of the active scope (after a store declined to commit
+/// them with its record).
+pub(crate) fn restore(mut entries: Vec<OutboxEntry>) {
+    let _ = CAPTURED.try_with(|captured| {
+        let mut captured = captured.borrow_mut();
+        entries.append(&mut captured);
+        *captured = entries;
+    });
+}
+
+/// The behavior `.outbox(..)` installs outermost: the first message handled in a task opens a
+/// capture scope, and when its handling succeeds, stores what is still captured in the outbox
+/// (what an idempotency store committed with its record is gone from the scope by then).
+/// Messages handled inside it (sent or published from its handler) share its scope.
+pub(crate) struct OutboxBehavior {
+    pub(crate) outbox: SqliteOutbox,
+}
+
+impl Behavior for OutboxBehavior {
+    async fn handle(
+        &self,
+        _message: &dyn AnyMessage,
+        ctx: Context,
+        next: Next<'_>,
+    ) -> Result<Reply> {
+        if active() {
+            return next.run(ctx).await;
+        }
+        let (reply, captured) = scope(next.run(ctx)).await;
+        let reply = reply?;
+        self.outbox.enqueue(captured).await?;
+        Ok(reply)
+    }
+}

@@ -1,0 +1,229 @@
+//! The transactional outbox through the mediator: exported events are stored when the handling
+//! that published them succeeds (with the idempotency record, in one transaction, when the
+//! store shares the outbox's file), dropped when it fails, and delivered by the dispatcher.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use catga::idempotency::{BoxFuture, Claim, IdempotencyStore, SqliteIdempotencyStore};
+use catga::prelude::*;
+use catga::transport::{
+    ConsumerOptions, MemoryTransport, OutboxDispatcher, OutboxEntry, SqliteOutbox, Transport,
+    event_subject,
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+pub struct Shipped {
+    pub order: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = u64)]
+pub struct Ship {
+    pub order: u64,
+    pub fail_after_publish: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = u64, idempotent)]
+pub struct ShipOnce {
+    #[idempotency_key]
+    pub order: u64,
+}
+
+struct ShipHandler;
+
+impl Handler<Ship> for ShipHandler {
+    async fn handle(&self, command: Ship, ctx: &Context) -> catga::Result<u64> {
+        ctx.publish(Shipped {
+            order: command.order,
+        })
+        .await?;
+        if command.fail_after_publish {
+            return Err(Error::conflict("the parcel is gone"));
+        }
+        Ok(command.order)
+    }
+}
+
+#[derive(Default)]
+struct ShipOnceHandler {
+    runs: Arc<AtomicU32>,
+}
+
+impl Handler<ShipOnce> for ShipOnceHandler {
+    async fn handle(&self, command: ShipOnce, ctx: &Context) -> catga::Result<u64> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        ctx.publish(Shipped {
+            order: command.order,
+        })
+        .await?;
+        Ok(command.order)
+    }
+}
+
+/// A SQLite store that counts the records committed together with outbox messages.
+#[derive(Clone)]
+struct Counting {
+    inner: SqliteIdempotencyStore,
+    together: Arc<AtomicU32>,
+}
+
+impl IdempotencyStore for Counting {
+    fn try_claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: std::time::Duration,
+    ) -> BoxFuture<'a, catga::Result<Claim>> {
+        self.inner.try_claim(key, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        response: &'a [u8],
+    ) -> BoxFuture<'a, catga::Result<()>> {
+        self.inner.complete(key, response)
+    }
+    fn complete_with_outbox<'a>(
+        &'a self,
+        key: &'a str,
+        response: &'a [u8],
+        outbox: &'a [OutboxEntry],
+    ) -> Option<BoxFuture<'a, catga::Result<()>>> {
+        self.together.fetch_add(1, Ordering::SeqCst);
+        self.inner.complete_with_outbox(key, response, outbox)
+    }
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, catga::Result<()>> {
+        self.inner.release(key)
+    }
+}
+
+async fn orders_delivered(transport: &MemoryTransport, count: usize) -> Vec<u64> {
+    let mut subscription = transport
+        .subscribe(
+            "check",
+            &[event_subject("Shipped")],
+            &ConsumerOptions::default(),
+        )
+        .await
+        .expect("subscribe");
+    let mut orders = Vec::new();
+    for _ in 0..count {
+        let delivery = subscription.next().await.expect("a delivery");
+        orders.push(
+            delivery
+                .envelope
+                .message::<Shipped>()
+                .expect("shipped")
+                .order,
+        );
+        delivery.ack().await.expect("ack");
+    }
+    orders
+}
+
+#[tokio::test]
+async fn events_of_a_successful_handling_are_stored_and_of_a_failed_one_dropped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+        .await
+        .expect("outbox");
+    let mediator = Mediator::builder()
+        .handler(ShipHandler)
+        .outbox(outbox.clone())
+        .export::<Shipped>()
+        .build()
+        .expect("builds");
+
+    assert_eq!(
+        mediator
+            .send(Ship {
+                order: 1,
+                fail_after_publish: false
+            })
+            .await
+            .expect("ships"),
+        1
+    );
+    let failed = mediator
+        .send(Ship {
+            order: 2,
+            fail_after_publish: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(failed.kind(), ErrorKind::Conflict);
+    // Published from outside any handler: stored at once.
+    mediator
+        .publish(Shipped { order: 3 })
+        .await
+        .expect("publishes");
+    assert_eq!(outbox.pending().await.expect("pending"), 2);
+
+    let transport = MemoryTransport::new();
+    let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(transport.clone()));
+    assert_eq!(dispatcher.flush().await.expect("flush").delivered, 2);
+    assert_eq!(orders_delivered(&transport, 2).await, [1, 3]);
+}
+
+#[tokio::test]
+async fn an_idempotent_commands_events_commit_with_its_record_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, outbox) = SqliteIdempotencyStore::open_with_outbox(dir.path().join("service.db"))
+        .await
+        .expect("store and outbox");
+    let together = Arc::new(AtomicU32::new(0));
+    let handler = ShipOnceHandler::default();
+    let runs = Arc::clone(&handler.runs);
+    let mediator = Mediator::builder()
+        .handler(handler)
+        .idempotency_store(Counting {
+            inner: store,
+            together: Arc::clone(&together),
+        })
+        .outbox(outbox.clone())
+        .export_keyed::<Shipped, _>(|event| Some(format!("order-{}", event.order)))
+        .build()
+        .expect("builds");
+
+    for _ in 0..3 {
+        assert_eq!(
+            mediator.send(ShipOnce { order: 7 }).await.expect("ships"),
+            7
+        );
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the handler ran once");
+    assert_eq!(
+        together.load(Ordering::SeqCst),
+        1,
+        "record and event in one transaction"
+    );
+    assert_eq!(outbox.pending().await.expect("pending"), 1);
+
+    let transport = MemoryTransport::new();
+    OutboxDispatcher::new(outbox, Arc::new(transport.clone()))
+        .flush()
+        .await
+        .expect("flush");
+    let mut subscription = transport
+        .subscribe(
+            "check",
+            &[event_subject("Shipped")],
+            &ConsumerOptions::default(),
+        )
+        .await
+        .expect("subscribe");
+    let delivery = subscription.next().await.expect("a delivery");
+    assert_eq!(delivery.envelope.key.as_deref(), Some("order-7"));
+}
+
+#[tokio::test]
+async fn exporting_without_an_outbox_is_a_configuration_error() {
+    let error = Mediator::builder()
+        .handler(ShipHandler)
+        .export::<Shipped>()
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(error.message().contains("needs `.outbox(..)`"), "{error}");
+}
