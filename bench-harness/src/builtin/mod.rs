@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::scenario::{Group, Scenario, Workload};
 
+mod outbox;
+
 /// Every built-in scenario, baselines first (so the floor is measured before the figures that
 /// are ratios to it).
 pub fn scenarios() -> Vec<Scenario> {
@@ -68,6 +70,12 @@ pub fn scenarios() -> Vec<Scenario> {
         }),
         Scenario::new("saga_3_steps_sqlite", Group::Runtime, || async {
             SagaSqlite::open().await
+        }),
+        Scenario::new("outbox_send", Group::Runtime, || async {
+            outbox::OutboxSend::open().await
+        }),
+        Scenario::new("outbox_flush_100", Group::Runtime, || async {
+            outbox::OutboxFlush::open().await
         }),
         concurrent(10),
         concurrent(100),
@@ -391,11 +399,22 @@ impl Workload for SagaMemory {
     }
 }
 
-/// A 3-step saga on the SQLite store, in a file removed at the end of the run.
+/// A temporary directory for a scenario's SQLite file, removed at the end of the run.
 ///
-/// The file lives in memory (`/dev/shm`) where there is one: the scenario measures what the
+/// It lives in memory (`/dev/shm`) where there is one: the SQLite scenarios measure what the
 /// store costs catga (encoding, SQL, the hop to the store's thread), not the host disk, whose
 /// sync latency swings with other tenants' I/O by half between runs.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().expect("a temporary directory for the scenario's database")
+}
+
+/// A 3-step saga on the SQLite store, in a scratch file.
 struct SagaSqlite {
     runner: SagaRunner,
     next_id: AtomicU64,
@@ -404,13 +423,7 @@ struct SagaSqlite {
 
 impl SagaSqlite {
     async fn open() -> SagaSqlite {
-        let shm = std::path::Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
-        }
-        .expect("a temporary directory for the saga database");
+        let dir = scratch_dir();
         let store = SqliteSagaStore::open(dir.path().join("sagas.db"))
             .await
             .expect("a new SQLite database in a fresh temporary directory");
