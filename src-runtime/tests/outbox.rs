@@ -227,3 +227,105 @@ async fn exporting_without_an_outbox_is_a_configuration_error() {
     assert_eq!(error.kind(), ErrorKind::Configuration);
     assert!(error.message().contains("needs `.outbox(..)`"), "{error}");
 }
+
+mod saga {
+    use super::*;
+    use catga::saga::{Saga, SagaRunner, SqliteSagaStore};
+
+    /// Ships each step's parcel with an event; fails at step 1 when asked to.
+    struct Deliver {
+        fail_at_second_step: bool,
+    }
+
+    impl Saga for Deliver {
+        type State = u64;
+        const NAME: &'static str = "deliver";
+        const STEPS: &'static [&'static str] = &["pack", "hand_over"];
+
+        async fn execute(&self, step: usize, order: &mut u64, ctx: &Context) -> catga::Result<()> {
+            ctx.publish(Shipped {
+                order: *order * 10 + step as u64,
+            })
+            .await?;
+            if step == 1 && self.fail_at_second_step {
+                return Err(Error::unavailable("the courier did not come"));
+            }
+            Ok(())
+        }
+
+        async fn compensate(
+            &self,
+            _step: usize,
+            _order: &mut u64,
+            _ctx: &Context,
+        ) -> catga::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize, Command)]
+    #[command(response = u64)]
+    pub(crate) struct StartDelivery {
+        pub(crate) order: u64,
+        pub(crate) fail: bool,
+    }
+
+    struct StartDeliveryHandler {
+        runner: SagaRunner,
+    }
+
+    impl Handler<StartDelivery> for StartDeliveryHandler {
+        async fn handle(&self, command: StartDelivery, ctx: &Context) -> catga::Result<u64> {
+            let saga = Deliver {
+                fail_at_second_step: command.fail,
+            };
+            self.runner
+                .start(&saga, &command.order.to_string(), command.order, ctx)
+                .await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_steps_events_commit_with_its_state_and_a_failed_steps_are_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, outbox) = SqliteSagaStore::open_with_outbox(dir.path().join("sagas.db"))
+            .await
+            .expect("store and outbox");
+        let mediator = Mediator::builder()
+            .handler(StartDeliveryHandler {
+                runner: SagaRunner::new(store),
+            })
+            .outbox(outbox.clone())
+            .export::<Shipped>()
+            .build()
+            .expect("builds");
+
+        mediator
+            .send(StartDelivery {
+                order: 1,
+                fail: false,
+            })
+            .await
+            .expect("delivered");
+        // Step 0's event is saved with step 0's state, though the saga then fails at step 1,
+        // whose event is dropped.
+        let failed = mediator
+            .send(StartDelivery {
+                order: 2,
+                fail: true,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(failed.kind(), ErrorKind::Unavailable);
+        assert_eq!(outbox.pending().await.expect("pending"), 3);
+
+        let transport = MemoryTransport::new();
+        OutboxDispatcher::new(outbox, Arc::new(transport.clone()))
+            .flush()
+            .await
+            .expect("flush");
+        let mut orders = orders_delivered(&transport, 3).await;
+        orders.sort_unstable();
+        assert_eq!(orders, [10, 11, 20]);
+    }
+}

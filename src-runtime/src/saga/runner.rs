@@ -13,6 +13,7 @@ use super::definition::Saga;
 use super::failure::SagaFailure;
 use super::record::{SagaRecord, SagaStatus, StepFailure};
 use super::store::SagaStore;
+use crate::transport::{OutboxEntry, capture};
 use crate::{Context, Error, ErrorKind, Result};
 
 /// Runs saga instances, saving each one's state and progress to a [`SagaStore`] after every
@@ -173,7 +174,9 @@ impl SagaRunner {
                 SagaStatus::Running => {
                     let step = record.completed_steps;
                     tracing::debug!(step = steps[step], "executing step");
-                    let outcome = guarded(saga.execute(step, &mut state, ctx), steps[step]).await;
+                    let (outcome, published) = self
+                        .collecting(guarded(saga.execute(step, &mut state, ctx), steps[step]))
+                        .await;
                     match outcome {
                         Ok(()) => record.completed_steps += 1,
                         Err(e) => {
@@ -183,7 +186,7 @@ impl SagaRunner {
                         }
                     }
                     record.state = encode::<S>(&record.id, &state)?;
-                    self.store.update(&record).await?;
+                    self.save(&record, published).await?;
                 }
                 SagaStatus::Compensating if record.completed_steps == 0 => {
                     record.status = SagaStatus::Compensated;
@@ -192,8 +195,9 @@ impl SagaRunner {
                 SagaStatus::Compensating => {
                     let step = record.completed_steps - 1;
                     tracing::debug!(step = steps[step], "compensating step");
-                    let outcome =
-                        guarded(saga.compensate(step, &mut state, ctx), steps[step]).await;
+                    let (outcome, published) = self
+                        .collecting(guarded(saga.compensate(step, &mut state, ctx), steps[step]))
+                        .await;
                     match outcome {
                         Ok(()) => record.completed_steps = step,
                         Err(e) => {
@@ -204,9 +208,42 @@ impl SagaRunner {
                         }
                     }
                     record.state = encode::<S>(&record.id, &state)?;
-                    self.store.update(&record).await?;
+                    self.save(&record, published).await?;
                 }
             }
+        }
+    }
+}
+
+impl SagaRunner {
+    /// Runs a step or compensation; with a store that keeps an outbox, also returns the events
+    /// it published (only when it succeeded: a failed step's events did not happen).
+    async fn collecting(
+        &self,
+        step: impl Future<Output = Result<()>>,
+    ) -> (Result<()>, Vec<OutboxEntry>) {
+        if !self.store.keeps_outbox() {
+            return (step.await, Vec::new());
+        }
+        let (outcome, published) = capture::scope(step).await;
+        let published = if outcome.is_ok() {
+            published
+        } else {
+            Vec::new()
+        };
+        (outcome, published)
+    }
+
+    /// Saves `record`, with the events its step published in the same transaction.
+    async fn save(&self, record: &SagaRecord, published: Vec<OutboxEntry>) -> Result<()> {
+        if published.is_empty() {
+            return self.store.update(record).await;
+        }
+        match self.store.update_with_outbox(record, &published) {
+            Some(both) => both.await,
+            None => Err(Error::internal(
+                "a saga store that keeps an outbox declined the step's events",
+            )),
         }
     }
 }

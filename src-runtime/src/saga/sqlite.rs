@@ -9,6 +9,7 @@ use super::record::{SagaRecord, SagaStatus, StepFailure};
 use super::store::{SagaStore, already_exists, not_stored};
 use crate::idempotency::BoxFuture;
 use crate::sqlite::{Database, Schema, now_millis};
+use crate::transport::{OutboxEntry, SqliteOutbox, outbox_insert, outbox_schema};
 use crate::{Error, ErrorKind, Result};
 
 static SAGA_SCHEMA: Schema = Schema {
@@ -46,6 +47,8 @@ const COLUMNS: &str = "saga, id, status, completed_steps, state, \
 #[derive(Debug, Clone)]
 pub struct SqliteSagaStore {
     db: Database,
+    /// The outbox in the same file, when opened with one.
+    outbox: Option<SqliteOutbox>,
 }
 
 impl SqliteSagaStore {
@@ -55,7 +58,21 @@ impl SqliteSagaStore {
     /// database, or was written by an incompatible catga version.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let db = Database::open(path.as_ref(), &SAGA_SCHEMA).await?;
-        Ok(SqliteSagaStore { db })
+        Ok(SqliteSagaStore { db, outbox: None })
+    }
+
+    /// Opens the store and a transactional outbox in the same file, on one connection: the
+    /// events a step publishes are committed with the state saved after that step, and a failed
+    /// step's events are dropped. Register the outbox with `.outbox(..)` on the mediator the
+    /// steps publish through.
+    pub async fn open_with_outbox(path: impl AsRef<Path>) -> Result<(Self, SqliteOutbox)> {
+        let db = Database::open_all(path.as_ref(), &[&SAGA_SCHEMA, outbox_schema()]).await?;
+        let outbox = SqliteOutbox::on(db.clone());
+        let store = SqliteSagaStore {
+            db,
+            outbox: Some(outbox.clone()),
+        };
+        Ok((store, outbox))
     }
 
     /// The file this store lives in.
@@ -73,6 +90,33 @@ impl SagaStore for SqliteSagaStore {
     fn update<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<()>> {
         let record = record.clone();
         Box::pin(self.db.run(move |conn| update(conn, &record)))
+    }
+
+    fn keeps_outbox(&self) -> bool {
+        self.outbox.is_some()
+    }
+
+    fn update_with_outbox<'a>(
+        &'a self,
+        record: &'a SagaRecord,
+        outbox: &'a [OutboxEntry],
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        let sink = self.outbox.clone()?;
+        let record = record.clone();
+        let entries = outbox.to_vec();
+        Some(Box::pin(async move {
+            self.db
+                .run(move |conn| {
+                    let tx = conn.transaction()?;
+                    update(&tx, &record)?;
+                    outbox_insert(&tx, &entries)?;
+                    tx.commit()?;
+                    Ok(())
+                })
+                .await?;
+            sink.wake();
+            Ok(())
+        }))
     }
 
     fn load<'a>(&'a self, saga: &'a str, id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>>> {

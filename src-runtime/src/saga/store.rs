@@ -3,6 +3,7 @@
 use super::record::SagaRecord;
 use crate::Result;
 use crate::idempotency::BoxFuture;
+use crate::transport::OutboxEntry;
 
 /// Where saga instances live, keyed by saga name and instance id.
 ///
@@ -16,6 +17,23 @@ pub trait SagaStore: Send + Sync + 'static {
     /// Replace the stored instance with `record`. Fails with
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when there is none.
     fn update<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<()>>;
+
+    /// Whether [`update_with_outbox`](SagaStore::update_with_outbox) stores outbox messages in
+    /// the record's transaction. When it does, the runner collects the events each step
+    /// publishes and commits them with the state saved after the step.
+    fn keeps_outbox(&self) -> bool {
+        false
+    }
+
+    /// Replaces the instance like [`update`](SagaStore::update) and stores `outbox` in the same
+    /// transaction. Stores that cannot (the default) return `None`.
+    fn update_with_outbox<'a>(
+        &'a self,
+        _record: &'a SagaRecord,
+        _outbox: &'a [OutboxEntry],
+    ) -> Option<BoxFuture<'a, Result<()>>> {
+        None
+    }
 
     /// The instance `id` of saga `saga`, if stored.
     fn load<'a>(&'a self, saga: &'a str, id: &'a str) -> BoxFuture<'a, Result<Option<SagaRecord>>>;

@@ -19,7 +19,9 @@ pub(crate) fn active() -> bool {
     CAPTURED.try_with(|_| ()).is_ok()
 }
 
-/// Runs `work` in a new capture scope and returns its output with what it captured.
+/// Runs `work` in a new capture scope, even inside another one, and returns its output with
+/// what it captured (apart from the enclosing scope's: a saga step's events are saved with the
+/// step).
 pub(crate) async fn scope<F: Future>(work: F) -> (F::Output, Vec<OutboxEntry>) {
     CAPTURED
         .scope(RefCell::new(Vec::new()), async {
