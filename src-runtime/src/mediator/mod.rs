@@ -133,14 +133,26 @@ impl Mediator {
     }
 
     pub(crate) async fn publish_with<E: Event>(&self, event: E, ctx: Context) -> Result<()> {
-        if let Some(entry) = self.inner.exports.entry(&event, &ctx) {
-            // Inside a handler, the event waits for the handling to succeed; outside any, it is
-            // stored now.
-            if let (Some(entry), Some(outbox)) = (capture::push(entry?), &self.inner.outbox) {
-                outbox.enqueue(vec![entry]).await?;
-            }
+        if !self.inner.exports.is_empty() {
+            // Boxed, so the outbox's future is not part of every publish's state.
+            Box::pin(self.export(&event, &ctx)).await?;
         }
-        self.publish_arrived(event, ctx).await
+        match find_entry::<EventEntry<E>>(&self.inner.events) {
+            Some(entry) => entry.publish(&event, ctx).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Hands an exported event to the outbox: inside a handler it waits for the handling to
+    /// succeed; outside any, it is stored now.
+    async fn export<E: Event>(&self, event: &E, ctx: &Context) -> Result<()> {
+        let Some(entry) = self.inner.exports.entry(event, ctx) else {
+            return Ok(());
+        };
+        if let (Some(entry), Some(outbox)) = (capture::push(entry?), &self.inner.outbox) {
+            outbox.enqueue(vec![entry]).await?;
+        }
+        Ok(())
     }
 
     /// The context for a message that arrived over a transport in conversation
