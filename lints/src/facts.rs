@@ -30,6 +30,9 @@ pub struct FileFacts {
     pub registrations: Vec<Registration>,
     /// Values passed to `.publish(..)`.
     pub publishes: Vec<TypeSite>,
+    /// Event types sent to other services: `.export::<E>()` / `.export_keyed::<E, _>(..)` on
+    /// the mediator builder.
+    pub exports: Vec<TypeSite>,
     /// An empty span at the end of the file, where text can be appended.
     pub end: Option<Span>,
     /// The module the file is (`shop::orders`).
@@ -630,6 +633,20 @@ impl FactRecorder<'_> {
         let syn::Expr::MethodCall(call) = expr else {
             return;
         };
+        if call.method == "export" || call.method == "export_keyed" {
+            let exported =
+                call.turbofish
+                    .as_ref()
+                    .and_then(|turbofish| match turbofish.args.first() {
+                        Some(syn::GenericArgument::Type(ty)) => type_path(ty),
+                        _ => None,
+                    });
+            if let Some(ty) = exported.and_then(|path| TypeRef::of_path(self.resolver, path)) {
+                let span = self.source.span_of(&call.method);
+                self.facts.exports.push(TypeSite { ty, span });
+            }
+            return;
+        }
         let registration = call.method == "handler" || call.method == "event_handler";
         if !registration && call.method != "publish" {
             return;

@@ -110,6 +110,11 @@ impl<'a> WorkspaceIndex<'a> {
         self.located(|facts| &facts.publishes)
     }
 
+    /// Every event type exported to other services (`.export::<E>()`).
+    pub fn exports(&self) -> impl Iterator<Item = Located<'a, TypeSite>> + '_ {
+        self.located(|facts| &facts.exports)
+    }
+
     /// Every `impl Default for T`.
     pub fn default_impls(&self) -> impl Iterator<Item = Located<'a, TypeRef>> + '_ {
         self.located(|facts| &facts.default_impls)

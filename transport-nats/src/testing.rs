@@ -123,13 +123,16 @@ impl NatsServer {
     }
 
     async fn launch(&mut self) -> Result<()> {
-        let log = std::fs::OpenOptions::new()
+        let log = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
+            .await
             .map_err(|error| {
                 Error::internal(format!("cannot open {}: {error}", self.log.display()))
-            })?;
+            })?
+            .into_std()
+            .await;
         let log_err = log.try_clone().map_err(|error| {
             Error::internal(format!("cannot open {}: {error}", self.log.display()))
         })?;

@@ -544,7 +544,8 @@ async fn one_group_consumes_several_subjects_across_both_streams() {
 #[tokio::test]
 async fn connecting_to_nothing_is_unavailable_and_names_the_url() {
     bounded(30, async {
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        let port = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();

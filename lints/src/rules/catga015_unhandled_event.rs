@@ -14,8 +14,9 @@ static META: RuleMeta = RuleMeta {
     summary: "An event type that no `EventHandler` in the workspace handles",
     docs: r#"## What it does
 Reports an event type (`#[derive(Event)]` or `impl Event`, outside test code) for which no
-`impl EventHandler<E>` exists anywhere in the workspace outside test code, and says where it is
-published when a `.publish(..)` call shows it. Types are told apart by module path: a handler
+`impl EventHandler<E>` exists anywhere in the workspace outside test code, and that no mediator
+exports to other services (`.export::<E>()` or `.export_keyed::<E, _>(..)`: their handlers live
+elsewhere). It says where the event is published when a `.publish(..)` call shows it. Types are told apart by module path: a handler
 of `billing::Paid` does not handle `orders::Paid`.
 
 ## Why is this bad?
@@ -83,6 +84,9 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
         if handled
             .iter()
             .any(|message| index.may_be_same(message, &fact.ty))
+            || index
+                .exports()
+                .any(|export| index.may_be_same(&export.fact.ty, &fact.ty))
         {
             continue;
         }
