@@ -287,3 +287,75 @@ async fn remote_sends_get_replies_and_the_local_error_kinds() {
     assert_eq!(late.kind(), ErrorKind::Timeout);
     serving.abort();
 }
+
+#[tokio::test]
+async fn a_projection_writes_in_the_inbox_transaction_exactly_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("billing.db");
+    let inbox = SqliteInbox::open(&path).await.expect("inbox");
+    let setup = rusqlite::Connection::open(&path).expect("open");
+    setup
+        .execute_batch(
+            "CREATE TABLE revenue (orders INTEGER NOT NULL); INSERT INTO revenue VALUES (0);",
+        )
+        .expect("schema");
+    let routes = Routes::new().projection(|event: &OrderPlaced, tx| {
+        if event.order == 99 {
+            return Err(Error::unavailable("the projection's dependency is down"));
+        }
+        tx.execute("UPDATE revenue SET orders = orders + 1", [])?;
+        Ok(())
+    });
+    let mediator = Mediator::builder().build().expect("builds");
+    let transport = MemoryTransport::new();
+    let consumer = EventConsumer::new(
+        Arc::new(transport.clone()),
+        "billing",
+        routes.clone(),
+        mediator.clone(),
+    )
+    .inbox(inbox);
+    let delivery = |envelope: &Envelope, attempt| {
+        Delivery::new(
+            envelope.clone(),
+            event_subject("OrderPlaced"),
+            attempt,
+            Box::new(LostAck),
+        )
+    };
+    let first = placed(1);
+    assert_eq!(
+        consumer.handle(delivery(&first, 1)).await.expect("first"),
+        Handled::Applied
+    );
+    assert_eq!(
+        consumer.handle(delivery(&first, 2)).await.expect("again"),
+        Handled::Duplicate
+    );
+    assert_eq!(
+        consumer
+            .handle(delivery(&placed(2), 1))
+            .await
+            .expect("second"),
+        Handled::Applied
+    );
+    assert_eq!(
+        consumer
+            .handle(delivery(&placed(99), 1))
+            .await
+            .expect("failing"),
+        Handled::Retried
+    );
+    let orders: i64 = setup
+        .query_row("SELECT orders FROM revenue", [], |row| row.get(0))
+        .expect("read");
+    assert_eq!(orders, 2);
+
+    let without_inbox = EventConsumer::new(Arc::new(transport), "billing", routes, mediator);
+    let error = without_inbox.run().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(
+        error.message().contains("give it one with `.inbox("),
+        "{error}"
+    );
+}

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::routes::EventRoute;
 use super::{
     ConsumerOptions, Delivery, ENVELOPE_VERSION, Envelope, Routes, SqliteInbox, Transport,
     dead_letter_subject,
 };
-use crate::{ErrorKind, Mediator, Result};
+use crate::{Error, ErrorKind, Mediator, Result};
 
 /// What became of one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,10 +102,20 @@ impl EventConsumer {
         self
     }
 
-    /// Consumes until the subscription fails (the transport shut down) or settling a delivery
-    /// fails; returns that error. Run it in a task; several members may run in one process or
-    /// in several.
+    /// Consumes until the subscription fails (the transport shut down) or the inbox cannot be
+    /// read or written; returns that error. Run it in a task; several members may run in one
+    /// process or in several.
     pub async fn run(self) -> Result<()> {
+        if self.routes.has_projections() && self.inbox.is_none() {
+            return Err(Error::new(
+                ErrorKind::Configuration,
+                format!(
+                    "consumer group `{}` routes events to projections, which write in the \
+                     inbox's transaction: give it one with `.inbox(SqliteInbox::open(..))`",
+                    self.group
+                ),
+            ));
+        }
         let subjects = self.routes.event_subjects();
         let mut subscription = self
             .transport
@@ -118,24 +129,10 @@ impl EventConsumer {
 
     /// Handles and settles one delivery.
     pub async fn handle(&self, delivery: Delivery) -> Result<Handled> {
-        let id = delivery.envelope.id.clone();
-        if let Some(inbox) = &self.inbox
-            && inbox.seen(&self.group, &id).await?
-        {
-            delivery.ack().await?;
-            return Ok(Handled::Duplicate);
-        }
-        let outcome = self
-            .routes
-            .deliver(&self.mediator, delivery.envelope.clone())
-            .await;
-        let error = match outcome {
-            Ok(()) => {
-                if let Some(inbox) = &self.inbox {
-                    inbox.record(&self.group, &id).await?;
-                }
+        let error = match self.apply(&delivery.envelope).await? {
+            Ok(handled) => {
                 delivery.ack().await?;
-                return Ok(Handled::Applied);
+                return Ok(handled);
             }
             Err(error) => error,
         };
@@ -146,10 +143,60 @@ impl EventConsumer {
             delivery.retry(delay).await?;
             return Ok(Handled::Retried);
         }
+        self.dead_letter(delivery, &error).await
+    }
+
+    /// Applies one envelope. The outer error stops the consumer (its inbox failed); the inner
+    /// one is the delivery's failure, to retry or dead-letter.
+    async fn apply(&self, envelope: &Envelope) -> Result<Result<Handled>> {
+        let route = match self.routes.event_route(envelope) {
+            Ok(route) => route,
+            Err(error) => return Ok(Err(error)),
+        };
+        match (route, &self.inbox) {
+            (EventRoute::Projection(project), Some(inbox)) => {
+                let project = Arc::clone(project);
+                let owned = envelope.clone();
+                let outcome = inbox
+                    .process(&self.group, &envelope.id, move |tx| project(&owned, tx))
+                    .await
+                    .map(|done| match done {
+                        Some(()) => Handled::Applied,
+                        None => Handled::Duplicate,
+                    });
+                Ok(outcome)
+            }
+            (EventRoute::Projection(_), None) => Ok(Err(Error::new(
+                ErrorKind::Configuration,
+                format!(
+                    "consumer group `{}` has a projection but no inbox",
+                    self.group
+                ),
+            ))),
+            (EventRoute::Mediator(deliver), inbox) => {
+                if let Some(inbox) = inbox
+                    && inbox.seen(&self.group, &envelope.id).await?
+                {
+                    return Ok(Ok(Handled::Duplicate));
+                }
+                if let Err(error) = deliver(self.mediator.clone(), envelope.clone()).await {
+                    return Ok(Err(error));
+                }
+                if let Some(inbox) = inbox {
+                    inbox.record(&self.group, &envelope.id).await?;
+                }
+                Ok(Ok(Handled::Applied))
+            }
+        }
+    }
+
+    /// Publishes the delivery to the group's dead-letter subject with the reason, then
+    /// acknowledges it: the stream moves on.
+    async fn dead_letter(&self, delivery: Delivery, error: &Error) -> Result<Handled> {
         tracing::warn!(
             group = %self.group,
             message_type = %delivery.envelope.type_name,
-            message_id = %id,
+            message_id = %delivery.envelope.id,
             attempts = delivery.attempt,
             error = %error,
             "catga: dead-lettering a message"
@@ -172,9 +219,8 @@ impl EventConsumer {
 
 fn dead_letter_envelope(letter: &DeadLetter) -> Result<Envelope> {
     let original = &letter.envelope;
-    let payload = serde_json::to_value(letter).map_err(|error| {
-        crate::Error::internal(format!("cannot serialize a dead letter: {error}"))
-    })?;
+    let payload = serde_json::to_value(letter)
+        .map_err(|error| Error::internal(format!("cannot serialize a dead letter: {error}")))?;
     Ok(Envelope {
         version: ENVELOPE_VERSION,
         // Derived from the original, so dead-lettering it twice stores one letter.

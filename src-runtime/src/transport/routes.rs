@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rusqlite::Transaction;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -11,7 +12,14 @@ use super::{BoxFuture, Envelope, ReplyBody, command_subject, event_subject};
 use crate::message::{Event, Request};
 use crate::{Error, Mediator, MessageId, Result};
 
-type EventRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+/// How an event type's deliveries are applied.
+#[derive(Clone)]
+pub(crate) enum EventRoute {
+    /// Published to the local mediator's handlers.
+    Mediator(Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>),
+    /// Written by a projection inside the inbox's transaction.
+    Projection(Arc<dyn Fn(&Envelope, &Transaction<'_>) -> Result<()> + Send + Sync>),
+}
 type RequestRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, ReplyBody> + Send + Sync>;
 
 /// The message types a service consumes (events) and serves (commands and queries) over a
@@ -44,15 +52,53 @@ impl Routes {
         Routes::default()
     }
 
-    /// Consume events of type `E`: each is published to the local mediator's handlers.
+    /// Consume events of type `E`: each is published to the local mediator's handlers. With an
+    /// inbox, a delivery recorded as processed is skipped; the handlers' own writes are not in
+    /// the inbox's transaction, so a crash between them and the record runs them again (at
+    /// least once). One route per type: a later `event` or `projection` of `E` replaces it.
     pub fn event<E: Event + DeserializeOwned>(mut self) -> Routes {
-        let route: EventRoute = Arc::new(|mediator: Mediator, envelope: Envelope| {
+        let route = EventRoute::Mediator(Arc::new(|mediator: Mediator, envelope: Envelope| {
             Box::pin(async move {
                 let event: E = envelope.message()?;
                 let ctx = mediator.arrived_context(correlation(&envelope));
                 mediator.publish_arrived(event, ctx).await
             })
-        });
+        }));
+        self.events.insert(E::NAME, route);
+        self
+    }
+
+    /// Consume events of type `E` into state kept in the inbox's SQLite file: `project` runs in
+    /// the transaction that records the delivery in the inbox, so its writes happen exactly
+    /// once, whatever the redeliveries and crashes. The consumer needs an inbox. An error from
+    /// `project` rolls the transaction back and counts as a failed delivery (retried, then
+    /// dead-lettered).
+    ///
+    /// ```
+    /// use catga::prelude::*;
+    /// use catga::transport::Routes;
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// pub struct Deposited { pub account: String, pub cents: i64 }
+    ///
+    /// let routes = Routes::new().projection(|event: &Deposited, tx| {
+    ///     tx.execute(
+    ///         "INSERT INTO balances (account, cents) VALUES (?1, ?2)
+    ///          ON CONFLICT (account) DO UPDATE SET cents = cents + excluded.cents",
+    ///         (&event.account, event.cents),
+    ///     )?;
+    ///     Ok(())
+    /// });
+    /// assert_eq!(routes.event_subjects(), ["catga.events.Deposited"]);
+    /// ```
+    pub fn projection<E, F>(mut self, project: F) -> Routes
+    where
+        E: Event + DeserializeOwned,
+        F: Fn(&E, &Transaction<'_>) -> Result<()> + Send + Sync + 'static,
+    {
+        let route = EventRoute::Projection(Arc::new(
+            move |envelope: &Envelope, tx: &Transaction<'_>| project(&envelope.message::<E>()?, tx),
+        ));
         self.events.insert(E::NAME, route);
         self
     }
@@ -92,13 +138,19 @@ impl Routes {
             .collect()
     }
 
-    /// Delivers an event envelope to `mediator`; an unrouted type is a validation error that
-    /// names the routed ones.
-    pub(crate) async fn deliver(&self, mediator: &Mediator, envelope: Envelope) -> Result<()> {
-        let Some(route) = self.events.get(envelope.type_name.as_str()) else {
-            return Err(unknown(&envelope, "event", self.events.keys()));
-        };
-        route(mediator.clone(), envelope).await
+    /// The route of an event envelope; an unrouted type is a validation error that names the
+    /// routed ones.
+    pub(crate) fn event_route(&self, envelope: &Envelope) -> Result<&EventRoute> {
+        self.events
+            .get(envelope.type_name.as_str())
+            .ok_or_else(|| unknown(envelope, "event", self.events.keys()))
+    }
+
+    /// Whether any event type is routed to a projection (which needs an inbox).
+    pub(crate) fn has_projections(&self) -> bool {
+        self.events
+            .values()
+            .any(|route| matches!(route, EventRoute::Projection(_)))
     }
 
     /// Answers a request envelope with `mediator`.
