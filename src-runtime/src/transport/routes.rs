@@ -12,13 +12,18 @@ use super::{BoxFuture, Envelope, ReplyBody, command_subject, event_subject};
 use crate::message::{Event, Request};
 use crate::{Error, Mediator, MessageId, Result};
 
+/// Publishes an event envelope to a mediator's handlers.
+type Deliver = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+/// Applies an event envelope inside the inbox's transaction.
+type Project = Arc<dyn Fn(&Envelope, &Transaction<'_>) -> Result<()> + Send + Sync>;
+
 /// How an event type's deliveries are applied.
 #[derive(Clone)]
 pub(crate) enum EventRoute {
     /// Published to the local mediator's handlers.
-    Mediator(Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>),
+    Mediator(Deliver),
     /// Written by a projection inside the inbox's transaction.
-    Projection(Arc<dyn Fn(&Envelope, &Transaction<'_>) -> Result<()> + Send + Sync>),
+    Projection(Project),
 }
 type RequestRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, ReplyBody> + Send + Sync>;
 
