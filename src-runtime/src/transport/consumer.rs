@@ -25,7 +25,8 @@ pub enum Handled {
     Applied,
     /// The inbox had the id: acknowledged without running the handlers.
     Duplicate,
-    /// Handling failed; the broker delivers it again after the backoff.
+    /// Not done yet: the broker delivers it again after the backoff (or after `ack_wait`, when
+    /// its dead letter could not be stored).
     Retried,
     /// Handling failed for good; it is on the dead-letter subject.
     DeadLettered,
@@ -127,11 +128,13 @@ impl EventConsumer {
         }
     }
 
-    /// Handles and settles one delivery.
+    /// Handles and settles one delivery. An error means the inbox cannot be read or written;
+    /// a delivery that cannot be settled (the broker is unreachable) is left to come back after
+    /// `ack_wait`, where the inbox recognizes it.
     pub async fn handle(&self, delivery: Delivery) -> Result<Handled> {
         let error = match self.apply(&delivery.envelope).await? {
             Ok(handled) => {
-                delivery.ack().await?;
+                settled(delivery.ack().await, &self.group);
                 return Ok(handled);
             }
             Err(error) => error,
@@ -140,10 +143,10 @@ impl EventConsumer {
         let poison = error.kind() == ErrorKind::Validation;
         if !poison && delivery.attempt < self.options.max_attempts {
             let delay = self.options.backoff_after(delivery.attempt);
-            delivery.retry(delay).await?;
+            settled(delivery.retry(delay).await, &self.group);
             return Ok(Handled::Retried);
         }
-        self.dead_letter(delivery, &error).await
+        Ok(self.dead_letter(delivery, &error).await)
     }
 
     /// Applies one envelope. The outer error stops the consumer (its inbox failed); the inner
@@ -191,8 +194,9 @@ impl EventConsumer {
     }
 
     /// Publishes the delivery to the group's dead-letter subject with the reason, then
-    /// acknowledges it: the stream moves on.
-    async fn dead_letter(&self, delivery: Delivery, error: &Error) -> Result<Handled> {
+    /// acknowledges it: the stream moves on. When the letter cannot be published, the delivery
+    /// is not acknowledged: it comes back after `ack_wait` and is dead-lettered then.
+    async fn dead_letter(&self, delivery: Delivery, error: &Error) -> Handled {
         tracing::warn!(
             group = %self.group,
             message_type = %delivery.envelope.type_name,
@@ -209,11 +213,28 @@ impl EventConsumer {
             envelope: delivery.envelope.clone(),
         };
         let subject = dead_letter_subject(&self.group, &delivery.envelope.type_name);
-        self.transport
-            .publish(&subject, &dead_letter_envelope(&letter)?)
-            .await?;
-        delivery.ack().await?;
-        Ok(Handled::DeadLettered)
+        let stored = match dead_letter_envelope(&letter) {
+            Ok(envelope) => self.transport.publish(&subject, &envelope).await,
+            Err(error) => Err(error),
+        };
+        match stored {
+            Ok(()) => {
+                settled(delivery.ack().await, &self.group);
+                Handled::DeadLettered
+            }
+            Err(error) => {
+                tracing::warn!(group = %self.group, %error, "catga: cannot store a dead letter; the message comes back after ack_wait");
+                Handled::Retried
+            }
+        }
+    }
+}
+
+/// Logs a settlement the broker did not confirm: the delivery comes back after `ack_wait`,
+/// which the inbox (or a retry) absorbs.
+fn settled(outcome: Result<()>, group: &str) {
+    if let Err(error) = outcome {
+        tracing::warn!(group, %error, "catga: a delivery was not settled; the broker delivers it again after ack_wait");
     }
 }
 

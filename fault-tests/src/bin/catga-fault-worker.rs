@@ -1,0 +1,48 @@
+//! One piece of the fault tests' service, as a process to kill:
+//!
+//! ```text
+//! catga-fault-worker produce  DB FROM TO      # Deposit FROM..TO through the outbox in DB
+//! catga-fault-worker dispatch DB NATS_URL     # DB's outbox to NATS, until killed
+//! catga-fault-worker consume  DB NATS_URL ACK_WAIT_MS  # apply deposits into DB, until killed
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["produce", db, from, to] => match (from.parse(), to.parse()) {
+            (Ok(from), Ok(to)) => catga_fault_tests::produce(&PathBuf::from(db), from..to).await,
+            _ => Err(catga::Error::validation(format!(
+                "FROM and TO must be numbers: {from} {to}"
+            ))),
+        },
+        ["dispatch", db, url] => catga_fault_tests::dispatch(&PathBuf::from(db), url).await,
+        ["consume", db, url, ack_wait_ms] => match ack_wait_ms.parse() {
+            Ok(ms) => {
+                catga_fault_tests::consume(&PathBuf::from(db), url, Duration::from_millis(ms)).await
+            }
+            Err(_) => Err(catga::Error::validation(format!(
+                "ACK_WAIT_MS must be a number: {ack_wait_ms}"
+            ))),
+        },
+        _ => Err(catga::Error::validation(format!(
+            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS (got {args:?})"
+        ))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("catga-fault-worker: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The service the fault tests run in pieces, each piece a process the tests kill at will:
+//! a producer whose handler publishes an exported event per command (stored in the outbox), a
+//! dispatcher moving the outbox to NATS, and a consumer applying the events through a
+//! projection into a SQLite table, in the inbox's transaction. `src/bin/catga-fault-worker.rs`
+//! runs one piece; `tests/faults.rs` orchestrates them.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use catga::prelude::*;
+use catga::transport::{
+    ConsumerOptions, EventConsumer, OutboxDispatcher, Routes, SqliteInbox, SqliteOutbox, Transport,
+};
+use catga_nats::{NatsOptions, NatsTransport};
+
+/// The event that crosses the broker: the `n`-th deposit.
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+pub struct Deposited {
+    pub n: u64,
+}
+
+/// The command whose handler publishes [`Deposited`].
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = ())]
+pub struct Deposit {
+    pub n: u64,
+}
+
+struct DepositHandler;
+
+impl Handler<Deposit> for DepositHandler {
+    async fn handle(&self, command: Deposit, ctx: &Context) -> catga::Result<()> {
+        ctx.publish(Deposited { n: command.n }).await
+    }
+}
+
+/// The consumer group of the consuming service.
+pub const GROUP: &str = "ledger";
+
+/// A deposit the consumer refuses every time (retryable error), to be dead-lettered.
+pub const POISON: u64 = u64::MAX;
+
+/// Sends `Deposit { n }` for `n` in `range` through a mediator whose outbox is `db`: each
+/// handler's event is stored in the outbox when the handler succeeds.
+pub async fn produce(db: &Path, range: std::ops::Range<u64>) -> catga::Result<()> {
+    let outbox = SqliteOutbox::open(db).await?;
+    let mediator = Mediator::builder()
+        .handler(DepositHandler)
+        .outbox(outbox)
+        .export_keyed::<Deposited, _>(|event| Some(format!("account-{}", event.n % 16)))
+        .build()?;
+    for n in range {
+        mediator.send(Deposit { n }).await?;
+    }
+    Ok(())
+}
+
+/// Connects to NATS at `url`.
+pub async fn connect(url: &str) -> catga::Result<Arc<dyn Transport>> {
+    let transport = NatsTransport::connect(url, NatsOptions::default()).await?;
+    Ok(Arc::new(transport))
+}
+
+/// Moves `db`'s outbox to the broker until killed.
+pub async fn dispatch(db: &Path, url: &str) -> catga::Result<()> {
+    let outbox = SqliteOutbox::open(db).await?;
+    OutboxDispatcher::new(outbox, connect(url).await?)
+        .idle_poll(Duration::from_millis(20))
+        .run()
+        .await
+}
+
+/// The consumer's options: a short `ack_wait`, so deliveries a killed member held come back
+/// soon, and quick retries.
+pub fn consumer_options(ack_wait: Duration) -> ConsumerOptions {
+    ConsumerOptions {
+        ack_wait,
+        max_attempts: 3,
+        backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+    }
+}
+
+/// Creates the table the projection writes: one row per application of a deposit, so a
+/// duplicate shows as a second row.
+pub fn create_ledger(db: &Path) -> catga::Result<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE IF NOT EXISTS applied (n INTEGER NOT NULL);",
+    )?;
+    Ok(())
+}
+
+/// Applies deposits into `db` (projection and inbox in one transaction) until killed.
+pub async fn consume(db: &Path, url: &str, ack_wait: Duration) -> catga::Result<()> {
+    create_ledger(db)?;
+    let inbox = SqliteInbox::open(db).await?;
+    let routes = Routes::new().projection(|event: &Deposited, tx| {
+        if event.n == POISON {
+            return Err(Error::unavailable("this deposit can never be applied"));
+        }
+        tx.execute(
+            "INSERT INTO applied (n) VALUES (?1)",
+            [i64::try_from(event.n).unwrap_or(i64::MAX)],
+        )?;
+        Ok(())
+    });
+    let mediator = Mediator::builder().build()?;
+    EventConsumer::new(connect(url).await?, GROUP, routes, mediator)
+        .inbox(inbox)
+        .options(consumer_options(ack_wait))
+        .run()
+        .await
+}
+
+/// `(rows, distinct deposits)` applied in `db`'s ledger so far.
+pub fn applied(db: &Path) -> catga::Result<(u64, u64)> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let exists: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'applied'",
+        [],
+        |row| row.get(0),
+    )?;
+    if exists == 0 {
+        return Ok((0, 0));
+    }
+    let (rows, distinct): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COUNT(DISTINCT n) FROM applied",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok((
+        u64::try_from(rows).unwrap_or(0),
+        u64::try_from(distinct).unwrap_or(0),
+    ))
+}
