@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use catga_lints::{Edit, apply_edits};
 
 use crate::edit::{self, ParsedFile, Registration};
+use crate::format::{format_created, rustfmt_snippet};
 use crate::name::{self, TypeName};
 use crate::template::{self, Template};
 use crate::{Plan, ScaffoldError};
@@ -114,13 +115,10 @@ pub fn plan(options: &AddOptions) -> Result<Plan, ScaffoldError> {
     let mut slice_path = PathBuf::from("src");
     slice_path.extend(&module);
     slice_path.push(format!("{}.rs", slice.name.snake));
-    plan.create(
-        &slice_path,
-        rustfmt(template::render(module_template.text, &values)),
-    );
+    plan.create(&slice_path, template::render(module_template.text, &values));
     plan.create(
         Path::new("tests").join(format!("{}.rs", slice.name.snake)),
-        rustfmt(template::render(test_template.text, &values)),
+        template::render(test_template.text, &values),
     );
 
     let mut edits: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
@@ -141,6 +139,7 @@ pub fn plan(options: &AddOptions) -> Result<Plan, ScaffoldError> {
         })?;
         plan.edit(path, file.text().to_string(), after);
     }
+    format_created(&mut plan);
     plan.check()?;
     Ok(plan)
 }
@@ -196,15 +195,17 @@ fn response(options: &AddOptions) -> Result<String, ScaffoldError> {
 
 /// A type as rustfmt writes it (`Vec<String>`, `Option<(u8, u8)>`).
 fn quote_type(ty: &syn::Type) -> String {
-    let text = rustfmt_snippet(&format!(
-        "type T = {};",
-        quote::ToTokens::to_token_stream(ty)
-    ));
-    text.trim()
-        .strip_prefix("type T = ")
-        .and_then(|rest| rest.strip_suffix(';'))
-        .map(str::to_string)
-        .unwrap_or_else(|| quote::ToTokens::to_token_stream(ty).to_string())
+    let tokens = quote::ToTokens::to_token_stream(ty).to_string();
+    rustfmt_snippet(&format!("type T = {tokens};"))
+        .and_then(|text| {
+            Some(
+                text.trim()
+                    .strip_prefix("type T = ")?
+                    .strip_suffix(';')?
+                    .to_string(),
+            )
+        })
+        .unwrap_or(tokens)
 }
 
 /// The slice being added: what the templates and the registration are made from.
@@ -507,43 +508,6 @@ fn parse_dir(
         }
     }
     Ok(())
-}
-
-/// `text` formatted by rustfmt when it is installed, so a generated file passes `cargo fmt
-/// --check` whatever the names' lengths; as rendered otherwise.
-fn rustfmt(text: String) -> String {
-    let formatted = rustfmt_snippet(&text);
-    if formatted.is_empty() {
-        text
-    } else {
-        formatted
-    }
-}
-
-/// rustfmt's output for `text`, or an empty string when rustfmt is missing or fails.
-fn rustfmt_snippet(text: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let child = Command::new("rustfmt")
-        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(mut child) = child else {
-        return String::new();
-    };
-    if let Some(mut stdin) = child.stdin.take()
-        && stdin.write_all(text.as_bytes()).is_err()
-    {
-        return String::new();
-    }
-    match child.wait_with_output() {
-        Ok(output) if output.status.success() => {
-            String::from_utf8(output.stdout).unwrap_or_default()
-        }
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]

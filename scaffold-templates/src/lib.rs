@@ -14,6 +14,7 @@
 pub mod add;
 pub mod edit;
 mod error;
+mod format;
 pub mod name;
 pub mod new;
 mod plan;

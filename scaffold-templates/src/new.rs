@@ -3,8 +3,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use catga_lints::apply_edits;
+
+use crate::edit::{ParsedFile, declare_module};
+use crate::format::format_created;
 use crate::name::{self, ProjectName};
-use crate::template::{self, NEW_PROJECT};
+use crate::template::{self, NEW_NATS, NEW_PROJECT};
 use crate::{Plan, ScaffoldError};
 
 /// Where the generated project gets the catga runtime and bench harness from.
@@ -16,6 +20,8 @@ pub enum Runtime {
         runtime: PathBuf,
         /// The bench harness crate (`bench-harness/`).
         bench: PathBuf,
+        /// The NATS transport crate (`transport-nats/`).
+        nats: PathBuf,
     },
     /// The published crates, at this version requirement.
     Version(String),
@@ -35,7 +41,12 @@ impl Runtime {
         };
         let runtime = root.join("src-runtime");
         let bench = root.join("bench-harness");
-        for (dir, package) in [(&runtime, "catga"), (&bench, "catga-bench")] {
+        let nats = root.join("transport-nats");
+        for (dir, package) in [
+            (&runtime, "catga"),
+            (&bench, "catga-bench"),
+            (&nats, "catga-nats"),
+        ] {
             if package_name(dir).as_deref() != Some(package) {
                 return Err(ScaffoldError::project(format!(
                     "`{}` is not a catga checkout: `{}` should hold the `{package}` crate; \
@@ -45,7 +56,11 @@ impl Runtime {
                 )));
             }
         }
-        Ok(Runtime::Path { runtime, bench })
+        Ok(Runtime::Path {
+            runtime,
+            bench,
+            nats,
+        })
     }
 
     /// The published crates at `requirement` (a cargo version requirement, e.g. `0.1`).
@@ -60,8 +75,16 @@ impl Runtime {
 
     fn dependency(&self, package: &str) -> String {
         match self {
-            Runtime::Path { runtime, bench } => {
-                let dir = if package == "catga" { runtime } else { bench };
+            Runtime::Path {
+                runtime,
+                bench,
+                nats,
+            } => {
+                let dir = match package {
+                    "catga" => runtime,
+                    "catga-bench" => bench,
+                    _ => nats,
+                };
                 let path = toml::Value::String(dir.display().to_string());
                 format!("{package} = {{ path = {path} }}")
             }
@@ -94,6 +117,18 @@ pub struct NewOptions {
     pub cli_version: String,
     /// Allow an existing, empty destination directory.
     pub force: bool,
+    /// How the service talks to other services.
+    pub transport: TransportChoice,
+}
+
+/// `catga new --transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransportChoice {
+    /// One process: the mediator only (the default).
+    #[default]
+    Memory,
+    /// Also serves other services over NATS JetStream (`catga-nats`).
+    Nats,
 }
 
 /// The plan for a new project, after checking the name and the destination.
@@ -106,7 +141,11 @@ pub fn plan(options: &NewOptions) -> Result<Plan, ScaffoldError> {
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let workspace = enclosing_workspace(&options.path);
     for file in NEW_PROJECT {
-        let mut text = template::render(file.text, &values);
+        let override_file = match options.transport {
+            TransportChoice::Nats => NEW_NATS.iter().find(|nats| nats.path == file.path),
+            TransportChoice::Memory => None,
+        };
+        let mut text = template::render(override_file.unwrap_or(file).text, &values);
         if file.path == "Cargo.toml"
             && let Some(workspace) = &workspace
         {
@@ -120,9 +159,31 @@ pub fn plan(options: &NewOptions) -> Result<Plan, ScaffoldError> {
                 workspace.display()
             ));
         }
+        if file.path == "src/lib.rs" && options.transport == TransportChoice::Nats {
+            text = with_module(text, "transport")?;
+        }
         plan.create(file.path, text);
     }
+    if options.transport == TransportChoice::Nats {
+        for file in NEW_NATS {
+            if !NEW_PROJECT.iter().any(|base| base.path == file.path) {
+                plan.create(file.path, template::render(file.text, &values));
+            }
+        }
+    }
+    format_created(&mut plan);
     Ok(plan)
+}
+
+/// `lib_rs` with `pub mod name;` declared among its modules.
+fn with_module(lib_rs: String, name: &str) -> Result<String, ScaffoldError> {
+    let file = ParsedFile::parse("src/lib.rs", lib_rs)?;
+    let declared = match declare_module(&file, name)? {
+        Some(edit) => apply_edits(file.text(), [&edit]),
+        None => Some(file.text().to_string()),
+    };
+    declared
+        .ok_or_else(|| ScaffoldError::project("cannot declare the transport module in src/lib.rs"))
 }
 
 const OWN_WORKSPACE: &str = "
@@ -145,6 +206,16 @@ fn values(name: &ProjectName, options: &NewOptions) -> Vec<(&'static str, String
         Runtime::Version(version) => version.clone(),
         Runtime::Path { .. } => options.cli_version.clone(),
     };
+    let nats = options.transport == TransportChoice::Nats;
+    let (transport_dependency, transport_dev_dependency, transport_readme) = if nats {
+        (
+            format!("\n{}", options.runtime.dependency("catga-nats")),
+            "\ntempfile = \"3\"".to_string(),
+            NATS_README.replace("{{package}}", &name.package),
+        )
+    } else {
+        (String::new(), String::new(), String::new())
+    };
     vec![
         ("package", name.package.clone()),
         ("crate", name.crate_ident.clone()),
@@ -154,8 +225,26 @@ fn values(name: &ProjectName, options: &NewOptions) -> Vec<(&'static str, String
             options.runtime.dependency("catga-bench"),
         ),
         ("catga_version", catga_version),
+        ("transport_dependency", transport_dependency),
+        ("transport_dev_dependency", transport_dev_dependency),
+        ("transport_readme", transport_readme),
     ]
 }
+
+/// The README section of a project made with `--transport nats`.
+const NATS_README: &str = "## Serving other services over NATS
+
+```console
+$ nats-server -js -sd /tmp/nats-store &                # or: docker run -p 4222:4222 nats:2 -js
+$ CATGA_NATS_URL=nats://127.0.0.1:4222 cargo run       # serves until stopped
+```
+
+`src/transport.rs` lists what the service answers (`CreateTask`, `GetTask`) and consumes
+(`TaskCompleted`) as `{{package}}` on the broker; `tests/transport.rs` checks it over the
+in-memory transport. The guarantees, and how to publish events through a transactional outbox:
+https://github.com/catga-rs/catga/blob/main/docs/distributed.md
+
+";
 
 /// A destination is fine when it does not exist, or, with `force`, when it is an empty
 /// directory.
@@ -227,14 +316,20 @@ mod tests {
             runtime: Runtime::Version("0.1".into()),
             cli_version: "0.1.0".into(),
             force: false,
+            transport: TransportChoice::Memory,
         }
     }
 
     #[test]
     fn every_placeholder_of_the_project_is_filled() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let plan = plan(&options(dir.path(), "my-shop")).expect("plans");
-        for file in &plan.files {
+        let memory = plan(&options(dir.path(), "my-shop")).expect("plans");
+        let nats = plan(&NewOptions {
+            transport: TransportChoice::Nats,
+            ..options(dir.path(), "my-shop")
+        })
+        .expect("plans with nats");
+        for file in memory.files.iter().chain(&nats.files) {
             let Change::Create(text) = &file.change else {
                 panic!("a new project only creates files");
             };
@@ -254,13 +349,22 @@ mod tests {
                     .unwrap_or_else(|error| panic!("{} is not TOML: {error}", file.path.display()));
             }
         }
-        let main = plan
-            .files
-            .iter()
-            .find(|f| f.path == Path::new("src/main.rs"))
-            .expect("main");
+        let text = |plan: &Plan, path: &str| {
+            let file = plan.files.iter().find(|f| f.path == Path::new(path));
+            match file.map(|file| &file.change) {
+                Some(Change::Create(text)) => text.clone(),
+                other => panic!("{path} is not created: {other:?}"),
+            }
+        };
+        assert!(text(&memory, "src/main.rs").contains("my_shop::mediator()"));
+        assert!(!text(&memory, "Cargo.toml").contains("catga-nats"));
+        assert!(!text(&memory, "src/lib.rs").contains("pub mod transport;"));
+        assert_eq!(nats.files.len(), memory.files.len() + 2);
+        assert!(text(&nats, "Cargo.toml").contains("catga-nats = \"0.1\""));
+        assert!(text(&nats, "src/lib.rs").contains("pub mod tasks;\npub mod transport;\n"));
+        assert!(text(&nats, "src/main.rs").contains("CATGA_NATS_URL"));
         assert!(
-            matches!(&main.change, Change::Create(text) if text.contains("my_shop::mediator()"))
+            text(&nats, "README.md").contains("CATGA_NATS_URL=nats://127.0.0.1:4222 cargo run")
         );
     }
 

@@ -45,6 +45,14 @@ pub const NEW_PROJECT: &[Template] = templates!("new":
     "tests/tasks.rs",
 );
 
+/// `catga new --transport nats`: the files it adds to the project, or writes instead of the
+/// project's.
+pub const NEW_NATS: &[Template] = templates!("new-nats":
+    "src/main.rs",
+    "src/transport.rs",
+    "tests/transport.rs",
+);
+
 /// `catga add`'s slices: each message kind's module, and its test.
 pub const COMMAND: Template = template!("add/command.rs");
 pub const COMMAND_TEST: Template = template!("add/command_test.rs");
@@ -111,7 +119,7 @@ mod tests {
         assert_eq!(placeholders(text), ["package", "Type"]);
     }
 
-    /// Every file under `new/` and `add/` is embedded, so a template added on disk cannot be
+    /// Every file under `new/`, `new-nats/` and `add/` is embedded, so a template added on disk cannot be
     /// forgotten by the binary.
     #[test]
     fn every_template_file_is_embedded() {
@@ -122,6 +130,17 @@ mod tests {
         on_disk.sort();
         embedded.sort();
         assert_eq!(on_disk, embedded);
+
+        let mut nats_on_disk = Vec::new();
+        collect(
+            &root.join("new-nats"),
+            &root.join("new-nats"),
+            &mut nats_on_disk,
+        );
+        let mut nats_embedded: Vec<String> = NEW_NATS.iter().map(|t| t.path.to_string()).collect();
+        nats_on_disk.sort();
+        nats_embedded.sort();
+        assert_eq!(nats_on_disk, nats_embedded);
 
         let mut add_on_disk = Vec::new();
         collect(&root.join("add"), root, &mut add_on_disk);

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use catga_scaffold::new::{self, NewOptions, Runtime};
+use catga_scaffold::new::{self, NewOptions, Runtime, TransportChoice};
 use catga_scaffold::{Plan, ScaffoldError};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::{CommandResult, Outcome, terminal};
 
@@ -37,6 +37,19 @@ pub(crate) struct NewArgs {
     /// Write into an existing directory, which must be empty
     #[arg(long)]
     pub(crate) force: bool,
+
+    /// How the service talks to other services
+    #[arg(long, value_enum, default_value_t = NewTransport::Memory, value_name = "TRANSPORT")]
+    pub(crate) transport: NewTransport,
+}
+
+/// `catga new --transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum NewTransport {
+    /// One process: the mediator only
+    Memory,
+    /// Also answer commands and consume events over NATS JetStream (catga-nats)
+    Nats,
 }
 
 pub(crate) fn run(args: &NewArgs) -> CommandResult {
@@ -55,6 +68,10 @@ pub(crate) fn run(args: &NewArgs) -> CommandResult {
         runtime,
         cli_version: env!("CARGO_PKG_VERSION").into(),
         force: args.force,
+        transport: match args.transport {
+            NewTransport::Memory => TransportChoice::Memory,
+            NewTransport::Nats => TransportChoice::Nats,
+        },
     };
     let plan = new::plan(&options)?;
     for note in &plan.notes {
