@@ -145,3 +145,74 @@ fn e2e_new_project_builds_tests_lints_runs_and_benches_then_grows_with_add() {
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     );
 }
+
+/// `catga new --transport nats`: the project tests (its transport test over the in-memory
+/// transport), lints and formats clean, and, run with `CATGA_NATS_URL`, answers a `CreateTask`
+/// sent over a real nats-server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
+    use catga::transport::{Envelope, ReplyBody, Transport};
+    use catga_nats::testing::NatsServer;
+    use catga_nats::{NatsOptions, NatsTransport};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    catga(
+        dir.path(),
+        &["new", "relay", "--transport", "nats", "--no-git"],
+    );
+    let project = dir.path().join("relay");
+    let tests = cargo(&project, &["test"]);
+    assert!(
+        tests.contains("other_services_create_read_and_complete_tasks ... ok"),
+        "{tests}"
+    );
+    assert_lint_clean(&project);
+    cargo(&project, &["fmt", "--check"]);
+    cargo(
+        &project,
+        &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
+    );
+
+    let server = NatsServer::start().await.expect("nats-server");
+    let binary = target_dir().join("debug/relay");
+    let mut service = tokio::process::Command::new(&binary)
+        .current_dir(&project)
+        .env("CATGA_NATS_URL", server.url())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run the service");
+    let transport = NatsTransport::connect(&server.url(), NatsOptions::default())
+        .await
+        .expect("connect");
+    let mut request =
+        Envelope::of(&Probe, &catga::Context::new(catga::MessageId::next())).expect("an envelope");
+    request.type_name = "CreateTask".into();
+    request.payload = serde_json::json!({ "request_id": "e2e-1", "title": "Over NATS" });
+    let started = std::time::Instant::now();
+    let reply = loop {
+        match transport
+            .request(
+                "catga.commands.CreateTask",
+                &request,
+                std::time::Duration::from_secs(5),
+            )
+            .await
+        {
+            Ok(reply) => break reply,
+            Err(error) if started.elapsed() < std::time::Duration::from_secs(30) => {
+                assert!(
+                    service.try_wait().expect("poll the service").is_none(),
+                    "the service exited: {error}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("no reply from the service: {error}"),
+        }
+    };
+    let body: ReplyBody = serde_json::from_value(reply.payload).expect("a reply body");
+    assert_eq!(body.into_result::<u64>().expect("a task id"), 1);
+}
+
+/// Only its envelope's ids are used: the request is a `CreateTask` of the generated project.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, catga::Event)]
+struct Probe;
