@@ -14,6 +14,8 @@
 //!    batched, with each latency counted from when its operation was due (so a stall is charged
 //!    to every operation it delayed: no coordinated omission).
 //! 4. Allocations are counted only inside samples.
+//! 5. At the end, finished or failed, every workload that was set up is torn down
+//!    ([`Workload::teardown`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -123,6 +125,8 @@ pub(crate) trait Driver: Send + Sync {
     fn warm(&self, runtime: &Runtime, duration: Duration) -> catga::Result<(u64, Duration)>;
     fn sample(&self, runtime: &Runtime, plan: SamplePlan) -> catga::Result<SampleResult>;
     fn between_samples(&self);
+    /// Runs the workload's teardown on `runtime`.
+    fn teardown(&self, runtime: &Runtime);
 }
 
 /// Wraps a workload for the runner.
@@ -178,6 +182,10 @@ impl<W: Workload> Driver for WorkloadDriver<W> {
 
     fn between_samples(&self) {
         self.workload.between_samples();
+    }
+
+    fn teardown(&self, runtime: &Runtime) {
+        runtime.block_on(self.workload.teardown());
     }
 }
 
@@ -455,49 +463,26 @@ pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<R
     let timer_overhead_ns = timer_overhead_ns();
     let progress = Progress::new(scenarios, options);
 
-    let mut states = Vec::with_capacity(scenarios.len());
-    for scenario in scenarios {
-        progress.set_message(scenario.name(), "warming up");
-        let driver = runtime.block_on((scenario.setup())());
-        let (ops, took) = driver
-            .warm(&runtime, options.warmup)
-            .map_err(|error| failed(scenario, error))?;
-        let op_ns = took.as_nanos() as f64 / ops as f64;
-        let rate = scenario.target_rate().or(options.rate);
-        let plan = SamplePlan {
-            duration: options.duration / options.samples,
-            // Open-loop operations are due one at a time, so they are never batched.
-            batch: if scenario.in_flight() > 1 || rate.is_none() {
-                batch_for(op_ns, timer_overhead_ns)
-            } else {
-                1
-            },
-            concurrency: scenario.in_flight(),
-            rate: rate.filter(|_| scenario.in_flight() == 1),
-        };
-        states.push((driver, plan, Vec::new()));
+    let mut drivers = Vec::with_capacity(scenarios.len());
+    let measured = measure(
+        &runtime,
+        scenarios,
+        options,
+        timer_overhead_ns,
+        &progress,
+        &mut drivers,
+    );
+    // Every workload that was set up is torn down, also when a scenario failed.
+    for driver in &drivers {
+        driver.teardown(&runtime);
     }
-
-    let rewarm = (options.warmup / 10).min(Duration::from_millis(50));
-    for sample in 0..options.samples {
-        for (scenario, (driver, plan, results)) in scenarios.iter().zip(&mut states) {
-            if sample > 0 {
-                driver.between_samples();
-            }
-            driver
-                .warm(&runtime, rewarm)
-                .and_then(|_| driver.sample(&runtime, *plan))
-                .map(|result| results.push(result))
-                .map_err(|error| failed(scenario, error))?;
-            progress.sample_done(scenario.name());
-        }
-    }
+    let measured = measured?;
     progress.finish();
 
     let mut reports: Vec<ScenarioReport> = scenarios
         .iter()
-        .zip(&states)
-        .map(|(scenario, (_, plan, results))| summarize(scenario, plan, results))
+        .zip(&measured)
+        .map(|(scenario, (plan, results))| summarize(scenario, plan, results))
         .collect();
     if let Some(floor) = reports
         .iter()
@@ -521,6 +506,59 @@ pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<R
         timer_overhead_ns,
         scenarios: reports,
     })
+}
+
+/// Sets up, warms up and measures every scenario: how each one's samples ran and what they
+/// measured, in the scenarios' order. Each driver set up goes into `drivers` at once, so the
+/// caller tears it down whatever happens next.
+fn measure(
+    runtime: &Runtime,
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    timer_overhead_ns: f64,
+    progress: &Progress,
+    drivers: &mut Vec<Box<dyn Driver>>,
+) -> Result<Vec<(SamplePlan, Vec<SampleResult>)>, RunError> {
+    let mut measured = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        progress.set_message(scenario.name(), "warming up");
+        let driver = runtime.block_on((scenario.setup())());
+        let warmed = driver.warm(runtime, options.warmup);
+        drivers.push(driver);
+        let (ops, took) = warmed.map_err(|error| failed(scenario, error))?;
+        let op_ns = took.as_nanos() as f64 / ops as f64;
+        let rate = scenario.target_rate().or(options.rate);
+        let plan = SamplePlan {
+            duration: options.duration / options.samples,
+            // Open-loop operations are due one at a time, so they are never batched.
+            batch: if scenario.in_flight() > 1 || rate.is_none() {
+                batch_for(op_ns, timer_overhead_ns)
+            } else {
+                1
+            },
+            concurrency: scenario.in_flight(),
+            rate: rate.filter(|_| scenario.in_flight() == 1),
+        };
+        measured.push((plan, Vec::new()));
+    }
+
+    let rewarm = (options.warmup / 10).min(Duration::from_millis(50));
+    for sample in 0..options.samples {
+        for ((scenario, driver), (plan, results)) in
+            scenarios.iter().zip(drivers.iter()).zip(&mut measured)
+        {
+            if sample > 0 {
+                driver.between_samples();
+            }
+            driver
+                .warm(runtime, rewarm)
+                .and_then(|_| driver.sample(runtime, *plan))
+                .map(|result| results.push(result))
+                .map_err(|error| failed(scenario, error))?;
+            progress.sample_done(scenario.name());
+        }
+    }
+    Ok(measured)
 }
 
 fn failed(scenario: &Scenario, error: catga::Error) -> RunError {

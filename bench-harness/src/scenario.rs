@@ -45,6 +45,14 @@ pub trait Workload: Send + Sync + 'static {
     /// Called between samples, outside the measured time: drop state that grows with every
     /// operation (stored idempotency records, finished saga instances).
     fn between_samples(&self) {}
+
+    /// Called once at the end of the run, on the run's tokio runtime, whether the run finished
+    /// or stopped on an error: remove what the setup left outside the process (a broker's
+    /// consumers and stored messages). It cannot fail the run; do what can be done, within a
+    /// bound of your own.
+    fn teardown(&self) -> impl Future<Output = ()> + Send + '_ {
+        async {}
+    }
 }
 
 /// Who a scenario measures.

@@ -2,11 +2,12 @@
 //!
 //! Allocation counting is process-wide, so the tests of this binary take turns (`SERIAL`).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use catga_bench::report::{Report, Tool};
-use catga_bench::{CountingAllocator, RunOptions, Scenario, builtin, run};
+use catga_bench::{CountingAllocator, Group, RunOptions, Scenario, Workload, builtin, run};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -127,4 +128,66 @@ fn every_builtin_scenario_runs() {
     let duplicate = report.scenario("idempotent_duplicate").unwrap();
     let first = report.scenario("idempotent_first").unwrap();
     assert!(first.allocs_per_op > duplicate.allocs_per_op * 0.5);
+}
+
+/// Counts its operations and teardowns; fails its operations once `fail_after` have run.
+struct Counted {
+    ops: Arc<AtomicU64>,
+    teardowns: Arc<AtomicU64>,
+    fail_after: u64,
+}
+
+impl Workload for Counted {
+    async fn op(&self) -> catga::Result<()> {
+        if self.ops.fetch_add(1, Ordering::Relaxed) >= self.fail_after {
+            return Err(catga::Error::unavailable("the broker went away"));
+        }
+        Ok(())
+    }
+
+    async fn teardown(&self) {
+        // On the run's runtime: a teardown may await.
+        tokio::task::yield_now().await;
+        self.teardowns.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn counted(name: &str, fail_after: u64, teardowns: &Arc<AtomicU64>) -> Scenario {
+    let teardowns = Arc::clone(teardowns);
+    Scenario::new(name, Group::Project, move || {
+        let teardowns = Arc::clone(&teardowns);
+        async move {
+            Counted {
+                ops: Arc::new(AtomicU64::new(0)),
+                teardowns,
+                fail_after,
+            }
+        }
+    })
+}
+
+#[test]
+fn every_workload_set_up_is_torn_down_once_whether_the_run_finished_or_failed() {
+    let _turn = serial();
+    let teardowns = Arc::new(AtomicU64::new(0));
+    let fine = [
+        counted("first", u64::MAX, &teardowns),
+        counted("second", u64::MAX, &teardowns),
+    ];
+    run(&fine, &quick(), tool()).unwrap();
+    assert_eq!(teardowns.load(Ordering::Relaxed), 2);
+
+    // The second fails in its warm-up; the third is never set up.
+    teardowns.store(0, Ordering::Relaxed);
+    let failing = [
+        counted("first", u64::MAX, &teardowns),
+        counted("failing", 3, &teardowns),
+        counted("never_set_up", u64::MAX, &teardowns),
+    ];
+    let error = run(&failing, &quick(), tool()).unwrap_err();
+    assert!(
+        error.to_string().contains("`failing`") && error.to_string().contains("went away"),
+        "{error}"
+    );
+    assert_eq!(teardowns.load(Ordering::Relaxed), 2);
 }

@@ -20,11 +20,54 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::scenario::{Group, Scenario, Workload};
 
+#[cfg(feature = "nats")]
+pub mod nats;
 mod outbox;
 
+/// The environment variable that adds the NATS scenarios: the broker's URL.
+pub const NATS_URL_VAR: &str = "CATGA_BENCH_NATS_URL";
+
 /// Every built-in scenario, baselines first (so the floor is measured before the figures that
-/// are ratios to it).
+/// are ratios to it). The NATS scenarios (`nats_handled_*`, feature `nats`) come last, when
+/// [`NATS_URL_VAR`] names a broker.
 pub fn scenarios() -> Vec<Scenario> {
+    let mut all = local_scenarios();
+    #[cfg(feature = "nats")]
+    if let Some(url) = nats_url() {
+        all.extend(nats::scenarios(&url));
+    }
+    all
+}
+
+/// The broker [`NATS_URL_VAR`] names, if it is set and not empty.
+pub fn nats_url() -> Option<String> {
+    std::env::var(NATS_URL_VAR)
+        .ok()
+        .map(|url| url.trim().to_string())
+        .filter(|url| !url.is_empty())
+}
+
+/// One line saying how to add the scenarios [`scenarios`] left out, if it left some out.
+pub fn absent_note() -> Option<String> {
+    if cfg!(feature = "nats") {
+        if nats_url().is_some() {
+            return None;
+        }
+        Some(format!(
+            "the NATS scenarios (nats_handled_*) are left out: set {NATS_URL_VAR} to a \
+             nats-server with JetStream (e.g. {NATS_URL_VAR}=nats://127.0.0.1:4222) to add them"
+        ))
+    } else {
+        Some(
+            "the NATS scenarios (nats_handled_*) are left out: this build of catga-bench lacks \
+             its `nats` feature"
+                .to_string(),
+        )
+    }
+}
+
+/// The scenarios that need nothing outside the process.
+fn local_scenarios() -> Vec<Scenario> {
     let concurrent = |n: u32| {
         Scenario::new(format!("concurrent_send_{n}"), Group::Runtime, || async {
             SendCommand(mix_mediator())

@@ -106,11 +106,15 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
     let matcher = args.scenario.as_deref().map(compile_glob).transpose()?;
     if args.list {
         let suite = suite::open(args.builtin)?;
-        let names: String = select(suite.scenarios(), matcher.as_ref())?
+        let names: String = select(suite.as_ref(), matcher.as_ref())?
             .iter()
             .map(|s| format!("{:<24} {}\n", s.name, s.group))
             .collect();
         terminal::print(&names)?;
+        // On stderr: stdout stays one scenario a line, for scripts.
+        if let Some(note) = suite.absent_note() {
+            terminal::eprint(&format!("note: {note}\n"));
+        }
         return Ok(Outcome::Clean);
     }
     // What can be checked without measuring (or building a project) is, first.
@@ -122,7 +126,7 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
     };
     let baseline = args.compare.as_deref().map(Report::load).transpose()?;
     let suite = suite::open(args.builtin)?;
-    let names: Vec<String> = select(suite.scenarios(), matcher.as_ref())?
+    let names: Vec<String> = select(suite.as_ref(), matcher.as_ref())?
         .into_iter()
         .map(|scenario| scenario.name.clone())
         .collect();
@@ -228,12 +232,13 @@ fn compile_glob(pattern: &str) -> Result<GlobMatcher, String> {
         .map_err(|error| format!("invalid `--scenario {pattern}`: {error}"))
 }
 
-/// The scenarios `matcher` selects (all without one); selecting none is an error that lists
-/// them.
+/// The scenarios of `suite` that `matcher` selects (all without one); selecting none is an
+/// error that lists them (and says how to add the ones the suite left out).
 fn select<'a>(
-    scenarios: &'a [ScenarioInfo],
+    suite: &'a dyn Suite,
     matcher: Option<&GlobMatcher>,
 ) -> Result<Vec<&'a ScenarioInfo>, String> {
+    let scenarios = suite.scenarios();
     let Some(matcher) = matcher else {
         return Ok(scenarios.iter().collect());
     };
@@ -243,8 +248,12 @@ fn select<'a>(
         .collect();
     if selected.is_empty() {
         let listing: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+        let note = suite
+            .absent_note()
+            .map(|note| format!("\nnote: {note}"))
+            .unwrap_or_default();
         return Err(format!(
-            "no scenario matches `--scenario {}`; the scenarios are: {}",
+            "no scenario matches `--scenario {}`; the scenarios are: {}{note}",
             matcher.glob(),
             listing.join(", ")
         ));

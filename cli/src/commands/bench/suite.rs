@@ -25,6 +25,11 @@ pub(crate) trait Suite {
         options: &RunOptions,
         tool: &Tool,
     ) -> Result<Report, Box<dyn Error>>;
+
+    /// One line on scenarios this suite could have but left out, and how to add them.
+    fn absent_note(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The suite for this invocation: the built-in one with `--builtin` or outside a project that
@@ -78,6 +83,10 @@ impl Suite for Builtin {
             .cloned()
             .collect();
         Ok(catga_bench::run(&selected, options, tool.clone())?)
+    }
+
+    fn absent_note(&self) -> Option<String> {
+        builtin::absent_note()
     }
 }
 
