@@ -4,32 +4,15 @@
 //! Allocation counting is process-wide, so the tests of this binary take turns (`SERIAL`).
 #![cfg(feature = "nats")]
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use catga_bench::builtin::nats::{self, HIGH_RATE, LOW_RATE, SATURATION_IN_FLIGHT};
-use catga_bench::report::Tool;
-use catga_bench::{CountingAllocator, RunError, RunOptions, run};
+use catga_bench::{RunError, RunOptions, run};
 use catga_nats::testing::NatsServer;
 use futures_util::StreamExt;
 
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn tool() -> Tool {
-    Tool {
-        name: "catga".into(),
-        version: "test".into(),
-    }
-}
+mod support;
+use support::{serial, tool};
 
 /// The runner makes its own tokio runtime, so the server lives on another one, which also
 /// runs `after` once `test` is done.

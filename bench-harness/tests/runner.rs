@@ -2,23 +2,15 @@
 //!
 //! Allocation counting is process-wide, so the tests of this binary take turns (`SERIAL`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use catga_bench::report::{Report, Tool};
-use catga_bench::{CountingAllocator, Group, RunOptions, Scenario, Workload, builtin, run};
+use catga_bench::report::Report;
+use catga_bench::{Group, RunOptions, Scenario, Workload, builtin, run};
 
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+mod support;
+use support::{serial, tool};
 
 fn quick() -> RunOptions {
     RunOptions {
@@ -27,13 +19,6 @@ fn quick() -> RunOptions {
         samples: 4,
         rate: None,
         quiet: true,
-    }
-}
-
-fn tool() -> Tool {
-    Tool {
-        name: "catga".into(),
-        version: "test".into(),
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use catga::idempotency::{BoxFuture, Claim, IdempotencyStore, SqliteIdempotencyStore};
 use catga::prelude::*;
 use catga::transport::{
-    ConsumerOptions, MemoryTransport, OutboxDispatcher, OutboxEntry, SqliteOutbox, Transport,
-    event_subject,
+    ConsumerOptions, Envelope, MemoryTransport, OutboxDispatcher, OutboxEntry, SqliteOutbox,
+    Transport, event_subject,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, Event)]
@@ -98,7 +98,8 @@ impl IdempotencyStore for Counting {
     }
 }
 
-async fn orders_delivered(transport: &MemoryTransport, count: usize) -> Vec<u64> {
+/// The first `count` `Shipped` envelopes on `transport`, acknowledged.
+async fn delivered(transport: &MemoryTransport, count: usize) -> Vec<Envelope> {
     let mut subscription = transport
         .subscribe(
             "check",
@@ -107,19 +108,22 @@ async fn orders_delivered(transport: &MemoryTransport, count: usize) -> Vec<u64>
         )
         .await
         .expect("subscribe");
-    let mut orders = Vec::new();
+    let mut envelopes = Vec::new();
     for _ in 0..count {
         let delivery = subscription.next().await.expect("a delivery");
-        orders.push(
-            delivery
-                .envelope
-                .message::<Shipped>()
-                .expect("shipped")
-                .order,
-        );
+        envelopes.push(delivery.envelope.clone());
         delivery.ack().await.expect("ack");
     }
-    orders
+    envelopes
+}
+
+/// The orders of the first `count` `Shipped` events on `transport`.
+async fn orders_delivered(transport: &MemoryTransport, count: usize) -> Vec<u64> {
+    delivered(transport, count)
+        .await
+        .iter()
+        .map(|envelope| envelope.message::<Shipped>().expect("shipped").order)
+        .collect()
 }
 
 #[tokio::test]
@@ -205,16 +209,8 @@ async fn an_idempotent_commands_events_commit_with_its_record_once() {
         .flush()
         .await
         .expect("flush");
-    let mut subscription = transport
-        .subscribe(
-            "check",
-            &[event_subject("Shipped")],
-            &ConsumerOptions::default(),
-        )
-        .await
-        .expect("subscribe");
-    let delivery = subscription.next().await.expect("a delivery");
-    assert_eq!(delivery.envelope.key.as_deref(), Some("order-7"));
+    let envelopes = delivered(&transport, 1).await;
+    assert_eq!(envelopes[0].key.as_deref(), Some("order-7"));
 }
 
 #[tokio::test]
