@@ -228,6 +228,15 @@ fn values(name: &ProjectName, options: &NewOptions) -> Vec<(&'static str, String
         ("transport_dependency", transport_dependency),
         ("transport_dev_dependency", transport_dev_dependency),
         ("transport_readme", transport_readme),
+        (
+            "run_comment",
+            if nats {
+                "serves other services over NATS (see below)"
+            } else {
+                "builds the mediator, sends a command, runs a query, publishes an event"
+            }
+            .to_string(),
+        ),
     ]
 }
 
@@ -235,8 +244,8 @@ fn values(name: &ProjectName, options: &NewOptions) -> Vec<(&'static str, String
 const NATS_README: &str = "## Serving other services over NATS
 
 ```console
-$ nats-server -js -sd /tmp/nats-store &                # or: docker run -p 4222:4222 nats:2 -js
-$ CATGA_NATS_URL=nats://127.0.0.1:4222 cargo run       # serves until stopped
+$ nats-server -js -sd /tmp/nats-store &     # or: docker run -p 4222:4222 nats:2 -js
+$ cargo run                                 # serves until stopped; CATGA_NATS_URL picks another broker
 ```
 
 `src/transport.rs` lists what the service answers (`CreateTask`, `GetTask`) and consumes
@@ -363,9 +372,9 @@ mod tests {
         assert!(text(&nats, "Cargo.toml").contains("catga-nats = \"0.1\""));
         assert!(text(&nats, "src/lib.rs").contains("pub mod tasks;\npub mod transport;\n"));
         assert!(text(&nats, "src/main.rs").contains("CATGA_NATS_URL"));
-        assert!(
-            text(&nats, "README.md").contains("CATGA_NATS_URL=nats://127.0.0.1:4222 cargo run")
-        );
+        assert!(text(&nats, "README.md").contains("CATGA_NATS_URL picks another broker"));
+        assert!(text(&nats, "README.md").contains("# serves other services over NATS"));
+        assert!(text(&memory, "README.md").contains("# builds the mediator, sends a command"));
     }
 
     #[test]
