@@ -79,6 +79,7 @@ pub fn consumer_options(ack_wait: Duration) -> ConsumerOptions {
         max_attempts: 3,
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
+        handling_deadline: None,
     }
 }
 

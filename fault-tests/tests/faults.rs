@@ -1,15 +1,17 @@
 //! Fault tests against a real nats-server (started per test on a free port): the outbox
 //! dispatcher killed with SIGKILL at random points, a consumer group member killed mid-stream,
-//! the broker restarted mid-run, and a poison message. Each asserts that every event is applied
-//! exactly once (the inbox and the projection commit together), and each is bounded in time.
+//! the broker restarted mid-run, a poison message, a handler that never returns, and bytes that
+//! are not envelopes. The first four assert that every event is applied exactly once (the inbox
+//! and the projection commit together). Each fails when a run stops making progress, never on
+//! how fast it goes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use catga::transport::{
-    ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Envelope, EventConsumer, Routes, SqliteInbox,
-    SqliteOutbox, Transport, event_subject,
+    ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Envelope, EventConsumer, MAX_UNDECODABLE_BYTES,
+    Routes, SqliteInbox, SqliteOutbox, Transport, UNDECODABLE_TYPE, Undecodable, event_subject,
 };
 use catga::{Context, MessageId};
 use catga_fault_tests::{
@@ -32,22 +34,58 @@ fn path(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Waits until the ledger has `expected` distinct deposits, failing after `limit`.
-async fn until_applied(db: &Path, expected: u64, limit: Duration) -> (u64, u64) {
-    let started = Instant::now();
+/// How long a run may go without progress before the test calls it stuck. Only progress
+/// is watched, never speed: a loaded machine is slow, not stuck.
+const STALL: Duration = Duration::from_secs(60);
+
+/// Fails the test when `progress` has not grown for [`STALL`].
+struct Watchdog {
+    best: u64,
+    since: Instant,
+}
+
+impl Watchdog {
+    fn new() -> Self {
+        Self {
+            best: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn observe(&mut self, progress: u64, what: impl FnOnce() -> String) {
+        if progress > self.best {
+            self.best = progress;
+            self.since = Instant::now();
+        }
+        assert!(
+            self.since.elapsed() < STALL,
+            "{} (no progress for {STALL:?})",
+            what()
+        );
+    }
+}
+
+/// Waits until the ledger has at least `expected` distinct deposits.
+async fn until_at_least(db: &Path, expected: u64) -> (u64, u64) {
+    let mut watchdog = Watchdog::new();
     loop {
         let (rows, distinct) = applied(db).expect("read the ledger");
         if distinct >= expected {
-            // Give a duplicate, if there is one coming, the chance to show.
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            return applied(db).expect("read the ledger");
+            return (rows, distinct);
         }
-        assert!(
-            started.elapsed() < limit,
-            "only {distinct} of {expected} deposits applied ({rows} rows) after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        watchdog.observe(distinct, || {
+            format!("only {distinct} of {expected} deposits applied ({rows} rows)")
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until the ledger has `expected` distinct deposits, then gives a duplicate, if one
+/// is coming, the chance to show.
+async fn until_applied(db: &Path, expected: u64) -> (u64, u64) {
+    until_at_least(db, expected).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    applied(db).expect("read the ledger")
 }
 
 async fn pending(outbox: &Path) -> usize {
@@ -77,13 +115,16 @@ async fn a_dispatcher_killed_at_random_points_loses_and_duplicates_nothing() {
     assert_eq!(pending(&outbox).await, EVENTS as usize);
 
     let _consumer = worker(&["consume", &ledger_arg, &url, "2000"]);
-    let started = Instant::now();
+    let mut watchdog = Watchdog::new();
     let mut kills = 0;
-    while pending(&outbox).await > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the outbox never drained"
-        );
+    loop {
+        let left = pending(&outbox).await as u64;
+        if left == 0 {
+            break;
+        }
+        watchdog.observe(EVENTS - left, || {
+            format!("the outbox never drained: {left} entries left")
+        });
         let mut dispatcher = worker(&["dispatch", &outbox_arg, &url]);
         // Somewhere between connecting and the middle of a batch.
         tokio::time::sleep(Duration::from_millis(fastrand::u64(30..400))).await;
@@ -96,7 +137,7 @@ async fn a_dispatcher_killed_at_random_points_loses_and_duplicates_nothing() {
         "the dispatcher finished before it could be killed often ({kills})"
     );
 
-    let (rows, distinct) = until_applied(&ledger, EVENTS, Duration::from_secs(120)).await;
+    let (rows, distinct) = until_applied(&ledger, EVENTS).await;
     assert_eq!(
         (rows, distinct),
         (EVENTS, EVENTS),
@@ -121,19 +162,12 @@ async fn a_member_killed_mid_stream_leaves_the_rest_to_the_other() {
     let _second = worker(&["consume", &ledger_arg, &url, "1500"]);
     let publishing = tokio::spawn(publish(transport, 0..EVENTS));
 
-    let started = Instant::now();
-    while applied(&ledger).expect("ledger").1 < EVENTS / 3 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no progress before the kill"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_at_least(&ledger, EVENTS / 3).await;
     first.start_kill().expect("SIGKILL one member");
     first.wait().await.expect("reap it");
     publishing.await.expect("published");
 
-    let (rows, distinct) = until_applied(&ledger, EVENTS, Duration::from_secs(90)).await;
+    let (rows, distinct) = until_applied(&ledger, EVENTS).await;
     assert_eq!((rows, distinct), (EVENTS, EVENTS));
 }
 
@@ -152,21 +186,14 @@ async fn a_broker_restarted_mid_run_delays_nothing_for_good() {
     let _dispatcher = worker(&["dispatch", &outbox_arg, &url]);
     let producer = worker(&["produce", &outbox_arg, "0", &EVENTS.to_string()]);
 
-    let started = Instant::now();
-    while applied(&ledger).expect("ledger").1 < EVENTS / 4 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no progress before the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_at_least(&ledger, EVENTS / 4).await;
     server.kill().await.expect("stop the broker");
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.resume().await.expect("start the broker again");
     let produced = producer.wait_with_output().await.expect("the producer ran");
     assert!(produced.status.success(), "the producer failed");
 
-    let (rows, distinct) = until_applied(&ledger, EVENTS, Duration::from_secs(90)).await;
+    let (rows, distinct) = until_applied(&ledger, EVENTS).await;
     assert_eq!((rows, distinct), (EVENTS, EVENTS));
     assert!(
         server.log().await.contains("JetStream"),
@@ -209,7 +236,7 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_stream_mov
     publish_one(&transport, POISON).await;
     publish(transport.clone(), 5..10).await;
 
-    let (rows, distinct) = until_applied(&ledger, 10, Duration::from_secs(30)).await;
+    let (rows, distinct) = until_applied(&ledger, 10).await;
     assert_eq!(
         (rows, distinct),
         (10, 10),
@@ -223,7 +250,7 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_stream_mov
         )
         .await
         .expect("subscribe to dead letters");
-    let letter = tokio::time::timeout(Duration::from_secs(10), dead.next())
+    let letter = tokio::time::timeout(Duration::from_secs(60), dead.next())
         .await
         .expect("a dead letter in time")
         .expect("a dead letter");
@@ -247,6 +274,202 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_stream_mov
     consuming.abort();
 }
 
+/// Never returns for the poison deposit; counts every other one.
+#[derive(Clone, Default)]
+struct HangsOnPoison {
+    handled: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<u64>>>,
+}
+
+impl catga::EventHandler<Deposited> for HangsOnPoison {
+    async fn handle(&self, event: &Deposited, _ctx: &Context) -> catga::Result<()> {
+        if event.n == POISON {
+            std::future::pending::<()>().await;
+        }
+        self.handled.lock().expect("not poisoned").insert(event.n);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_handler_stops_neither_its_member_nor_the_group() {
+    const LATER: u64 = 100;
+    let server = NatsServer::start().await.expect("nats-server");
+    let handler = HangsOnPoison::default();
+    // Two members of one group, each on its own connection, as two instances would be.
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        let transport = connect(&server.url()).await.expect("connect");
+        let mediator = catga::Mediator::builder()
+            .event_handler(handler.clone())
+            .build()
+            .expect("builds");
+        // ack_wait 2 s, so the handling deadline is 1.6 s; three attempts.
+        let consumer = EventConsumer::new(
+            transport,
+            GROUP,
+            Routes::new().event::<Deposited>(),
+            mediator,
+        )
+        .options(consumer_options(Duration::from_secs(2)));
+        members.push(tokio::spawn(consumer.run()));
+    }
+    let transport = connect(&server.url()).await.expect("connect");
+    publish_one(&transport, POISON).await;
+    publish(transport.clone(), 0..LATER).await;
+
+    let mut watchdog = Watchdog::new();
+    loop {
+        let handled = handler.handled.lock().expect("not poisoned").len() as u64;
+        if handled == LATER {
+            break;
+        }
+        watchdog.observe(handled, || {
+            format!("the group handled {handled} of {LATER} deposits after the hung one")
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut dead = transport
+        .subscribe(
+            "ops",
+            &["catga.dead.>".to_string()],
+            &ConsumerOptions::default(),
+        )
+        .await
+        .expect("subscribe to dead letters");
+    let letter = tokio::time::timeout(STALL, dead.next())
+        .await
+        .expect("the hung deposit was dead-lettered")
+        .expect("a dead letter");
+    let letter: DeadLetter =
+        serde_json::from_value(letter.envelope.payload).expect("a dead letter's payload");
+    assert_eq!(
+        (letter.attempts, letter.error_kind.as_str()),
+        (consumer_options(Duration::ZERO).max_attempts, "timeout"),
+        "{}",
+        letter.error
+    );
+    assert_eq!(
+        letter
+            .envelope
+            .message::<Deposited>()
+            .expect("the deposit")
+            .n,
+        POISON
+    );
+    for member in &members {
+        assert!(!member.is_finished(), "a member stopped: {member:?}");
+        member.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_are_not_envelopes_are_dead_lettered_with_their_bytes_and_the_stream_moves_on() {
+    let server = NatsServer::start().await.expect("nats-server");
+    let transport = connect(&server.url()).await.expect("connect");
+    let handler = HangsOnPoison::default();
+    let mediator = catga::Mediator::builder()
+        .event_handler(handler.clone())
+        .build()
+        .expect("builds");
+    let member = tokio::spawn(
+        EventConsumer::new(
+            transport.clone(),
+            GROUP,
+            Routes::new().event::<Deposited>(),
+            mediator,
+        )
+        .options(consumer_options(Duration::from_secs(5)))
+        .run(),
+    );
+    let large: Vec<u8> = (0..300 * 1024).map(|i| (i % 251) as u8).collect();
+    let garbage: Vec<Vec<u8>> = vec![
+        b"\x00\xffnot even text".to_vec(),
+        Vec::new(),
+        br#"{"hello": 1}"#.to_vec(),
+        b"[1, 2, 3]".to_vec(),
+        br#"{"version": 99, "id": "from-the-future"}"#.to_vec(),
+        br#"{"version": 1, "id": "half-an-envelope"}"#.to_vec(),
+        large.clone(),
+    ];
+    let raw =
+        async_nats::jetstream::new(async_nats::connect(server.url()).await.expect("raw client"));
+    for bytes in &garbage {
+        raw.publish(event_subject("Deposited"), bytes.clone().into())
+            .await
+            .expect("publish raw bytes")
+            .await
+            .expect("stored");
+    }
+    publish_one(&transport, 1).await;
+
+    let mut dead = transport
+        .subscribe(
+            "ops",
+            &["catga.dead.>".to_string()],
+            &ConsumerOptions::default(),
+        )
+        .await
+        .expect("subscribe to dead letters");
+    let mut kept = Vec::new();
+    for _ in &garbage {
+        let letter = tokio::time::timeout(STALL, dead.next())
+            .await
+            .expect("a dead letter for each")
+            .expect("a dead letter");
+        assert_eq!(
+            letter.subject,
+            format!("catga.dead.{GROUP}.{UNDECODABLE_TYPE}")
+        );
+        let letter: DeadLetter =
+            serde_json::from_value(letter.envelope.payload).expect("a dead letter's payload");
+        assert_eq!(
+            (letter.attempts, letter.error_kind.as_str()),
+            (1, "validation"),
+            "dead-lettered at once: {}",
+            letter.error
+        );
+        assert_eq!(letter.envelope.type_name, UNDECODABLE_TYPE);
+        let undecodable: Undecodable =
+            serde_json::from_value(letter.envelope.payload).expect("the undecodable payload");
+        assert!(
+            letter.error.contains(&undecodable.error),
+            "{} / {}",
+            letter.error,
+            undecodable.error
+        );
+        kept.push((undecodable.bytes().expect("base64"), undecodable.length));
+    }
+    let mut expected: Vec<(Vec<u8>, usize)> = garbage
+        .iter()
+        .map(|bytes| {
+            let cut = bytes.len().min(MAX_UNDECODABLE_BYTES);
+            (bytes[..cut].to_vec(), bytes.len())
+        })
+        .collect();
+    // One consumer per subject keeps the stream's order, but compare as sets: the order is the
+    // broker's business.
+    kept.sort();
+    expected.sort();
+    assert_eq!(kept, expected, "every message's bytes, the large one cut");
+    assert_eq!(
+        expected
+            .iter()
+            .filter(|(_, len)| *len == large.len())
+            .count(),
+        1
+    );
+
+    let mut watchdog = Watchdog::new();
+    while !handler.handled.lock().expect("not poisoned").contains(&1) {
+        watchdog.observe(0, || {
+            "the event after the garbage was not handled".to_string()
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!member.is_finished(), "the member stopped: {member:?}");
+    member.abort();
+}
+
 /// Publishes `Deposited` for each `n` in `range`, retrying while the broker is unreachable.
 async fn publish(transport: std::sync::Arc<dyn Transport>, range: std::ops::Range<u64>) {
     for n in range {
@@ -261,10 +484,7 @@ async fn publish_one(transport: &std::sync::Arc<dyn Transport>, n: u64) {
         .publish(&event_subject("Deposited"), &envelope)
         .await
     {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "cannot publish: {error}"
-        );
+        assert!(started.elapsed() < STALL, "cannot publish: {error}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -213,6 +213,61 @@ async fn an_idempotent_commands_events_commit_with_its_record_once() {
     assert_eq!(envelopes[0].key.as_deref(), Some("order-7"));
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = ())]
+pub struct ShipBothThenFail {
+    pub order: u64,
+}
+
+/// Publishes its own event, sends an idempotent command that publishes another, then fails.
+struct ShipBothThenFailHandler;
+
+impl Handler<ShipBothThenFail> for ShipBothThenFailHandler {
+    async fn handle(&self, command: ShipBothThenFail, ctx: &Context) -> catga::Result<()> {
+        ctx.publish(Shipped {
+            order: command.order,
+        })
+        .await?;
+        ctx.send(ShipOnce {
+            order: command.order + 1,
+        })
+        .await?;
+        Err(Error::conflict("the warehouse refused the rest"))
+    }
+}
+
+#[tokio::test]
+async fn a_nested_idempotent_command_commits_only_its_own_events_and_the_failed_outer_ones_drop() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, outbox) = SqliteIdempotencyStore::open_with_outbox(dir.path().join("service.db"))
+        .await
+        .expect("store and outbox");
+    let mediator = Mediator::builder()
+        .handler(ShipBothThenFailHandler)
+        .handler(ShipOnceHandler::default())
+        .idempotency_store(store)
+        .outbox(outbox.clone())
+        .export::<Shipped>()
+        .build()
+        .expect("builds");
+
+    let failed = mediator
+        .send(ShipBothThenFail { order: 20 })
+        .await
+        .unwrap_err();
+    assert_eq!(failed.kind(), ErrorKind::Conflict);
+    // The idempotent command succeeded and recorded its outcome: its event is stored with it.
+    // The outer handler failed: its own event did not happen.
+    let transport = MemoryTransport::new();
+    OutboxDispatcher::new(outbox.clone(), Arc::new(transport.clone()))
+        .flush()
+        .await
+        .expect("flush");
+    assert_eq!(orders_delivered(&transport, 1).await, [21]);
+    assert_eq!(outbox.pending().await.expect("pending"), 0);
+    assert_eq!(transport.stored(&event_subject("Shipped")), 1);
+}
+
 #[tokio::test]
 async fn exporting_without_an_outbox_is_a_configuration_error() {
     let error = Mediator::builder()

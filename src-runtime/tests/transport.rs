@@ -100,7 +100,7 @@ async fn a_consumer_group_member_applies_each_event_once() {
             .await
             .expect("publish");
     }
-    tokio::time::timeout(Duration::from_secs(10), async {
+    tokio::time::timeout(Duration::from_secs(60), async {
         while counter.handled.load(Ordering::SeqCst) < 50 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -220,6 +220,151 @@ async fn failures_are_retried_with_backoff_then_dead_lettered() {
     );
 }
 
+/// Never returns for order 0; handles every other order, recording the deadline it was given.
+#[derive(Clone, Default)]
+struct HangsOnZero {
+    handled: Arc<AtomicU32>,
+    deadlines: Arc<std::sync::Mutex<Vec<Option<tokio::time::Instant>>>>,
+}
+
+impl EventHandler<OrderPlaced> for HangsOnZero {
+    async fn handle(&self, event: &OrderPlaced, ctx: &Context) -> catga::Result<()> {
+        if event.order == 0 {
+            std::future::pending::<()>().await;
+        }
+        self.deadlines
+            .lock()
+            .expect("not poisoned")
+            .push(ctx.deadline());
+        self.handled.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn hanging_consumer(
+    transport: &MemoryTransport,
+    handler: &HangsOnZero,
+    routes: Routes,
+    options: ConsumerOptions,
+) -> EventConsumer {
+    let mediator = Mediator::builder()
+        .event_handler(handler.clone())
+        .build()
+        .expect("builds");
+    EventConsumer::new(Arc::new(transport.clone()), "billing", routes, mediator).options(options)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_handler_is_stopped_at_its_deadline_and_dead_lettered_while_the_rest_flow() {
+    let transport = MemoryTransport::new();
+    let handler = HangsOnZero::default();
+    let options = ConsumerOptions {
+        ack_wait: Duration::from_secs(30),
+        max_attempts: 3,
+        backoff: Duration::from_millis(100),
+        ..ConsumerOptions::default()
+    };
+    let routes = Routes::new()
+        .event::<OrderPlaced>()
+        .deadline::<OrderPlaced>(Duration::from_secs(5));
+    let running = tokio::spawn(hanging_consumer(&transport, &handler, routes, options).run());
+    for order in 0..=100 {
+        transport
+            .publish(&event_subject("OrderPlaced"), &placed(order))
+            .await
+            .expect("publish");
+    }
+    let mut dead = transport
+        .subscribe(
+            "ops",
+            &["catga.dead.>".to_string()],
+            &ConsumerOptions::default(),
+        )
+        .await
+        .expect("subscribe to dead letters");
+    // On the paused clock a hang here (no deadline) would run into this bound at once.
+    let letter = tokio::time::timeout(Duration::from_secs(600), dead.next())
+        .await
+        .expect("the hung order was dead-lettered")
+        .expect("a dead letter");
+    let letter: DeadLetter = serde_json::from_value(letter.envelope.payload).expect("a letter");
+    assert_eq!(
+        (letter.attempts, letter.error_kind.as_str()),
+        (3, "timeout")
+    );
+    assert!(letter.error.contains("deadline of 5s"), "{}", letter.error);
+    assert_eq!(
+        letter
+            .envelope
+            .message::<OrderPlaced>()
+            .expect("the original")
+            .order,
+        0
+    );
+    // The member went on between the attempts: every later order was handled.
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while handler.handled.load(Ordering::SeqCst) < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("every later order handled");
+    // Each handler was told how long it had.
+    let deadlines = handler.deadlines.lock().expect("not poisoned").clone();
+    assert!(deadlines.iter().all(Option::is_some), "{deadlines:?}");
+    running.abort();
+}
+
+#[tokio::test]
+async fn a_deadline_not_shorter_than_ack_wait_or_for_an_unrouted_type_is_refused_before_consuming()
+{
+    let transport = MemoryTransport::new();
+    let handler = HangsOnZero::default();
+    let ack_wait = ConsumerOptions {
+        ack_wait: Duration::from_secs(10),
+        ..ConsumerOptions::default()
+    };
+    let cases = [
+        (
+            Routes::new()
+                .event::<OrderPlaced>()
+                .deadline::<OrderPlaced>(Duration::from_secs(10)),
+            ack_wait.clone(),
+            "the deadline of `OrderPlaced` (10s)",
+        ),
+        (
+            Routes::new().event::<OrderPlaced>(),
+            ConsumerOptions {
+                handling_deadline: Some(Duration::from_secs(12)),
+                ..ack_wait.clone()
+            },
+            "the handling deadline (12s)",
+        ),
+        (
+            Routes::new().deadline::<OrderPlaced>(Duration::from_secs(1)),
+            ack_wait.clone(),
+            "add `.event::<OrderPlaced>()`",
+        ),
+    ];
+    for (routes, options, says) in cases {
+        let error = hanging_consumer(&transport, &handler, routes, options)
+            .run()
+            .await
+            .expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::Configuration, "{error}");
+        assert!(error.message().contains(says), "{error}");
+    }
+    assert_eq!(
+        ConsumerOptions {
+            ack_wait: Duration::from_secs(30),
+            ..ConsumerOptions::default()
+        }
+        .handling_deadline(),
+        Duration::from_secs(24),
+        "four fifths of ack_wait by default"
+    );
+}
+
 #[tokio::test]
 async fn a_poison_message_is_dead_lettered_at_once_and_the_stream_moves_on() {
     let transport = MemoryTransport::new();
@@ -261,7 +406,7 @@ async fn remote_sends_get_replies_and_the_local_error_kinds() {
     );
     let serving = tokio::spawn(server.run());
     // `serve` registers asynchronously: wait for it.
-    let answer = tokio::time::timeout(Duration::from_secs(5), async {
+    let answer = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             match send(transport.as_ref(), &query, &ctx).await {
                 Err(error) if error.kind() == ErrorKind::NoHandler => {

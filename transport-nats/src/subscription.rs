@@ -194,9 +194,7 @@ impl Puller {
             match messages.next().await {
                 Some(Ok(message)) => {
                     self.failures = 0;
-                    if let Some(delivery) = self.delivery(message).await {
-                        return Ok(delivery);
-                    }
+                    return Ok(self.delivery(message));
                 }
                 Some(Err(error)) => {
                     self.messages = None;
@@ -251,9 +249,10 @@ impl Puller {
         tokio::time::sleep(delay).await;
     }
 
-    /// The delivery a message makes, or `None` for a message that is not a catga envelope,
-    /// which is terminated so it does not come back.
-    async fn delivery(&self, message: jetstream::Message) -> Option<Delivery> {
+    /// The delivery a message makes. Bytes that are not a catga envelope are delivered as an
+    /// [`Envelope::undecodable`] standing for them, which the consumer dead-letters with the
+    /// bytes and the reason: the evidence is kept, and the stream moves on.
+    fn delivery(&self, message: jetstream::Message) -> Delivery {
         let (attempt, sequence) = match message.info() {
             Ok(info) => (
                 u32::try_from(info.delivered).unwrap_or(u32::MAX),
@@ -263,34 +262,28 @@ impl Puller {
             Err(_) => (1, 0),
         };
         let subject = message.subject.to_string();
-        match Envelope::decode(&message.payload) {
-            Ok(envelope) => {
-                let (_, acker) = message.split();
-                Some(Delivery::new(
-                    envelope,
-                    subject.clone(),
-                    attempt,
-                    Box::new(NatsSettle { acker, subject }),
-                ))
-            }
-            Err(error) => {
-                tracing::warn!(
-                    stream = self.stream,
-                    sequence,
-                    subject,
-                    consumer = self.name,
-                    "catga-nats: dropping a message that is not a catga envelope ({error}); it \
-                     stays in the stream at that sequence"
-                );
-                if let Err(error) = message.ack_with(AckKind::Term).await {
-                    tracing::warn!(
-                        consumer = self.name,
-                        "catga-nats: cannot terminate stream sequence {sequence}: {error}"
-                    );
-                }
-                None
-            }
-        }
+        let (message, acker) = message.split();
+        let envelope = Envelope::decode(&message.payload).unwrap_or_else(|error| {
+            tracing::warn!(
+                stream = self.stream,
+                sequence,
+                subject,
+                consumer = self.name,
+                "catga-nats: a message that is not a catga envelope ({error}); handing it to \
+                 the consumer to dead-letter"
+            );
+            Envelope::undecodable(
+                format!("{}-{sequence}", self.stream),
+                &message.payload,
+                &error,
+            )
+        });
+        Delivery::new(
+            envelope,
+            subject.clone(),
+            attempt,
+            Box::new(NatsSettle { acker, subject }),
+        )
     }
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::store::{Claim, IdempotencyStore};
 use crate::Result;
 use crate::message::{IdempotencyHooks, Request};
-use crate::transport::capture;
+use crate::transport::{OutboxEntry, capture};
 
 /// What the leader of a key hands its waiters: the serialized response, or the error.
 type Outcome = Result<Arc<[u8]>>;
@@ -94,11 +94,16 @@ impl IdempotencyBehavior {
     }
 }
 
-/// Records the response of `key`, with the outbox messages the execution published when the
-/// store can commit them in the same transaction. Otherwise, or when that transaction fails,
-/// the messages stay captured for the outbox behavior to store after this.
-async fn complete(store: &dyn IdempotencyStore, key: &str, response: &[u8]) -> Result<()> {
-    let captured = capture::take();
+/// Records the response of `key`, with `captured`, the outbox messages the execution
+/// published, when the store can commit them in the same transaction. Otherwise, or when that
+/// transaction fails, they are handed to the enclosing capture scope, for the outbox behavior
+/// to store when the outermost handling succeeds.
+async fn complete(
+    store: &dyn IdempotencyStore,
+    key: &str,
+    response: &[u8],
+    captured: Vec<OutboxEntry>,
+) -> Result<()> {
     if captured.is_empty() {
         return store.complete(key, response).await;
     }
@@ -112,7 +117,7 @@ async fn complete(store: &dyn IdempotencyStore, key: &str, response: &[u8]) -> R
             }
         }
     }
-    capture::restore(captured);
+    capture::hand_up(captured);
     store.complete(key, response).await
 }
 
@@ -158,17 +163,25 @@ impl Lead<'_> {
             }
         }
         self.claimed = true;
-        let result = execute(request).await;
+        // This command's own events, in a scope of their own: they commit with its record and
+        // never take the enclosing handling's, which are stored when (and only when) that
+        // handling succeeds.
+        let (result, captured) = if capture::active() {
+            capture::scope(execute(request)).await
+        } else {
+            (execute(request).await, Vec::new())
+        };
         self.claimed = false;
         match result {
             Ok(response) => match (hooks.encode)(&response) {
                 Ok(bytes) => {
-                    if let Err(err) = complete(store, self.key, &bytes).await {
+                    if let Err(err) = complete(store, self.key, &bytes, captured).await {
                         tracing::warn!(key = self.key, error = %err, "idempotency record not saved; a later duplicate may run again");
                     }
                     (Ok(response), Ok(bytes.into()))
                 }
                 Err(err) => {
+                    capture::hand_up(captured);
                     self.release().await;
                     (Ok(response), Err(err))
                 }

@@ -26,7 +26,10 @@ pub(crate) async fn scope<F: Future>(work: F) -> (F::Output, Vec<OutboxEntry>) {
     CAPTURED
         .scope(RefCell::new(Vec::new()), async {
             let output = work.await;
-            (output, take())
+            let captured = CAPTURED
+                .try_with(|captured| std::mem::take(&mut *captured.borrow_mut()))
+                .unwrap_or_default();
+            (output, captured)
         })
         .await
 }
@@ -42,27 +45,19 @@ pub(crate) fn push(entry: OutboxEntry) -> Option<OutboxEntry> {
     entry
 }
 
-/// Takes everything captured so far in the active scope (nothing without one).
-pub(crate) fn take() -> Vec<OutboxEntry> {
-    CAPTURED
-        .try_with(|captured| std::mem::take(&mut *captured.borrow_mut()))
-        .unwrap_or_default()
-}
-
-/// Puts `entries` back at the front of the active scope (after a store declined to commit
-/// them with its record).
-pub(crate) fn restore(mut entries: Vec<OutboxEntry>) {
-    let _ = CAPTURED.try_with(|captured| {
-        let mut captured = captured.borrow_mut();
-        entries.append(&mut captured);
-        *captured = entries;
-    });
+/// Appends `entries`, captured by a nested scope that could not commit them with its own
+/// record, to the active scope: they are stored when the enclosing handling succeeds.
+pub(crate) fn hand_up(mut entries: Vec<OutboxEntry>) {
+    if entries.is_empty() {
+        return;
+    }
+    let _ = CAPTURED.try_with(|captured| captured.borrow_mut().append(&mut entries));
 }
 
 /// The behavior `.outbox(..)` installs outermost: the first message handled in a task opens a
-/// capture scope, and when its handling succeeds, stores what is still captured in the outbox
-/// (what an idempotency store committed with its record is gone from the scope by then).
-/// Messages handled inside it (sent or published from its handler) share its scope.
+/// capture scope, and when its handling succeeds, stores what is captured in the outbox.
+/// Messages handled inside it (sent or published from its handler) share its scope, except
+/// idempotent commands, whose events go in a scope of their own and commit with their record.
 pub(crate) struct OutboxBehavior {
     pub(crate) outbox: SqliteOutbox,
 }

@@ -2,19 +2,21 @@
 //! local mediator with the runtime's delivery policy, the same for every transport.
 //!
 //! For each delivery: skip it if the inbox has its id; otherwise publish it to the local
-//! handlers, record the id, and acknowledge. When handling fails, the delivery comes back after
-//! the backoff, until `max_attempts`; then, or at once for an envelope that cannot be decoded or
-//! routed (a poison message: retrying cannot help), it goes to the group's dead-letter subject
-//! with the reason, and the stream moves on.
+//! handlers, record the id, and acknowledge. When handling fails, or outlasts its deadline, the
+//! delivery comes back after the backoff, until `max_attempts`; then, or at once for an envelope
+//! that cannot be decoded or routed (a poison message: retrying cannot help), it goes to the
+//! group's dead-letter subject with the reason, and the stream moves on.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use super::routes::EventRoute;
 use super::{
     ConsumerOptions, Delivery, ENVELOPE_VERSION, Envelope, Routes, SqliteInbox, Transport,
-    dead_letter_subject,
+    UNDECODABLE_TYPE, Undecodable, dead_letter_subject,
 };
 use crate::{Error, ErrorKind, Mediator, Result};
 
@@ -107,6 +109,7 @@ impl EventConsumer {
     /// read or written; returns that error. Run it in a task; several members may run in one
     /// process or in several.
     pub async fn run(self) -> Result<()> {
+        self.check_deadlines()?;
         if self.routes.has_projections() && self.inbox.is_none() {
             return Err(Error::new(
                 ErrorKind::Configuration,
@@ -128,11 +131,77 @@ impl EventConsumer {
         }
     }
 
+    /// Every handling deadline must end before `ack_wait` does, and name a routed type.
+    fn check_deadlines(&self) -> Result<()> {
+        let ack_wait = self.options.ack_wait;
+        let own = self.options.handling_deadline();
+        if own.is_zero() || own >= ack_wait {
+            return Err(Error::new(
+                ErrorKind::Configuration,
+                format!(
+                    "consumer group `{}`: the handling deadline ({own:?}) must be above zero and \
+                     shorter than ack_wait ({ack_wait:?}), or the broker hands a message to \
+                     another member while this one still works on it; lower \
+                     ConsumerOptions::handling_deadline or raise ack_wait",
+                    self.group
+                ),
+            ));
+        }
+        let routed = self.routes.event_subjects();
+        for (type_name, deadline) in self.routes.deadlines() {
+            if !routed.contains(&super::event_subject(type_name)) {
+                return Err(Error::new(
+                    ErrorKind::Configuration,
+                    format!(
+                        "consumer group `{}` sets a deadline for `{type_name}`, which its routes \
+                         do not consume: add `.event::<{type_name}>()` or drop the deadline",
+                        self.group
+                    ),
+                ));
+            }
+            if deadline.is_zero() || deadline >= ack_wait {
+                return Err(Error::new(
+                    ErrorKind::Configuration,
+                    format!(
+                        "consumer group `{}`: the deadline of `{type_name}` ({deadline:?}) must be \
+                         above zero and shorter than ack_wait ({ack_wait:?}), or the broker hands \
+                         the message to another member while this one still works on it",
+                        self.group
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// How long handling `envelope` may take.
+    fn deadline_of(&self, envelope: &Envelope) -> Duration {
+        self.routes
+            .deadline_of(&envelope.type_name)
+            .unwrap_or_else(|| self.options.handling_deadline())
+    }
+
     /// Handles and settles one delivery. An error means the inbox cannot be read or written;
     /// a delivery that cannot be settled (the broker is unreachable) is left to come back after
     /// `ack_wait`, where the inbox recognizes it.
     pub async fn handle(&self, delivery: Delivery) -> Result<Handled> {
-        let error = match self.apply(&delivery.envelope).await? {
+        if delivery.envelope.type_name == UNDECODABLE_TYPE {
+            let error = undecodable_error(&delivery.envelope);
+            return Ok(self.dead_letter(delivery, &error).await);
+        }
+        let allowed = self.deadline_of(&delivery.envelope);
+        let deadline = Instant::now() + allowed;
+        let applied =
+            tokio::time::timeout_at(deadline, self.apply(&delivery.envelope, deadline)).await;
+        let applied = applied.unwrap_or_else(|_| {
+            Ok(Err(Error::timeout(format!(
+                "handling {} {} took longer than its deadline of {allowed:?}; its handlers \
+                 were stopped (raise the deadline with Routes::deadline if they are slow \
+                 rather than stuck)",
+                delivery.envelope.type_name, delivery.envelope.id
+            ))))
+        });
+        let error = match applied? {
             Ok(handled) => {
                 settled(delivery.ack().await, &self.group);
                 return Ok(handled);
@@ -151,7 +220,7 @@ impl EventConsumer {
 
     /// Applies one envelope. The outer error stops the consumer (its inbox failed); the inner
     /// one is the delivery's failure, to retry or dead-letter.
-    async fn apply(&self, envelope: &Envelope) -> Result<Result<Handled>> {
+    async fn apply(&self, envelope: &Envelope, deadline: Instant) -> Result<Result<Handled>> {
         let route = match self.routes.event_route(envelope) {
             Ok(route) => route,
             Err(error) => return Ok(Err(error)),
@@ -182,7 +251,8 @@ impl EventConsumer {
                 {
                     return Ok(Ok(Handled::Duplicate));
                 }
-                if let Err(error) = deliver(self.mediator.clone(), envelope.clone()).await {
+                if let Err(error) = deliver(self.mediator.clone(), envelope.clone(), deadline).await
+                {
                     return Ok(Err(error));
                 }
                 if let Some(inbox) = inbox {
@@ -236,6 +306,18 @@ fn settled(outcome: Result<()>, group: &str) {
     if let Err(error) = outcome {
         tracing::warn!(group, %error, "catga: a delivery was not settled; the broker delivers it again after ack_wait");
     }
+}
+
+/// Why the transport could not decode the message an [`UNDECODABLE_TYPE`] envelope stands for.
+fn undecodable_error(envelope: &Envelope) -> Error {
+    let why = serde_json::from_value::<Undecodable>(envelope.payload.clone()).map_or_else(
+        |error| format!("(no reason kept: {error})"),
+        |payload| payload.error,
+    );
+    Error::validation(format!(
+        "message {} could not be decoded: {why}; its bytes are in this letter",
+        envelope.id
+    ))
 }
 
 fn dead_letter_envelope(letter: &DeadLetter) -> Result<Envelope> {

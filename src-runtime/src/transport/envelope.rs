@@ -1,6 +1,8 @@
 //! The [`Envelope`]: a message as it crosses a transport, with the ids and times that make it
 //! traceable and deduplicable, in a stable JSON form.
 
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -9,6 +11,34 @@ use crate::{Context, Error, ErrorKind, Result};
 
 /// The envelope format this catga writes and reads.
 pub const ENVELOPE_VERSION: u32 = 1;
+
+/// The type name of an envelope made by [`Envelope::undecodable`].
+pub const UNDECODABLE_TYPE: &str = "catga.undecodable";
+
+/// How many of an undecodable message's bytes its envelope keeps: its dead letter must fit a
+/// broker's message size limit (NATS: 1 MiB by default). The message itself stays in the
+/// stream, where the broker keeps it as long as the stream's retention does.
+pub const MAX_UNDECODABLE_BYTES: usize = 256 * 1024;
+
+/// The payload of an [`UNDECODABLE_TYPE`] envelope: what arrived, and why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undecodable {
+    /// Why the bytes are not a catga envelope.
+    pub error: String,
+    /// The bytes as received (standard base64), the first [`MAX_UNDECODABLE_BYTES`] of them.
+    pub bytes_base64: String,
+    /// How many bytes arrived: more than `bytes_base64` holds when they were cut.
+    pub length: usize,
+}
+
+impl Undecodable {
+    /// The bytes kept.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        BASE64_STANDARD
+            .decode(&self.bytes_base64)
+            .map_err(|error| Error::validation(format!("undecodable bytes: bad base64: {error}")))
+    }
+}
 
 /// One message on the wire.
 ///
@@ -78,6 +108,33 @@ impl Envelope {
             key: None,
             payload,
         })
+    }
+
+    /// An envelope standing for `bytes`, which a transport received but could not decode
+    /// (`error` says why), so the consumer can dead-letter them with the evidence instead of
+    /// dropping them. `id` names the message at the broker (a stream sequence, say): the same
+    /// bytes delivered twice get the same id, and so one dead letter. The payload is an
+    /// [`Undecodable`].
+    pub fn undecodable(id: String, bytes: &[u8], error: &Error) -> Envelope {
+        let kept = &bytes[..bytes.len().min(MAX_UNDECODABLE_BYTES)];
+        let payload = Undecodable {
+            error: error.message().to_string(),
+            bytes_base64: BASE64_STANDARD.encode(kept),
+            length: bytes.len(),
+        };
+        Envelope {
+            version: ENVELOPE_VERSION,
+            correlation_id: id.clone(),
+            id,
+            type_name: UNDECODABLE_TYPE.to_string(),
+            schema_version: 1,
+            causation_id: None,
+            // A clock before 1970 leaves the time unknown rather than the bytes unkept.
+            created_at_ms: crate::sqlite::now_millis().unwrap_or(0),
+            key: None,
+            // Plain data with string keys: serializing it cannot fail.
+            payload: serde_json::to_value(payload).unwrap_or_default(),
+        }
     }
 
     /// The JSON bytes of the envelope.

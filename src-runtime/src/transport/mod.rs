@@ -26,7 +26,9 @@ use std::time::Duration;
 use crate::Result;
 
 pub use consumer::{DEAD_LETTER_TYPE, DeadLetter, EventConsumer, Handled};
-pub use envelope::{ENVELOPE_VERSION, Envelope, ReplyBody};
+pub use envelope::{
+    ENVELOPE_VERSION, Envelope, MAX_UNDECODABLE_BYTES, ReplyBody, UNDECODABLE_TYPE, Undecodable,
+};
 pub use inbox::SqliteInbox;
 pub use memory::MemoryTransport;
 pub use outbox::{Flushed, OutboxDispatcher, OutboxEntry, SqliteOutbox};
@@ -113,6 +115,14 @@ pub struct ConsumerOptions {
     pub backoff: Duration,
     /// The longest pause between redeliveries.
     pub max_backoff: Duration,
+    /// How long handling one delivery may take. Past it the handlers' futures are dropped and
+    /// the attempt fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout): retried after
+    /// the backoff, then dead-lettered, while the member goes on with the next delivery, so a
+    /// hung handler cannot stop a consumer group. `None` is four fifths of `ack_wait`. It
+    /// must be shorter than `ack_wait`: past that the broker hands the message to another
+    /// member while this one still works on it. A route can set its own
+    /// ([`Routes::deadline`]).
+    pub handling_deadline: Option<Duration>,
 }
 
 impl Default for ConsumerOptions {
@@ -122,11 +132,18 @@ impl Default for ConsumerOptions {
             max_attempts: 5,
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
+            handling_deadline: None,
         }
     }
 }
 
 impl ConsumerOptions {
+    /// How long handling one delivery may take when its route sets no deadline of its own.
+    pub fn handling_deadline(&self) -> Duration {
+        self.handling_deadline
+            .unwrap_or_else(|| self.ack_wait.mul_f64(0.8))
+    }
+
     /// The pause before redelivering a message whose delivery `attempt` (1-based) failed.
     pub fn backoff_after(&self, attempt: u32) -> Duration {
         let doublings = attempt.saturating_sub(1).min(31);

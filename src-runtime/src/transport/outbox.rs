@@ -509,7 +509,7 @@ mod tests {
         let running =
             tokio::spawn(OutboxDispatcher::new(outbox.clone(), Arc::new(transport.clone())).run());
         outbox.enqueue(vec![entry("k", 1)]).await.expect("enqueue");
-        let got = tokio::time::timeout(Duration::from_secs(5), received(&transport, 1))
+        let got = tokio::time::timeout(Duration::from_secs(60), received(&transport, 1))
             .await
             .expect("delivered in time");
         assert_eq!(got, [("k".into(), 1)]);

@@ -3,17 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rusqlite::Transaction;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 
 use super::{BoxFuture, Envelope, ReplyBody, command_subject, event_subject};
 use crate::message::{Event, Request};
 use crate::{Error, Mediator, MessageId, Result};
 
-/// Publishes an event envelope to a mediator's handlers.
-type Deliver = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, Result<()>> + Send + Sync>;
+/// Publishes an event envelope to a mediator's handlers, which must finish by the deadline.
+type Deliver =
+    Arc<dyn Fn(Mediator, Envelope, Instant) -> BoxFuture<'static, Result<()>> + Send + Sync>;
 /// Applies an event envelope inside the inbox's transaction.
 type Project = Arc<dyn Fn(&Envelope, &Transaction<'_>) -> Result<()> + Send + Sync>;
 
@@ -49,6 +52,8 @@ type RequestRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, ReplyBo
 pub struct Routes {
     events: BTreeMap<&'static str, EventRoute>,
     requests: BTreeMap<&'static str, RequestRoute>,
+    /// Handling deadlines that differ from the consumer's default, by event type.
+    deadlines: BTreeMap<&'static str, Duration>,
 }
 
 impl Routes {
@@ -62,13 +67,17 @@ impl Routes {
     /// the inbox's transaction, so a crash between them and the record runs them again (at
     /// least once). One route per type: a later `event` or `projection` of `E` replaces it.
     pub fn event<E: Event + DeserializeOwned>(mut self) -> Routes {
-        let route = EventRoute::Mediator(Arc::new(|mediator: Mediator, envelope: Envelope| {
-            Box::pin(async move {
-                let event: E = envelope.message()?;
-                let ctx = mediator.arrived_context(correlation(&envelope));
-                mediator.publish_arrived(event, ctx).await
-            })
-        }));
+        let route = EventRoute::Mediator(Arc::new(
+            |mediator: Mediator, envelope: Envelope, deadline: Instant| {
+                Box::pin(async move {
+                    let event: E = envelope.message()?;
+                    let ctx = mediator
+                        .arrived_context(correlation(&envelope))
+                        .with_deadline(deadline);
+                    mediator.publish_arrived(event, ctx).await
+                })
+            },
+        ));
         self.events.insert(E::NAME, route);
         self
     }
@@ -130,6 +139,44 @@ impl Routes {
         self
     }
 
+    /// Give handling an event of type `E` at most `deadline`, instead of the consumer's
+    /// [`handling_deadline`](super::ConsumerOptions::handling_deadline): for a type whose
+    /// handlers are known to be slow (it must still be shorter than `ack_wait`), or fast. The
+    /// handlers see it as their context's [`deadline`](crate::Context::deadline).
+    ///
+    /// A projection's closure runs to its end on the inbox's thread whatever the deadline (its
+    /// transaction then commits or rolls back as usual); the deadline frees the member, not
+    /// that thread.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use catga::prelude::*;
+    /// use catga::transport::Routes;
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// pub struct InvoiceRequested { pub order_id: u64 }
+    ///
+    /// let routes = Routes::new()
+    ///     .event::<InvoiceRequested>()
+    ///     .deadline::<InvoiceRequested>(Duration::from_secs(20));
+    /// ```
+    pub fn deadline<E: Event>(mut self, deadline: Duration) -> Routes {
+        self.deadlines.insert(E::NAME, deadline);
+        self
+    }
+
+    /// The deadlines set per event type.
+    pub(crate) fn deadlines(&self) -> impl Iterator<Item = (&'static str, Duration)> + '_ {
+        self.deadlines
+            .iter()
+            .map(|(name, deadline)| (*name, *deadline))
+    }
+
+    /// The handling deadline of events of type `type_name`, if its route sets one.
+    pub(crate) fn deadline_of(&self, type_name: &str) -> Option<Duration> {
+        self.deadlines.get(type_name).copied()
+    }
+
     /// The subjects of the routed event types.
     pub fn event_subjects(&self) -> Vec<String> {
         self.events.keys().map(|name| event_subject(name)).collect()
@@ -176,6 +223,7 @@ impl std::fmt::Debug for Routes {
         f.debug_struct("Routes")
             .field("events", &self.events.keys().collect::<Vec<_>>())
             .field("requests", &self.requests.keys().collect::<Vec<_>>())
+            .field("deadlines", &self.deadlines)
             .finish()
     }
 }
