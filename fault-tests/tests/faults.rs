@@ -1,9 +1,9 @@
 //! Fault tests against a real nats-server (started per test on a free port): the outbox
 //! dispatcher killed with SIGKILL at random points, a consumer group member killed mid-stream,
-//! the broker restarted mid-run, a poison message, a handler that never returns, and bytes that
-//! are not envelopes. The first four assert that every event is applied exactly once (the inbox
-//! and the projection commit together). Each fails when a run stops making progress, never on
-//! how fast it goes.
+//! the broker restarted mid-run, a poison message, a handler that never returns, bytes that are
+//! not envelopes, and an outbox entry the broker refuses. The first four assert that every
+//! event is applied exactly once (the inbox and the projection commit together). Each fails
+//! when a run stops making progress, never on how fast it goes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use catga::transport::{
     ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Envelope, EventConsumer, MAX_UNDECODABLE_BYTES,
-    Routes, SqliteInbox, SqliteOutbox, Transport, UNDECODABLE_TYPE, Undecodable, event_subject,
+    OutboxDispatcher, OutboxEntry, Routes, SqliteInbox, SqliteOutbox, Transport, UNDECODABLE_TYPE,
+    Undecodable, event_subject,
 };
 use catga::{Context, MessageId};
 use catga_fault_tests::{
@@ -468,6 +469,71 @@ async fn bytes_that_are_not_envelopes_are_dead_lettered_with_their_bytes_and_the
     }
     assert!(!member.is_finished(), "the member stopped: {member:?}");
     member.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_entry_the_broker_refuses_is_dead_lettered_and_holds_up_nothing_else() {
+    const OTHERS: u64 = 2_000;
+    let server = NatsServer::start().await.expect("nats-server");
+    let transport = connect(&server.url()).await.expect("connect");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outbox = SqliteOutbox::open(path(dir.path(), "shop.db"))
+        .await
+        .expect("outbox");
+    let entry = |n: u64| {
+        let envelope = Envelope::of(&Deposited { n }, &Context::new(MessageId(n)))
+            .expect("envelope")
+            .with_key(format!("account-{}", n % 16));
+        OutboxEntry {
+            subject: event_subject("Deposited"),
+            envelope,
+        }
+    };
+    // 10 MB, ten times the broker's max_payload, on account-3 early in the outbox.
+    let mut poison = entry(3);
+    poison.envelope.payload = serde_json::json!({ "n": 3, "note": "x".repeat(10 << 20) });
+    let mut entries = vec![entry(0), entry(1), poison.clone()];
+    entries.extend((4..OTHERS + 2).map(entry));
+    outbox.enqueue(entries).await.expect("enqueue");
+
+    let started = Instant::now();
+    let dispatching = tokio::spawn(
+        OutboxDispatcher::new(outbox.clone(), transport.clone())
+            .idle_poll(Duration::from_millis(20))
+            .run(),
+    );
+    let mut watchdog = Watchdog::new();
+    loop {
+        let left = outbox.pending().await.expect("count pending") as u64;
+        if left == 0 {
+            break;
+        }
+        watchdog.observe((OTHERS + 1).saturating_sub(left), || {
+            format!("{left} outbox entries still pending")
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "{OTHERS} entries delivered and one dead-lettered in {:?}",
+        started.elapsed()
+    );
+    let dead = outbox.dead_letters().await.expect("dead letters");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].entry.envelope.id, poison.envelope.id);
+    assert!(dead[0].error.contains("max_payload"), "{}", dead[0].error);
+    let raw =
+        async_nats::jetstream::new(async_nats::connect(server.url()).await.expect("raw client"));
+    let stored = raw
+        .get_stream(catga_nats::EVENTS_STREAM)
+        .await
+        .expect("the events stream")
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .messages;
+    assert_eq!(stored, OTHERS, "every other entry reached the broker once");
+    dispatching.abort();
 }
 
 /// Publishes `Deposited` for each `n` in `range`, retrying while the broker is unreachable.

@@ -26,6 +26,9 @@ pub(crate) struct Schema {
     pub(crate) version: i64,
     /// Statements creating the tables of this version.
     pub(crate) ddl: &'static str,
+    /// Statements bringing a file up to this version: `upgrades[i]` takes version `i + 1` to
+    /// `i + 2`, so a file written by an older catga opens in a newer one.
+    pub(crate) upgrades: &'static [&'static str],
 }
 
 /// One operation for the connection thread.
@@ -162,6 +165,23 @@ fn create_schema(conn: &mut Connection, schema: &Schema) -> rusqlite::Result<i64
         )
         .optional()?;
     let version = match found {
+        Some(found) if found < schema.version => {
+            let from = usize::try_from(found - 1).unwrap_or(usize::MAX);
+            let Some(steps) = schema.upgrades.get(from..) else {
+                // Older than any upgrade this catga knows: reported as a version mismatch.
+                tx.commit()?;
+                return Ok(found);
+            };
+            for step in steps {
+                tx.execute_batch(step)?;
+            }
+            let reached = found + i64::try_from(steps.len()).unwrap_or(0);
+            tx.execute(
+                "UPDATE catga_schema SET version = ?2 WHERE component = ?1",
+                params![schema.component, reached],
+            )?;
+            reached
+        }
         Some(version) => version,
         None => {
             tx.execute_batch(schema.ddl)?;

@@ -27,6 +27,7 @@ static IDEMPOTENCY_SCHEMA: Schema = Schema {
           );
           CREATE INDEX catga_idempotency_completed_at
               ON catga_idempotency (completed_at_ms) WHERE state = 'completed';",
+    upgrades: &[],
 };
 
 /// Idempotency records in a SQLite file on disk; they survive closing and reopening the store.

@@ -34,6 +34,7 @@ static SAGA_SCHEMA: Schema = Schema {
               PRIMARY KEY (saga, id)
           );
           CREATE INDEX catga_sagas_by_status ON catga_sagas (saga, status);",
+    upgrades: &[],
 };
 
 const COLUMNS: &str = "saga, id, status, completed_steps, state, \

@@ -20,6 +20,7 @@ static INBOX_SCHEMA: Schema = Schema {
               PRIMARY KEY (consumer, message_id)
           ) WITHOUT ROWID;
           CREATE INDEX catga_inbox_processed_at ON catga_inbox (processed_at_ms);",
+    upgrades: &[],
 };
 
 /// Processed message ids per consumer (group), in a SQLite file.

@@ -31,7 +31,7 @@ pub use envelope::{
 };
 pub use inbox::SqliteInbox;
 pub use memory::MemoryTransport;
-pub use outbox::{Flushed, OutboxDispatcher, OutboxEntry, SqliteOutbox};
+pub use outbox::{DeadOutboxEntry, Flushed, OutboxDispatcher, OutboxEntry, SqliteOutbox};
 pub use remote::{DEFAULT_REQUEST_TIMEOUT, RequestServer, send};
 pub use routes::Routes;
 
