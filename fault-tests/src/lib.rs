@@ -139,3 +139,83 @@ pub fn applied(db: &Path) -> catga::Result<(u64, u64)> {
         u64::try_from(distinct).unwrap_or(0),
     ))
 }
+
+/// An idempotent charge whose handler is slower than the idempotency lease.
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = String, idempotent)]
+pub struct Charge {
+    #[idempotency_key]
+    pub payment: String,
+}
+
+/// Records each execution in `executions` of its file, takes `takes`, and answers with who
+/// ran it.
+struct ChargeHandler {
+    db: std::path::PathBuf,
+    takes: Duration,
+}
+
+impl Handler<Charge> for ChargeHandler {
+    async fn handle(&self, charge: Charge, _ctx: &Context) -> catga::Result<String> {
+        let conn = rusqlite::Connection::open(&self.db)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.execute(
+            "INSERT INTO executions (payment, pid) VALUES (?1, ?2)",
+            (&charge.payment, std::process::id()),
+        )?;
+        drop(conn);
+        tokio::time::sleep(self.takes).await;
+        Ok(format!(
+            "charged {} by process {}",
+            charge.payment,
+            std::process::id()
+        ))
+    }
+}
+
+/// Sends `Charge { payment }` through a mediator whose idempotency store is `db`, with a
+/// claim lease of `lease` and a handler that takes `takes`; returns the response.
+pub async fn charge(
+    db: &Path,
+    payment: &str,
+    lease: Duration,
+    takes: Duration,
+) -> catga::Result<String> {
+    create_executions(db)?;
+    let mediator = Mediator::builder()
+        .handler(ChargeHandler {
+            db: db.to_path_buf(),
+            takes,
+        })
+        .idempotency_store(catga::idempotency::SqliteIdempotencyStore::open(db).await?)
+        .idempotency_lease(lease)
+        .build()?;
+    mediator
+        .send(Charge {
+            payment: payment.to_string(),
+        })
+        .await
+}
+
+/// Creates the table [`charge`]'s handler records its executions in.
+pub fn create_executions(db: &Path) -> catga::Result<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE IF NOT EXISTS executions (payment TEXT NOT NULL, pid INTEGER NOT NULL);",
+    )?;
+    Ok(())
+}
+
+/// How many times `payment` was charged in `db`.
+pub fn executions(db: &Path, payment: &str) -> catga::Result<u64> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let count: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM executions WHERE payment = ?1",
+        [payment],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}

@@ -1,9 +1,10 @@
-//! Fault tests against a real nats-server (started per test on a free port): the outbox
-//! dispatcher killed with SIGKILL at random points, a consumer group member killed mid-stream,
-//! the broker restarted mid-run, a poison message, a handler that never returns, bytes that are
-//! not envelopes, and an outbox entry the broker refuses. The first four assert that every
-//! event is applied exactly once (the inbox and the projection commit together). Each fails
-//! when a run stops making progress, never on how fast it goes.
+//! Fault tests against a real nats-server (started per test on a free port), and processes
+//! racing: the outbox dispatcher killed with SIGKILL at random points, a consumer group member
+//! killed mid-stream, the broker restarted mid-run, a poison message, a handler that never
+//! returns, bytes that are not envelopes, an outbox entry the broker refuses, and two processes
+//! racing one idempotency key with a handler slower than its lease. The first four assert that
+//! every event is applied exactly once (the inbox and the projection commit together). Each
+//! fails when a run stops making progress, never on how fast it goes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -20,6 +21,12 @@ use catga_fault_tests::{
 };
 use catga_nats::testing::NatsServer;
 use tokio::process::{Child, Command};
+
+/// True, after one line saying so, when nats-server is not installed: the test then returns.
+/// With `CATGA_REQUIRE_NATS=1` (CI) a missing server fails the test instead.
+fn no_nats_server(test: &str) -> bool {
+    catga_nats::testing::skip_without_nats_server(test).expect("nats-server is required")
+}
 
 /// A worker process, killed (SIGKILL) when dropped.
 fn worker(args: &[&str]) -> Child {
@@ -100,6 +107,9 @@ async fn pending(outbox: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_at_random_points_loses_and_duplicates_nothing() {
+    if no_nats_server("a_dispatcher_killed_at_random_points_loses_and_duplicates_nothing") {
+        return;
+    }
     const EVENTS: u64 = 10_000;
     let server = NatsServer::start().await.expect("nats-server");
     let url = server.url();
@@ -149,6 +159,9 @@ async fn a_dispatcher_killed_at_random_points_loses_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_killed_mid_stream_leaves_the_rest_to_the_other() {
+    if no_nats_server("a_member_killed_mid_stream_leaves_the_rest_to_the_other") {
+        return;
+    }
     const EVENTS: u64 = 4_000;
     let server = NatsServer::start().await.expect("nats-server");
     let url = server.url();
@@ -174,6 +187,9 @@ async fn a_member_killed_mid_stream_leaves_the_rest_to_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restarted_mid_run_delays_nothing_for_good() {
+    if no_nats_server("a_broker_restarted_mid_run_delays_nothing_for_good") {
+        return;
+    }
     const EVENTS: u64 = 3_000;
     let mut server = NatsServer::start().await.expect("nats-server");
     let url = server.url();
@@ -204,6 +220,11 @@ async fn a_broker_restarted_mid_run_delays_nothing_for_good() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_stream_moves_on() {
+    if no_nats_server(
+        "a_poison_message_is_dead_lettered_after_its_attempts_and_the_stream_moves_on",
+    ) {
+        return;
+    }
     let server = NatsServer::start().await.expect("nats-server");
     let transport = connect(&server.url()).await.expect("connect");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -293,6 +314,9 @@ impl catga::EventHandler<Deposited> for HangsOnPoison {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_handler_stops_neither_its_member_nor_the_group() {
+    if no_nats_server("a_hung_handler_stops_neither_its_member_nor_the_group") {
+        return;
+    }
     const LATER: u64 = 100;
     let server = NatsServer::start().await.expect("nats-server");
     let handler = HangsOnPoison::default();
@@ -365,6 +389,11 @@ async fn a_hung_handler_stops_neither_its_member_nor_the_group() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bytes_that_are_not_envelopes_are_dead_lettered_with_their_bytes_and_the_stream_moves_on() {
+    if no_nats_server(
+        "bytes_that_are_not_envelopes_are_dead_lettered_with_their_bytes_and_the_stream_moves_on",
+    ) {
+        return;
+    }
     let server = NatsServer::start().await.expect("nats-server");
     let transport = connect(&server.url()).await.expect("connect");
     let handler = HangsOnPoison::default();
@@ -473,6 +502,11 @@ async fn bytes_that_are_not_envelopes_are_dead_lettered_with_their_bytes_and_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outbox_entry_the_broker_refuses_is_dead_lettered_and_holds_up_nothing_else() {
+    if no_nats_server(
+        "an_outbox_entry_the_broker_refuses_is_dead_lettered_and_holds_up_nothing_else",
+    ) {
+        return;
+    }
     const OTHERS: u64 = 2_000;
     let server = NatsServer::start().await.expect("nats-server");
     let transport = connect(&server.url()).await.expect("connect");
@@ -534,6 +568,42 @@ async fn an_outbox_entry_the_broker_refuses_is_dead_lettered_and_holds_up_nothin
         .messages;
     assert_eq!(stored, OTHERS, "every other entry reached the broker once");
     dispatching.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_racing_one_key_with_a_handler_slower_than_the_lease_run_it_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = path(dir.path(), "payments.db");
+    let db_arg = db.to_string_lossy().into_owned();
+    catga_fault_tests::create_executions(&db).expect("executions table");
+    // The handler takes four leases; the claim must be renewed to stay held.
+    let racers: Vec<Child> = (0..2)
+        .map(|_| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_catga-fault-worker"));
+            command
+                .args(["charge", &db_arg, "payment-7", "500", "2000"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .kill_on_drop(true);
+            command.spawn().expect("start a racer")
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for racer in racers {
+        let output = tokio::time::timeout(STALL, racer.wait_with_output())
+            .await
+            .expect("the racer finished")
+            .expect("the racer ran");
+        assert!(output.status.success(), "a racer failed: {output:?}");
+        responses.push(String::from_utf8_lossy(&output.stdout).trim().to_string());
+    }
+    assert_eq!(
+        catga_fault_tests::executions(&db, "payment-7").expect("count"),
+        1,
+        "the charge ran once"
+    );
+    assert_eq!(responses[0], responses[1], "both callers saw one response");
+    assert!(responses[0].starts_with("charged payment-7 by process"));
 }
 
 /// Publishes `Deposited` for each `n` in `range`, retrying while the broker is unreachable.

@@ -4,12 +4,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use catga::idempotency::{Claim, IdempotencyStore};
+use catga::ErrorKind;
+use catga::idempotency::{Claim, Fence, IdempotencyStore};
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// The fence of an acquired claim; fails the test for any other outcome.
+fn acquired(claim: Claim) -> Fence {
+    match claim {
+        Claim::Acquired(fence) => fence,
+        other => panic!("expected the claim to be acquired, got {other:?}"),
+    }
+}
+
 async fn first_claim_acquires_and_second_sees_in_progress(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    acquired(store.try_claim("k", LEASE).await.unwrap());
     assert_eq!(
         store.try_claim("k", LEASE).await.unwrap(),
         Claim::InProgress
@@ -17,8 +26,8 @@ async fn first_claim_acquires_and_second_sees_in_progress(store: impl Idempotenc
 }
 
 async fn completed_key_returns_recorded_response(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
-    store.complete("k", b"order-42").await.unwrap();
+    let fence = acquired(store.try_claim("k", LEASE).await.unwrap());
+    store.complete("k", fence, b"order-42").await.unwrap();
     assert_eq!(
         store.try_claim("k", LEASE).await.unwrap(),
         Claim::Completed(b"order-42".to_vec())
@@ -26,15 +35,16 @@ async fn completed_key_returns_recorded_response(store: impl IdempotencyStore) {
 }
 
 async fn released_claim_can_be_acquired_again(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
-    store.release("k").await.unwrap();
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
+    let fence = acquired(store.try_claim("k", LEASE).await.unwrap());
+    store.release("k", fence).await.unwrap();
+    let again = acquired(store.try_claim("k", LEASE).await.unwrap());
+    assert_ne!(again, fence, "every claim has a fence of its own");
 }
 
 async fn release_keeps_a_completed_response(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
-    store.complete("k", b"done").await.unwrap();
-    store.release("k").await.unwrap();
+    let fence = acquired(store.try_claim("k", LEASE).await.unwrap());
+    store.complete("k", fence, b"done").await.unwrap();
+    store.release("k", fence).await.unwrap();
     assert_eq!(
         store.try_claim("k", LEASE).await.unwrap(),
         Claim::Completed(b"done".to_vec())
@@ -42,9 +52,10 @@ async fn release_keeps_a_completed_response(store: impl IdempotencyStore) {
 }
 
 async fn first_completion_wins_over_a_later_one(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
-    store.complete("k", b"first").await.unwrap();
-    store.complete("k", b"second").await.unwrap();
+    let fence = acquired(store.try_claim("k", LEASE).await.unwrap());
+    store.complete("k", fence, b"first").await.unwrap();
+    let error = store.complete("k", fence, b"second").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
     assert_eq!(
         store.try_claim("k", LEASE).await.unwrap(),
         Claim::Completed(b"first".to_vec())
@@ -52,8 +63,8 @@ async fn first_completion_wins_over_a_later_one(store: impl IdempotencyStore) {
 }
 
 async fn empty_response_round_trips(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("k", LEASE).await.unwrap(), Claim::Acquired);
-    store.complete("k", b"").await.unwrap();
+    let fence = acquired(store.try_claim("k", LEASE).await.unwrap());
+    store.complete("k", fence, b"").await.unwrap();
     assert_eq!(
         store.try_claim("k", LEASE).await.unwrap(),
         Claim::Completed(Vec::new())
@@ -61,9 +72,9 @@ async fn empty_response_round_trips(store: impl IdempotencyStore) {
 }
 
 async fn keys_are_independent(store: impl IdempotencyStore) {
-    assert_eq!(store.try_claim("a", LEASE).await.unwrap(), Claim::Acquired);
-    assert_eq!(store.try_claim("b", LEASE).await.unwrap(), Claim::Acquired);
-    store.complete("a", b"A").await.unwrap();
+    let a = acquired(store.try_claim("a", LEASE).await.unwrap());
+    acquired(store.try_claim("b", LEASE).await.unwrap());
+    store.complete("a", a, b"A").await.unwrap();
     assert_eq!(
         store.try_claim("b", LEASE).await.unwrap(),
         Claim::InProgress
@@ -74,13 +85,13 @@ async fn claim_older_than_lease_is_taken_over(store: impl IdempotencyStore) {
     // Generous margins: the claims right after acquiring must land inside the lease even on a
     // loaded machine.
     let lease = Duration::from_millis(500);
-    assert_eq!(store.try_claim("k", lease).await.unwrap(), Claim::Acquired);
+    acquired(store.try_claim("k", lease).await.unwrap());
     assert_eq!(
         store.try_claim("k", lease).await.unwrap(),
         Claim::InProgress
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(store.try_claim("k", lease).await.unwrap(), Claim::Acquired);
+    acquired(store.try_claim("k", lease).await.unwrap());
     // The takeover is a fresh claim: it is live again.
     assert_eq!(
         store.try_claim("k", lease).await.unwrap(),
@@ -88,10 +99,47 @@ async fn claim_older_than_lease_is_taken_over(store: impl IdempotencyStore) {
     );
 }
 
+async fn a_renewed_claim_outlives_its_first_lease(store: impl IdempotencyStore) {
+    let lease = Duration::from_millis(500);
+    let fence = acquired(store.try_claim("k", lease).await.unwrap());
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(store.renew("k", fence, lease).await.unwrap(), "still held");
+    }
+    // 900 ms after the claim, 0 ms after the last renewal: still live.
+    assert_eq!(
+        store.try_claim("k", lease).await.unwrap(),
+        Claim::InProgress
+    );
+}
+
+async fn a_stale_holder_can_neither_renew_complete_nor_release(store: impl IdempotencyStore) {
+    let lease = Duration::from_millis(200);
+    let stale = acquired(store.try_claim("k", lease).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let holder = acquired(store.try_claim("k", lease).await.unwrap());
+    assert_ne!(stale, holder);
+    assert!(!store.renew("k", stale, LEASE).await.unwrap());
+    let error = store.complete("k", stale, b"stale").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict, "{error}");
+    assert!(error.message().contains("`k`"), "{error}");
+    store.release("k", stale).await.unwrap();
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::InProgress,
+        "the holder's claim survived the stale release"
+    );
+    store.complete("k", holder, b"holder").await.unwrap();
+    assert_eq!(
+        store.try_claim("k", LEASE).await.unwrap(),
+        Claim::Completed(b"holder".to_vec())
+    );
+}
+
 async fn completed_record_never_expires_through_the_lease(store: impl IdempotencyStore) {
     let lease = Duration::from_millis(20);
-    assert_eq!(store.try_claim("k", lease).await.unwrap(), Claim::Acquired);
-    store.complete("k", b"kept").await.unwrap();
+    let fence = acquired(store.try_claim("k", lease).await.unwrap());
+    store.complete("k", fence, b"kept").await.unwrap();
     tokio::time::sleep(Duration::from_millis(60)).await;
     assert_eq!(
         store.try_claim("k", lease).await.unwrap(),
@@ -108,7 +156,7 @@ async fn concurrent_claims_have_exactly_one_winner(store: impl IdempotencyStore)
     let mut acquired = 0;
     for claim in claims.collect::<Vec<_>>() {
         match claim.await.unwrap() {
-            Claim::Acquired => acquired += 1,
+            Claim::Acquired(_) => acquired += 1,
             Claim::InProgress => {}
             Claim::Completed(_) => panic!("nothing completed the key"),
         }
@@ -130,6 +178,8 @@ macro_rules! store_contract {
                 empty_response_round_trips,
                 keys_are_independent,
                 claim_older_than_lease_is_taken_over,
+                a_renewed_claim_outlives_its_first_lease,
+                a_stale_holder_can_neither_renew_complete_nor_release,
                 completed_record_never_expires_through_the_lease,
                 concurrent_claims_have_exactly_one_winner,
             );

@@ -5,9 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catga::ErrorKind;
-use catga::idempotency::{Claim, IdempotencyStore, SqliteIdempotencyStore};
+use catga::idempotency::{Claim, Fence, IdempotencyStore, SqliteIdempotencyStore};
 
 const LEASE: Duration = Duration::from_secs(30);
+
+/// The fence of an acquired claim; fails the test for any other outcome.
+fn acquired(claim: Claim) -> Fence {
+    match claim {
+        Claim::Acquired(fence) => fence,
+        other => panic!("expected the claim to be acquired, got {other:?}"),
+    }
+}
 
 #[tokio::test]
 async fn reopened_store_keeps_completed_and_in_progress_records() {
@@ -15,15 +23,9 @@ async fn reopened_store_keeps_completed_and_in_progress_records() {
     let path = dir.path().join("idem.db");
     {
         let store = SqliteIdempotencyStore::open(&path).await.unwrap();
-        assert_eq!(
-            store.try_claim("done", LEASE).await.unwrap(),
-            Claim::Acquired
-        );
-        store.complete("done", b"response").await.unwrap();
-        assert_eq!(
-            store.try_claim("running", LEASE).await.unwrap(),
-            Claim::Acquired
-        );
+        let done = acquired(store.try_claim("done", LEASE).await.unwrap());
+        store.complete("done", done, b"response").await.unwrap();
+        acquired(store.try_claim("running", LEASE).await.unwrap());
     }
     let store = SqliteIdempotencyStore::open(&path).await.unwrap();
     assert_eq!(
@@ -34,10 +36,7 @@ async fn reopened_store_keeps_completed_and_in_progress_records() {
         store.try_claim("running", LEASE).await.unwrap(),
         Claim::InProgress
     );
-    assert_eq!(
-        store.try_claim("new", LEASE).await.unwrap(),
-        Claim::Acquired
-    );
+    acquired(store.try_claim("new", LEASE).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -58,7 +57,7 @@ async fn two_stores_on_one_file_have_exactly_one_winner() {
         .collect();
     let mut acquired = 0;
     for claim in claims {
-        if claim.await.unwrap() == Claim::Acquired {
+        if matches!(claim.await.unwrap(), Claim::Acquired(_)) {
             acquired += 1;
         }
     }
@@ -71,13 +70,13 @@ async fn purge_removes_only_completed_records_older_than_the_age() {
     let store = SqliteIdempotencyStore::open(dir.path().join("idem.db"))
         .await
         .unwrap();
-    store.try_claim("old", LEASE).await.unwrap();
-    store.complete("old", b"1").await.unwrap();
+    let old = acquired(store.try_claim("old", LEASE).await.unwrap());
+    store.complete("old", old, b"1").await.unwrap();
     store.try_claim("running", LEASE).await.unwrap();
     // Wide margins: "fresh" must stay younger than the purge age even on a loaded machine.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    store.try_claim("fresh", LEASE).await.unwrap();
-    store.complete("fresh", b"2").await.unwrap();
+    let fresh = acquired(store.try_claim("fresh", LEASE).await.unwrap());
+    store.complete("fresh", fresh, b"2").await.unwrap();
 
     assert_eq!(
         store
@@ -86,10 +85,7 @@ async fn purge_removes_only_completed_records_older_than_the_age() {
             .unwrap(),
         1
     );
-    assert_eq!(
-        store.try_claim("old", LEASE).await.unwrap(),
-        Claim::Acquired
-    );
+    acquired(store.try_claim("old", LEASE).await.unwrap());
     assert_eq!(
         store.try_claim("fresh", LEASE).await.unwrap(),
         Claim::Completed(b"2".to_vec())

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use catga::idempotency::MemoryIdempotencyStore;
+use catga::idempotency::{BoxFuture, Claim, Fence, IdempotencyStore, MemoryIdempotencyStore};
 use catga::prelude::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -150,4 +150,106 @@ async fn a_manual_idempotent_impl_is_deduplicated_too() {
     assert_eq!(mediator.send(transfer.clone()).await.unwrap(), 100);
     assert_eq!(mediator.send(transfer).await.unwrap(), 100);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+/// Charges slowly: `takes` per run, counting runs across instances.
+#[derive(Clone)]
+struct SlowChargeHandler {
+    runs: Arc<AtomicU32>,
+    takes: Duration,
+}
+
+impl Handler<ChargeCard> for SlowChargeHandler {
+    async fn handle(&self, cmd: ChargeCard, _ctx: &Context) -> catga::Result<Receipt> {
+        let run = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::time::sleep(self.takes).await;
+        Ok(Receipt {
+            payment_id: cmd.payment_id,
+            run,
+        })
+    }
+}
+
+/// One store seen by two "processes" (mediators); `stalled` makes this one's renewals fail,
+/// as a process paused past its lease would.
+struct SharedStore {
+    inner: Arc<MemoryIdempotencyStore>,
+    stalled: bool,
+}
+
+impl IdempotencyStore for SharedStore {
+    fn try_claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+    ) -> BoxFuture<'a, catga::Result<Claim>> {
+        self.inner.try_claim(key, lease)
+    }
+    fn renew<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        lease: Duration,
+    ) -> BoxFuture<'a, catga::Result<bool>> {
+        if self.stalled {
+            return Box::pin(async { Err(Error::unavailable("this process is stalled")) });
+        }
+        self.inner.renew(key, fence, lease)
+    }
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        response: &'a [u8],
+    ) -> BoxFuture<'a, catga::Result<()>> {
+        self.inner.complete(key, fence, response)
+    }
+    fn release<'a>(&'a self, key: &'a str, fence: Fence) -> BoxFuture<'a, catga::Result<()>> {
+        self.inner.release(key, fence)
+    }
+}
+
+/// Two mediators over one store, the first stalled or not, each with a handler taking three
+/// leases; the second sends the same key half-way through the first's second lease.
+async fn race_one_key(first_stalled: bool) -> (Receipt, Receipt, u32) {
+    let lease = Duration::from_secs(1);
+    let store = Arc::new(MemoryIdempotencyStore::new());
+    let runs = Arc::new(AtomicU32::new(0));
+    let process = |stalled: bool| {
+        Mediator::builder()
+            .handler(SlowChargeHandler {
+                runs: Arc::clone(&runs),
+                takes: lease * 3,
+            })
+            .idempotency_store(SharedStore {
+                inner: Arc::clone(&store),
+                stalled,
+            })
+            .idempotency_lease(lease)
+            .build()
+            .unwrap()
+    };
+    let (first, second) = (process(first_stalled), process(false));
+    let first = tokio::spawn(async move { first.send(charge("pay-9")).await });
+    tokio::time::sleep(lease * 3 / 2).await;
+    let second = second.send(charge("pay-9")).await.unwrap();
+    let first = first.await.unwrap().unwrap();
+    (first, second, runs.load(Ordering::SeqCst))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_slower_than_the_lease_keeps_its_claim_and_runs_once() {
+    let (first, second, runs) = race_one_key(false).await;
+    assert_eq!(runs, 1, "the claim was renewed while the handler ran");
+    assert_eq!(first, second);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_holder_whose_claim_was_taken_over_answers_with_the_recorded_response() {
+    let (first, second, runs) = race_one_key(true).await;
+    // The stalled process could not renew, so the key was taken over and ran again; its own
+    // completion was refused (fenced), and both callers see the one recorded response.
+    assert_eq!(runs, 2);
+    assert_eq!(second.run, 2, "the takeover's response is the key's");
+    assert_eq!(first, second);
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use catga::idempotency::{BoxFuture, Claim, IdempotencyStore, SqliteIdempotencyStore};
+use catga::idempotency::{BoxFuture, Claim, Fence, IdempotencyStore, SqliteIdempotencyStore};
 use catga::prelude::*;
 use catga::transport::{
     ConsumerOptions, Envelope, MemoryTransport, OutboxDispatcher, OutboxEntry, SqliteOutbox,
@@ -77,24 +77,35 @@ impl IdempotencyStore for Counting {
     ) -> BoxFuture<'a, catga::Result<Claim>> {
         self.inner.try_claim(key, lease)
     }
+    fn renew<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        lease: std::time::Duration,
+    ) -> BoxFuture<'a, catga::Result<bool>> {
+        self.inner.renew(key, fence, lease)
+    }
     fn complete<'a>(
         &'a self,
         key: &'a str,
+        fence: Fence,
         response: &'a [u8],
     ) -> BoxFuture<'a, catga::Result<()>> {
-        self.inner.complete(key, response)
+        self.inner.complete(key, fence, response)
     }
     fn complete_with_outbox<'a>(
         &'a self,
         key: &'a str,
+        fence: Fence,
         response: &'a [u8],
         outbox: &'a [OutboxEntry],
     ) -> Option<BoxFuture<'a, catga::Result<()>>> {
         self.together.fetch_add(1, Ordering::SeqCst);
-        self.inner.complete_with_outbox(key, response, outbox)
+        self.inner
+            .complete_with_outbox(key, fence, response, outbox)
     }
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, catga::Result<()>> {
-        self.inner.release(key)
+    fn release<'a>(&'a self, key: &'a str, fence: Fence) -> BoxFuture<'a, catga::Result<()>> {
+        self.inner.release(key, fence)
     }
 }
 

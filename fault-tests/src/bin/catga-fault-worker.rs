@@ -4,6 +4,7 @@
 //! catga-fault-worker produce  DB FROM TO      # Deposit FROM..TO through the outbox in DB
 //! catga-fault-worker dispatch DB NATS_URL     # DB's outbox to NATS, until killed
 //! catga-fault-worker consume  DB NATS_URL ACK_WAIT_MS  # apply deposits into DB, until killed
+//! catga-fault-worker charge   DB PAYMENT LEASE_MS TAKES_MS  # one idempotent, slow charge
 //! ```
 
 use std::path::PathBuf;
@@ -34,8 +35,21 @@ async fn main() -> ExitCode {
                 "ACK_WAIT_MS must be a number: {ack_wait_ms}"
             ))),
         },
+        ["charge", db, payment, lease_ms, takes_ms] => match (lease_ms.parse(), takes_ms.parse()) {
+            (Ok(lease), Ok(takes)) => catga_fault_tests::charge(
+                &PathBuf::from(db),
+                payment,
+                Duration::from_millis(lease),
+                Duration::from_millis(takes),
+            )
+            .await
+            .map(|response| println!("{response}")),
+            _ => Err(catga::Error::validation(format!(
+                "LEASE_MS and TAKES_MS must be numbers: {lease_ms} {takes_ms}"
+            ))),
+        },
         _ => Err(catga::Error::validation(format!(
-            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS (got {args:?})"
+            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS | charge DB PAYMENT LEASE_MS TAKES_MS (got {args:?})"
         ))),
     };
     match outcome {

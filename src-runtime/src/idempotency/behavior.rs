@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::store::{Claim, IdempotencyStore};
-use crate::Result;
+use super::store::{Claim, Fence, IdempotencyStore};
 use crate::message::{IdempotencyHooks, Request};
 use crate::transport::{OutboxEntry, capture};
+use crate::{ErrorKind, Result};
 
 /// What the leader of a key hands its waiters: the serialized response, or the error.
 type Outcome = Result<Arc<[u8]>>;
@@ -69,7 +69,7 @@ impl IdempotencyBehavior {
         let mut lead = Lead {
             behavior: self,
             key: &key,
-            claimed: false,
+            claimed: None,
             finished: false,
         };
         let (response, outcome) = lead.execute(request, hooks, execute).await;
@@ -94,22 +94,24 @@ impl IdempotencyBehavior {
     }
 }
 
-/// Records the response of `key`, with `captured`, the outbox messages the execution
-/// published, when the store can commit them in the same transaction. Otherwise, or when that
-/// transaction fails, they are handed to the enclosing capture scope, for the outbox behavior
-/// to store when the outermost handling succeeds.
+/// Records the response of `key` under `fence`, with `captured`, the outbox messages the
+/// execution published, in the same transaction when the store can. Otherwise, or when that
+/// transaction fails for another reason than a lost claim, they are handed to the enclosing
+/// capture scope, for the outbox behavior to store when the outermost handling succeeds. A
+/// lost claim stores nothing of this execution.
 async fn complete(
     store: &dyn IdempotencyStore,
     key: &str,
+    fence: Fence,
     response: &[u8],
     captured: Vec<OutboxEntry>,
 ) -> Result<()> {
-    if captured.is_empty() {
-        return store.complete(key, response).await;
-    }
-    if let Some(both) = store.complete_with_outbox(key, response, &captured) {
+    if !captured.is_empty()
+        && let Some(both) = store.complete_with_outbox(key, fence, response, &captured)
+    {
         match both.await {
             Ok(()) => return Ok(()),
+            Err(err) if err.kind() == ErrorKind::Conflict => return Err(err),
             // Neither was stored; the record is tried alone, the messages go to the outbox
             // behavior.
             Err(err) => {
@@ -117,8 +119,9 @@ async fn complete(
             }
         }
     }
+    store.complete(key, fence, response).await?;
     capture::hand_up(captured);
-    store.complete(key, response).await
+    Ok(())
 }
 
 /// The caller that runs the command for a key; removes the key from the in-flight map when it
@@ -126,8 +129,8 @@ async fn complete(
 struct Lead<'a> {
     behavior: &'a IdempotencyBehavior,
     key: &'a str,
-    /// Whether this process holds the store's claim (and must complete or release it).
-    claimed: bool,
+    /// The store's claim this process holds (and must complete or release), if any.
+    claimed: Option<Fence>,
     /// Whether the outcome was handed over (and the in-flight entry removed).
     finished: bool,
 }
@@ -146,55 +149,115 @@ impl Lead<'_> {
         F: FnOnce(R) -> Fut,
         Fut: Future<Output = Result<R::Response>>,
     {
-        let store = &*self.behavior.store;
-        let mut pause = CLAIM_POLL_MIN;
-        loop {
-            match store.try_claim(self.key, self.behavior.lease).await {
-                Ok(Claim::Acquired) => break,
-                Ok(Claim::Completed(bytes)) => {
-                    let response = (hooks.decode)(&bytes);
-                    return (response, Ok(bytes.into()));
-                }
-                Ok(Claim::InProgress) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(CLAIM_POLL_MAX);
-                }
-                Err(err) => return (Err(err.clone()), Err(err)),
-            }
-        }
-        self.claimed = true;
+        let fence = match self.claim().await {
+            Ok(Ok(fence)) => fence,
+            Ok(Err(bytes)) => return ((hooks.decode)(&bytes), Ok(bytes.into())),
+            Err(err) => return (Err(err.clone()), Err(err)),
+        };
+        self.claimed = Some(fence);
         // This command's own events, in a scope of their own: they commit with its record and
         // never take the enclosing handling's, which are stored when (and only when) that
         // handling succeeds.
-        let (result, captured) = if capture::active() {
-            capture::scope(execute(request)).await
-        } else {
-            (execute(request).await, Vec::new())
+        let executing = async {
+            if capture::active() {
+                capture::scope(execute(request)).await
+            } else {
+                (execute(request).await, Vec::new())
+            }
         };
-        self.claimed = false;
+        // The claim is renewed while the command runs, so a slow handler keeps it; when it is
+        // lost all the same (this process stalled past the lease and another took the key
+        // over), the execution stops: the other one's outcome is the key's.
+        let outcome = tokio::select! {
+            outcome = executing => Some(outcome),
+            () = self.keep_claim(fence) => None,
+        };
+        let Some((result, captured)) = outcome else {
+            self.claimed = None;
+            return self.adopt(&hooks).await;
+        };
+        self.claimed = None;
         match result {
             Ok(response) => match (hooks.encode)(&response) {
                 Ok(bytes) => {
-                    if let Err(err) = complete(store, self.key, &bytes, captured).await {
-                        tracing::warn!(key = self.key, error = %err, "idempotency record not saved; a later duplicate may run again");
+                    let store = &*self.behavior.store;
+                    match complete(store, self.key, fence, &bytes, captured).await {
+                        Ok(()) => (Ok(response), Ok(bytes.into())),
+                        Err(err) if err.kind() == ErrorKind::Conflict => {
+                            tracing::warn!(key = self.key, error = %err, "idempotency claim lost; answering with the outcome recorded for the key");
+                            self.adopt(&hooks).await
+                        }
+                        Err(err) => {
+                            tracing::warn!(key = self.key, error = %err, "idempotency record not saved; a later duplicate may run again");
+                            (Ok(response), Ok(bytes.into()))
+                        }
                     }
-                    (Ok(response), Ok(bytes.into()))
                 }
                 Err(err) => {
                     capture::hand_up(captured);
-                    self.release().await;
+                    self.release(fence).await;
                     (Ok(response), Err(err))
                 }
             },
             Err(err) => {
-                self.release().await;
+                self.release(fence).await;
                 (Err(err.clone()), Err(err))
             }
         }
     }
 
-    async fn release(&self) {
-        if let Err(err) = self.behavior.store.release(self.key).await {
+    /// Claims the key, waiting while another process holds it: the fence of the claim, or the
+    /// recorded response.
+    async fn claim(&self) -> Result<std::result::Result<Fence, Vec<u8>>> {
+        let store = &*self.behavior.store;
+        let mut pause = CLAIM_POLL_MIN;
+        loop {
+            match store.try_claim(self.key, self.behavior.lease).await? {
+                Claim::Acquired(fence) => return Ok(Ok(fence)),
+                Claim::Completed(bytes) => return Ok(Err(bytes)),
+                Claim::InProgress => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(CLAIM_POLL_MAX);
+                }
+            }
+        }
+    }
+
+    /// Renews the claim every third of the lease; returns only when it is lost.
+    async fn keep_claim(&self, fence: Fence) {
+        let lease = self.behavior.lease;
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            match self.behavior.store.renew(self.key, fence, lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::warn!(key = self.key, error = %err, "idempotency claim not renewed; trying again");
+                }
+            }
+        }
+    }
+
+    /// The outcome recorded for the key by the execution that took it over, waited for while it
+    /// runs. If that one failed and released the key, this caller claims it and runs nothing:
+    /// its own execution did not complete, so it reports the lost claim.
+    async fn adopt<R: Request>(
+        &mut self,
+        hooks: &IdempotencyHooks<R>,
+    ) -> (Result<R::Response>, Outcome) {
+        match self.claim().await {
+            Ok(Err(bytes)) => ((hooks.decode)(&bytes), Ok(bytes.into())),
+            Ok(Ok(fence)) => {
+                self.release(fence).await;
+                let err = super::store::claim_lost(self.key);
+                (Err(err.clone()), Err(err))
+            }
+            Err(err) => (Err(err.clone()), Err(err)),
+        }
+    }
+
+    async fn release(&self, fence: Fence) {
+        if let Err(err) = self.behavior.store.release(self.key, fence).await {
             tracing::warn!(key = self.key, error = %err, "idempotency claim not released; it expires with its lease");
         }
     }
@@ -227,12 +290,12 @@ impl Drop for Lead<'_> {
             .unwrap_or_else(PoisonError::into_inner);
         in_flight.remove(self.key);
         drop(in_flight);
-        if self.claimed
+        if let Some(fence) = self.claimed
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             let store = Arc::clone(&self.behavior.store);
             let key = self.key.to_owned();
-            runtime.spawn(async move { store.release(&key).await });
+            runtime.spawn(async move { store.release(&key, fence).await });
         }
     }
 }

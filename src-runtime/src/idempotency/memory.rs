@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::store::{BoxFuture, Claim, IdempotencyStore};
+use super::store::{BoxFuture, Claim, Fence, IdempotencyStore, claim_lost};
 use crate::Result;
 
 /// Idempotency records held in memory; everything is lost when the store is dropped.
@@ -19,7 +19,9 @@ pub struct MemoryIdempotencyStore {
 #[derive(Debug)]
 enum Record {
     InProgress {
+        /// When the claim was made or last renewed.
         claimed_at: Instant,
+        fence: Fence,
     },
     Completed {
         response: Vec<u8>,
@@ -70,30 +72,61 @@ impl MemoryIdempotencyStore {
         let mut records = self.lock();
         match records.get(key) {
             Some(Record::Completed { response, .. }) => Claim::Completed(response.clone()),
-            Some(Record::InProgress { claimed_at }) if now.duration_since(*claimed_at) < lease => {
+            Some(Record::InProgress { claimed_at, .. })
+                if now.duration_since(*claimed_at) < lease =>
+            {
                 Claim::InProgress
             }
             _ => {
-                records.insert(key.to_owned(), Record::InProgress { claimed_at: now });
-                Claim::Acquired
+                let fence = Fence::fresh();
+                records.insert(
+                    key.to_owned(),
+                    Record::InProgress {
+                        claimed_at: now,
+                        fence,
+                    },
+                );
+                Claim::Acquired(fence)
             }
         }
     }
 
-    fn complete_now(&self, key: &str, response: &[u8]) {
-        let mut records = self.lock();
-        if !matches!(records.get(key), Some(Record::Completed { .. })) {
-            let record = Record::Completed {
-                response: response.to_vec(),
-                completed_at: Instant::now(),
-            };
-            records.insert(key.to_owned(), record);
-        }
+    /// Whether `fence` holds the claim on `key` in `records`.
+    fn holds(records: &HashMap<String, Record>, key: &str, fence: Fence) -> bool {
+        matches!(records.get(key), Some(Record::InProgress { fence: holder, .. }) if *holder == fence)
     }
 
-    fn release_now(&self, key: &str) {
+    fn renew_now(&self, key: &str, fence: Fence) -> bool {
         let mut records = self.lock();
-        if matches!(records.get(key), Some(Record::InProgress { .. })) {
+        if !Self::holds(&records, key, fence) {
+            return false;
+        }
+        records.insert(
+            key.to_owned(),
+            Record::InProgress {
+                claimed_at: Instant::now(),
+                fence,
+            },
+        );
+        true
+    }
+
+    fn complete_now(&self, key: &str, fence: Fence, response: &[u8]) -> Result<()> {
+        let mut records = self.lock();
+        if !Self::holds(&records, key, fence) {
+            return Err(claim_lost(key));
+        }
+        let record = Record::Completed {
+            response: response.to_vec(),
+            completed_at: Instant::now(),
+        };
+        records.insert(key.to_owned(), record);
+        Ok(())
+    }
+
+    fn release_now(&self, key: &str, fence: Fence) {
+        let mut records = self.lock();
+        if Self::holds(&records, key, fence) {
             records.remove(key);
         }
     }
@@ -104,16 +137,27 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         Box::pin(async move { Ok(self.claim_now(key, lease)) })
     }
 
-    fn complete<'a>(&'a self, key: &'a str, response: &'a [u8]) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            self.complete_now(key, response);
-            Ok(())
-        })
+    fn renew<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        _lease: Duration,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move { Ok(self.renew_now(key, fence)) })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        response: &'a [u8],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { self.complete_now(key, fence, response) })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, fence: Fence) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            self.release_now(key);
+            self.release_now(key, fence);
             Ok(())
         })
     }

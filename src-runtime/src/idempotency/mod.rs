@@ -8,4 +8,4 @@ mod store;
 pub(crate) use behavior::IdempotencyBehavior;
 pub use memory::MemoryIdempotencyStore;
 pub use sqlite::SqliteIdempotencyStore;
-pub use store::{BoxFuture, Claim, IdempotencyStore};
+pub use store::{BoxFuture, Claim, Fence, IdempotencyStore, claim_lost};

@@ -10,24 +10,27 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::store::{BoxFuture, Claim, IdempotencyStore};
+use super::store::{BoxFuture, Claim, Fence, IdempotencyStore, claim_lost};
 use crate::Result;
 use crate::sqlite::{Database, Schema, millis, now_millis};
 use crate::transport::{OutboxEntry, SqliteOutbox, outbox_schema};
 
 static IDEMPOTENCY_SCHEMA: Schema = Schema {
     component: "idempotency",
-    version: 1,
+    version: 2,
+    // `claimed_at_ms`: when the claim was made or last renewed; `fence`: its holder's.
     ddl: "CREATE TABLE catga_idempotency (
               key TEXT PRIMARY KEY NOT NULL,
               state TEXT NOT NULL CHECK (state IN ('in_progress', 'completed')),
               response BLOB,
               claimed_at_ms INTEGER NOT NULL,
-              completed_at_ms INTEGER
+              completed_at_ms INTEGER,
+              fence INTEGER NOT NULL DEFAULT 0
           );
           CREATE INDEX catga_idempotency_completed_at
               ON catga_idempotency (completed_at_ms) WHERE state = 'completed';",
-    upgrades: &[],
+    // Claims of version 1 have no fence: 0, which no holder has, so they run out their lease.
+    upgrades: &["ALTER TABLE catga_idempotency ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;"],
 };
 
 /// Idempotency records in a SQLite file on disk; they survive closing and reopening the store.
@@ -87,6 +90,11 @@ impl SqliteIdempotencyStore {
     }
 }
 
+/// A fence as the `fence` column keeps it ([`Fence::fresh`] stays within `i64`).
+fn column(fence: Fence) -> i64 {
+    i64::try_from(fence.0).unwrap_or(-1)
+}
+
 fn claim(conn: &mut Connection, key: &str, lease: Duration) -> Result<Claim> {
     let now = now_millis()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -105,39 +113,53 @@ fn claim(conn: &mut Connection, key: &str, lease: Duration) -> Result<Claim> {
             Claim::InProgress
         }
         _ => {
+            let fence = Fence::fresh();
             tx.execute(
-                "INSERT INTO catga_idempotency (key, state, response, claimed_at_ms)
-                 VALUES (?1, 'in_progress', NULL, ?2)
-                 ON CONFLICT (key) DO UPDATE SET claimed_at_ms = excluded.claimed_at_ms",
-                params![key, now],
+                "INSERT INTO catga_idempotency (key, state, response, claimed_at_ms, fence)
+                 VALUES (?1, 'in_progress', NULL, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE
+                     SET claimed_at_ms = excluded.claimed_at_ms, fence = excluded.fence",
+                params![key, now, column(fence)],
             )?;
-            Claim::Acquired
+            Claim::Acquired(fence)
         }
     };
     tx.commit()?;
     Ok(claim)
 }
 
-/// Marks `key` completed with `response` and stores `outbox`, in one transaction. The first
-/// recorded response stands: a completed row is never overwritten.
+/// Moves the claim `fence` holds on `key` to now; whether it still held it.
+fn renew(conn: &mut Connection, key: &str, fence: Fence) -> Result<bool> {
+    let now = now_millis()?;
+    let renewed = conn.execute(
+        "UPDATE catga_idempotency SET claimed_at_ms = ?1
+         WHERE key = ?2 AND state = 'in_progress' AND fence = ?3",
+        params![now, key, column(fence)],
+    )?;
+    Ok(renewed == 1)
+}
+
+/// Marks `key` completed with `response` and stores `outbox`, in one transaction, when `fence`
+/// holds the claim; otherwise stores nothing and returns [`claim_lost`]'s error.
 fn complete(
     conn: &mut Connection,
     key: &str,
+    fence: Fence,
     response: &[u8],
     outbox: &[OutboxEntry],
 ) -> Result<()> {
     let now = now_millis()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
-        "INSERT INTO catga_idempotency
-             (key, state, response, claimed_at_ms, completed_at_ms)
-         VALUES (?1, 'completed', ?2, ?3, ?3)
-         ON CONFLICT (key) DO UPDATE
-             SET state = 'completed', response = excluded.response,
-                 completed_at_ms = excluded.completed_at_ms
-             WHERE state = 'in_progress'",
-        params![key, response, now],
+    let completed = tx.execute(
+        "UPDATE catga_idempotency
+         SET state = 'completed', response = ?1, completed_at_ms = ?2
+         WHERE key = ?3 AND state = 'in_progress' AND fence = ?4",
+        params![response, now, key, column(fence)],
     )?;
+    if completed != 1 {
+        // Dropping the transaction rolls it back: nothing of this execution is stored.
+        return Err(claim_lost(key));
+    }
     crate::transport::outbox_insert(&tx, outbox)?;
     tx.commit()?;
     Ok(())
@@ -149,18 +171,34 @@ impl IdempotencyStore for SqliteIdempotencyStore {
         Box::pin(self.db.run(move |conn| claim(conn, &key, lease)))
     }
 
-    fn complete<'a>(&'a self, key: &'a str, response: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+    fn renew<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        _lease: Duration,
+    ) -> BoxFuture<'a, Result<bool>> {
+        let key = key.to_owned();
+        Box::pin(self.db.run(move |conn| renew(conn, &key, fence)))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        fence: Fence,
+        response: &'a [u8],
+    ) -> BoxFuture<'a, Result<()>> {
         let key = key.to_owned();
         let response = response.to_vec();
         Box::pin(
             self.db
-                .run(move |conn| complete(conn, &key, &response, &[])),
+                .run(move |conn| complete(conn, &key, fence, &response, &[])),
         )
     }
 
     fn complete_with_outbox<'a>(
         &'a self,
         key: &'a str,
+        fence: Fence,
         response: &'a [u8],
         outbox: &'a [OutboxEntry],
     ) -> Option<BoxFuture<'a, Result<()>>> {
@@ -170,19 +208,20 @@ impl IdempotencyStore for SqliteIdempotencyStore {
         let entries = outbox.to_vec();
         Some(Box::pin(async move {
             self.db
-                .run(move |conn| complete(conn, &key, &response, &entries))
+                .run(move |conn| complete(conn, &key, fence, &response, &entries))
                 .await?;
             sink.wake();
             Ok(())
         }))
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+    fn release<'a>(&'a self, key: &'a str, fence: Fence) -> BoxFuture<'a, Result<()>> {
         let key = key.to_owned();
         Box::pin(self.db.run(move |conn| {
             conn.execute(
-                "DELETE FROM catga_idempotency WHERE key = ?1 AND state = 'in_progress'",
-                [key],
+                "DELETE FROM catga_idempotency
+                 WHERE key = ?1 AND state = 'in_progress' AND fence = ?2",
+                params![key, column(fence)],
             )?;
             Ok(())
         }))
