@@ -106,6 +106,12 @@ impl Database {
         self.jobs.send(job).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// Queues `work` for the connection thread without waiting for it; `work` reports its
+    /// outcome itself. `false` when the thread is gone: `work` was dropped unrun.
+    pub(crate) fn submit(&self, work: impl FnOnce(&mut Connection) + Send + 'static) -> bool {
+        self.jobs.send(Box::new(work)).is_ok()
+    }
 }
 
 fn open_connection(path: &Path, schemas: &[&'static Schema]) -> Result<Connection> {

@@ -365,6 +365,85 @@ async fn a_deadline_not_shorter_than_ack_wait_or_for_an_unrouted_type_is_refused
     );
 }
 
+/// Records the order it handles orders in and how many run at once; order `n` takes
+/// `n % 3` ms.
+#[derive(Clone, Default)]
+struct OrderLog {
+    handled: Arc<std::sync::Mutex<Vec<u64>>>,
+    running: Arc<AtomicU32>,
+    most_at_once: Arc<AtomicU32>,
+}
+
+impl EventHandler<OrderPlaced> for OrderLog {
+    async fn handle(&self, event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_at_once.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(event.order % 3)).await;
+        self.handled.lock().expect("not poisoned").push(event.order);
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Publishes orders 0..200 keyed `k0`..`k3` by `order % 4`, consumes them with `concurrency`,
+/// and returns the log once all are handled.
+async fn consume_keyed(concurrency: usize) -> OrderLog {
+    let transport = MemoryTransport::new();
+    let log = OrderLog::default();
+    let mediator = Mediator::builder()
+        .event_handler(log.clone())
+        .build()
+        .expect("builds");
+    let consumer = EventConsumer::new(
+        Arc::new(transport.clone()),
+        "billing",
+        Routes::new().event::<OrderPlaced>(),
+        mediator,
+    )
+    .options(ConsumerOptions {
+        concurrency,
+        ..ConsumerOptions::default()
+    });
+    let running = tokio::spawn(consumer.run());
+    for order in 0..200 {
+        let envelope = placed(order).with_key(format!("k{}", order % 4));
+        transport
+            .publish(&event_subject("OrderPlaced"), &envelope)
+            .await
+            .expect("publish");
+    }
+    tokio::time::timeout(Duration::from_secs(600), async {
+        while log.handled.lock().expect("not poisoned").len() < 200 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("every order handled");
+    running.abort();
+    log
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_member_handles_keys_side_by_side_and_each_key_in_order() {
+    let log = consume_keyed(8).await;
+    let handled = log.handled.lock().expect("not poisoned").clone();
+    for key in 0..4 {
+        let of_key: Vec<u64> = handled.iter().copied().filter(|n| n % 4 == key).collect();
+        assert!(of_key.is_sorted(), "key k{key} out of order: {of_key:?}");
+        assert_eq!(of_key.len(), 50);
+    }
+    let most = log.most_at_once.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&most), "{most} at once, with 4 keys");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_concurrency_of_one_handles_everything_in_order() {
+    let log = consume_keyed(1).await;
+    let handled = log.handled.lock().expect("not poisoned").clone();
+    assert_eq!(handled, (0..200).collect::<Vec<_>>());
+    assert_eq!(log.most_at_once.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn a_poison_message_is_dead_lettered_at_once_and_the_stream_moves_on() {
     let transport = MemoryTransport::new();

@@ -313,6 +313,15 @@ impl Settle for NatsSettle {
         })
     }
 
+    fn ack_unconfirmed(self: Box<Self>) -> BoxFuture<'static, Result<()>> {
+        Box::pin(async move {
+            self.acker
+                .ack()
+                .await
+                .map_err(|error| errors::settle("acknowledge", &self.subject, error))
+        })
+    }
+
     fn retry(self: Box<Self>, delay: Duration) -> BoxFuture<'static, Result<()>> {
         Box::pin(async move {
             let kind = if delay.is_zero() {

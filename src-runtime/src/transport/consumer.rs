@@ -7,8 +7,12 @@
 //! that cannot be decoded or routed (a poison message: retrying cannot help), it goes to the
 //! group's dead-letter subject with the reason, and the stream moves on.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -108,6 +112,9 @@ impl EventConsumer {
     /// Consumes until the subscription fails (the transport shut down) or the inbox cannot be
     /// read or written; returns that error. Run it in a task; several members may run in one
     /// process or in several.
+    ///
+    /// Up to [`ConsumerOptions::concurrency`] deliveries are handled at once: those of one
+    /// ordering key one after another, in the order they arrived.
     pub async fn run(self) -> Result<()> {
         self.check_deadlines()?;
         if self.routes.has_projections() && self.inbox.is_none() {
@@ -121,14 +128,69 @@ impl EventConsumer {
             ));
         }
         let subjects = self.routes.event_subjects();
-        let mut subscription = self
+        let subscription = self
             .transport
             .subscribe(&self.group, &subjects, &self.options)
             .await?;
+        // A stream, so that waiting for the next delivery can be dropped and resumed (the
+        // wait in progress stays inside the stream) while handlings finish.
+        let mut deliveries =
+            futures_util::stream::unfold(subscription, |mut subscription| async move {
+                let delivery = subscription.next().await;
+                Some((delivery, subscription))
+            })
+            .boxed();
+        let limit = self.options.concurrency.max(1);
+        let mut running = FuturesUnordered::new();
+        // The ordering keys being handled, each with the deliveries that wait behind it.
+        let mut behind: HashMap<String, VecDeque<Delivery>> = HashMap::new();
+        let mut waiting = 0;
         loop {
-            let delivery = subscription.next().await?;
-            self.handle(delivery).await?;
+            tokio::select! {
+                biased;
+                Some((key, handled)) = running.next(), if !running.is_empty() => {
+                    handled?;
+                    let Some(key) = key else { continue };
+                    match behind.get_mut(&key).and_then(VecDeque::pop_front) {
+                        Some(next) => {
+                            waiting -= 1;
+                            running.push(self.handle_in_turn(Some(key), next));
+                        }
+                        None => {
+                            behind.remove(&key);
+                        }
+                    }
+                }
+                delivery = deliveries.next(), if running.len() + waiting < limit => {
+                    let Some(delivery) = delivery else {
+                        return Err(Error::internal("the subscription ended"));
+                    };
+                    let delivery = delivery?;
+                    match delivery.envelope.key.clone() {
+                        Some(key) => match behind.get_mut(&key) {
+                            Some(queue) => {
+                                queue.push_back(delivery);
+                                waiting += 1;
+                            }
+                            None => {
+                                behind.insert(key.clone(), VecDeque::new());
+                                running.push(self.handle_in_turn(Some(key), delivery));
+                            }
+                        },
+                        None => running.push(self.handle_in_turn(None, delivery)),
+                    }
+                }
+            }
         }
+    }
+
+    /// Handles `delivery`, whose ordering key is `key`, and hands the key back with the outcome.
+    async fn handle_in_turn(
+        &self,
+        key: Option<String>,
+        delivery: Delivery,
+    ) -> (Option<String>, Result<Handled>) {
+        (key, self.handle(delivery).await)
     }
 
     /// Every handling deadline must end before `ack_wait` does, and name a routed type.
@@ -203,7 +265,7 @@ impl EventConsumer {
         });
         let error = match applied? {
             Ok(handled) => {
-                settled(delivery.ack().await, &self.group);
+                settled(delivery.ack_unconfirmed().await, &self.group);
                 return Ok(handled);
             }
             Err(error) => error,
@@ -289,7 +351,7 @@ impl EventConsumer {
         };
         match stored {
             Ok(()) => {
-                settled(delivery.ack().await, &self.group);
+                settled(delivery.ack_unconfirmed().await, &self.group);
                 Handled::DeadLettered
             }
             Err(error) => {

@@ -2,13 +2,16 @@
 //! broker delivers again (after a crash, a lost acknowledgement, a republished outbox entry)
 //! does not run its handlers twice.
 
+use std::any::Any;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::oneshot;
 
-use crate::Result;
 use crate::sqlite::{Database, Schema, millis, now_millis};
+use crate::{Error, Result};
 
 static INBOX_SCHEMA: Schema = Schema {
     component: "inbox",
@@ -31,9 +34,153 @@ static INBOX_SCHEMA: Schema = Schema {
 /// - [`seen`](SqliteInbox::seen) before and [`record`](SqliteInbox::record) after handlers that
 ///   write elsewhere: a crash between their effects and the record runs them again when the
 ///   message comes back (at least once), never twice for a recorded id.
+///
+/// Operations that arrive while the file is busy are committed together (group commit): one
+/// transaction for all of them, each `process` in a savepoint of its own, so one's failure
+/// rolls back only its own writes. Each still returns only once its outcome is committed.
 #[derive(Debug, Clone)]
 pub struct SqliteInbox {
     db: Database,
+    /// Operations waiting for the next group commit.
+    pending: Arc<Mutex<Vec<Op>>>,
+}
+
+/// A `process` closure with its result type erased, so different ones share a batch.
+type Work = Box<dyn FnOnce(&Transaction<'_>) -> Result<Box<dyn Any + Send>> + Send>;
+
+/// One inbox operation waiting for a group commit.
+enum Op {
+    Seen {
+        consumer: String,
+        id: String,
+        reply: oneshot::Sender<Result<bool>>,
+    },
+    Record {
+        consumer: String,
+        id: String,
+        reply: oneshot::Sender<Result<bool>>,
+    },
+    Process {
+        consumer: String,
+        id: String,
+        work: Work,
+        reply: oneshot::Sender<Result<Option<Box<dyn Any + Send>>>>,
+    },
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, consumer, id) = match self {
+            Op::Seen { consumer, id, .. } => ("seen", consumer, id),
+            Op::Record { consumer, id, .. } => ("record", consumer, id),
+            Op::Process { consumer, id, .. } => ("process", consumer, id),
+        };
+        write!(f, "{what}({consumer}, {id})")
+    }
+}
+
+/// An answer held until the batch's transaction commits.
+enum Answer {
+    Flag(oneshot::Sender<Result<bool>>, bool),
+    Value(
+        oneshot::Sender<Result<Option<Box<dyn Any + Send>>>>,
+        Option<Box<dyn Any + Send>>,
+    ),
+}
+
+impl Answer {
+    fn send(self) {
+        match self {
+            Answer::Flag(reply, flag) => {
+                let _ = reply.send(Ok(flag));
+            }
+            Answer::Value(reply, value) => {
+                let _ = reply.send(Ok(value));
+            }
+        }
+    }
+
+    fn fail(self, error: &Error) {
+        match self {
+            Answer::Flag(reply, _) => {
+                let _ = reply.send(Err(error.clone()));
+            }
+            Answer::Value(reply, _) => {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+const INSERT: &str = "INSERT OR IGNORE INTO catga_inbox (consumer, message_id, processed_at_ms)
+                      VALUES (?1, ?2, ?3)";
+
+/// Runs `ops` in one transaction and answers each once it committed (a failed `process`
+/// answers at once: its savepoint is rolled back whatever happens to the rest).
+fn commit_batch(conn: &mut rusqlite::Connection, ops: Vec<Op>) {
+    let mut answers = Vec::with_capacity(ops.len());
+    let outcome = (|| -> Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_millis()?;
+        for op in ops {
+            match op {
+                Op::Seen {
+                    consumer,
+                    id,
+                    reply,
+                } => {
+                    let found = tx
+                        .query_row(
+                            "SELECT 1 FROM catga_inbox WHERE consumer = ?1 AND message_id = ?2",
+                            params![consumer, id],
+                            |_| Ok(()),
+                        )
+                        .optional()?;
+                    answers.push(Answer::Flag(reply, found.is_some()));
+                }
+                Op::Record {
+                    consumer,
+                    id,
+                    reply,
+                } => {
+                    let inserted = tx.execute(INSERT, params![consumer, id, now])?;
+                    answers.push(Answer::Flag(reply, inserted == 1));
+                }
+                Op::Process {
+                    consumer,
+                    id,
+                    work,
+                    reply,
+                } => {
+                    tx.execute_batch("SAVEPOINT catga_inbox_process")?;
+                    let inserted = tx.execute(INSERT, params![consumer, id, now])?;
+                    if inserted == 0 {
+                        tx.execute_batch("RELEASE catga_inbox_process")?;
+                        answers.push(Answer::Value(reply, None));
+                        continue;
+                    }
+                    match work(&tx) {
+                        Ok(value) => {
+                            tx.execute_batch("RELEASE catga_inbox_process")?;
+                            answers.push(Answer::Value(reply, Some(value)));
+                        }
+                        Err(error) => {
+                            tx.execute_batch(
+                                "ROLLBACK TO catga_inbox_process; RELEASE catga_inbox_process",
+                            )?;
+                            let _ = reply.send(Err(error));
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => answers.into_iter().for_each(Answer::send),
+        Err(error) => answers.into_iter().for_each(|answer| answer.fail(&error)),
+    }
 }
 
 impl SqliteInbox {
@@ -41,7 +188,10 @@ impl SqliteInbox {
     /// shared with catga's other SQLite stores.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let db = Database::open(path.as_ref(), &INBOX_SCHEMA).await?;
-        Ok(SqliteInbox { db })
+        Ok(SqliteInbox {
+            db,
+            pending: Arc::new(Mutex::new(Vec::new())),
+        })
     }
 
     /// The file the inbox lives in.
@@ -49,36 +199,62 @@ impl SqliteInbox {
         self.db.path().to_path_buf()
     }
 
+    /// Queues `op` for the next group commit, starting one if none is queued.
+    fn enqueue(&self, op: Op) {
+        let first = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.push(op);
+            pending.len() == 1
+        };
+        if first {
+            let pending = Arc::clone(&self.pending);
+            let submitted = self.db.submit(move |conn| {
+                let ops =
+                    std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner));
+                commit_batch(conn, ops);
+            });
+            if !submitted {
+                // No thread to run them: dropping the operations closes their answers, which
+                // their callers report; the queue starts empty again.
+                self.pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear();
+            }
+        }
+    }
+
+    /// Waits for the answer to an enqueued operation.
+    async fn answer<T>(&self, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
+        answer.await.map_err(|_| {
+            Error::internal(format!(
+                "inbox operation on {} did not finish: the connection thread stopped or the \
+                 operation panicked",
+                self.db.path().display()
+            ))
+        })?
+    }
+
     /// Whether `consumer` has processed message `id`.
     pub async fn seen(&self, consumer: &str, id: &str) -> Result<bool> {
-        let (consumer, id) = (consumer.to_string(), id.to_string());
-        self.db
-            .run(move |conn| {
-                let found = conn
-                    .query_row(
-                        "SELECT 1 FROM catga_inbox WHERE consumer = ?1 AND message_id = ?2",
-                        params![consumer, id],
-                        |_| Ok(()),
-                    )
-                    .optional()?;
-                Ok(found.is_some())
-            })
-            .await
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Op::Seen {
+            consumer: consumer.to_string(),
+            id: id.to_string(),
+            reply,
+        });
+        self.answer(answer).await
     }
 
     /// Records that `consumer` processed message `id`; `false` when it was already recorded.
     pub async fn record(&self, consumer: &str, id: &str) -> Result<bool> {
-        let (consumer, id) = (consumer.to_string(), id.to_string());
-        self.db
-            .run(move |conn| {
-                let inserted = conn.execute(
-                    "INSERT OR IGNORE INTO catga_inbox (consumer, message_id, processed_at_ms)
-                     VALUES (?1, ?2, ?3)",
-                    params![consumer, id, now_millis()?],
-                )?;
-                Ok(inserted == 1)
-            })
-            .await
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Op::Record {
+            consumer: consumer.to_string(),
+            id: id.to_string(),
+            reply,
+        });
+        self.answer(answer).await
     }
 
     /// Runs `work` and records message `id` for `consumer` in one transaction, unless the id is
@@ -89,23 +265,22 @@ impl SqliteInbox {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (consumer, id) = (consumer.to_string(), id.to_string());
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let inserted = tx.execute(
-                    "INSERT OR IGNORE INTO catga_inbox (consumer, message_id, processed_at_ms)
-                     VALUES (?1, ?2, ?3)",
-                    params![consumer, id, now_millis()?],
-                )?;
-                if inserted == 0 {
-                    return Ok(None);
-                }
-                let value = work(&tx)?;
-                tx.commit()?;
-                Ok(Some(value))
-            })
-            .await
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Op::Process {
+            consumer: consumer.to_string(),
+            id: id.to_string(),
+            work: Box::new(move |tx: &Transaction<'_>| {
+                work(tx).map(|value| Box::new(value) as Box<dyn Any + Send>)
+            }),
+            reply,
+        });
+        match self.answer(answer).await? {
+            None => Ok(None),
+            Some(value) => value
+                .downcast::<T>()
+                .map(|value| Some(*value))
+                .map_err(|_| Error::internal("inbox: a processed value changed its type")),
+        }
     }
 
     /// Forgets ids processed more than `age` ago (longer than any redelivery can take); returns
@@ -173,5 +348,76 @@ mod tests {
             inbox.purge_older_than(Duration::ZERO).await.expect("purge"),
             0
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_operations_commit_together_and_a_failure_rolls_back_only_its_own() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inbox = SqliteInbox::open(dir.path().join("inbox.db"))
+            .await
+            .expect("open");
+        inbox
+            .process("c", "setup", |tx: &Transaction<'_>| -> Result<()> {
+                tx.execute_batch("CREATE TABLE effects (n INTEGER NOT NULL)")?;
+                Ok(())
+            })
+            .await
+            .expect("setup");
+        let tasks: Vec<_> = (0..200)
+            .map(|n: i64| {
+                let inbox = inbox.clone();
+                tokio::spawn(async move {
+                    match n % 4 {
+                        0 => inbox
+                            .process("c", &format!("m{n}"), move |tx: &Transaction<'_>| {
+                                tx.execute("INSERT INTO effects (n) VALUES (?1)", [n])?;
+                                if n % 8 == 0 {
+                                    return Err(crate::Error::unavailable("refused"));
+                                }
+                                Ok(n)
+                            })
+                            .await
+                            .map(|value| value.map_or(-1, |n| n)),
+                        1 => inbox.record("c", &format!("m{n}")).await.map(i64::from),
+                        2 => inbox.seen("c", "m1").await.map(i64::from),
+                        _ => inbox
+                            .process("c", &format!("m{n}"), move |_: &Transaction<'_>| Ok(n))
+                            .await
+                            .map(|value| value.map_or(-1, |n| n)),
+                    }
+                })
+            })
+            .collect();
+        let mut failed = 0;
+        for task in tasks {
+            if task.await.expect("joins").is_err() {
+                failed += 1;
+            }
+        }
+        // Every eighth `process` refused: its own insert is gone, nobody else's.
+        assert_eq!(failed, 25);
+        let (effects, recorded) = inbox
+            .db
+            .run(|conn| {
+                let effects: i64 =
+                    conn.query_row("SELECT COUNT(*) FROM effects", [], |row| row.get(0))?;
+                let recorded: i64 = conn.query_row(
+                    "SELECT COUNT(*) FROM catga_inbox WHERE consumer = 'c'",
+                    [],
+                    |row| row.get(0),
+                )?;
+                Ok((effects, recorded))
+            })
+            .await
+            .expect("counts");
+        assert_eq!(
+            effects, 25,
+            "the 25 processes that succeeded wrote once each"
+        );
+        // setup + 25 + 50 records + 50 plain processes.
+        assert_eq!(recorded, 1 + 25 + 50 + 50);
+        for n in [8, 16] {
+            assert!(!inbox.seen("c", &format!("m{n}")).await.expect("seen"));
+        }
     }
 }

@@ -123,6 +123,10 @@ pub struct ConsumerOptions {
     /// member while this one still works on it. A route can set its own
     /// ([`Routes::deadline`]).
     pub handling_deadline: Option<Duration>,
+    /// How many deliveries a member handles at once. Deliveries with the same ordering key
+    /// ([`Envelope::key`]) are handled one after another, in the order they arrive; those of
+    /// other keys, and those without a key, side by side. 1 handles everything in order.
+    pub concurrency: usize,
 }
 
 impl Default for ConsumerOptions {
@@ -133,6 +137,7 @@ impl Default for ConsumerOptions {
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             handling_deadline: None,
+            concurrency: 32,
         }
     }
 }
@@ -183,9 +188,17 @@ impl Delivery {
         }
     }
 
-    /// Done with: the broker will not deliver it to this group again.
+    /// Done with: the broker will not deliver it to this group again. Waits for the broker to
+    /// confirm it stored the acknowledgement.
     pub async fn ack(self) -> Result<()> {
         self.settle.ack().await
+    }
+
+    /// Done with, without waiting for the broker's confirmation: cheaper (no round trip per
+    /// message), and if the acknowledgement is lost the message comes back after `ack_wait`,
+    /// as after a crash, which an inbox absorbs. [`EventConsumer`] settles this way.
+    pub async fn ack_unconfirmed(self) -> Result<()> {
+        self.settle.ack_unconfirmed().await
     }
 
     /// Failed: deliver it to the group again after `delay`.
@@ -206,8 +219,13 @@ impl std::fmt::Debug for Delivery {
 
 /// How a transport settles one delivery.
 pub trait Settle: Send {
-    /// Acknowledge: never deliver again to this group.
+    /// Acknowledge: never deliver again to this group; resolves once the broker confirmed it.
     fn ack(self: Box<Self>) -> BoxFuture<'static, Result<()>>;
+    /// Acknowledge without waiting for a confirmation (a lost one means a redelivery after
+    /// `ack_wait`). The default waits, as [`ack`](Settle::ack) does.
+    fn ack_unconfirmed(self: Box<Self>) -> BoxFuture<'static, Result<()>> {
+        self.ack()
+    }
     /// Negative acknowledgement: deliver again after `delay`.
     fn retry(self: Box<Self>, delay: Duration) -> BoxFuture<'static, Result<()>>;
 }
