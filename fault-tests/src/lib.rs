@@ -80,6 +80,7 @@ pub fn consumer_options(ack_wait: Duration) -> ConsumerOptions {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         handling_deadline: None,
+        ..ConsumerOptions::default()
     }
 }
 

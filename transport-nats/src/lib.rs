@@ -48,9 +48,11 @@
 //!
 //! A [`Delivery`](catga::transport::Delivery)'s `attempt` is JetStream's delivery count.
 //! `ack` is a double ack (it waits for the broker to confirm it stored the ack, so `Ok` means
-//! "not delivered again"); `retry(delay)` is a negative ack with that delay. A message that is
-//! not a catga envelope is terminated (never redelivered) and logged with its stream sequence:
-//! it stays in the stream for inspection.
+//! "not delivered again"); `ack_unconfirmed` a plain one; `retry(delay)` is a negative ack with
+//! that delay. A message that is not a catga envelope is delivered as an
+//! [`Envelope::undecodable`](catga::transport::Envelope::undecodable) (id
+//! `<stream>-<sequence>`) holding its bytes and the reason, which the runtime's consumer
+//! dead-letters; the message itself stays in the stream.
 //!
 //! # Guarantees
 //!
