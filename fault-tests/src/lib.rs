@@ -220,3 +220,61 @@ pub fn executions(db: &Path, payment: &str) -> catga::Result<u64> {
     )?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
+
+/// A plain (not idempotent) command whose handler exports [`Deposited`] and records the
+/// transfer in a unit of work.
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = ())]
+pub struct Transfer {
+    pub n: u64,
+}
+
+struct TransferHandler;
+
+impl Handler<Transfer> for TransferHandler {
+    async fn handle(&self, transfer: Transfer, ctx: &Context) -> catga::Result<()> {
+        ctx.publish(Deposited { n: transfer.n }).await?;
+        let n = i64::try_from(transfer.n).unwrap_or(i64::MAX);
+        ctx.commit(move |tx| {
+            tx.execute("INSERT INTO transfers (n) VALUES (?1)", [n])?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Sends `Transfer { n }` for `n` in `range` through a mediator whose outbox is `db`, starting
+/// after the last transfer `db` records, as a service resuming from its own state would.
+pub async fn transfer(db: &Path, range: std::ops::Range<u64>) -> catga::Result<()> {
+    let outbox = SqliteOutbox::open(db).await?;
+    create_transfers(db)?;
+    let mediator = Mediator::builder()
+        .handler(TransferHandler)
+        .outbox(outbox)
+        .export::<Deposited>()
+        .build()?;
+    let done = transfers(db)?;
+    for n in range.start.max(done)..range.end {
+        mediator.send(Transfer { n }).await?;
+    }
+    Ok(())
+}
+
+/// Creates the table [`transfer`]'s handler writes.
+pub fn create_transfers(db: &Path) -> catga::Result<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE IF NOT EXISTS transfers (n INTEGER NOT NULL);",
+    )?;
+    Ok(())
+}
+
+/// How many transfers `db` records.
+pub fn transfers(db: &Path) -> catga::Result<u64> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM transfers", [], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}

@@ -1,10 +1,11 @@
 //! Fault tests against a real nats-server (started per test on a free port), and processes
 //! racing: the outbox dispatcher killed with SIGKILL at random points, a consumer group member
 //! killed mid-stream, the broker restarted mid-run, a poison message, a handler that never
-//! returns, bytes that are not envelopes, an outbox entry the broker refuses, and two processes
-//! racing one idempotency key with a handler slower than its lease. The first four assert that
-//! every event is applied exactly once (the inbox and the projection commit together). Each
-//! fails when a run stops making progress, never on how fast it goes.
+//! returns, bytes that are not envelopes, an outbox entry the broker refuses, two processes
+//! racing one idempotency key with a handler slower than its lease, and a plain command's unit
+//! of work killed at random points. The first four assert that every event is applied exactly
+//! once (the inbox and the projection commit together). Each fails when a run stops making
+//! progress, never on how fast it goes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -604,6 +605,65 @@ async fn two_processes_racing_one_key_with_a_handler_slower_than_the_lease_run_i
     );
     assert_eq!(responses[0], responses[1], "both callers saw one response");
     assert!(responses[0].starts_with("charged payment-7 by process"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_command_in_a_unit_of_work_killed_at_random_points_loses_and_doubles_nothing() {
+    const TRANSFERS: u64 = 10_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = path(dir.path(), "bank.db");
+    let db_arg = db.to_string_lossy().into_owned();
+    let mut watchdog = Watchdog::new();
+    let mut kills = 0;
+    loop {
+        let mut transferring = worker(&["transfer", &db_arg, "0", &TRANSFERS.to_string()]);
+        // Somewhere between opening the files and the middle of the run.
+        let stopped = tokio::time::timeout(
+            Duration::from_millis(fastrand::u64(20..150)),
+            transferring.wait(),
+        )
+        .await;
+        match stopped {
+            Ok(status) => {
+                assert!(status.expect("reaped").success(), "the transfers failed");
+                break;
+            }
+            Err(_) => {
+                transferring.start_kill().expect("SIGKILL the service");
+                transferring.wait().await.expect("reap it");
+                kills += 1;
+            }
+        }
+        let done = catga_fault_tests::transfers(&db).unwrap_or(0);
+        watchdog.observe(done, || {
+            format!("{done} of {TRANSFERS} transfers after {kills} kills")
+        });
+    }
+    assert!(
+        kills >= 3,
+        "the service finished before it was killed often ({kills})"
+    );
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    let (rows, distinct): (i64, i64) = conn
+        .query_row(
+            "SELECT COUNT(*), COUNT(DISTINCT n) FROM transfers",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("transfers");
+    assert_eq!((rows, distinct), (TRANSFERS as i64, TRANSFERS as i64));
+    // Each transfer's event is in the outbox exactly once: none lost, none doubled.
+    let outbox = SqliteOutbox::open(&db).await.expect("outbox");
+    assert_eq!(outbox.pending().await.expect("pending"), TRANSFERS as usize);
+    let events: i64 = conn
+        .query_row(
+            "SELECT COUNT(DISTINCT json_extract(envelope, '$.payload.n')) FROM catga_outbox",
+            [],
+            |row| row.get(0),
+        )
+        .expect("distinct events");
+    assert_eq!(events, TRANSFERS as i64);
+    eprintln!("{TRANSFERS} transfers, each with its one event, after {kills} SIGKILLs");
 }
 
 /// Publishes `Deposited` for each `n` in `range`, retrying while the broker is unreachable.

@@ -185,6 +185,47 @@ impl Context {
         mediator.publish_with(event, self.child()).await
     }
 
+    /// A unit of work: runs `work` in one SQLite transaction on the mediator's outbox file,
+    /// together with the exported events this handling has published so far, so the handler's
+    /// own writes and its events are stored together or not at all, and a crash loses neither
+    /// without the other. For commands that are not idempotent (an idempotent one's events
+    /// already commit with its record). Events published after it are stored when the
+    /// handling succeeds, as usual. An error from `work` rolls everything back, and the events
+    /// stay with the handling.
+    ///
+    /// Keep the handler's state in the outbox's file, so `work` can write it.
+    ///
+    /// ```no_run
+    /// use catga::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+    /// pub struct Moved { pub amount: i64 }
+    ///
+    /// #[derive(Debug, Clone, Serialize, Deserialize, Command)]
+    /// #[command(response = ())]
+    /// pub struct Move { pub amount: i64 }
+    ///
+    /// struct MoveHandler;
+    ///
+    /// impl Handler<Move> for MoveHandler {
+    ///     async fn handle(&self, command: Move, ctx: &Context) -> catga::Result<()> {
+    ///         ctx.publish(Moved { amount: command.amount }).await?;
+    ///         ctx.commit(move |tx| {
+    ///             tx.execute("UPDATE account SET cents = cents - ?1", [command.amount])?;
+    ///             Ok(())
+    ///         })
+    ///         .await
+    ///     }
+    /// }
+    /// ```
+    pub async fn commit<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.attached_mediator()?.commit(work).await
+    }
+
     fn attached_mediator(&self) -> Result<crate::Mediator> {
         if self.mediator == DETACHED {
             return Err(Error::new(

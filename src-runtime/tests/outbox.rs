@@ -279,6 +279,114 @@ async fn a_nested_idempotent_command_commits_only_its_own_events_and_the_failed_
     assert_eq!(transport.stored(&event_subject("Shipped")), 1);
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, Command)]
+#[command(response = ())]
+pub struct ShipAndLog {
+    pub order: u64,
+    pub fail_in_unit: bool,
+    pub fail_after: bool,
+}
+
+/// Publishes order `n`, commits a log row for it with that event, publishes order `n + 100`,
+/// and fails where asked.
+struct ShipAndLogHandler;
+
+impl Handler<ShipAndLog> for ShipAndLogHandler {
+    async fn handle(&self, command: ShipAndLog, ctx: &Context) -> catga::Result<()> {
+        ctx.publish(Shipped {
+            order: command.order,
+        })
+        .await?;
+        let (order, fail) = (command.order, command.fail_in_unit);
+        ctx.commit(move |tx| {
+            tx.execute("INSERT INTO shipping_log (n) VALUES (?1)", [order as i64])?;
+            if fail {
+                return Err(Error::conflict("the log refused it"));
+            }
+            Ok(())
+        })
+        .await?;
+        ctx.publish(Shipped {
+            order: command.order + 100,
+        })
+        .await?;
+        if command.fail_after {
+            return Err(Error::unavailable("the label printer is down"));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_unit_of_work_commits_the_handlers_writes_with_its_events_so_far() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("service.db");
+    let outbox = SqliteOutbox::open(&path).await.expect("outbox");
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch("CREATE TABLE shipping_log (n INTEGER NOT NULL)")
+        .expect("log table");
+    let mediator = Mediator::builder()
+        .handler(ShipAndLogHandler)
+        .outbox(outbox.clone())
+        .export::<Shipped>()
+        .build()
+        .expect("builds");
+    let send = |order, fail_in_unit, fail_after| {
+        mediator.send(ShipAndLog {
+            order,
+            fail_in_unit,
+            fail_after,
+        })
+    };
+    send(1, false, false).await.expect("ships");
+    // Committed, then failed: the writes and the events before the commit stand; the event
+    // after it did not happen.
+    send(2, false, true).await.expect_err("fails after");
+    // The unit of work refused: nothing of it, and the handling failed.
+    send(3, true, false).await.expect_err("fails inside");
+
+    let logged: Vec<i64> = {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let mut statement = conn
+            .prepare("SELECT n FROM shipping_log ORDER BY n")
+            .expect("query");
+        statement
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(logged, [1, 2]);
+    let transport = MemoryTransport::new();
+    OutboxDispatcher::new(outbox.clone(), Arc::new(transport.clone()))
+        .flush()
+        .await
+        .expect("flush");
+    let mut orders = orders_delivered(&transport, 3).await;
+    orders.sort();
+    assert_eq!(orders, [1, 2, 101]);
+    assert_eq!(transport.stored(&event_subject("Shipped")), 3);
+}
+
+#[tokio::test]
+async fn a_unit_of_work_without_an_outbox_is_a_configuration_error() {
+    let mediator = Mediator::builder()
+        .handler(ShipAndLogHandler)
+        .build()
+        .expect("builds");
+    let error = mediator
+        .send(ShipAndLog {
+            order: 1,
+            fail_in_unit: false,
+            fail_after: false,
+        })
+        .await
+        .expect_err("no outbox");
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(error.message().contains("ctx.commit"), "{error}");
+}
+
 #[tokio::test]
 async fn exporting_without_an_outbox_is_a_configuration_error() {
     let error = Mediator::builder()

@@ -5,6 +5,7 @@
 //! catga-fault-worker dispatch DB NATS_URL     # DB's outbox to NATS, until killed
 //! catga-fault-worker consume  DB NATS_URL ACK_WAIT_MS  # apply deposits into DB, until killed
 //! catga-fault-worker charge   DB PAYMENT LEASE_MS TAKES_MS  # one idempotent, slow charge
+//! catga-fault-worker transfer DB FROM TO      # Transfer FROM..TO in units of work, resuming
 //! ```
 
 use std::path::PathBuf;
@@ -35,6 +36,12 @@ async fn main() -> ExitCode {
                 "ACK_WAIT_MS must be a number: {ack_wait_ms}"
             ))),
         },
+        ["transfer", db, from, to] => match (from.parse(), to.parse()) {
+            (Ok(from), Ok(to)) => catga_fault_tests::transfer(&PathBuf::from(db), from..to).await,
+            _ => Err(catga::Error::validation(format!(
+                "FROM and TO must be numbers: {from} {to}"
+            ))),
+        },
         ["charge", db, payment, lease_ms, takes_ms] => match (lease_ms.parse(), takes_ms.parse()) {
             (Ok(lease), Ok(takes)) => catga_fault_tests::charge(
                 &PathBuf::from(db),
@@ -49,7 +56,7 @@ async fn main() -> ExitCode {
             ))),
         },
         _ => Err(catga::Error::validation(format!(
-            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS | charge DB PAYMENT LEASE_MS TAKES_MS (got {args:?})"
+            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS | charge DB PAYMENT LEASE_MS TAKES_MS | transfer DB FROM TO (got {args:?})"
         ))),
     };
     match outcome {

@@ -155,6 +155,31 @@ impl Mediator {
         Ok(())
     }
 
+    /// Runs `work` in one transaction on the outbox's file with the exported events captured
+    /// so far (see [`Context::commit`]).
+    pub(crate) async fn commit<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(outbox) = &self.inner.outbox else {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Configuration,
+                "ctx.commit(..) runs on the outbox's SQLite file, and this mediator has none: \
+                 build it with `.outbox(SqliteOutbox::open(path).await?)`",
+            ));
+        };
+        let captured = capture::take();
+        match outbox.commit_with(captured.clone(), work).await {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                // Not stored: they stay with the handling, stored if it succeeds after all.
+                capture::hand_up(captured);
+                Err(error)
+            }
+        }
+    }
+
     /// The context for a message that arrived over a transport in conversation
     /// `correlation_id`.
     pub(crate) fn arrived_context(&self, correlation_id: Option<MessageId>) -> Context {

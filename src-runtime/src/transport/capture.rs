@@ -26,10 +26,7 @@ pub(crate) async fn scope<F: Future>(work: F) -> (F::Output, Vec<OutboxEntry>) {
     CAPTURED
         .scope(RefCell::new(Vec::new()), async {
             let output = work.await;
-            let captured = CAPTURED
-                .try_with(|captured| std::mem::take(&mut *captured.borrow_mut()))
-                .unwrap_or_default();
-            (output, captured)
+            (output, take())
         })
         .await
 }
@@ -45,8 +42,16 @@ pub(crate) fn push(entry: OutboxEntry) -> Option<OutboxEntry> {
     entry
 }
 
-/// Appends `entries`, captured by a nested scope that could not commit them with its own
-/// record, to the active scope: they are stored when the enclosing handling succeeds.
+/// Takes what the active scope captured so far (nothing without one).
+pub(crate) fn take() -> Vec<OutboxEntry> {
+    CAPTURED
+        .try_with(|captured| std::mem::take(&mut *captured.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Appends `entries` to the active scope: a nested scope's that could not commit them with its
+/// own record, or a unit of work's that did not commit. They are stored when the enclosing
+/// handling succeeds.
 pub(crate) fn hand_up(mut entries: Vec<OutboxEntry>) {
     if entries.is_empty() {
         return;

@@ -122,6 +122,29 @@ impl SqliteOutbox {
         Ok(())
     }
 
+    /// Runs `work` and stores `entries` in one transaction: both or neither.
+    pub(crate) async fn commit_with<T, F>(&self, entries: Vec<OutboxEntry>, work: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let stored = !entries.is_empty();
+        let value = self
+            .db
+            .run(move |conn| {
+                let tx = conn.transaction()?;
+                let value = work(&tx)?;
+                insert(&tx, &entries)?;
+                tx.commit()?;
+                Ok(value)
+            })
+            .await?;
+        if stored {
+            self.stored.notify_one();
+        }
+        Ok(value)
+    }
+
     /// Tells a dispatcher in this process that entries were stored by another store's
     /// transaction on this file.
     pub(crate) fn wake(&self) {
