@@ -84,11 +84,17 @@ pub fn consumer_options(ack_wait: Duration) -> ConsumerOptions {
     }
 }
 
+/// A connection to `db` that waits for the other processes' writes.
+fn open(db: impl AsRef<Path>) -> catga::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
 /// Creates the table the projection writes: one row per application of a deposit, so a
 /// duplicate shows as a second row.
 pub fn create_ledger(db: &Path) -> catga::Result<()> {
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = open(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          CREATE TABLE IF NOT EXISTS applied (n INTEGER NOT NULL);",
@@ -120,8 +126,7 @@ pub async fn consume(db: &Path, url: &str, ack_wait: Duration) -> catga::Result<
 
 /// `(rows, distinct deposits)` applied in `db`'s ledger so far.
 pub fn applied(db: &Path) -> catga::Result<(u64, u64)> {
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = open(db)?;
     let exists: i64 = conn.query_row(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'applied'",
         [],
@@ -158,8 +163,7 @@ struct ChargeHandler {
 
 impl Handler<Charge> for ChargeHandler {
     async fn handle(&self, charge: Charge, _ctx: &Context) -> catga::Result<String> {
-        let conn = rusqlite::Connection::open(&self.db)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        let conn = open(&self.db)?;
         conn.execute(
             "INSERT INTO executions (payment, pid) VALUES (?1, ?2)",
             (&charge.payment, std::process::id()),
@@ -200,8 +204,7 @@ pub async fn charge(
 
 /// Creates the table [`charge`]'s handler records its executions in.
 pub fn create_executions(db: &Path) -> catga::Result<()> {
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = open(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          CREATE TABLE IF NOT EXISTS executions (payment TEXT NOT NULL, pid INTEGER NOT NULL);",
@@ -211,8 +214,7 @@ pub fn create_executions(db: &Path) -> catga::Result<()> {
 
 /// How many times `payment` was charged in `db`.
 pub fn executions(db: &Path, payment: &str) -> catga::Result<u64> {
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = open(db)?;
     let count: i64 = conn.query_row(
         "SELECT COUNT(*) FROM executions WHERE payment = ?1",
         [payment],
@@ -262,8 +264,7 @@ pub async fn transfer(db: &Path, range: std::ops::Range<u64>) -> catga::Result<(
 
 /// Creates the table [`transfer`]'s handler writes.
 pub fn create_transfers(db: &Path) -> catga::Result<()> {
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = open(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          CREATE TABLE IF NOT EXISTS transfers (n INTEGER NOT NULL);",
@@ -273,8 +274,7 @@ pub fn create_transfers(db: &Path) -> catga::Result<()> {
 
 /// How many transfers `db` records.
 pub fn transfers(db: &Path) -> catga::Result<u64> {
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = open(db)?;
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM transfers", [], |row| row.get(0))?;
     Ok(u64::try_from(count).unwrap_or(0))
 }

@@ -578,48 +578,6 @@ mod tests {
         }
     }
 
-    /// A memory transport whose publishes of the listed envelope ids fail once each.
-    struct Flaky {
-        inner: MemoryTransport,
-        fail_once: Mutex<HashSet<String>>,
-    }
-
-    impl Transport for Flaky {
-        fn publish<'a>(
-            &'a self,
-            subject: &'a str,
-            envelope: &'a Envelope,
-        ) -> BoxFuture<'a, Result<()>> {
-            if self.fail_once.lock().expect("lock").remove(&envelope.id) {
-                return Box::pin(async { Err(Error::unavailable("broker unreachable")) });
-            }
-            self.inner.publish(subject, envelope)
-        }
-        fn subscribe<'a>(
-            &'a self,
-            group: &'a str,
-            subjects: &'a [String],
-            options: &'a ConsumerOptions,
-        ) -> BoxFuture<'a, Result<Box<dyn Subscription>>> {
-            self.inner.subscribe(group, subjects, options)
-        }
-        fn request<'a>(
-            &'a self,
-            subject: &'a str,
-            envelope: &'a Envelope,
-            timeout: Duration,
-        ) -> BoxFuture<'a, Result<Envelope>> {
-            self.inner.request(subject, envelope, timeout)
-        }
-        fn serve<'a>(
-            &'a self,
-            group: &'a str,
-            subjects: &'a [String],
-        ) -> BoxFuture<'a, Result<Box<dyn Requests>>> {
-            self.inner.serve(group, subjects)
-        }
-    }
-
     async fn received(transport: &MemoryTransport, count: usize) -> Vec<(String, u32)> {
         let mut subscription = transport
             .subscribe(
@@ -689,9 +647,9 @@ mod tests {
         let failing = entries[0].envelope.id.clone();
         outbox.enqueue(entries).await.expect("enqueue");
         let memory = MemoryTransport::new();
-        let flaky = Flaky {
-            inner: memory.clone(),
+        let flaky = Refusing {
             fail_once: Mutex::new(HashSet::from([failing])),
+            ..Refusing::new(&memory)
         };
         let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(flaky));
         assert_eq!(
@@ -723,12 +681,26 @@ mod tests {
         assert_eq!((a, b), (vec![1, 2, 3], vec![1, 2]));
     }
 
-    /// A memory transport that refuses the listed envelope ids every time, with `refusal`'s
-    /// kind, and lets every publish wait a random few yields, so keys finish out of order.
+    /// A memory transport in front of which publishes fail: of the envelope ids in
+    /// `fail_once`, the first time, as an unreachable broker; of those in `refused`, every
+    /// time, with `refusal`'s error. Every publish waits a random few yields, so keys finish
+    /// out of order.
     struct Refusing {
         inner: MemoryTransport,
+        fail_once: Mutex<HashSet<String>>,
         refused: HashSet<String>,
         refusal: fn() -> Error,
+    }
+
+    impl Refusing {
+        fn new(inner: &MemoryTransport) -> Self {
+            Refusing {
+                inner: inner.clone(),
+                fail_once: Mutex::new(HashSet::new()),
+                refused: HashSet::new(),
+                refusal: || Error::validation("refused"),
+            }
+        }
     }
 
     impl Transport for Refusing {
@@ -740,6 +712,9 @@ mod tests {
             Box::pin(async move {
                 for _ in 0..fastrand::u32(0..4) {
                     tokio::task::yield_now().await;
+                }
+                if self.fail_once.lock().expect("lock").remove(&envelope.id) {
+                    return Err(Error::unavailable("broker unreachable"));
                 }
                 if self.refused.contains(&envelope.id) {
                     return Err((self.refusal)());
@@ -799,11 +774,7 @@ mod tests {
             .await
             .expect("enqueue");
         let memory = MemoryTransport::new();
-        let transport = Refusing {
-            inner: memory.clone(),
-            refused: HashSet::new(),
-            refusal: || Error::validation("unused"),
-        };
+        let transport = Refusing::new(&memory);
         let flushed = OutboxDispatcher::new(outbox.clone(), Arc::new(transport))
             .flush()
             .await
@@ -827,9 +798,9 @@ mod tests {
         outbox.enqueue(entries).await.expect("enqueue");
         let memory = MemoryTransport::new();
         let transport = Refusing {
-            inner: memory.clone(),
             refused: HashSet::from([poison.envelope.id.clone()]),
             refusal: || Error::validation("the envelope is larger than the server's max_payload"),
+            ..Refusing::new(&memory)
         };
         let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(transport)).max_attempts(3);
         let mut delivered = 0;
@@ -866,9 +837,9 @@ mod tests {
         let missed = entries[0].envelope.id.clone();
         outbox.enqueue(entries).await.expect("enqueue");
         let transport = Refusing {
-            inner: MemoryTransport::new(),
             refused: HashSet::from([missed]),
             refusal: || Error::unavailable("broker unreachable"),
+            ..Refusing::new(&MemoryTransport::new())
         };
         let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(transport)).max_attempts(1);
         for _ in 0..5 {
