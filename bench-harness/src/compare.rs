@@ -1,9 +1,40 @@
 //! Verdicts of a run against a saved baseline (`catga bench --compare BASELINE`).
 //!
-//! Scenarios are matched by name. For each scenario present in both reports, four metrics are
-//! compared: `p50` and `p99` latency (lower is better), `throughput` (higher is better) and
-//! `allocs` (heap allocations per operation, lower is better). The baseline and current figures
-//! shown are the scenarios' summary figures; the verdicts come from the per-sample figures.
+//! Scenarios are matched by name. For each scenario present in both reports, these metrics are
+//! compared: `p50` and `p99` latency (lower is better), `throughput` (higher is better), `cpu`
+//! (CPU time of the process per operation, lower is better; when both reports have it),
+//! `instructions` (per operation, counted under callgrind, lower is better; when both reports
+//! have it, it decides: see [`crate::instructions`]) and `allocs` (heap allocations per
+//! operation, lower is better). The baseline and current figures shown are the scenarios'
+//! summary figures; the verdicts come from the per-sample figures.
+//!
+//! # Which measurement decides
+//!
+//! Every metric says what decided its verdict ([`Basis`]), chosen per scenario from what the
+//! two runs recorded, so that a verdict measures the code and not the machine:
+//!
+//! - **Contention.** Each sample records how long the process's threads waited for a core
+//!   (`wait_share`, per second of wall time). When the median sample of either run waited more
+//!   than a quarter of the threshold (so the machine alone could move a wall figure by that
+//!   much), wall time is *contended*: `p50`, `p99` and `throughput` are shown but do not decide
+//!   ([`Verdict::Informational`]), and `cpu` decides instead, for scenarios whose time is CPU
+//!   time (CPU time plus wait at least half the wall time in both runs: not a round trip to a
+//!   broker). CPU time does not grow when another process takes the core. Uncontended, wall
+//!   time decides and `cpu` is informational, so one change is not judged twice.
+//! - **Drift.** When the floor's (`direct_call`, measured in both runs) wall p50 moved past the
+//!   threshold and the noise, the machine ran at another speed; the other scenarios' wall
+//!   figures are then divided, sample by sample, by the floor's sample of the same round
+//!   (samples are interleaved, so sample `i` of every scenario ran at about the same moment):
+//!   [`Basis::WallPerFloor`]. CPU time is not divided so: contention moves a 2 ns call's CPU
+//!   time (its cache lines, a shared core) in other proportions than a microsecond operation's.
+//!   Measured under a CPU hog, the floor's CPU time rose 13% in a run where a scenario's rose
+//!   10% from a real slowdown; divided by the floor, that slowdown read +0.3%.
+//! - **Settings.** Scenarios run with another concurrency or open-loop rate than the baseline's
+//!   are not comparable on any timing; with another batch, their latency percentiles are not
+//!   (they are percentiles of batch means): those metrics are informational, with the reason.
+//!   `catga bench --compare` runs with the baseline's batches, so this only happens with
+//!   reports made otherwise.
+//! - **Open loop.** An open-loop scenario's throughput is its rate: informational.
 //!
 //! # How a timing verdict is decided
 //!
@@ -54,7 +85,8 @@
 //! # Confirmation
 //!
 //! `catga bench --compare` measures the scenarios with a regressed metric a second time and
-//! keeps only the regressions that show again ([`Comparison::confirm`]); the others are
+//! keeps only the regressions that show again, in both measurements' samples pooled
+//! ([`Comparison::confirm`] with the comparison of the pooled report); the others are
 //! reported as **unconfirmed**. The samples of one run share the machine's state of that
 //! moment, so a shared machine that runs a fifth slower for a minute can push a whole run past
 //! the threshold with a narrow interval; a second measurement rarely meets the same stretch,
@@ -62,10 +94,14 @@
 //!
 //! # Allocations
 //!
-//! Allocations per operation are exact counts, not timings, and are decided without the threshold
-//! or the samples: `allocs` regressed when the current figure exceeds the baseline by more than
-//! 0.01 (one allocation per hundred operations, which absorbs the rounding of a per-operation
-//! mean), and improved when it is lower by more than 0.01.
+//! Allocations per operation are counts, not timings, and are decided without the threshold:
+//! the tolerance is 0.01 per operation (one allocation per hundred operations, which absorbs
+//! the rounding of a per-operation mean). Code that allocates the same way every time gives
+//! every sample the same count: `allocs` regressed when the current figure exceeds the
+//! baseline's by more than the tolerance. A scenario whose count varies between samples
+//! (SQLite's allocations do) is weighed against that spread as timings are against theirs:
+//! the Hodges-Lehmann shift of the per-sample counts (as differences, not ratios: zero is a
+//! count) must lie past the tolerance with its whole confidence interval.
 
 use std::fmt;
 
@@ -80,6 +116,14 @@ pub const ALLOCS_TOLERANCE: f64 = 0.01;
 /// The fewest usable samples on each side for a timing verdict.
 pub const MIN_SAMPLES: usize = 3;
 
+/// Whether `baseline` samples against `current` ones can give a timing verdict at
+/// `confidence` (module documentation, 6).
+pub fn can_decide(baseline: usize, current: usize, confidence: f64) -> bool {
+    baseline >= MIN_SAMPLES
+        && current >= MIN_SAMPLES
+        && mann_whitney_k(baseline, current, confidence).is_some()
+}
+
 /// How strict the comparison is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CompareOptions {
@@ -88,6 +132,12 @@ pub struct CompareOptions {
     pub threshold: f64,
     /// The confidence of the intervals of the timing changes, as a fraction (0.99 is 99%).
     pub confidence: f64,
+    /// Sample `i` of the baseline and of the current run were measured together (alternate
+    /// rounds of `--compare-rev`): a timing's change is then estimated from the per-round
+    /// ratios (the Hodges-Lehmann estimate of their logarithms, the median of the Walsh
+    /// averages, with the Wilcoxon signed-rank interval), which a machine's slow minute,
+    /// shared by both figures of a round, does not move.
+    pub paired: bool,
 }
 
 impl Default for CompareOptions {
@@ -95,6 +145,7 @@ impl Default for CompareOptions {
         CompareOptions {
             threshold: 0.10,
             confidence: 0.99,
+            paired: false,
         }
     }
 }
@@ -214,13 +265,24 @@ pub enum Metric {
     P99,
     /// Operations per second; higher is better.
     Throughput,
-    /// Heap allocations per operation; lower is better. Exact, not timed.
+    /// CPU time of the process per operation; lower is better.
+    Cpu,
+    /// Instructions per operation, counted under callgrind; lower is better.
+    Instructions,
+    /// Heap allocations per operation; lower is better. Counted, not timed.
     Allocs,
 }
 
 impl Metric {
     /// Every metric, in the order comparisons list them.
-    pub const ALL: [Metric; 4] = [Metric::P50, Metric::P99, Metric::Throughput, Metric::Allocs];
+    pub const ALL: [Metric; 6] = [
+        Metric::P50,
+        Metric::P99,
+        Metric::Throughput,
+        Metric::Cpu,
+        Metric::Instructions,
+        Metric::Allocs,
+    ];
 
     /// The name used in output and JSON.
     pub fn name(self) -> &'static str {
@@ -228,6 +290,8 @@ impl Metric {
             Metric::P50 => "p50",
             Metric::P99 => "p99",
             Metric::Throughput => "throughput",
+            Metric::Cpu => "cpu",
+            Metric::Instructions => "instructions",
             Metric::Allocs => "allocs",
         }
     }
@@ -239,7 +303,7 @@ impl Metric {
 
     /// Whether the metric is a timing, decided from the samples against the noise.
     pub fn is_timing(self) -> bool {
-        !matches!(self, Metric::Allocs)
+        !matches!(self, Metric::Allocs | Metric::Instructions)
     }
 
     fn summary(self, scenario: &ScenarioReport) -> f64 {
@@ -247,15 +311,21 @@ impl Metric {
             Metric::P50 => scenario.latency_ns.p50,
             Metric::P99 => scenario.latency_ns.p99,
             Metric::Throughput => scenario.throughput_ops_s,
+            Metric::Cpu => scenario.cpu_ns_per_op.unwrap_or(f64::NAN),
+            Metric::Instructions => scenario.instructions_per_op.unwrap_or(f64::NAN),
             Metric::Allocs => scenario.allocs_per_op,
         }
     }
 
+    /// The sample's figure; NaN (left out as unusable) where the sample lacks it.
     fn sample(self, sample: &Sample) -> f64 {
         match self {
             Metric::P50 => sample.p50_ns,
             Metric::P99 => sample.p99_ns,
             Metric::Throughput => sample.throughput_ops_s,
+            Metric::Cpu => sample.cpu_ns_per_op.unwrap_or(f64::NAN),
+            // One count per scenario, not per sample.
+            Metric::Instructions => f64::NAN,
             Metric::Allocs => sample.allocs_per_op,
         }
     }
@@ -285,6 +355,9 @@ pub enum Verdict {
     /// Regressed in the run, but not when the scenario was measured again
     /// ([`Comparison::confirm`]): the machine's noise, not the code. Does not fail the comparison.
     Unconfirmed,
+    /// Shown, but not a verdict: on these two runs the figure measures the machine or the
+    /// settings rather than the code (the metric's `note` says why).
+    Informational,
 }
 
 impl Verdict {
@@ -296,11 +369,50 @@ impl Verdict {
             Verdict::Unchanged => "unchanged",
             Verdict::Drifted => "drifted",
             Verdict::Unconfirmed => "unconfirmed",
+            Verdict::Informational => "informational",
         }
     }
 }
 
 impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What decided a metric's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The samples' wall-clock figures.
+    Wall,
+    /// The samples' wall-clock figures over the floor's of the same round: the floor drifted.
+    WallPerFloor,
+    /// The samples' CPU time per operation: wall time was contended.
+    Cpu,
+    /// Counted allocations, with a tolerance from the samples' own spread.
+    Count,
+    /// Instructions counted under callgrind (`--instructions`): exact, whatever the load.
+    Instructions,
+    /// Nothing: the metric is informational.
+    None,
+}
+
+impl Basis {
+    /// The name used in output and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Basis::Wall => "wall",
+            Basis::WallPerFloor => "wall/floor",
+            Basis::Cpu => "cpu",
+            Basis::Count => "count",
+            Basis::Instructions => "instructions",
+            Basis::None => "-",
+        }
+    }
+}
+
+impl fmt::Display for Basis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -334,12 +446,17 @@ pub struct MetricComparison {
     /// Usable samples in the baseline and in this run.
     pub samples: [usize; 2],
     pub verdict: Verdict,
+    /// What decided the verdict ([`Basis::None`] for an informational metric).
+    pub decided_by: Basis,
+    /// Why the metric is informational, or decided on another basis than wall time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl MetricComparison {
     /// Whether a timing metric lacked the samples for a verdict.
     pub fn too_few_samples(&self) -> bool {
-        self.metric.is_timing() && self.interval.is_none()
+        self.metric.is_timing() && self.interval.is_none() && self.verdict != Verdict::Informational
     }
 
     /// The absolute difference of the summary figures, `current - baseline`.
@@ -352,7 +469,8 @@ impl MetricComparison {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScenarioComparison {
     pub name: String,
-    /// One entry per [`Metric`], in [`Metric::ALL`] order.
+    /// One entry per [`Metric`], in [`Metric::ALL`] order; no `cpu` when a report lacks CPU
+    /// time.
     pub metrics: Vec<MetricComparison>,
 }
 
@@ -397,10 +515,14 @@ impl Comparison {
         self.regressions().next().is_some()
     }
 
-    /// The scenarios with a regressed metric: what to measure again to confirm them.
+    /// The scenarios with a regressed metric that a second measurement can confirm: what to
+    /// measure again. Instruction counts are exact and need no confirmation.
     pub fn regressed_scenarios(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for (name, _) in self.regressions() {
+        for (name, _) in self
+            .regressions()
+            .filter(|(_, metric)| metric.decided_by != Basis::Instructions)
+        {
             if !names.iter().any(|known| known == name) {
                 names.push(name.to_owned());
             }
@@ -422,7 +544,8 @@ impl Comparison {
                         .iter()
                         .any(|m| m.metric == metric.metric && m.verdict == Verdict::Regressed)
                 });
-                if metric.verdict == Verdict::Regressed && !reproduced {
+                let exact = metric.decided_by == Basis::Instructions;
+                if metric.verdict == Verdict::Regressed && !reproduced && !exact {
                     metric.verdict = Verdict::Unconfirmed;
                 }
             }
@@ -451,6 +574,7 @@ pub fn compare(
         });
     }
 
+    let floor = Floor::of(baseline, current, options);
     let mut scenarios = Vec::new();
     let mut only_in_current = Vec::new();
     for scenario in &current.scenarios {
@@ -463,7 +587,7 @@ pub fn compare(
             continue;
         }
         match baseline.scenario(&scenario.name) {
-            Some(base) => scenarios.push(compare_scenario(base, scenario, options)),
+            Some(base) => scenarios.push(compare_scenario(base, scenario, options, floor.as_ref())),
             None => only_in_current.push(scenario.name.clone()),
         }
     }
@@ -491,25 +615,308 @@ pub fn compare(
     })
 }
 
+/// The floor (`direct_call`) of both runs, and whether it drifted on each basis.
+struct Floor<'a> {
+    baseline: &'a ScenarioReport,
+    current: &'a ScenarioReport,
+    /// Its wall p50 moved past the threshold and the noise.
+    wall_drifted: bool,
+}
+
+impl<'a> Floor<'a> {
+    fn of(baseline: &'a Report, current: &'a Report, options: &CompareOptions) -> Option<Self> {
+        let (base, cur) = (baseline.scenario(FLOOR)?, current.scenario(FLOOR)?);
+        let [b, c] = [base, cur].map(|run| sample_values(run, Metric::P50));
+        let raw = timing(Metric::P50, &b, &c, [base, cur], options, Basis::Wall, None);
+        Some(Floor {
+            baseline: base,
+            current: cur,
+            wall_drifted: matches!(raw.verdict, Verdict::Regressed | Verdict::Improved),
+        })
+    }
+
+    /// `values` (one run's samples of `metric`) over the floor's figure of the same round, on
+    /// the same basis: the floor's p50 for latencies, its throughput for throughput. Paired by
+    /// index when both have every sample, else over the floor's median.
+    fn relative(&self, run: Run, metric: Metric, values: &[f64]) -> Vec<f64> {
+        let floor_metric = match metric {
+            Metric::P99 => Metric::P50,
+            other => other,
+        };
+        let floor = match run {
+            Run::Baseline => self.baseline,
+            Run::Current => self.current,
+        };
+        let floor_values: Vec<f64> = floor
+            .samples
+            .iter()
+            .map(|sample| floor_metric.sample(sample))
+            .collect();
+        let median = median(floor_values.iter().copied().filter(|v| usable(*v)));
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let by = if floor_values.len() == values.len() {
+                    floor_values[i]
+                } else {
+                    median.unwrap_or(f64::NAN)
+                };
+                value / by
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Run {
+    Baseline,
+    Current,
+}
+
+/// The name of the floor: see [`crate::runner::FLOOR`].
+const FLOOR: &str = crate::runner::FLOOR;
+
+/// What the two runs of one scenario allow: which metric can decide, and why not.
+struct Conditions {
+    /// Why no timing can be compared (another concurrency or rate), if so.
+    settings: Option<String>,
+    /// Why latency percentiles cannot be compared (another batch), if so.
+    batch: Option<String>,
+    /// Why wall time is contended, if it is.
+    contended: Option<String>,
+    /// Why CPU time cannot stand for the scenario's time, if it cannot.
+    cpu_unusable: Option<String>,
+    concurrency: u32,
+    open_loop: bool,
+}
+
+impl Conditions {
+    fn of(base: &ScenarioReport, cur: &ScenarioReport, options: &CompareOptions) -> Conditions {
+        let settings = if base.concurrency != cur.concurrency {
+            Some(format!(
+                "run with {} in flight, the baseline with {}: not the same measurement",
+                cur.concurrency, base.concurrency
+            ))
+        } else if base.rate_ops_s != cur.rate_ops_s {
+            let rate = |rate: Option<f64>| match rate {
+                Some(rate) => format!("an open loop at {rate} ops/s"),
+                None => "back to back".to_owned(),
+            };
+            Some(format!(
+                "run as {}, the baseline as {}: not the same measurement",
+                rate(cur.rate_ops_s),
+                rate(base.rate_ops_s)
+            ))
+        } else {
+            None
+        };
+        let batch = (base.batch != cur.batch).then(|| {
+            format!(
+                "timed in batches of {}, the baseline in batches of {}: percentiles of \
+                 different batch means",
+                cur.batch, base.batch
+            )
+        });
+        let wait = |run: &ScenarioReport| median(run.samples.iter().filter_map(|s| s.wait_share));
+        let contended = match (wait(base), wait(cur)) {
+            (Some(b), Some(c)) if b.max(c) > options.threshold / 4.0 => Some(format!(
+                "wall time contended: the threads waited for a core {:.0}% of it (baseline \
+                 {:.0}%)",
+                c * 100.0,
+                b * 100.0
+            )),
+            _ => None,
+        };
+        let cpu_unusable = if sample_values(base, Metric::Cpu).len() < MIN_SAMPLES
+            || sample_values(cur, Metric::Cpu).len() < MIN_SAMPLES
+        {
+            Some("no CPU time per sample in both reports (version 1, or no process clock)".into())
+        } else if !(cpu_bound(base) && cpu_bound(cur)) {
+            Some(
+                "mostly waiting, not computing (CPU time and the wait for a core under half \
+                 the wall time): CPU time is not its latency"
+                    .into(),
+            )
+        } else {
+            None
+        };
+        Conditions {
+            settings,
+            batch,
+            contended,
+            cpu_unusable,
+            concurrency: cur.concurrency,
+            open_loop: cur.rate_ops_s.is_some(),
+        }
+    }
+
+    /// Whether CPU time decides instead of wall time.
+    fn cpu_decides(&self) -> bool {
+        self.contended.is_some() && self.cpu_unusable.is_none() && !self.open_loop
+    }
+
+    /// Why `metric` cannot decide on these runs, if it cannot.
+    fn informational(&self, metric: Metric) -> Option<String> {
+        if let Some(settings) = &self.settings {
+            return Some(settings.clone());
+        }
+        match metric {
+            Metric::Allocs | Metric::Instructions => None,
+            Metric::Cpu if self.open_loop => Some(
+                "an open loop waits for its schedule, and its CPU time includes the wait".into(),
+            ),
+            Metric::Cpu => match (&self.contended, &self.cpu_unusable) {
+                (_, Some(unusable)) => Some(unusable.clone()),
+                (None, None) => Some("wall time is not contended, so it decides".into()),
+                (Some(_), None) => None,
+            },
+            Metric::P50 | Metric::P99 | Metric::Throughput => {
+                if metric == Metric::Throughput && self.open_loop {
+                    return Some("an open loop's throughput is its rate".into());
+                }
+                if metric != Metric::Throughput
+                    && let Some(batch) = &self.batch
+                {
+                    return Some(batch.clone());
+                }
+                match &self.contended {
+                    Some(contended) if self.cpu_decides() => {
+                        Some(format!("{contended}; cpu decides"))
+                    }
+                    Some(contended) if metric == Metric::Throughput && self.concurrency > 1 => {
+                        Some(contended.clone())
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// Whether the scenario's wall time is its CPU time (or the wait for a core): CPU time and
+/// wait at least half the wall time in the median sample. A round trip to a broker is not.
+fn cpu_bound(run: &ScenarioReport) -> bool {
+    let busy = run.samples.iter().filter_map(|sample| {
+        let cpu_s = sample.cpu_ns_per_op? * sample.ops as f64 / 1e9;
+        let wall_s = sample.ops as f64 / sample.throughput_ops_s;
+        (wall_s > 0.0).then(|| cpu_s / wall_s + sample.wait_share.unwrap_or(0.0))
+    });
+    median(busy).is_some_and(|busy| busy >= 0.5)
+}
+
+fn usable(value: f64) -> bool {
+    value.is_finite() && value > 0.0
+}
+
+/// The median of `values`, `None` when there are none.
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+/// One run's per-sample figures of `metric`, unusable ones (not positive, missing) left out.
+fn sample_values(run: &ScenarioReport, metric: Metric) -> Vec<f64> {
+    run.samples
+        .iter()
+        .map(|sample| metric.sample(sample))
+        .filter(|value| usable(*value))
+        .collect()
+}
+
 fn compare_scenario(
     baseline: &ScenarioReport,
     current: &ScenarioReport,
     options: &CompareOptions,
+    floor: Option<&Floor<'_>>,
 ) -> ScenarioComparison {
-    let metrics = Metric::ALL
+    let conditions = Conditions::of(baseline, current, options);
+    let reference = current.group == REFERENCE_GROUP;
+    // Reports without CPU time (version 1) get no `cpu` row at all rather than an empty one.
+    let has_cpu = |run: &ScenarioReport| !sample_values(run, Metric::Cpu).is_empty();
+    let with_cpu = has_cpu(baseline) && has_cpu(current);
+    let with_instructions =
+        baseline.instructions_per_op.is_some() && current.instructions_per_op.is_some();
+    let mut metrics: Vec<MetricComparison> = Metric::ALL
         .iter()
+        .filter(|&&metric| metric != Metric::Cpu || with_cpu)
+        .filter(|&&metric| metric != Metric::Instructions || with_instructions)
         .map(|&metric| {
-            if metric.is_timing() {
-                compare_timing(metric, baseline, current, options)
-            } else {
-                compare_allocs(baseline, current)
+            // Counted one operation at a time, instructions do not depend on the run's
+            // settings or the machine's load: given, they decide.
+            if metric == Metric::Instructions {
+                return compare_instructions(baseline, current, options);
             }
+            if with_instructions && metric.is_timing() {
+                return informational(
+                    metric,
+                    [baseline, current],
+                    "instructions decide (`--instructions`)".into(),
+                );
+            }
+            if let Some(note) = conditions.informational(metric) {
+                return informational(metric, [baseline, current], note);
+            }
+            if metric == Metric::Allocs {
+                return compare_allocs(baseline, current, options);
+            }
+            let on_cpu = metric == Metric::Cpu;
+            let drifted = floor.filter(|floor| !reference && !on_cpu && floor.wall_drifted);
+            let raw = |run: &ScenarioReport| -> Vec<f64> {
+                run.samples.iter().map(|s| metric.sample(s)).collect()
+            };
+            let (base_values, cur_values, basis, note) = match drifted {
+                Some(floor) => (
+                    floor.relative(Run::Baseline, metric, &raw(baseline)),
+                    floor.relative(Run::Current, metric, &raw(current)),
+                    Basis::WallPerFloor,
+                    Some(format!(
+                        "the floor `{FLOOR}` drifted: figures relative to it, round by round"
+                    )),
+                ),
+                None => (
+                    raw(baseline),
+                    raw(current),
+                    if on_cpu { Basis::Cpu } else { Basis::Wall },
+                    None,
+                ),
+            };
+            // Pairs only hold while every sample of both runs is there, in the same order.
+            let aligned = base_values.len() == cur_values.len()
+                && base_values.iter().chain(&cur_values).all(|v| usable(*v));
+            let options = CompareOptions {
+                paired: options.paired && aligned,
+                ..*options
+            };
+            let usable_only = |values: Vec<f64>| {
+                values
+                    .into_iter()
+                    .filter(|v| usable(*v))
+                    .collect::<Vec<_>>()
+            };
+            timing(
+                metric,
+                &usable_only(base_values),
+                &usable_only(cur_values),
+                [baseline, current],
+                &options,
+                basis,
+                note,
+            )
         })
         .collect();
-    let mut metrics: Vec<MetricComparison> = metrics;
-    if current.group == REFERENCE_GROUP {
+    if reference {
         for metric in &mut metrics {
-            if metric.verdict != Verdict::Unchanged {
+            if matches!(metric.verdict, Verdict::Regressed | Verdict::Improved) {
                 metric.verdict = Verdict::Drifted;
             }
         }
@@ -523,13 +930,50 @@ fn compare_scenario(
 /// The group of the reference implementations, whose changes are the machine's.
 pub const REFERENCE_GROUP: &str = "baseline";
 
-fn compare_allocs(baseline: &ScenarioReport, current: &ScenarioReport) -> MetricComparison {
+/// A metric shown without a verdict, and why.
+fn informational(metric: Metric, runs: [&ScenarioReport; 2], note: String) -> MetricComparison {
+    let [base, cur] = runs.map(|run| metric.summary(run));
+    MetricComparison {
+        metric,
+        baseline: base,
+        current: cur,
+        change: relative(base, cur),
+        interval: None,
+        samples: runs.map(|run| sample_values(run, metric).len()),
+        verdict: Verdict::Informational,
+        decided_by: Basis::None,
+        note: Some(note),
+    }
+}
+
+fn compare_allocs(
+    baseline: &ScenarioReport,
+    current: &ScenarioReport,
+    options: &CompareOptions,
+) -> MetricComparison {
     let (base, cur) = (baseline.allocs_per_op, current.allocs_per_op);
+    let per_sample = |run: &ScenarioReport| -> Vec<f64> {
+        run.samples
+            .iter()
+            .map(|s| s.allocs_per_op)
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .collect()
+    };
+    let (base_samples, cur_samples) = (per_sample(baseline), per_sample(current));
+    let varies = |values: &[f64]| values.windows(2).any(|pair| pair[0] != pair[1]);
     // The tiny slack keeps `1.01 - 1.00` (0.010000000000000009 in binary) from counting.
     let tolerance = ALLOCS_TOLERANCE + 1e-9;
-    let verdict = if cur - base > tolerance {
+    // Counts that vary from sample to sample (SQLite's do) are weighed against their own
+    // spread, like timings but in allocations: the whole interval of the shift past the
+    // tolerance. Counts that never vary are exact: the difference of the means decides.
+    let interval = (varies(&base_samples) || varies(&cur_samples))
+        .then(|| shift_estimate(&base_samples, &cur_samples, options.confidence))
+        .flatten()
+        .and_then(|estimate| estimate.interval);
+    let (worse_low, worse_high) = interval.unwrap_or((cur - base, cur - base));
+    let verdict = if worse_low > tolerance {
         Verdict::Regressed
-    } else if base - cur > tolerance {
+    } else if worse_high < -tolerance {
         Verdict::Improved
     } else {
         Verdict::Unchanged
@@ -542,6 +986,45 @@ fn compare_allocs(baseline: &ScenarioReport, current: &ScenarioReport) -> Metric
         interval: None,
         samples: [baseline.samples.len(), current.samples.len()],
         verdict,
+        decided_by: Basis::Count,
+        // Worth a note only where the spread is wider than the tolerance.
+        note: interval
+            .filter(|(low, high)| high - low > ALLOCS_TOLERANCE)
+            .map(|(low, high)| {
+                format!(
+                    "counts vary between samples: {}% interval of the change {:+.2} to {:+.2}/op",
+                    format_percent_plain(options.confidence),
+                    low,
+                    high
+                )
+            }),
+    }
+}
+
+/// Instructions per operation: exact counts, so the change itself decides, against the
+/// threshold (there is no noise to weigh it against).
+fn compare_instructions(
+    baseline: &ScenarioReport,
+    current: &ScenarioReport,
+    options: &CompareOptions,
+) -> MetricComparison {
+    let [base, cur] = [baseline, current].map(|run| Metric::Instructions.summary(run));
+    let change = relative(base, cur);
+    let verdict = match change {
+        Some(change) if change > options.threshold => Verdict::Regressed,
+        Some(change) if change < -options.threshold => Verdict::Improved,
+        _ => Verdict::Unchanged,
+    };
+    MetricComparison {
+        metric: Metric::Instructions,
+        baseline: base,
+        current: cur,
+        change,
+        interval: None,
+        samples: [1, 1],
+        verdict,
+        decided_by: Basis::Instructions,
+        note: None,
     }
 }
 
@@ -551,27 +1034,32 @@ fn relative(baseline: f64, current: f64) -> Option<f64> {
     (usable(baseline) && usable(current) && baseline > 0.0).then(|| current / baseline - 1.0)
 }
 
-fn compare_timing(
+/// The verdict of a timing metric from the two runs' per-sample values (usable ones only, on
+/// `basis`); the figures shown are the runs' summary figures.
+fn timing(
     metric: Metric,
-    baseline: &ScenarioReport,
-    current: &ScenarioReport,
+    base_values: &[f64],
+    cur_values: &[f64],
+    runs: [&ScenarioReport; 2],
     options: &CompareOptions,
+    basis: Basis,
+    note: Option<String>,
 ) -> MetricComparison {
-    let logs = |scenario: &ScenarioReport| -> Vec<f64> {
-        scenario
-            .samples
-            .iter()
-            .map(|sample| metric.sample(sample))
-            .filter(|value| value.is_finite() && *value > 0.0)
-            .map(f64::ln)
-            .collect()
-    };
-    let (base_logs, cur_logs) = (logs(baseline), logs(current));
-    let base_value = metric.summary(baseline);
-    let cur_value = metric.summary(current);
+    let base_logs: Vec<f64> = base_values.iter().map(|v| v.ln()).collect();
+    let cur_logs: Vec<f64> = cur_values.iter().map(|v| v.ln()).collect();
+    let [base_value, cur_value] = runs.map(|run| metric.summary(run));
     let samples = [base_logs.len(), cur_logs.len()];
 
-    let estimate = shift_estimate(&base_logs, &cur_logs, options.confidence);
+    let estimate = if options.paired {
+        let differences: Vec<f64> = cur_logs
+            .iter()
+            .zip(&base_logs)
+            .map(|(c, b)| c - b)
+            .collect();
+        paired_estimate(&differences, options.confidence)
+    } else {
+        shift_estimate(&base_logs, &cur_logs, options.confidence)
+    };
     let change = match &estimate {
         Some(estimate) => Some(estimate.shift.exp_m1()),
         None => relative(base_value, cur_value),
@@ -612,6 +1100,8 @@ fn compare_timing(
         interval,
         samples,
         verdict,
+        decided_by: basis,
+        note,
     }
 }
 
@@ -643,6 +1133,37 @@ fn shift_estimate(baseline: &[f64], current: &[f64], confidence: f64) -> Option<
     };
     let interval = mann_whitney_k(baseline.len(), current.len(), confidence)
         .map(|k| (differences[k - 1], differences[count - k]));
+    Some(ShiftEstimate { shift, interval })
+}
+
+/// The Hodges-Lehmann estimate of the centre of paired `differences` (the median of their
+/// Walsh averages `(d_i + d_j) / 2`, `i <= j`) and its Wilcoxon signed-rank interval, from the
+/// normal approximation with continuity correction: the `k`-th smallest to the `k`-th largest
+/// Walsh average, `k = floor(n(n+1)/4 + 1/2 - z·sqrt(n(n+1)(2n+1)/24))`. `None` when empty.
+fn paired_estimate(differences: &[f64], confidence: f64) -> Option<ShiftEstimate> {
+    if differences.is_empty() {
+        return None;
+    }
+    let mut walsh: Vec<f64> = differences
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| differences[i..].iter().map(move |b| (a + b) / 2.0))
+        .collect();
+    walsh.sort_by(f64::total_cmp);
+    let count = walsh.len();
+    let shift = if count % 2 == 1 {
+        walsh[count / 2]
+    } else {
+        (walsh[count / 2 - 1] + walsh[count / 2]) / 2.0
+    };
+    let n = differences.len() as f64;
+    let z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
+    let sd = (n * (n + 1.0) * (2.0 * n + 1.0) / 24.0).sqrt();
+    let k = (n * (n + 1.0) / 4.0 + 0.5 - z * sd).floor();
+    let interval = (k >= 1.0).then(|| {
+        let k = (k as usize).min(count.div_ceil(2));
+        (walsh[k - 1], walsh[count - k])
+    });
     Some(ShiftEstimate { shift, interval })
 }
 
@@ -777,7 +1298,10 @@ pub(crate) mod tests {
             },
             allocs_per_op,
             bytes_per_op: allocs_per_op * 64.0,
+            cpu_ns_per_op: None,
+            instructions_per_op: None,
             ratio_to_floor: Some(4.1),
+            throughput_floor: None,
             rate_ops_s: None,
             samples: samples
                 .iter()
@@ -787,6 +1311,8 @@ pub(crate) mod tests {
                     p50_ns,
                     p99_ns,
                     allocs_per_op,
+                    cpu_ns_per_op: None,
+                    wait_share: None,
                 })
                 .collect(),
             histogram: encode_histogram(&histogram),
@@ -816,6 +1342,8 @@ pub(crate) mod tests {
         comparison.scenarios.into_iter().next().expect("one shared")
     }
 
+    /// The verdicts of p50, p99, throughput and allocs: these reports have no CPU time, so no
+    /// `cpu` metric.
     fn verdicts(scenario: &ScenarioComparison) -> Vec<Verdict> {
         scenario.metrics.iter().map(|m| m.verdict).collect()
     }
@@ -900,6 +1428,7 @@ pub(crate) mod tests {
         .expect("one shared scenario");
         let drifted: Vec<_> = comparison.with_verdict(Verdict::Drifted).collect();
         assert_eq!(drifted.len(), 3, "p50, p99 and throughput moved");
+        assert!(drifted.iter().all(|(_, m)| m.decided_by == Basis::Wall));
         assert!(!comparison.has_regressions());
         let text = crate::render::comparison_human(&comparison, &CompareOptions::default());
         assert!(text.contains("Reference implementations drifted"), "{text}");
@@ -1156,12 +1685,10 @@ pub(crate) mod tests {
         let baseline = report(vec![scenario("s", &base, 1.0)]);
         let current = report(vec![scenario("s", &cur, 1.0)]);
         let comparison = compare(&baseline, &current, &options).expect("shared");
-        let verdicts: Vec<_> = comparison.scenarios[0]
-            .metrics
-            .iter()
-            .map(|m| m.verdict)
-            .collect();
-        assert_eq!(verdicts, [Regressed, Regressed, Unchanged, Unchanged]);
+        assert_eq!(
+            verdicts(&comparison.scenarios[0]),
+            [Regressed, Regressed, Unchanged, Unchanged]
+        );
     }
 
     #[test]
@@ -1171,15 +1698,15 @@ pub(crate) mod tests {
         for options in [
             CompareOptions {
                 threshold: 0.0,
-                confidence: 0.99,
+                ..CompareOptions::default()
             },
             CompareOptions {
                 threshold: f64::NAN,
-                confidence: 0.99,
+                ..CompareOptions::default()
             },
             CompareOptions {
-                threshold: 0.1,
                 confidence: 1.0,
+                ..CompareOptions::default()
             },
         ] {
             assert!(matches!(
@@ -1198,6 +1725,372 @@ pub(crate) mod tests {
         assert_eq!(json["scenarios"][0]["metrics"][0]["metric"], "p50");
         assert_eq!(json["scenarios"][0]["metrics"][0]["verdict"], "unchanged");
         assert_eq!(json["options"]["threshold"], 0.1);
+    }
+
+    /// A scenario whose samples each took `wall` ns per operation of wall time (p50 = wall,
+    /// p99 = 4 × wall, one in flight), `cpu` ns of CPU time, and waited for a core `wait` of
+    /// the time.
+    fn timed(name: &str, samples: &[(f64, f64, f64)]) -> ScenarioReport {
+        let figures: Vec<Figures> = samples
+            .iter()
+            .map(|&(wall, _, _)| (wall, 4.0 * wall, 1e9 / wall))
+            .collect();
+        let mut timed = scenario(name, &figures, 0.0);
+        for (sample, &(_, cpu, wait)) in timed.samples.iter_mut().zip(samples) {
+            sample.cpu_ns_per_op = Some(cpu);
+            sample.wait_share = Some(wait);
+        }
+        timed.cpu_ns_per_op = Some(samples.iter().map(|s| s.1).sum::<f64>() / samples.len() as f64);
+        timed
+    }
+
+    /// `n` samples of `wall` ns (jittered by `wall_jitter`), `cpu` ns (by 2%), waiting `wait`.
+    fn timed_samples(
+        rng: &mut Rng,
+        n: usize,
+        wall: f64,
+        wall_jitter: f64,
+        cpu: f64,
+        wait: f64,
+    ) -> Vec<(f64, f64, f64)> {
+        (0..n)
+            .map(|_| {
+                (
+                    wall * (1.0 + wall_jitter * rng.symmetric()),
+                    cpu * (1.0 + 0.02 * rng.symmetric()),
+                    wait,
+                )
+            })
+            .collect()
+    }
+
+    fn metric<'a>(comparison: &'a Comparison, name: &str, metric: Metric) -> &'a MetricComparison {
+        comparison
+            .scenarios
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.metrics.iter().find(|m| m.metric == metric))
+            .unwrap_or_else(|| panic!("{name} {metric}"))
+    }
+
+    #[test]
+    fn on_a_contended_machine_cpu_time_decides_and_wall_time_is_informational() {
+        let mut rng = Rng::new(21);
+        // The baseline on a quiet machine; this run loses the core half the time, so wall time
+        // doubles and swings; the code got 15% slower in CPU time.
+        let base = timed("s", &timed_samples(&mut rng, 10, 100.0, 0.05, 95.0, 0.0));
+        let cur = timed("s", &timed_samples(&mut rng, 10, 230.0, 0.4, 109.0, 0.5));
+        let comparison = compare(
+            &report(vec![base]),
+            &report(vec![cur]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        let cpu = metric(&comparison, "s", Metric::Cpu);
+        assert_eq!((cpu.verdict, cpu.decided_by), (Regressed, Basis::Cpu));
+        for wall in [Metric::P50, Metric::P99, Metric::Throughput] {
+            let wall = metric(&comparison, "s", wall);
+            assert_eq!(wall.verdict, Verdict::Informational, "{wall:?}");
+            assert!(
+                wall.note.as_deref().unwrap().contains("contended"),
+                "{wall:?}"
+            );
+        }
+        assert_eq!(comparison.regressed_scenarios(), ["s"]);
+    }
+
+    #[test]
+    fn contention_alone_fails_nothing() {
+        let mut rng = Rng::new(22);
+        for trial in 0..200 {
+            let base = timed("s", &timed_samples(&mut rng, 10, 100.0, 0.05, 95.0, 0.0));
+            let cur = timed("s", &timed_samples(&mut rng, 10, 200.0, 0.5, 95.0, 0.6));
+            let comparison = compare(
+                &report(vec![base]),
+                &report(vec![cur]),
+                &CompareOptions::default(),
+            )
+            .unwrap();
+            assert!(
+                !comparison.has_regressions(),
+                "trial {trial}: {comparison:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn uncontended_wall_time_decides_and_cpu_is_informational() {
+        let mut rng = Rng::new(23);
+        let base = timed("s", &timed_samples(&mut rng, 10, 100.0, 0.02, 95.0, 0.0));
+        let cur = timed("s", &timed_samples(&mut rng, 10, 130.0, 0.02, 95.0, 0.001));
+        let comparison = compare(
+            &report(vec![base]),
+            &report(vec![cur]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        let p50 = metric(&comparison, "s", Metric::P50);
+        assert_eq!((p50.verdict, p50.decided_by), (Regressed, Basis::Wall));
+        assert_eq!(
+            metric(&comparison, "s", Metric::Cpu).verdict,
+            Verdict::Informational
+        );
+    }
+
+    #[test]
+    fn a_scenario_that_mostly_waits_is_decided_on_wall_time_even_when_contended() {
+        let mut rng = Rng::new(24);
+        // A broker round trip: 100 µs of wall time, 10 µs of it CPU.
+        let base = timed(
+            "s",
+            &timed_samples(&mut rng, 10, 100_000.0, 0.02, 10_000.0, 0.0),
+        );
+        let cur = timed(
+            "s",
+            &timed_samples(&mut rng, 10, 150_000.0, 0.02, 10_000.0, 0.1),
+        );
+        let comparison = compare(
+            &report(vec![base]),
+            &report(vec![cur]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        let p50 = metric(&comparison, "s", Metric::P50);
+        assert_eq!((p50.verdict, p50.decided_by), (Regressed, Basis::Wall));
+        let cpu = metric(&comparison, "s", Metric::Cpu);
+        assert_eq!(cpu.verdict, Verdict::Informational);
+        assert!(cpu.note.as_deref().unwrap().contains("waiting"), "{cpu:?}");
+    }
+
+    #[test]
+    fn when_the_floor_drifted_figures_are_relative_to_it() {
+        let mut rng = Rng::new(25);
+        let floor = |rng: &mut Rng, wall: f64| {
+            let mut floor = timed(FLOOR, &timed_samples(rng, 10, wall, 0.02, wall, 0.0));
+            floor.group = REFERENCE_GROUP.to_owned();
+            floor
+        };
+        // The machine ran 30% slower for this run: every figure, the floor's too, is 1.3x;
+        // `slower` also got 30% slower in its code.
+        let base = report(vec![
+            floor(&mut rng, 10.0),
+            timed("same", &timed_samples(&mut rng, 10, 100.0, 0.02, 95.0, 0.0)),
+            timed(
+                "slower",
+                &timed_samples(&mut rng, 10, 100.0, 0.02, 95.0, 0.0),
+            ),
+        ]);
+        let cur = report(vec![
+            floor(&mut rng, 13.0),
+            timed(
+                "same",
+                &timed_samples(&mut rng, 10, 130.0, 0.02, 123.0, 0.0),
+            ),
+            timed(
+                "slower",
+                &timed_samples(&mut rng, 10, 169.0, 0.02, 160.0, 0.0),
+            ),
+        ]);
+        let comparison = compare(&base, &cur, &CompareOptions::default()).unwrap();
+        let same = metric(&comparison, "same", Metric::P50);
+        assert_eq!(
+            (same.verdict, same.decided_by),
+            (Unchanged, Basis::WallPerFloor)
+        );
+        let slower = metric(&comparison, "slower", Metric::P50);
+        assert_eq!(
+            (slower.verdict, slower.decided_by),
+            (Regressed, Basis::WallPerFloor)
+        );
+        assert_eq!(comparison.regressed_scenarios(), ["slower"]);
+        let floor = metric(&comparison, FLOOR, Metric::P50);
+        assert_eq!(
+            (floor.verdict, floor.decided_by),
+            (Verdict::Drifted, Basis::Wall)
+        );
+    }
+
+    #[test]
+    fn other_settings_make_timings_informational_and_say_why() {
+        let samples = noisy(&mut Rng::new(26), 10, 1.0, 0.05);
+        let base = scenario("s", &samples, 0.0);
+        let mut batched = scenario("s", &noisy(&mut Rng::new(27), 10, 2.0, 0.05), 0.0);
+        batched.batch = 64;
+        let comparison = compare(
+            &report(vec![base.clone()]),
+            &report(vec![batched]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        for latency in [Metric::P50, Metric::P99] {
+            let latency = metric(&comparison, "s", latency);
+            assert_eq!(latency.verdict, Verdict::Informational);
+            assert!(latency.note.as_deref().unwrap().contains("batches of 64"));
+        }
+        assert_eq!(
+            metric(&comparison, "s", Metric::Throughput).verdict,
+            Regressed
+        );
+
+        let mut concurrent = base.clone();
+        concurrent.concurrency = 10;
+        let comparison = compare(
+            &report(vec![base.clone()]),
+            &report(vec![concurrent]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        let timings = comparison.scenarios[0]
+            .metrics
+            .iter()
+            .filter(|m| m.metric.is_timing());
+        for timing in timings {
+            assert_eq!(timing.verdict, Verdict::Informational);
+            assert!(timing.note.as_deref().unwrap().contains("10 in flight"));
+        }
+
+        let mut open = base.clone();
+        open.rate_ops_s = Some(1000.0);
+        let mut open_now = scenario("s", &noisy(&mut Rng::new(28), 10, 1.0, 0.05), 0.0);
+        open_now.rate_ops_s = Some(1000.0);
+        let comparison = compare(
+            &report(vec![open]),
+            &report(vec![open_now]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        let throughput = metric(&comparison, "s", Metric::Throughput);
+        assert_eq!(throughput.verdict, Verdict::Informational);
+        assert!(throughput.note.as_deref().unwrap().contains("rate"));
+    }
+
+    #[test]
+    fn allocations_that_vary_between_samples_are_weighed_against_their_spread() {
+        let samples = vec![(100.0, 400.0, 1e6); 10];
+        let mut rng = Rng::new(29);
+        // SQLite-like: every sample between 23.0 and 23.4 allocations per operation.
+        let mut varying = |mean: f64| {
+            let mut scenario = scenario("s", &samples, mean);
+            for sample in &mut scenario.samples {
+                sample.allocs_per_op = mean + 0.2 * rng.symmetric();
+            }
+            scenario
+        };
+        let same = compare(
+            &report(vec![varying(23.2)]),
+            &report(vec![varying(23.28)]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        let allocs = metric(&same, "s", Metric::Allocs);
+        assert_eq!(
+            (allocs.verdict, allocs.decided_by),
+            (Unchanged, Basis::Count)
+        );
+        assert!(
+            allocs.note.as_deref().unwrap().contains("interval"),
+            "{allocs:?}"
+        );
+        // One more allocation per operation is past any such spread.
+        let more = compare(
+            &report(vec![varying(23.2)]),
+            &report(vec![varying(24.2)]),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(metric(&more, "s", Metric::Allocs).verdict, Regressed);
+    }
+
+    #[test]
+    fn given_instructions_decide_exactly_and_timings_are_informational() {
+        let mut rng = Rng::new(30);
+        let counted = |rng: &mut Rng, latency: f64, instructions: f64| {
+            let mut s = scenario("s", &noisy(rng, 10, latency, 0.05), 0.0);
+            s.instructions_per_op = Some(instructions);
+            s
+        };
+        let options = CompareOptions {
+            threshold: 0.02,
+            ..CompareOptions::default()
+        };
+        // Wall time 50% worse (the machine), instructions 3% more (the code).
+        let comparison = compare(
+            &report(vec![counted(&mut rng, 1.0, 1000.0)]),
+            &report(vec![counted(&mut rng, 1.5, 1030.0)]),
+            &options,
+        )
+        .unwrap();
+        let instructions = metric(&comparison, "s", Metric::Instructions);
+        assert_eq!(
+            (instructions.verdict, instructions.decided_by),
+            (Regressed, Basis::Instructions)
+        );
+        for timing in [Metric::P50, Metric::P99, Metric::Throughput] {
+            assert_eq!(
+                metric(&comparison, "s", timing).verdict,
+                Verdict::Informational
+            );
+        }
+        assert!(
+            comparison.regressed_scenarios().is_empty(),
+            "exact counts need no second measurement"
+        );
+        let mut confirmed = comparison.clone();
+        confirmed.confirm(&comparison_without_regressions());
+        assert!(
+            confirmed.has_regressions(),
+            "and are not unconfirmed by one"
+        );
+        let same = compare(
+            &report(vec![counted(&mut rng, 1.0, 1000.0)]),
+            &report(vec![counted(&mut rng, 1.5, 1010.0)]),
+            &options,
+        )
+        .unwrap();
+        assert!(!same.has_regressions());
+    }
+
+    fn comparison_without_regressions() -> Comparison {
+        let samples = vec![(100.0, 400.0, 1e6); 10];
+        let r = report(vec![scenario("s", &samples, 0.0)]);
+        compare(&r, &r, &CompareOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn paired_rounds_see_a_small_change_through_a_drifting_machine() {
+        let mut rng = Rng::new(31);
+        // Ten rounds; the machine's speed swings by up to ±30% from round to round, the same
+        // for both builds of a round; the current build is 4% slower.
+        let (mut base, mut cur) = (Vec::new(), Vec::new());
+        for _ in 0..10 {
+            let machine = 1.0 + 0.3 * rng.symmetric();
+            let jitter = |rng: &mut Rng| 1.0 + 0.005 * rng.symmetric();
+            let b = 100.0 * machine * jitter(&mut rng);
+            let c = 104.0 * machine * jitter(&mut rng);
+            base.push((b, 4.0 * b, 1e9 / b));
+            cur.push((c, 4.0 * c, 1e9 / c));
+        }
+        let baseline = report(vec![scenario("s", &base, 0.0)]);
+        let current = report(vec![scenario("s", &cur, 0.0)]);
+        let options = CompareOptions {
+            threshold: 0.02,
+            ..CompareOptions::default()
+        };
+        let unpaired = compare(&baseline, &current, &options).unwrap();
+        assert_eq!(
+            metric(&unpaired, "s", Metric::P50).verdict,
+            Unchanged,
+            "lost in the swings"
+        );
+        let paired = CompareOptions {
+            paired: true,
+            ..options
+        };
+        let comparison = compare(&baseline, &current, &paired).unwrap();
+        let p50 = metric(&comparison, "s", Metric::P50);
+        assert_eq!(p50.verdict, Regressed, "{p50:?}");
+        let change = p50.change.unwrap();
+        assert!((0.03..0.05).contains(&change), "{change}");
     }
 
     #[test]

@@ -21,9 +21,12 @@
 //! - `list`: prints a [`Listing`] as JSON on stdout: the protocol version, this crate's version
 //!   and every scenario's name, group and concurrency.
 //! - `run --report FILE --duration-ns N --warmup-ns N --samples N [--rate OPS_PER_SEC] [--quiet]
-//!   --scenario NAME...`: measures the named scenarios (exact names, in the listing's order) and
+//!   [--batch NAME=N...] --scenario NAME...`: measures the named scenarios (exact names, in the listing's order) and
 //!   saves the [`Report`](crate::Report) atomically to `FILE`. Progress bars go to stderr. The
 //!   arguments are built by [`RunRequest::to_args`].
+//! - `count --scenario NAME --ops N`: runs N operations of the scenario inside the function
+//!   callgrind counts (`catga bench --instructions` runs it under valgrind; see
+//!   [`crate::instructions`]). The arguments are built by [`count_args`].
 //!
 //! Asked for another version, the executable prints a [`Listing`] without scenarios (its own
 //! version and this crate's) on stdout, explains on stderr, and exits 2: that answer is the one
@@ -56,7 +59,8 @@ use crate::{builtin, render};
 
 /// The version of the protocol between the `catga` CLI and a project's bench target. Raised
 /// whenever a command or an argument changes meaning.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added `run --batch NAME=N` and `count`.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The first argument of every protocol invocation, followed by `=VERSION`.
 pub const PROTOCOL_FLAG: &str = "--catga-protocol";
@@ -182,11 +186,26 @@ impl RunRequest {
         if self.options.quiet {
             args.push("--quiet".into());
         }
+        for (name, batch) in &self.options.batches {
+            args.extend(["--batch".into(), format!("{name}={batch}").into()]);
+        }
         for name in &self.scenarios {
             args.extend(["--scenario".into(), name.into()]);
         }
         args
     }
+}
+
+/// The `count` arguments: `ops` operations of the scenario `name`, counted.
+pub fn count_args(name: &str, ops: u64) -> Vec<OsString> {
+    vec![
+        format!("{PROTOCOL_FLAG}={PROTOCOL_VERSION}").into(),
+        "count".into(),
+        "--scenario".into(),
+        name.into(),
+        "--ops".into(),
+        ops.to_string().into(),
+    ]
 }
 
 /// The `list` arguments.
@@ -204,6 +223,8 @@ enum Invocation {
     List,
     /// Protocol `run`.
     Run(RunRequest),
+    /// Protocol `count`: a scenario's name and how many operations.
+    Count(String, u64),
     /// A plain `cargo bench` or `cargo test`.
     Plain(Plain),
 }
@@ -298,8 +319,16 @@ fn parse_protocol(args: &[String]) -> Result<Invocation, String> {
             Some(extra) => Err(format!("`list` takes no arguments, got `{extra}`")),
         },
         "run" => parse_run(rest).map(Invocation::Run),
+        "count" => match rest {
+            [scenario_flag, name, ops_flag, ops]
+                if scenario_flag == "--scenario" && ops_flag == "--ops" =>
+            {
+                Ok(Invocation::Count(name.clone(), number("--ops", ops)?))
+            }
+            _ => Err("`count` takes `--scenario NAME --ops N`".to_owned()),
+        },
         other => Err(format!(
-            "unknown protocol command `{other}`; expected `list` or `run`"
+            "unknown protocol command `{other}`; expected `list`, `run` or `count`"
         )),
     }
 }
@@ -327,6 +356,15 @@ fn parse_run(args: &[String]) -> Result<RunRequest, String> {
                 );
             }
             "--quiet" => options.quiet = true,
+            "--batch" => {
+                let text = value()?;
+                let (name, batch) = text
+                    .rsplit_once('=')
+                    .ok_or_else(|| format!("`--batch {text}` must be NAME=N"))?;
+                options
+                    .batches
+                    .insert(name.to_owned(), number("--batch", batch)?);
+            }
             "--scenario" => scenarios.push(value()?.clone()),
             other => return Err(format!("unknown `run` argument `{other}`")),
         }
@@ -442,6 +480,10 @@ fn execute(invocation: Invocation, scenarios: &[Scenario]) -> Result<(), String>
                 .save(&request.report)
                 .map_err(|error| error.to_string())
         }
+        Invocation::Count(name, ops) => {
+            let selected = select_exact(scenarios, std::slice::from_ref(&name))?;
+            crate::instructions::run_counted(&selected[0], ops)
+        }
         Invocation::Plain(plain) => run_plain(&plain, scenarios),
     }
 }
@@ -515,6 +557,7 @@ fn run_plain(plain: &Plain, scenarios: &[Scenario]) -> Result<(), String> {
         samples: 1,
         rate: None,
         quiet: true,
+        batches: Default::default(),
     };
     run(&selected, &options, tool()).map_err(|error| error.to_string())?;
     let mut text = format!("\nrunning {} scenarios\n", selected.len());
@@ -578,6 +621,9 @@ mod tests {
                 samples: 7,
                 rate: Some(0.1 + 0.2),
                 quiet: true,
+                batches: [("direct_call".to_owned(), 64), ("a=b".to_owned(), 1)]
+                    .into_iter()
+                    .collect(),
             },
             report: PathBuf::from("/tmp/a dir/report.json"),
         };
@@ -586,7 +632,7 @@ mod tests {
             .into_iter()
             .map(|arg| arg.into_string().unwrap())
             .collect();
-        assert_eq!(args[0], "--catga-protocol=1");
+        assert_eq!(args[0], "--catga-protocol=2");
         let Ok(Invocation::Run(parsed)) = parse(&args) else {
             panic!("expected a run");
         };
@@ -596,6 +642,7 @@ mod tests {
         assert_eq!(parsed.options.warmup, request.options.warmup);
         assert_eq!(parsed.options.samples, 7);
         assert_eq!(parsed.options.rate, Some(0.1 + 0.2), "the rate is exact");
+        assert_eq!(parsed.options.batches, request.options.batches);
         assert!(parsed.options.quiet);
 
         let loud = RunRequest {
@@ -614,42 +661,56 @@ mod tests {
     }
 
     #[test]
+    fn count_arguments_round_trip_and_bad_ones_say_what_to_write() {
+        let args: Vec<String> = count_args("create_task", 512)
+            .into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect();
+        let Ok(Invocation::Count(name, ops)) = parse(&args) else {
+            panic!("expected a count");
+        };
+        assert_eq!((name.as_str(), ops), ("create_task", 512));
+        assert!(usage("--catga-protocol=2 count --scenario a").contains("--ops N"));
+        assert!(usage("--catga-protocol=2 count --scenario a --ops x").contains("whole number"));
+    }
+
+    #[test]
     fn list_is_the_protocol_list_command() {
         let args: Vec<String> = list_args()
             .into_iter()
             .map(|arg| arg.into_string().unwrap())
             .collect();
         assert!(matches!(parse(&args), Ok(Invocation::List)));
-        assert!(usage("--catga-protocol=1 list extra").contains("no arguments"));
+        assert!(usage("--catga-protocol=2 list extra").contains("no arguments"));
     }
 
     #[test]
     fn another_protocol_version_is_refused_with_the_version_asked() {
         assert_eq!(
-            parse(&args("--catga-protocol=2 list")).unwrap_err(),
+            parse(&args("--catga-protocol=1 list")).unwrap_err(),
             ParseError::Protocol {
-                asked: "2".to_owned()
+                asked: "1".to_owned()
             }
         );
-        assert!(usage("--catga-protocol list").contains("--catga-protocol=1"));
-        assert!(usage("--bench --catga-protocol=1 list").contains("first argument"));
+        assert!(usage("--catga-protocol list").contains("--catga-protocol=2"));
+        assert!(usage("--bench --catga-protocol=2 list").contains("first argument"));
     }
 
     #[test]
     fn bad_protocol_arguments_say_what_is_wrong() {
-        assert!(usage("--catga-protocol=1").contains("`list` or `run`"));
-        assert!(usage("--catga-protocol=1 measure").contains("unknown protocol command"));
+        assert!(usage("--catga-protocol=2").contains("`list` or `run`"));
+        assert!(usage("--catga-protocol=2 measure").contains("unknown protocol command"));
         let base =
-            "--catga-protocol=1 run --report r.json --duration-ns 10 --warmup-ns 1 --samples 2";
+            "--catga-protocol=2 run --report r.json --duration-ns 10 --warmup-ns 1 --samples 2";
         assert!(usage(base).contains("--scenario"));
         assert!(usage(&format!("{base} --scenario")).contains("needs a value"));
         assert!(usage(&format!("{base} --scenario a --fast")).contains("unknown `run` argument"));
         assert!(
-            usage("--catga-protocol=1 run --report r --duration-ns 1s --warmup-ns 1 --samples 2 --scenario a")
+            usage("--catga-protocol=2 run --report r --duration-ns 1s --warmup-ns 1 --samples 2 --scenario a")
                 .contains("whole number")
         );
         assert!(
-            usage("--catga-protocol=1 run --duration-ns 1 --warmup-ns 1 --samples 2 --scenario a")
+            usage("--catga-protocol=2 run --duration-ns 1 --warmup-ns 1 --samples 2 --scenario a")
                 .contains("--report")
         );
         assert!(usage(&format!("{base} --rate fast --scenario a")).contains("not a number"));

@@ -52,7 +52,8 @@ fn format_change(fraction: f64) -> String {
 /// A metric's summary figure in its unit.
 fn format_value(metric: Metric, value: f64) -> String {
     match metric {
-        Metric::P50 | Metric::P99 => format_latency(value),
+        Metric::P50 | Metric::P99 | Metric::Cpu => format_latency(value),
+        Metric::Instructions => format!("{}/op", format_rate(value)),
         Metric::Throughput => format!("{} ops/s", format_rate(value)),
         Metric::Allocs => format!("{value:.2}/op"),
     }
@@ -69,13 +70,21 @@ fn change_cell(metric: &MetricComparison) -> String {
 }
 
 fn interval_cell(metric: &MetricComparison) -> String {
+    if metric.verdict == Verdict::Informational {
+        return "-".to_owned();
+    }
     match metric.interval {
         Some(interval) => format!(
             "[{}, {}]",
             format_change(interval.low),
             format_change(interval.high)
         ),
-        None if metric.metric == Metric::Allocs => "exact".to_owned(),
+        None if metric.metric == Metric::Allocs && metric.note.is_some() => {
+            "sample spread".to_owned()
+        }
+        None if matches!(metric.metric, Metric::Allocs | Metric::Instructions) => {
+            "exact".to_owned()
+        }
         None => format!(
             "too few samples ({} vs {})",
             metric.samples[0], metric.samples[1]
@@ -314,6 +323,7 @@ fn comparison_headers(confidence: f64) -> Vec<(String, Align)> {
             Align::Left,
         ),
         ("verdict".to_owned(), Align::Left),
+        ("by".to_owned(), Align::Left),
     ]
 }
 
@@ -326,6 +336,7 @@ fn comparison_row(name: String, metric: &MetricComparison, verdict: String) -> V
         change_cell(metric),
         interval_cell(metric),
         verdict,
+        metric.decided_by.to_string(),
     ]
 }
 
@@ -396,6 +407,30 @@ fn comparison_notes(comparison: &Comparison, code_span: fn(&str) -> String) -> V
             unconfirmed.join(", ")
         ));
     }
+    for scenario in &comparison.scenarios {
+        // One line per reason, naming the metrics it keeps from deciding.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for metric in &scenario.metrics {
+            let Some(note) = metric.note.as_deref() else {
+                continue;
+            };
+            // `cpu` is informational whenever wall time decides: no news.
+            if metric.metric == Metric::Cpu && metric.verdict == Verdict::Informational {
+                continue;
+            }
+            match reasons.iter_mut().find(|(known, _)| *known == note) {
+                Some((_, metrics)) => metrics.push(metric.metric.name()),
+                None => reasons.push((note, vec![metric.metric.name()])),
+            }
+        }
+        for (note, metrics) in reasons {
+            notes.push(format!(
+                "{} {}: {note}",
+                code_span(&scenario.name),
+                metrics.join(", ")
+            ));
+        }
+    }
     let (base, cur) = (&comparison.baseline_env, &comparison.current_env);
     if base.cpu != cur.cpu || base.cores != cur.cores {
         notes.push(format!(
@@ -419,6 +454,7 @@ pub fn comparison_human(comparison: &Comparison, options: &CompareOptions) -> St
             scenario.metrics.iter().map(|metric| {
                 let verdict = match metric.verdict {
                     Verdict::Regressed => "REGRESSED".to_owned(),
+                    Verdict::Informational => "info".to_owned(),
                     other => other.to_string(),
                 };
                 comparison_row(scenario.name.clone(), metric, verdict)
@@ -492,7 +528,10 @@ pub fn comparison_markdown(comparison: &Comparison, options: &CompareOptions) ->
                 scenario
                     .metrics
                     .iter()
-                    .filter(move |metric| (metric.verdict != Verdict::Unchanged) == changed)
+                    .filter(move |metric| {
+                        !matches!(metric.verdict, Verdict::Unchanged | Verdict::Informational)
+                            == changed
+                    })
                     .map(|metric| {
                         let verdict = match metric.verdict {
                             Verdict::Regressed => ":x: regressed",
@@ -500,6 +539,7 @@ pub fn comparison_markdown(comparison: &Comparison, options: &CompareOptions) ->
                             Verdict::Unchanged => "unchanged",
                             Verdict::Drifted => ":warning: drifted (reference)",
                             Verdict::Unconfirmed => ":grey_question: unconfirmed",
+                            Verdict::Informational => "info",
                         };
                         comparison_row(code(&scenario.name), metric, verdict.to_owned())
                     })
@@ -645,19 +685,19 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "scenario      metric         baseline      current    change  99% interval              verdict"
+            "scenario      metric         baseline      current    change  99% interval              verdict    by"
         );
         assert_eq!(
             lines[2],
-            "send_command  p50              105 ns       135 ns    +28.7%  [+23.9%, +33.7%]          REGRESSED"
+            "send_command  p50              105 ns       135 ns    +28.7%  [+23.9%, +33.7%]          REGRESSED  wall"
         );
         assert_eq!(
             lines[5],
-            "send_command  allocs          0.00/op      1.00/op  +1.00/op  exact                     REGRESSED"
+            "send_command  allocs          0.00/op      1.00/op  +1.00/op  exact                     REGRESSED  count"
         );
         assert_eq!(
             lines[6],
-            "few           p50              101 ns       131 ns    +29.9%  too few samples (2 vs 2)  unchanged"
+            "few           p50              101 ns       131 ns    +29.9%  too few samples (2 vs 2)  unchanged  wall"
         );
         let summary = text
             .split("\n\n")
@@ -693,7 +733,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(
-            "| `send_command` | p50 | 105 ns | 135 ns | +28.7% | [+23.9%, +33.7%] | :x: regressed |\n"
+            "| `send_command` | p50 | 105 ns | 135 ns | +28.7% | [+23.9%, +33.7%] | :x: regressed | wall |\n"
         ), "{text}");
         assert!(
             text.contains("<details>\n<summary>6 metrics unchanged</summary>\n\n| scenario"),
@@ -701,7 +741,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "| `few` | p50 | 101 ns | 131 ns | +29.9% | too few samples (2 vs 2) | unchanged |"
+                "| `few` | p50 | 101 ns | 131 ns | +29.9% | too few samples (2 vs 2) | unchanged | wall |"
             ),
             "{text}"
         );

@@ -16,8 +16,15 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
-/// The report format version this build writes and reads.
-pub const REPORT_VERSION: u32 = 1;
+/// The report format version this build writes.
+///
+/// Version 2 added each sample's CPU time and run-queue wait (`cpu_ns_per_op`, `wait_share`),
+/// each scenario's `cpu_ns_per_op` and `instructions_per_op`; a version 1 report reads as one
+/// without them.
+pub const REPORT_VERSION: u32 = 2;
+
+/// The report format versions this build reads.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// The unit of the values recorded in every histogram: picoseconds.
 pub const HISTOGRAM_UNIT: &str = "ps";
@@ -92,8 +99,21 @@ pub struct ScenarioReport {
     /// Heap allocations per operation (counting allocator), and the bytes they asked for.
     pub allocs_per_op: f64,
     pub bytes_per_op: f64,
+    /// CPU time of the process per operation, over all samples: what contention does not
+    /// change. Absent in version 1 reports and where the clock is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns_per_op: Option<f64>,
+    /// Instructions per operation counted under callgrind (`--instructions`, version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions_per_op: Option<f64>,
     /// p50 latency over the p50 of `direct_call` in the same run; absent without that baseline.
+    /// For a scenario with a [`throughput_floor`](Self::throughput_floor), that floor's
+    /// throughput over this one's.
     pub ratio_to_floor: Option<f64>,
+    /// The scenario of the same run whose throughput is this one's floor (version 2; absent:
+    /// `direct_call`'s latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_floor: Option<String>,
     /// The open-loop arrival rate; absent for closed-loop scenarios. Latencies of an open-loop
     /// scenario are corrected for coordinated omission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +145,13 @@ pub struct Sample {
     pub p50_ns: f64,
     pub p99_ns: f64,
     pub allocs_per_op: f64,
+    /// CPU time of the process per operation in this sample (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns_per_op: Option<f64>,
+    /// Time the process's threads waited for a core, per second of the sample's wall time
+    /// (version 2; Linux): 0 on an idle machine; how much of the wall time was the machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_share: Option<f64>,
 }
 
 impl Latency {
@@ -190,12 +217,24 @@ pub enum ReportError {
     Parse { path: PathBuf, message: String },
     /// The file is a report of another format version.
     #[error(
-        "`{}` is a version {found} report, and this catga reads version {REPORT_VERSION}; \
-         save a new baseline with `catga bench --save {}`",
+        "`{}` is a version {found} report, and this catga reads versions 1 to {REPORT_VERSION}; \
+         save a new baseline with this catga: `catga bench --save {}`",
         path.display(),
         path.display()
     )]
     Version { path: PathBuf, found: u32 },
+    /// The path is a directory.
+    #[error(
+        "`{}` is a directory, not a report{listing}; pass the JSON file that \
+         `catga bench --save FILE` wrote",
+        path.display()
+    )]
+    Directory {
+        path: PathBuf,
+
+        /// `: it holds a.json, b.json` when the directory holds JSON files.
+        listing: String,
+    },
     /// The report could not be written.
     #[error("cannot write the report `{}`: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
@@ -223,7 +262,7 @@ impl Report {
             .as_u64()
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| parse(format!("its `version` is {version}, not a number")))?;
-        if version != REPORT_VERSION {
+        if !READABLE_VERSIONS.contains(&version) {
             return Err(ReportError::Version {
                 path: path.to_path_buf(),
                 found: version,
@@ -234,6 +273,12 @@ impl Report {
 
     /// Reads and parses the report at `path`.
     pub fn load(path: &Path) -> Result<Report, ReportError> {
+        if path.is_dir() {
+            return Err(ReportError::Directory {
+                path: path.to_path_buf(),
+                listing: json_files_in(path),
+            });
+        }
         let text = fs::read_to_string(path).map_err(|source| ReportError::Read {
             path: path.to_path_buf(),
             source,
@@ -249,9 +294,119 @@ impl Report {
         })
     }
 
+    /// Each scenario's batch, by name: what a run to compare with this report times its
+    /// operations in ([`RunOptions::batches`](crate::RunOptions::batches)).
+    pub fn batches(&self) -> std::collections::BTreeMap<String, u32> {
+        self.scenarios
+            .iter()
+            .map(|scenario| (scenario.name.clone(), scenario.batch))
+            .collect()
+    }
+
+    /// Runs of the same scenarios as one report: each scenario's samples in run order, its
+    /// histogram the sum of the runs', its figures recomputed from the sums; the configuration
+    /// is the first run's, with the samples counted. Every run must have the first's scenarios.
+    pub fn merge_runs(runs: Vec<Report>) -> Result<Report, String> {
+        let mut runs = runs.into_iter();
+        let mut merged = runs.next().ok_or("no run to merge")?;
+        let mut histograms = merged
+            .scenarios
+            .iter()
+            .map(|s| decode_histogram(&s.histogram))
+            .collect::<Result<Vec<Histogram<u64>>, String>>()?;
+        for run in runs {
+            for (scenario, histogram) in merged.scenarios.iter_mut().zip(&mut histograms) {
+                let other = run
+                    .scenario(&scenario.name)
+                    .ok_or_else(|| format!("a run did not measure `{}`", scenario.name))?;
+                histogram
+                    .add(decode_histogram(&other.histogram)?)
+                    .map_err(|error| {
+                        format!(
+                            "cannot merge the histograms of `{}`: {error:?}",
+                            scenario.name
+                        )
+                    })?;
+                add(scenario, other);
+            }
+        }
+        for (scenario, histogram) in merged.scenarios.iter_mut().zip(&histograms) {
+            scenario.latency_ns = Latency::of(histogram);
+            scenario.histogram = encode_histogram(histogram);
+        }
+        set_ratios_to_floor(&mut merged.scenarios);
+        merged.config.samples = merged
+            .scenarios
+            .first()
+            .map_or(0, |s| s.samples.len() as u32);
+        Ok(merged)
+    }
+
     /// The scenario named `name`.
     pub fn scenario(&self, name: &str) -> Option<&ScenarioReport> {
         self.scenarios.iter().find(|scenario| scenario.name == name)
+    }
+}
+
+/// Sets every scenario's `x floor`: its p50 over `direct_call`'s, or, for one with a
+/// throughput floor, that floor's throughput over its own. Absent when the floor was not run.
+pub(crate) fn set_ratios_to_floor(scenarios: &mut [ScenarioReport]) {
+    let find = |name: &str| scenarios.iter().find(|scenario| scenario.name == name);
+    let latency_floor = find(crate::runner::FLOOR).map(|floor| floor.latency_ns.p50);
+    let ratios: Vec<Option<f64>> = scenarios
+        .iter()
+        .map(|scenario| match &scenario.throughput_floor {
+            Some(floor) => find(floor)
+                .filter(|_| scenario.throughput_ops_s > 0.0)
+                .map(|floor| floor.throughput_ops_s / scenario.throughput_ops_s),
+            None => latency_floor.map(|floor| scenario.latency_ns.p50 / floor),
+        })
+        .collect();
+    for (scenario, ratio) in scenarios.iter_mut().zip(ratios) {
+        scenario.ratio_to_floor = ratio;
+    }
+}
+
+/// Adds `other`'s measurement of the same scenario to `into`.
+fn add(into: &mut ScenarioReport, other: &ScenarioReport) {
+    let ops = into.ops + other.ops;
+    let weighted = |a: f64, b: f64| {
+        if ops == 0 {
+            0.0
+        } else {
+            (a * into.ops as f64 + b * other.ops as f64) / ops as f64
+        }
+    };
+    into.allocs_per_op = weighted(into.allocs_per_op, other.allocs_per_op);
+    into.bytes_per_op = weighted(into.bytes_per_op, other.bytes_per_op);
+    into.cpu_ns_per_op = into
+        .cpu_ns_per_op
+        .zip(other.cpu_ns_per_op)
+        .map(|(a, b)| weighted(a, b));
+    into.elapsed_ns += other.elapsed_ns;
+    into.ops = ops;
+    into.throughput_ops_s = ops as f64 / (into.elapsed_ns as f64 / 1e9);
+    into.samples.extend(other.samples.iter().copied());
+}
+
+/// `: it holds a.json, b.json` for the JSON files in `dir` (sorted, at most five), or nothing.
+fn json_files_in(dir: &Path) -> String {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    names.sort();
+    match names.len() {
+        0 => String::new(),
+        n if n > 5 => format!(
+            ": it holds {}, and {} more JSON files",
+            names[..5].join(", "),
+            n - 5
+        ),
+        _ => format!(": it holds {}", names.join(", ")),
     }
 }
 
@@ -315,10 +470,84 @@ pub(crate) mod fixtures {
             latency_ns: Latency::of(histogram),
             allocs_per_op: 0.0,
             bytes_per_op: 0.0,
+            cpu_ns_per_op: None,
+            instructions_per_op: None,
             ratio_to_floor: None,
+            throughput_floor: None,
             rate_ops_s: None,
             samples: Vec::new(),
             histogram: encode_histogram(histogram),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_merge_into_one_report_with_every_sample_in_order() {
+        use crate::compare::tests::scenario;
+        use fixtures::report;
+        let run = |p50: f64| report(vec![scenario("s", &[(p50, 2.0 * p50, 1e6)], 1.0)]);
+        let merged = Report::merge_runs(vec![run(100.0), run(110.0), run(90.0)]).unwrap();
+        let s = merged.scenario("s").unwrap();
+        let p50s: Vec<f64> = s.samples.iter().map(|sample| sample.p50_ns).collect();
+        assert_eq!(p50s, [100.0, 110.0, 90.0]);
+        assert_eq!(s.ops, 3000);
+        assert_eq!(s.allocs_per_op, 1.0);
+        assert_eq!(merged.config.samples, 3);
+        let histogram = s.decode_histogram().unwrap();
+        assert_eq!(
+            histogram.len(),
+            0,
+            "the fixtures' histograms are empty, and so is their sum"
+        );
+        let missing = report(vec![]);
+        let error = Report::merge_runs(vec![run(1.0), missing]).unwrap_err();
+        assert!(error.contains("did not measure `s`"), "{error}");
+    }
+
+    #[test]
+    fn a_version_1_report_reads_as_one_without_cpu_time() {
+        let mut scenario = fixtures::histogram_scenario("a", &fixtures::histogram([1000, 2000]));
+        scenario.samples.push(Sample {
+            ops: 2,
+            throughput_ops_s: 1.0,
+            p50_ns: 1.0,
+            p99_ns: 2.0,
+            allocs_per_op: 0.0,
+            cpu_ns_per_op: None,
+            wait_share: None,
+        });
+        let mut report = fixtures::report(vec![scenario]);
+        report.version = 1;
+        let json = report.to_json();
+        assert!(!json.contains("cpu_ns_per_op") && !json.contains("wait_share"));
+        let read = Report::from_json(Path::new("old.json"), &json).unwrap();
+        assert_eq!(read, report);
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused_saying_to_save_a_new_baseline() {
+        let mut report = fixtures::report(vec![]);
+        report.version = REPORT_VERSION + 1;
+        let error = Report::from_json(Path::new("new.json"), &report.to_json()).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, ReportError::Version { .. }));
+        assert!(message.contains("catga bench --save new.json"), "{message}");
+    }
+
+    #[test]
+    fn a_directory_as_a_report_is_named_as_one_with_the_reports_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("baseline.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "").unwrap();
+        let message = Report::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            message.contains("is a directory, not a report: it holds baseline.json;"),
+            "{message}"
+        );
+        assert!(!message.contains("--save {}"), "{message}");
     }
 }

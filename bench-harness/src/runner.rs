@@ -11,12 +11,16 @@
 //! 3. A sample runs for `duration / samples` and at least [`MIN_OPS_PER_SAMPLE`] operations:
 //!    back to back with one in flight; closed loop with N tasks on the multi-threaded runtime,
 //!    each running batches and yielding between them; or open loop at a fixed rate, never
-//!    batched, with each latency counted from when its operation was due (so a stall is charged
-//!    to every operation it delayed: no coordinated omission).
-//! 4. Allocations are counted only inside samples.
+//!    batched, with up to the scenario's concurrency in flight (wrk2's model), each latency
+//!    counted from when its operation was due (so a stall is charged to every operation it
+//!    delayed: no coordinated omission).
+//! 4. Allocations are counted only inside samples, and so is the process's CPU time and its
+//!    threads' wait for a core (see [`crate::cpu`]): the figures contention does not change,
+//!    and the measure of how much it did.
 //! 5. At the end, finished or failed, every workload that was set up is torn down
 //!    ([`Workload::teardown`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +29,7 @@ use hdrhistogram::Histogram;
 use tokio::runtime::Runtime;
 
 use crate::alloc::{self, Allocations};
+use crate::cpu::{Clocks, Used};
 use crate::report::{
     Latency, PS_PER_NS, Report, RunConfig, Sample, ScenarioReport, Tool, encode_histogram,
 };
@@ -59,6 +64,10 @@ pub struct RunOptions {
     pub rate: Option<f64>,
     /// No progress bars.
     pub quiet: bool,
+    /// The batch of the named scenarios, instead of the one the warm-up calibrates: a
+    /// comparison passes its baseline's, so that both runs' histograms hold the same kind of
+    /// figure (the p99 of batch means of 64 is not the p99 of batch means of 128).
+    pub batches: BTreeMap<String, u32>,
 }
 
 impl Default for RunOptions {
@@ -69,6 +78,7 @@ impl Default for RunOptions {
             samples: 10,
             rate: None,
             quiet: false,
+            batches: BTreeMap::new(),
         }
     }
 }
@@ -107,6 +117,7 @@ pub(crate) struct SampleResult {
     elapsed: Duration,
     histogram: Histogram<u64>,
     allocations: Allocations,
+    used: Used,
 }
 
 /// How one sample runs.
@@ -125,6 +136,9 @@ pub(crate) trait Driver: Send + Sync {
     fn warm(&self, runtime: &Runtime, duration: Duration) -> catga::Result<(u64, Duration)>;
     fn sample(&self, runtime: &Runtime, plan: SamplePlan) -> catga::Result<SampleResult>;
     fn between_samples(&self);
+    /// Runs `ops` operations one after another, inside the function callgrind counts when
+    /// `counted` ([`crate::instructions`]).
+    fn count(&self, runtime: &Runtime, ops: u64, counted: bool) -> catga::Result<()>;
     /// Runs the workload's teardown on `runtime`.
     fn teardown(&self, runtime: &Runtime);
 }
@@ -174,14 +188,20 @@ impl<W: Workload> Driver for WorkloadDriver<W> {
 
     fn sample(&self, runtime: &Runtime, plan: SamplePlan) -> catga::Result<SampleResult> {
         match (plan.concurrency, plan.rate) {
-            (1, Some(rate)) => self.open_loop(runtime, plan.duration, rate),
+            (concurrency, Some(rate)) => self.open_loop(runtime, plan.duration, rate, concurrency),
             (1, None) => self.back_to_back(runtime, plan.duration, plan.batch),
-            (concurrency, _) => self.closed_loop(runtime, plan.duration, concurrency, plan.batch),
+            (concurrency, None) => {
+                self.closed_loop(runtime, plan.duration, concurrency, plan.batch)
+            }
         }
     }
 
     fn between_samples(&self) {
         self.workload.between_samples();
+    }
+
+    fn count(&self, runtime: &Runtime, ops: u64, counted: bool) -> catga::Result<()> {
+        crate::instructions::run_ops(runtime, &*self.workload, ops, counted)
     }
 
     fn teardown(&self, runtime: &Runtime) {
@@ -201,6 +221,7 @@ impl<W: Workload> WorkloadDriver<W> {
         runtime.block_on(async {
             let batch = u64::from(batch);
             let mut ops = 0;
+            let clocks = Clocks::start();
             let before = alloc::snapshot();
             alloc::set_counting(true);
             let start = Instant::now();
@@ -224,43 +245,65 @@ impl<W: Workload> WorkloadDriver<W> {
                     break Ok(ended - start);
                 }
             };
-            finish_sample(outcome, ops, histogram, before)
+            finish_sample(outcome, ops, histogram, before, clocks)
         })
     }
 
+    /// Issues operations on a fixed schedule, the `i`-th due at `start + i / rate`, with up to
+    /// `in_flight` of them running at once (wrk2's model: `in_flight` connections sharing one
+    /// schedule). Each of `in_flight` tasks takes the next due time, waits for it if it is
+    /// ahead, runs the operation and records its latency from the due time. When every task is
+    /// busy, due operations start late and are charged for the wait: the schedule is offered
+    /// whatever the operations' latency, up to the bound, and no stall is hidden.
     fn open_loop(
         &self,
         runtime: &Runtime,
         duration: Duration,
         rate: f64,
+        in_flight: u32,
     ) -> catga::Result<SampleResult> {
-        let workload = &*self.workload;
-        let interval = Duration::from_secs_f64(1.0 / rate);
-        let mut histogram = histogram();
-        runtime.block_on(async {
-            let mut ops = 0u64;
-            let before = alloc::snapshot();
-            alloc::set_counting(true);
-            let start = Instant::now();
-            let outcome = loop {
-                let due = start + interval.mul_f64(ops as f64);
-                let now = Instant::now();
-                if due > now {
-                    wait_until(due, now).await;
-                }
-                if let Err(error) = workload.op().await {
-                    break Err(error);
-                }
-                let ended = Instant::now();
-                ops += 1;
-                // From when the operation was due, not when it started: a stall delays every
-                // operation behind it, and each of them is charged for it.
-                record(&mut histogram, picos(ended - due), 1);
-                if ended - start >= duration && ops >= MIN_OPS_PER_SAMPLE {
-                    break Ok(ended - start);
-                }
-            };
-            finish_sample(outcome, ops, histogram, before)
+        let shared = Arc::new(OpenLoop {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            duration,
+            start: std::sync::OnceLock::new(),
+            go: tokio::sync::Notify::new(),
+            next: AtomicU64::new(0),
+            ops: AtomicU64::new(0),
+            last_end: std::sync::Mutex::new(None),
+            histogram: std::sync::Mutex::new(histogram()),
+        });
+        let tasks: Vec<_> = (0..in_flight)
+            .map(|_| {
+                let workload = Arc::clone(&self.workload);
+                let shared = Arc::clone(&shared);
+                runtime.spawn(async move { open_loop_task(&*workload, &shared).await })
+            })
+            .collect();
+        let clocks = Clocks::start();
+        let before = alloc::snapshot();
+        alloc::set_counting(true);
+        let start = *shared.start.get_or_init(Instant::now);
+        shared.go.notify_waiters();
+        let outcome = runtime.block_on(join_all(tasks));
+        alloc::set_counting(false);
+        let allocations = alloc::snapshot().since(before);
+        let used = Clocks::end().since(clocks);
+        outcome?;
+        let ended = shared
+            .last_end
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or(start);
+        let histogram = std::mem::replace(
+            &mut *shared.histogram.lock().unwrap_or_else(|p| p.into_inner()),
+            Histogram::new(1).expect("valid"),
+        );
+        Ok(SampleResult {
+            ops: shared.ops.load(Ordering::SeqCst),
+            elapsed: ended - start,
+            histogram,
+            allocations,
+            used,
         })
     }
 
@@ -285,6 +328,7 @@ impl<W: Workload> WorkloadDriver<W> {
                 runtime.spawn(async move { closed_loop_task(&*workload, &shared, batch).await })
             })
             .collect();
+        let clocks = Clocks::start();
         let before = alloc::snapshot();
         alloc::set_counting(true);
         let start = Instant::now();
@@ -297,23 +341,10 @@ impl<W: Workload> WorkloadDriver<W> {
             std::thread::sleep(Duration::from_millis(1));
         }
         shared.stop.store(true, Ordering::SeqCst);
-        let outcome = runtime.block_on(async {
-            let mut outcome = Ok(());
-            for task in tasks {
-                match task.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => outcome = Err(error),
-                    Err(join) => {
-                        outcome = Err(catga::Error::internal(format!(
-                            "an operation panicked: {join}"
-                        )));
-                    }
-                }
-            }
-            outcome
-        });
+        let outcome = runtime.block_on(join_all(tasks));
         let elapsed = start.elapsed();
         alloc::set_counting(false);
+        let used = Clocks::end().since(clocks);
         outcome?;
         let histogram = std::mem::replace(
             &mut *shared.histogram.lock().unwrap_or_else(|p| p.into_inner()),
@@ -324,6 +355,7 @@ impl<W: Workload> WorkloadDriver<W> {
             elapsed,
             histogram,
             allocations: alloc::snapshot().since(before),
+            used,
         })
     }
 }
@@ -334,14 +366,106 @@ fn finish_sample(
     ops: u64,
     histogram: Histogram<u64>,
     before: Allocations,
+    clocks: Clocks,
 ) -> catga::Result<SampleResult> {
     alloc::set_counting(false);
+    let allocations = alloc::snapshot().since(before);
     Ok(SampleResult {
         ops,
         elapsed: outcome?,
         histogram,
-        allocations: alloc::snapshot().since(before),
+        allocations,
+        used: Clocks::end().since(clocks),
     })
+}
+
+/// Waits for every task of a sample; the error of the last one that failed, if any.
+async fn join_all(tasks: Vec<tokio::task::JoinHandle<catga::Result<()>>>) -> catga::Result<()> {
+    let mut outcome = Ok(());
+    for task in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => outcome = Err(error),
+            Err(join) => {
+                outcome = Err(catga::Error::internal(format!(
+                    "an operation panicked: {join}"
+                )));
+            }
+        }
+    }
+    outcome
+}
+
+/// What the tasks of an open-loop sample share: the schedule and what they measured.
+struct OpenLoop {
+    interval: Duration,
+    duration: Duration,
+    /// When the first operation is due; set once, before the tasks are told to go.
+    start: std::sync::OnceLock<Instant>,
+    go: tokio::sync::Notify,
+    /// The index of the next operation to issue.
+    next: AtomicU64,
+    ops: AtomicU64,
+    /// When the last operation to finish finished.
+    last_end: std::sync::Mutex<Option<Instant>>,
+    histogram: std::sync::Mutex<Histogram<u64>>,
+}
+
+/// One of the `in_flight` tasks of an open-loop sample: takes the next due operation until
+/// the schedule's end (and at least [`MIN_OPS_PER_SAMPLE`] operations), runs it, and records
+/// its latency from when it was due.
+async fn open_loop_task<W: Workload>(workload: &W, shared: &OpenLoop) -> catga::Result<()> {
+    let notified = shared.go.notified();
+    let start = match shared.start.get() {
+        Some(start) => *start,
+        None => {
+            notified.await;
+            *shared
+                .start
+                .get()
+                .expect("set before the tasks are told to go")
+        }
+    };
+    let mut buffer = [0u64; TASK_BUFFER];
+    let mut buffered = 0;
+    let mut last_end = None;
+    let flush = |buffer: &[u64], last_end: Option<Instant>| {
+        let mut histogram = shared.histogram.lock().unwrap_or_else(|p| p.into_inner());
+        for &value in buffer {
+            record(&mut histogram, value, 1);
+        }
+        drop(histogram);
+        shared.ops.fetch_add(buffer.len() as u64, Ordering::Relaxed);
+        if let Some(end) = last_end {
+            let mut last = shared.last_end.lock().unwrap_or_else(|p| p.into_inner());
+            *last = Some(last.map_or(end, |known: Instant| known.max(end)));
+        }
+    };
+    loop {
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        let offset = shared.interval.mul_f64(index as f64);
+        if offset >= shared.duration && index >= MIN_OPS_PER_SAMPLE {
+            break;
+        }
+        let due = start + offset;
+        let now = Instant::now();
+        if due > now {
+            wait_until(due, now).await;
+        }
+        workload.op().await?;
+        let ended = Instant::now();
+        // From when the operation was due, not when it started: a stall delays every
+        // operation behind it, and each of them is charged for it.
+        buffer[buffered] = picos(ended - due);
+        buffered += 1;
+        last_end = Some(ended);
+        if buffered == TASK_BUFFER {
+            flush(&buffer, last_end);
+            buffered = 0;
+        }
+    }
+    flush(&buffer[..buffered], last_end);
+    Ok(())
 }
 
 /// What the tasks of a closed-loop sample share.
@@ -484,15 +608,7 @@ pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<R
         .zip(&measured)
         .map(|(scenario, (plan, results))| summarize(scenario, plan, results))
         .collect();
-    if let Some(floor) = reports
-        .iter()
-        .find(|r| r.name == FLOOR)
-        .map(|r| r.latency_ns.p50)
-    {
-        for report in &mut reports {
-            report.ratio_to_floor = Some(report.latency_ns.p50 / floor);
-        }
-    }
+    crate::report::set_ratios_to_floor(&mut reports);
     Ok(Report {
         version: crate::report::REPORT_VERSION,
         tool,
@@ -527,17 +643,26 @@ fn measure(
         drivers.push(driver);
         let (ops, took) = warmed.map_err(|error| failed(scenario, error))?;
         let op_ns = took.as_nanos() as f64 / ops as f64;
-        let rate = scenario.target_rate().or(options.rate);
+        // A scenario's own rate runs with its concurrency as the bound of operations in
+        // flight; `--rate` applies to the scenarios with one in flight.
+        let rate = scenario
+            .target_rate()
+            .or(options.rate.filter(|_| scenario.in_flight() == 1));
         let plan = SamplePlan {
             duration: options.duration / options.samples,
             // Open-loop operations are due one at a time, so they are never batched.
-            batch: if scenario.in_flight() > 1 || rate.is_none() {
-                batch_for(op_ns, timer_overhead_ns)
+            batch: if rate.is_none() {
+                options
+                    .batches
+                    .get(scenario.name())
+                    .copied()
+                    .unwrap_or_else(|| batch_for(op_ns, timer_overhead_ns))
+                    .clamp(1, MAX_BATCH)
             } else {
                 1
             },
             concurrency: scenario.in_flight(),
-            rate: rate.filter(|_| scenario.in_flight() == 1),
+            rate,
         };
         measured.push((plan, Vec::new()));
     }
@@ -574,6 +699,7 @@ fn summarize(scenario: &Scenario, plan: &SamplePlan, results: &[SampleResult]) -
     let mut ops = 0;
     let mut elapsed = Duration::ZERO;
     let mut allocations = Allocations::default();
+    let mut cpu = Some(Duration::ZERO);
     let samples = results
         .iter()
         .map(|result| {
@@ -584,12 +710,23 @@ fn summarize(scenario: &Scenario, plan: &SamplePlan, results: &[SampleResult]) -
             elapsed += result.elapsed;
             allocations.count += result.allocations.count;
             allocations.bytes += result.allocations.bytes;
+            cpu = cpu.zip(result.used.cpu).map(|(total, used)| total + used);
+            let elapsed_s = result.elapsed.as_secs_f64();
             Sample {
                 ops: result.ops,
                 throughput_ops_s: result.ops as f64 / result.elapsed.as_secs_f64(),
                 p50_ns: result.histogram.value_at_quantile(0.5) as f64 / PS_PER_NS,
                 p99_ns: result.histogram.value_at_quantile(0.99) as f64 / PS_PER_NS,
                 allocs_per_op: per_op(result.allocations.count, result.ops),
+                cpu_ns_per_op: result
+                    .used
+                    .cpu
+                    .map(|cpu| cpu.as_nanos() as f64 / result.ops.max(1) as f64),
+                wait_share: result
+                    .used
+                    .wait
+                    .filter(|_| elapsed_s > 0.0)
+                    .map(|wait| wait.as_secs_f64() / elapsed_s),
             }
         })
         .collect();
@@ -604,7 +741,12 @@ fn summarize(scenario: &Scenario, plan: &SamplePlan, results: &[SampleResult]) -
         latency_ns: Latency::of(&merged),
         allocs_per_op: per_op(allocations.count, ops),
         bytes_per_op: per_op(allocations.bytes, ops),
+        cpu_ns_per_op: cpu
+            .filter(|_| ops > 0)
+            .map(|cpu| cpu.as_nanos() as f64 / ops as f64),
+        instructions_per_op: None,
         ratio_to_floor: None,
+        throughput_floor: scenario.floor().map(str::to_owned),
         rate_ops_s: plan.rate,
         samples,
         histogram: encode_histogram(&merged),

@@ -89,6 +89,7 @@ pub struct Scenario {
     group: Group,
     concurrency: u32,
     rate: Option<f64>,
+    throughput_floor: Option<&'static str>,
     setup: Setup,
 }
 
@@ -109,6 +110,7 @@ impl Scenario {
             group,
             concurrency: 1,
             rate: None,
+            throughput_floor: None,
             setup: Arc::new(move || {
                 let workload = setup();
                 Box::pin(async move {
@@ -119,7 +121,8 @@ impl Scenario {
         }
     }
 
-    /// Keeps `concurrency` operations in flight (closed loop, on a multi-threaded runtime).
+    /// Keeps `concurrency` operations in flight (closed loop, on a multi-threaded runtime); with
+    /// [`Scenario::rate`], the most operations in flight the open loop may reach.
     pub fn concurrency(mut self, concurrency: u32) -> Scenario {
         self.concurrency = concurrency.max(1);
         self
@@ -127,9 +130,26 @@ impl Scenario {
 
     /// Issues operations at `ops_per_second` (open loop) rather than back to back; latencies
     /// are then counted from when each operation was due, correcting for coordinated omission.
+    /// Operations are issued on schedule whatever their latency, with up to
+    /// [`Scenario::concurrency`] of them in flight (1 unless set): set it to offer a rate
+    /// above one over the latency.
     pub fn rate(mut self, ops_per_second: f64) -> Scenario {
         self.rate = Some(ops_per_second);
         self
+    }
+
+    /// Compares the scenario with `floor`, another scenario of the run, by throughput rather
+    /// than with `direct_call` by latency: its `x floor` becomes the floor's throughput over
+    /// its own (for work bound by something other than the CPU, a broker say, whose own speed
+    /// is the floor).
+    pub fn throughput_floor(mut self, floor: &'static str) -> Scenario {
+        self.throughput_floor = Some(floor);
+        self
+    }
+
+    /// The scenario whose throughput is this one's floor, if not `direct_call`'s latency.
+    pub fn floor(&self) -> Option<&'static str> {
+        self.throughput_floor
     }
 
     /// The scenario's name.

@@ -4,15 +4,24 @@
 //! Allocation counting is process-wide, so the tests of this binary take turns (`SERIAL`).
 #![cfg(feature = "nats")]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use catga_bench::builtin::nats::{self, HIGH_RATE, LOW_RATE, SATURATION_IN_FLIGHT};
+use catga_bench::builtin::nats::{
+    self, HIGH_RATE, LOW_RATE, RATE_IN_FLIGHT, RAW_FLOOR, SATURATION_IN_FLIGHT,
+    THROUGHPUT_IN_FLIGHT,
+};
 use catga_bench::{RunError, RunOptions, run};
 use catga_nats::testing::NatsServer;
 use futures_util::StreamExt;
 
 mod support;
 use support::{serial, tool};
+
+/// True, after one line saying so, when nats-server is not installed: the test then returns.
+/// With `CATGA_REQUIRE_NATS=1` (CI) a missing server fails the test instead.
+fn no_nats_server(test: &str) -> bool {
+    catga_nats::testing::skip_without_nats_server(test).expect("nats-server is required")
+}
 
 /// The runner makes its own tokio runtime, so the server lives on another one, which also
 /// runs `after` once `test` is done.
@@ -57,8 +66,10 @@ async fn leftovers(url: String) {
 
 #[test]
 fn the_nats_scenarios_report_publish_to_handled_latency() {
+    if no_nats_server("the_nats_scenarios_report_publish_to_handled_latency") {
+        return;
+    }
     let _turn = serial();
-    let started = Instant::now();
     let report = with_server(
         |url| {
             let options = RunOptions {
@@ -67,6 +78,7 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
                 samples: 4,
                 rate: None,
                 quiet: true,
+                batches: Default::default(),
             };
             let scenarios = nats::scenarios(url);
             run(&scenarios, &options, tool()).unwrap_or_else(|error| panic!("{error}"))
@@ -79,20 +91,40 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
         [
             "nats_handled_rate_1k",
             "nats_handled_rate_2k",
-            "nats_handled_saturation"
+            "nats_handled_saturation",
+            RAW_FLOOR,
+            "nats_consumer_throughput",
+            "nats_inbox_throughput",
+            "nats_outbox_inbox_throughput",
         ]
     );
     for scenario in &report.scenarios {
         let name = &scenario.name;
-        assert_eq!(scenario.group, "runtime", "{name}");
+        let group = if name == RAW_FLOOR {
+            "baseline"
+        } else {
+            "runtime"
+        };
+        assert_eq!(scenario.group, group, "{name}");
         assert_eq!(scenario.batch, 1, "{name}: a round trip is never batched");
         assert!(scenario.ops > 0, "{name}: no operation");
         assert_eq!(scenario.samples.len(), 4, "{name}");
+        assert_eq!(
+            scenario.samples.iter().map(|s| s.ops).sum::<u64>(),
+            scenario.ops,
+            "{name}: the samples add up to the total"
+        );
+        let histogram = scenario.decode_histogram().expect("the histogram decodes");
+        assert_eq!(
+            histogram.len(),
+            scenario.ops,
+            "{name}: one latency per operation"
+        );
         let latency = &scenario.latency_ns;
-        // A round trip through a broker takes microseconds at least, and far less than the
-        // operation's 10 s timeout.
+        // A round trip through a broker (two TCP hops and a stored write) takes a microsecond
+        // at least on any machine; the percentiles are ordered.
         assert!(
-            latency.p50 > 1_000.0 && latency.p50 <= latency.p99 && latency.p99 < 5e9,
+            latency.p50 > 1_000.0 && latency.p50 <= latency.p99 && latency.p99 <= latency.max,
             "{name}: {latency:?}"
         );
         assert!(scenario.throughput_ops_s > 0.0, "{name}");
@@ -104,29 +136,53 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
             .find(|s| s.name == name)
             .unwrap_or_else(|| panic!("{name} is in the report"))
     };
-    // The low rate is well within what one in flight sustains: throughput is the rate.
-    let low = rate_of("nats_handled_rate_1k");
-    assert_eq!(low.rate_ops_s, Some(LOW_RATE));
-    assert!(
-        (0.8 * LOW_RATE..=1.05 * LOW_RATE).contains(&low.throughput_ops_s),
-        "nats_handled_rate_1k ran at {} ops/s",
-        low.throughput_ops_s
-    );
-    let high = rate_of("nats_handled_rate_2k");
-    assert_eq!(high.rate_ops_s, Some(HIGH_RATE));
-    assert!(
-        high.throughput_ops_s <= 1.05 * HIGH_RATE,
-        "an open loop never runs ahead of its rate: {} ops/s",
-        high.throughput_ops_s
-    );
+    // The schedule, in its own terms: an open loop never issues an operation before it is
+    // due, so no sample holds more operations than its time allowed at the rate (plus the
+    // one due at its start). How many it managed depends on the machine, so it is not checked.
+    for (name, rate) in [
+        ("nats_handled_rate_1k", LOW_RATE),
+        ("nats_handled_rate_2k", HIGH_RATE),
+    ] {
+        let scenario = rate_of(name);
+        assert_eq!(scenario.rate_ops_s, Some(rate), "{name}");
+        assert_eq!(
+            scenario.concurrency, RATE_IN_FLIGHT,
+            "{name}: the bound in flight"
+        );
+        for sample in &scenario.samples {
+            let elapsed_s = sample.ops as f64 / sample.throughput_ops_s;
+            assert!(
+                sample.ops as f64 <= rate * elapsed_s + 1.0,
+                "{name}: {} operations in {elapsed_s} s at {rate}/s ran ahead of the schedule",
+                sample.ops
+            );
+        }
+    }
     let saturation = rate_of("nats_handled_saturation");
     assert_eq!(saturation.concurrency, SATURATION_IN_FLIGHT);
     assert_eq!(saturation.rate_ops_s, None);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "took {:?}",
-        started.elapsed()
-    );
+    // The throughput scenarios are measured against the raw floor of the same run.
+    let floor = rate_of(RAW_FLOOR).throughput_ops_s;
+    for name in [
+        RAW_FLOOR,
+        "nats_consumer_throughput",
+        "nats_inbox_throughput",
+        "nats_outbox_inbox_throughput",
+    ] {
+        let scenario = rate_of(name);
+        assert_eq!(scenario.concurrency, THROUGHPUT_IN_FLIGHT, "{name}");
+        assert_eq!(
+            scenario.throughput_floor.as_deref(),
+            Some(RAW_FLOOR),
+            "{name}"
+        );
+        let ratio = scenario.ratio_to_floor.expect("a ratio to the floor");
+        let expected = floor / scenario.throughput_ops_s;
+        assert!(
+            (ratio - expected).abs() < 1e-9 * expected,
+            "{name}: {ratio} vs {expected}"
+        );
+    }
 }
 
 #[test]
@@ -144,9 +200,9 @@ fn a_broker_that_is_not_there_fails_the_run_naming_the_scenario_and_the_variable
         samples: 1,
         rate: None,
         quiet: true,
+        batches: Default::default(),
     };
     let scenarios = nats::scenarios(&url);
-    let started = Instant::now();
     let error = run(&scenarios[..1], &options, tool()).expect_err("no broker there");
     let RunError::Operation { scenario, error } = &error else {
         panic!("an operation error, not {error}");
@@ -157,10 +213,5 @@ fn a_broker_that_is_not_there_fails_the_run_naming_the_scenario_and_the_variable
     assert!(
         message.contains("CATGA_BENCH_NATS_URL"),
         "names the variable: {message}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "took {:?}",
-        started.elapsed()
     );
 }

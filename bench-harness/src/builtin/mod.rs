@@ -31,12 +31,12 @@ pub const NATS_URL_VAR: &str = "CATGA_BENCH_NATS_URL";
 /// are ratios to it). The NATS scenarios (`nats_handled_*`, feature `nats`) come last, when
 /// [`NATS_URL_VAR`] names a broker.
 pub fn scenarios() -> Vec<Scenario> {
-    let mut all = local_scenarios();
+    let local = local_scenarios();
     #[cfg(feature = "nats")]
     if let Some(url) = nats_url() {
-        all.extend(nats::scenarios(&url));
+        return local.into_iter().chain(nats::scenarios(&url)).collect();
     }
-    all
+    local
 }
 
 /// The broker [`NATS_URL_VAR`] names, if it is set and not empty.

@@ -15,12 +15,23 @@
 //! the broker keeps nothing from a run. Run one bench against a broker at a time: two runs
 //! would share the groups.
 //!
+//! Four more scenarios measure throughput against the broker itself, in the same run, with
+//! [`THROUGHPUT_IN_FLIGHT`] events in flight: `nats_raw_floor` (group `baseline`: plain
+//! async-nats, a JetStream publish awaiting its ack and a pull consumer acking each message, no
+//! catga), `nats_consumer_throughput` (the publish above, an `EventConsumer` and a mediator
+//! handler), `nats_inbox_throughput` (the same through a `SqliteInbox`), and
+//! `nats_outbox_inbox_throughput` (a command whose handler exports the event through a
+//! `SqliteOutbox` and an `OutboxDispatcher`, consumed through the inbox). Their `x floor` is the
+//! raw floor's throughput over theirs.
+//!
 //! A broker that cannot be reached does not panic the set-up: the workload keeps the error,
 //! and its first operation returns it, so the run stops with the scenario's name and the
 //! reason.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -28,7 +39,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 use catga::prelude::*;
 use catga::transport::{
-    Envelope, EventConsumer, Routes, Transport, dead_letter_subject, event_subject,
+    Envelope, EventConsumer, OutboxDispatcher, Routes, SqliteInbox, SqliteOutbox, Transport,
+    dead_letter_subject, event_subject,
 };
 use catga_nats::{DEAD_LETTER_STREAM, EVENTS_STREAM, NatsOptions, NatsTransport};
 use futures_util::StreamExt;
@@ -49,6 +61,14 @@ pub const LOW_RATE: f64 = 1_000.0;
 pub const HIGH_RATE: f64 = 2_000.0;
 /// Events in flight in `nats_handled_saturation`.
 pub const SATURATION_IN_FLIGHT: u32 = 64;
+/// The most events in flight in the open-loop scenarios: enough to keep offering the rate when
+/// a round trip takes longer than the interval between events (up to 64 ms at 1,000/s).
+pub const RATE_IN_FLIGHT: u32 = 64;
+
+/// Events in flight in the throughput scenarios.
+pub const THROUGHPUT_IN_FLIGHT: u32 = 256;
+/// The throughput scenarios' floor: the broker driven by plain async-nats.
+pub const RAW_FLOOR: &str = "nats_raw_floor";
 
 /// The longest an operation waits for its event to be handled: past it the operation fails
 /// (the consumer is stuck or the broker lost the event), rather than hanging the run.
@@ -60,18 +80,61 @@ const CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The NATS scenarios against the broker at `url` (`nats://HOST:PORT`, JetStream enabled).
 pub fn scenarios(url: &str) -> Vec<Scenario> {
     vec![
-        scenario::<BenchNatsRate1k>(url, "nats_handled_rate_1k").rate(LOW_RATE),
-        scenario::<BenchNatsRate2k>(url, "nats_handled_rate_2k").rate(HIGH_RATE),
+        scenario::<BenchNatsRate1k>(url, "nats_handled_rate_1k")
+            .rate(LOW_RATE)
+            .concurrency(RATE_IN_FLIGHT),
+        scenario::<BenchNatsRate2k>(url, "nats_handled_rate_2k")
+            .rate(HIGH_RATE)
+            .concurrency(RATE_IN_FLIGHT),
         scenario::<BenchNatsSaturation>(url, "nats_handled_saturation")
             .concurrency(SATURATION_IN_FLIGHT),
+        throughput::<BenchNatsRawFloor>(url, RAW_FLOOR, Path::Raw, Group::Baseline),
+        throughput::<BenchNatsConsumer>(
+            url,
+            "nats_consumer_throughput",
+            Path::Consumer { inbox: false },
+            Group::Runtime,
+        ),
+        throughput::<BenchNatsInbox>(
+            url,
+            "nats_inbox_throughput",
+            Path::Consumer { inbox: true },
+            Group::Runtime,
+        ),
+        throughput::<BenchNatsOutboxInbox>(
+            url,
+            "nats_outbox_inbox_throughput",
+            Path::OutboxInbox,
+            Group::Runtime,
+        ),
     ]
 }
 
 fn scenario<E: Probe>(url: &str, name: &'static str) -> Scenario {
     let url = url.to_string();
     Scenario::new(name, Group::Runtime, move || {
-        NatsHandled::<E>::open(url.clone(), name)
+        NatsHandled::<E>::open(url.clone(), name, Path::Consumer { inbox: false })
     })
+}
+
+fn throughput<E: Probe>(url: &str, name: &'static str, path: Path, group: Group) -> Scenario {
+    let url = url.to_string();
+    Scenario::new(name, group, move || {
+        NatsHandled::<E>::open(url.clone(), name, path)
+    })
+    .concurrency(THROUGHPUT_IN_FLIGHT)
+    .throughput_floor(RAW_FLOOR)
+}
+
+/// How an event travels from the operation to the handler that completes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Plain async-nats on both sides: the floor.
+    Raw,
+    /// `NatsTransport::publish`, then an `EventConsumer`, through a `SqliteInbox` or not.
+    Consumer { inbox: bool },
+    /// A command whose handler exports the event through the outbox; consumed through an inbox.
+    OutboxInbox,
 }
 
 /// An event type of one scenario: a sequence number, and a name (so a subject) of its own.
@@ -99,7 +162,31 @@ macro_rules! probes {
     )*};
 }
 
-probes!(BenchNatsRate1k, BenchNatsRate2k, BenchNatsSaturation);
+probes!(
+    BenchNatsRate1k,
+    BenchNatsRate2k,
+    BenchNatsSaturation,
+    BenchNatsRawFloor,
+    BenchNatsConsumer,
+    BenchNatsInbox,
+    BenchNatsOutboxInbox,
+);
+
+/// The command of `nats_outbox_inbox_throughput`: its handler exports event `seq`.
+#[derive(Debug, Clone, Command)]
+#[command(response = ())]
+struct BenchNatsExport {
+    seq: u64,
+}
+
+/// Exports `E::numbered(seq)` for every [`BenchNatsExport`].
+struct Export<E>(PhantomData<fn() -> E>);
+
+impl<E: Probe> Handler<BenchNatsExport> for Export<E> {
+    async fn handle(&self, command: BenchNatsExport, ctx: &Context) -> catga::Result<()> {
+        ctx.publish(E::numbered(command.seq)).await
+    }
+}
 
 /// The operations waiting for their event to be handled, by sequence number.
 #[derive(Default)]
@@ -130,8 +217,8 @@ struct NatsHandled<E> {
 }
 
 impl<E: Probe> NatsHandled<E> {
-    async fn open(url: String, scenario: &'static str) -> NatsHandled<E> {
-        let live = Live::open(&url, scenario).await.map_err(|error| {
+    async fn open(url: String, scenario: &'static str, path: Path) -> NatsHandled<E> {
+        let live = Live::open(&url, scenario, path).await.map_err(|error| {
             Error::new(
                 error.kind(),
                 format!(
@@ -156,6 +243,9 @@ impl<E: Probe> Workload for NatsHandled<E> {
     async fn teardown(&self) {
         if let Ok(live) = &self.live {
             live.consumer.abort();
+            if let Publisher::Outbox { dispatcher, .. } = &live.publisher {
+                dispatcher.abort();
+            }
             // Best effort: the broker may be gone; what stays is removed by the next set-up.
             let _ = tokio::time::timeout(
                 CLEANUP_TIMEOUT,
@@ -166,9 +256,21 @@ impl<E: Probe> Workload for NatsHandled<E> {
     }
 }
 
+/// How a scenario's operations publish.
+enum Publisher {
+    Transport(Box<NatsTransport>),
+    /// Plain JetStream publishes on the scenario's admin context.
+    Raw,
+    /// A mediator whose handler exports through the outbox, which the dispatcher drains.
+    Outbox {
+        mediator: Mediator,
+        dispatcher: JoinHandle<()>,
+    },
+}
+
 /// A connected scenario: the publishing side, the consumer task, and what they share.
 struct Live<E> {
-    publisher: NatsTransport,
+    publisher: Publisher,
     admin: jetstream::Context,
     subject: String,
     group: String,
@@ -177,47 +279,73 @@ struct Live<E> {
     consumer_error: Arc<Mutex<Option<Error>>>,
     consumer: JoinHandle<()>,
     next: AtomicU64,
+    /// The SQLite files of the inbox and the outbox, removed with the workload.
+    _files: Option<tempfile::TempDir>,
     _event: PhantomData<fn() -> E>,
 }
 
 impl<E> Drop for Live<E> {
     fn drop(&mut self) {
         self.consumer.abort();
+        if let Publisher::Outbox { dispatcher, .. } = &self.publisher {
+            dispatcher.abort();
+        }
     }
 }
 
 impl<E: Probe> Live<E> {
-    async fn open(url: &str, scenario: &'static str) -> catga::Result<Live<E>> {
+    async fn open(url: &str, scenario: &'static str, path: Path) -> catga::Result<Live<E>> {
         let options = |side: &str| NatsOptions {
             client_name: Some(format!("catga-bench {scenario} {side}")),
             ..NatsOptions::default()
         };
-        let publisher = NatsTransport::connect(url, options("publisher")).await?;
+        let publishing = NatsTransport::connect(url, options("publisher")).await?;
         let consuming = NatsTransport::connect(url, options("consumer")).await?;
-        let admin = jetstream::new(publisher.client().clone());
+        let admin = jetstream::new(publishing.client().clone());
         let subject = event_subject(E::NAME);
         let group = format!("catga_bench_{scenario}");
         // What a killed run left: its events would be replayed to the new consumer.
         clean(&admin, &subject, &group, E::NAME).await?;
+        let files = match path {
+            Path::Raw | Path::Consumer { inbox: false } => None,
+            _ => Some(tempfile::tempdir().map_err(|error| {
+                Error::storage(format!("cannot make a directory for the inbox: {error}"))
+            })?),
+        };
 
         let waiters = Arc::new(Waiters::default());
-        let mediator = Mediator::builder()
-            .event_handler::<E, _>(Complete(Arc::clone(&waiters)))
-            .build()?;
-        let transport: Arc<dyn Transport> = Arc::new(consuming);
-        let consumer = EventConsumer::new(
-            transport,
-            group.clone(),
-            Routes::new().event::<E>(),
-            mediator,
-        );
+        let consuming: Pin<Box<dyn Future<Output = catga::Result<()>> + Send>> = match path {
+            Path::Raw => Box::pin(consume_raw::<E>(
+                consuming.client().clone(),
+                subject.clone(),
+                format!("{group}__raw"),
+                Arc::clone(&waiters),
+            )),
+            Path::Consumer { .. } | Path::OutboxInbox => {
+                let mediator = Mediator::builder()
+                    .event_handler::<E, _>(Complete(Arc::clone(&waiters)))
+                    .build()?;
+                let transport: Arc<dyn Transport> = Arc::new(consuming);
+                let mut consumer = EventConsumer::new(
+                    transport,
+                    group.clone(),
+                    Routes::new().event::<E>(),
+                    mediator,
+                );
+                if let Some(files) = &files {
+                    consumer =
+                        consumer.inbox(SqliteInbox::open(files.path().join("inbox.db")).await?);
+                }
+                Box::pin(consumer.run())
+            }
+        };
         let consumer_error = Arc::new(Mutex::new(None));
         let task = {
             let consumer_error = Arc::clone(&consumer_error);
             let waiters = Arc::clone(&waiters);
             let group = group.clone();
             tokio::spawn(async move {
-                let error = match consumer.run().await {
+                let error = match consuming.await {
                     Err(error) => error,
                     Ok(()) => Error::unavailable("the subscription ended"),
                 };
@@ -234,6 +362,34 @@ impl<E: Probe> Live<E> {
                 waiters.map().clear();
             })
         };
+        let publisher = match (path, &files) {
+            (Path::Raw, _) => Publisher::Raw,
+            (Path::OutboxInbox, Some(files)) => {
+                let outbox = SqliteOutbox::open(files.path().join("outbox.db")).await?;
+                let mediator = Mediator::builder()
+                    .handler(Export::<E>(PhantomData))
+                    .outbox(outbox.clone())
+                    .export::<E>()
+                    .build()?;
+                let dispatcher = OutboxDispatcher::new(outbox, Arc::new(publishing));
+                let stopped = Arc::clone(&consumer_error);
+                let waiters = Arc::clone(&waiters);
+                let dispatcher = tokio::spawn(async move {
+                    if let Err(error) = dispatcher.run().await {
+                        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Error::new(
+                            error.kind(),
+                            format!("the outbox dispatcher stopped: {}", error.message()),
+                        ));
+                        waiters.map().clear();
+                    }
+                });
+                Publisher::Outbox {
+                    mediator,
+                    dispatcher,
+                }
+            }
+            _ => Publisher::Transport(Box::new(publishing)),
+        };
         Ok(Live {
             publisher,
             admin,
@@ -243,8 +399,33 @@ impl<E: Probe> Live<E> {
             consumer_error,
             consumer: task,
             next: AtomicU64::new(0),
+            _files: files,
             _event: PhantomData,
         })
+    }
+
+    /// Publishes event `seq` the scenario's way.
+    async fn publish(&self, seq: u64) -> catga::Result<()> {
+        match &self.publisher {
+            Publisher::Transport(transport) => {
+                let envelope = Envelope::of(&E::numbered(seq), &Context::new(MessageId(seq)))?;
+                transport.publish(&self.subject, &envelope).await
+            }
+            Publisher::Raw => {
+                let envelope = Envelope::of(&E::numbered(seq), &Context::new(MessageId(seq)))?;
+                let unavailable = |error: &dyn std::fmt::Display| {
+                    Error::unavailable(format!("raw publish on `{}`: {error}", self.subject))
+                };
+                self.admin
+                    .publish(self.subject.clone(), envelope.encode().into())
+                    .await
+                    .map_err(|error| unavailable(&error))?
+                    .await
+                    .map_err(|error| unavailable(&error))?;
+                Ok(())
+            }
+            Publisher::Outbox { mediator, .. } => mediator.send(BenchNatsExport { seq }).await,
+        }
     }
 
     /// One operation: publish (stored, acknowledged), then wait until the handler ran.
@@ -255,12 +436,7 @@ impl<E: Probe> Live<E> {
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
         let (done, handled) = oneshot::channel();
         self.waiters.map().insert(seq, done);
-        let published = async {
-            let envelope = Envelope::of(&E::numbered(seq), &Context::new(MessageId(seq)))?;
-            self.publisher.publish(&self.subject, &envelope).await
-        }
-        .await;
-        if let Err(error) = published {
+        if let Err(error) = self.publish(seq).await {
             self.waiters.map().remove(&seq);
             return Err(error);
         }
@@ -289,6 +465,47 @@ impl<E: Probe> Live<E> {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+}
+
+/// The floor's consumer: a durable pull consumer read with plain async-nats, each message
+/// acknowledged (a plain ack) and its waiter woken; no catga on the way.
+async fn consume_raw<E: Probe>(
+    client: async_nats::Client,
+    subject: String,
+    name: String,
+    waiters: Arc<Waiters>,
+) -> catga::Result<()> {
+    let broker = |what: &str, error: &dyn std::fmt::Display| {
+        Error::unavailable(format!("raw consumer `{name}`: cannot {what}: {error}"))
+    };
+    let jetstream = jetstream::new(client);
+    let consumer: jetstream::consumer::PullConsumer = jetstream
+        .create_consumer_on_stream(
+            jetstream::consumer::pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: subject.clone(),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            },
+            EVENTS_STREAM,
+        )
+        .await
+        .map_err(|error| broker("create it", &error))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|error| broker("pull", &error))?;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|error| broker("pull", &error))?;
+        let seq = Envelope::decode(&message.payload)
+            .and_then(|envelope| envelope.message::<E>())
+            .map(|event| event.seq());
+        message.ack().await.map_err(|error| broker("ack", &error))?;
+        if let Some(done) = seq.ok().and_then(|seq| waiters.map().remove(&seq)) {
+            let _ = done.send(());
+        }
+    }
+    Ok(())
 }
 
 /// Removes a scenario's traces from the broker: its events, its group's consumers, and its

@@ -4,9 +4,10 @@
 //! The scenarios are catga's built-in suite, or, inside a project whose catga.toml names a
 //! bench target (`[bench] target`), that target's (see [`suite`]).
 //!
-//! Everything that can be checked before the run is: a baseline that cannot be used, a glob
-//! that selects nothing, or a bad duration stops the command at once with exit 2, not after
-//! minutes of measuring (or of building the project).
+//! Everything that can be checked before the run is (`catga_bench::check`): a baseline that
+//! cannot be used or cannot gate, an output path that cannot be written, a glob that selects
+//! nothing, or a bad duration stops the command at once with exit 2, not after minutes of
+//! measuring (or of building the project).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,7 +15,9 @@ use std::time::Duration;
 use catga_bench::compare::{self, CompareOptions, Comparison};
 use catga_bench::project::ScenarioInfo;
 use catga_bench::report::{Report, Tool};
-use catga_bench::{RunOptions, hgrm, plot, render};
+use catga_bench::runner::FLOOR;
+use catga_bench::target::BenchTarget;
+use catga_bench::{RunOptions, check, hgrm, plot, render, rev};
 use clap::{Args, ValueEnum};
 use globset::{Glob, GlobMatcher};
 
@@ -56,6 +59,11 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "BASELINE")]
     pub(crate) compare: Option<PathBuf>,
 
+    /// Compare with the project at another git revision: build it in a temporary worktree and
+    /// measure both builds alternately, in paired rounds; exit 1 when a scenario regressed
+    #[arg(long, value_name = "REV", conflicts_with_all = ["compare", "instructions", "builtin"])]
+    pub(crate) compare_rev: Option<String>,
+
     /// Smallest change that counts as a regression or an improvement (e.g. `10%`)
     #[arg(long, default_value = "10%", value_name = "PERCENT")]
     pub(crate) threshold: String,
@@ -89,6 +97,16 @@ pub(crate) struct BenchArgs {
     /// No progress bars
     #[arg(long, short)]
     pub(crate) quiet: bool,
+
+    /// Also count each scenario's instructions per operation under valgrind's callgrind, and
+    /// decide the comparison on them: exact whatever the machine's load
+    #[arg(long)]
+    pub(crate) instructions: bool,
+
+    /// Internal: run NAME=OPS operations of a built-in scenario inside the function callgrind
+    /// counts (what `--instructions` runs under valgrind)
+    #[arg(long, value_name = "NAME=OPS", hide = true)]
+    pub(crate) count_ops: Option<String>,
 }
 
 /// `catga bench --format`.
@@ -103,6 +121,10 @@ pub(crate) enum BenchFormat {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> CommandResult {
+    if let Some(request) = &args.count_ops {
+        suite::count_builtin(request)?;
+        return Ok(Outcome::Clean);
+    }
     let matcher = args.scenario.as_deref().map(compile_glob).transpose()?;
     if args.list {
         let suite = suite::open(args.builtin)?;
@@ -125,64 +147,115 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         ..CompareOptions::default()
     };
     let baseline = args.compare.as_deref().map(Report::load).transpose()?;
+    if args.instructions {
+        catga_bench::instructions::check_valgrind()?;
+    }
+    if let Some(path) = &args.save {
+        check::output_file("--save", path)?;
+    }
+    if let Some(path) = &args.plot {
+        check::output_file("--plot", path)?;
+    }
+    if let Some(path) = &args.hgrm {
+        check::output_dir("--hgrm", path)?;
+    }
+    if let Some(rev) = &args.compare_rev {
+        return compare_rev(args, rev, matcher.as_ref(), compare_options);
+    }
     let suite = suite::open(args.builtin)?;
-    let names: Vec<String> = select(suite.as_ref(), matcher.as_ref())?
-        .into_iter()
-        .map(|scenario| scenario.name.clone())
-        .collect();
-
-    let options = RunOptions {
+    let selected = with_references(suite.as_ref(), select(suite.as_ref(), matcher.as_ref())?);
+    let mut options = RunOptions {
         duration: args.duration,
         warmup: args.warmup,
         samples: args.samples,
         rate: args.rate,
         quiet: args.quiet,
+        batches: Default::default(),
     };
+    if let (Some(baseline), Some(path)) = (&baseline, &args.compare) {
+        let infos: Vec<ScenarioInfo> = selected.iter().map(|&s| s.clone()).collect();
+        let planned = check::Planned {
+            selected: &infos,
+            samples: args.samples,
+            rate: args.rate,
+            confidence: compare_options.confidence,
+            instructions: args.instructions,
+        };
+        check::baseline(baseline, path, &planned)?;
+        // Timed in the baseline's batches, so that both histograms hold the same figure.
+        options.batches = baseline.batches();
+    }
+    let names: Vec<String> = selected.iter().map(|s| s.name.clone()).collect();
+
     let tool = Tool {
         name: "catga".into(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let report = suite.measure(&names, &options, &tool)?;
-
-    if let Some(path) = &args.save {
-        report.save(path)?;
-    }
-    if let Some(dir) = &args.hgrm {
-        hgrm::write_dir(&report, dir)?;
-    }
-    if let Some(path) = &args.plot {
-        let svg = plot::plot_svg(&report, baseline.as_ref())?;
-        catga_bench::atomic_write(path, svg.as_bytes())
-            .map_err(|error| format!("cannot write the plot `{}`: {error}", path.display()))?;
+    let mut report = suite.measure(&names, &options, &tool)?;
+    if args.instructions {
+        count_instructions(&mut report, suite.as_ref(), args.quiet)?;
     }
 
+    write_outputs(args, &report, baseline.as_ref())?;
     let mut comparison = baseline
         .as_ref()
         .map(|baseline| compare::compare(baseline, &report, &compare_options))
         .transpose()?;
     if let (Some(baseline), Some(comparison)) = (&baseline, &mut comparison)
         && !args.no_confirm
-        && comparison.has_regressions()
+        // Only what a second measurement can confirm: instruction counts are exact.
+        && !comparison.regressed_scenarios().is_empty()
     {
         confirm(
             comparison,
             baseline,
+            &report,
             suite.as_ref(),
             &options,
             &tool,
             args.quiet,
         )?;
     }
-    let text = match (args.format, &comparison) {
-        (BenchFormat::Human, None) => render::report_human(&report),
+    print(args, &report, comparison.as_ref(), &compare_options)
+}
+
+/// `--save`, `--hgrm` and `--plot`.
+fn write_outputs(
+    args: &BenchArgs,
+    report: &Report,
+    baseline: Option<&Report>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(path) = &args.save {
+        report.save(path)?;
+    }
+    if let Some(dir) = &args.hgrm {
+        hgrm::write_dir(report, dir)?;
+    }
+    if let Some(path) = &args.plot {
+        let svg = plot::plot_svg(report, baseline)?;
+        catga_bench::atomic_write(path, svg.as_bytes())
+            .map_err(|error| format!("cannot write the plot `{}`: {error}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Prints the run (and the comparison) in `--format`; exit 1 when something regressed.
+fn print(
+    args: &BenchArgs,
+    report: &Report,
+    comparison: Option<&Comparison>,
+    compare_options: &CompareOptions,
+) -> CommandResult {
+    let text = match (args.format, comparison) {
+        (BenchFormat::Human, None) => render::report_human(report),
         (BenchFormat::Human, Some(comparison)) => format!(
             "{}\n{}",
-            render::report_human(&report),
-            render::comparison_human(comparison, &compare_options)
+            render::report_human(report),
+            render::comparison_human(comparison, compare_options)
         ),
-        (BenchFormat::Markdown, None) => render::report_markdown(&report),
+        (BenchFormat::Markdown, None) => render::report_markdown(report),
         (BenchFormat::Markdown, Some(comparison)) => {
-            render::comparison_markdown(comparison, &compare_options)
+            render::comparison_markdown(comparison, compare_options)
         }
         (BenchFormat::Json, None) => report.to_json() + "\n",
         (BenchFormat::Json, Some(comparison)) => {
@@ -197,10 +270,109 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
     })
 }
 
-/// Measures the regressed scenarios again and keeps only the regressions that show twice.
+/// `--compare-rev REV`: the project's bench target at REV, built in a temporary worktree (removed
+/// whatever happens, Ctrl-C included), measured alternately with the working tree's in paired
+/// rounds, and compared round by round.
+fn compare_rev(
+    args: &BenchArgs,
+    rev: &str,
+    matcher: Option<&GlobMatcher>,
+    compare_options: CompareOptions,
+) -> CommandResult {
+    let interrupts = rev::Interrupts::catch();
+    let (target, config, dir) = suite::project_target("--compare-rev")?;
+    // A revision that is not there is found before anything is built.
+    let worktree = rev::Worktree::add(&dir, rev)?;
+    // A cargo killed by Ctrl-C fails the build; say it was Ctrl-C.
+    let interrupted = |error: String| interrupts.check().err().unwrap_or(error);
+    let current = BenchTarget::build(target, config, dir).map_err(interrupted)?;
+    if !args.quiet {
+        terminal::eprint(&format!(
+            "Building `{rev}` ({}) in a temporary worktree\n",
+            worktree.commit()
+        ));
+    }
+    let baseline_target = BenchTarget::build_in(
+        current.name().to_owned(),
+        worktree.counterpart(current.config())?,
+        worktree.counterpart(current.dir())?,
+        Some(&rev::target_dir(current.target_dir())),
+    )
+    .map_err(interrupted)?;
+    let selected = with_references(&current, select(&current, matcher)?);
+    // Scenarios the revision lacks are listed as only in this run.
+    let names: Vec<String> = selected
+        .iter()
+        .filter(|s| baseline_target.scenarios().iter().any(|b| b.name == s.name))
+        .map(|s| s.name.clone())
+        .collect();
+    let options = RunOptions {
+        duration: args.duration,
+        warmup: args.warmup,
+        samples: args.samples,
+        rate: args.rate,
+        quiet: args.quiet,
+        batches: Default::default(),
+    };
+    let tool = Tool {
+        name: "catga".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let (baseline, report) = rev::paired_rounds(
+        &baseline_target,
+        &current,
+        &names,
+        &options,
+        &tool,
+        &interrupts,
+    )?;
+    drop(worktree);
+    write_outputs(args, &report, Some(&baseline))?;
+    let compare_options = CompareOptions {
+        paired: true,
+        ..compare_options
+    };
+    let comparison = compare::compare(&baseline, &report, &compare_options)?;
+    print(args, &report, Some(&comparison), &compare_options)
+}
+
+/// Counts the instructions per operation of every scenario of `report` that is counted (not
+/// an open loop), under callgrind.
+fn count_instructions(
+    report: &mut Report,
+    suite: &dyn Suite,
+    quiet: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for scenario in &mut report.scenarios {
+        if !catga_bench::instructions::is_counted(scenario.rate_ops_s) {
+            continue;
+        }
+        let ops = catga_bench::instructions::ops_for(scenario.latency_ns.mean);
+        if !quiet {
+            terminal::eprint(&format!(
+                "Counting the instructions of {} ({ops} operations under callgrind)\n",
+                scenario.name
+            ));
+        }
+        let per_op = suite
+            .count_instructions(&scenario.name, ops)
+            .map_err(|error| {
+                format!(
+                    "cannot count the instructions of `{}`: {error}",
+                    scenario.name
+                )
+            })?;
+        scenario.instructions_per_op = Some(per_op);
+    }
+    Ok(())
+}
+
+/// Measures the regressed scenarios again and keeps only the regressions that show in both
+/// measurements' samples pooled.
 fn confirm(
     comparison: &mut Comparison,
     baseline: &Report,
+    first: &Report,
     suite: &dyn Suite,
     options: &RunOptions,
     tool: &Tool,
@@ -213,16 +385,38 @@ fn confirm(
             names.join(", ")
         ));
     }
-    // In the suite's order, and only names it has: a baseline's scenario may be gone.
+    // In the suite's order, and only names it has: a baseline's scenario may be gone. The
+    // floor too, for the drift the verdicts may be relative to.
     let again: Vec<String> = suite
         .scenarios()
         .iter()
-        .filter(|scenario| names.contains(&scenario.name))
+        .filter(|scenario| names.contains(&scenario.name) || scenario.name == FLOOR)
         .map(|scenario| scenario.name.clone())
         .collect();
     let second = suite.measure(&again, options, tool)?;
-    comparison.confirm(&compare::compare(baseline, &second, &comparison.options)?);
+    // Both measurements' samples, pooled: a real regression shows in twice the samples, while
+    // a slow stretch of one measurement is diluted by the other.
+    let mut first_again = first.clone();
+    first_again.scenarios.retain(|s| again.contains(&s.name));
+    let pooled = Report::merge_runs(vec![first_again, second])?;
+    comparison.confirm(&compare::compare(baseline, &pooled, &comparison.options)?);
     Ok(())
+}
+
+/// `selected`, with the references (group `baseline`) the glob left out put back, in the
+/// suite's order: they are the floor every ratio is to, and the drift signal a comparison needs.
+fn with_references<'a>(
+    suite: &'a dyn Suite,
+    selected: Vec<&'a ScenarioInfo>,
+) -> Vec<&'a ScenarioInfo> {
+    suite
+        .scenarios()
+        .iter()
+        .filter(|scenario| {
+            scenario.group == compare::REFERENCE_GROUP
+                || selected.iter().any(|s| s.name == scenario.name)
+        })
+        .collect()
 }
 
 /// `--scenario GLOB`, compiled.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{project, run, write};
+use crate::support::{catga, project, run, write};
 
 /// Two cheap scenarios, measured briefly: enough for samples and a comparison.
 const QUICK: &[&str] = &[
@@ -42,11 +42,18 @@ fn save(path: &Path, report: &Value) {
     .expect("write the report");
 }
 
-/// `report` as a run that was `factor` times as fast (latencies times `1/factor`, throughput
-/// times `factor`), samples included.
+/// `report` as a run whose code (not the machine: the references, group `baseline`, are left
+/// as they were) ran with latencies and CPU time times `latency` and throughput times
+/// `throughput`, samples included.
 fn faster(report: &Value, latency: f64, throughput: f64) -> Value {
     let mut report = report.clone();
     for scenario in report["scenarios"].as_array_mut().expect("scenarios") {
+        if scenario["group"] == "baseline" {
+            continue;
+        }
+        if let Some(cpu) = scenario["cpu_ns_per_op"].as_f64() {
+            scenario["cpu_ns_per_op"] = (cpu * latency).into();
+        }
         for key in ["p50", "p90", "p99", "p999", "mean", "min", "max"] {
             let value = scenario["latency_ns"][key].as_f64().expect("a latency");
             scenario["latency_ns"][key] = (value * latency).into();
@@ -57,6 +64,9 @@ fn faster(report: &Value, latency: f64, throughput: f64) -> Value {
             for key in ["p50_ns", "p99_ns"] {
                 let value = sample[key].as_f64().expect("a sample latency");
                 sample[key] = (value * latency).into();
+            }
+            if let Some(cpu) = sample["cpu_ns_per_op"].as_f64() {
+                sample["cpu_ns_per_op"] = (cpu * latency).into();
             }
             let value = sample["throughput_ops_s"].as_f64().expect("throughput");
             sample["throughput_ops_s"] = (value * throughput).into();
@@ -74,14 +84,22 @@ fn a_run_saves_a_versioned_report_with_every_figure() {
     assert!(stdout.contains("direct_call") && stdout.contains("send_command"));
     assert!(stdout.contains("timer overhead"), "{stdout}");
     let report = load(&path);
-    assert_eq!(report["version"], 1);
+    assert_eq!(report["version"], 2);
     assert_eq!(report["tool"]["name"], "catga");
     for key in ["cpu", "cores", "os", "rustc", "timestamp"] {
         assert!(!report["env"][key].is_null(), "env.{key}");
     }
     assert!(report["timer_overhead_ns"].as_f64().unwrap() > 0.0);
     let scenarios = report["scenarios"].as_array().unwrap();
-    assert_eq!(scenarios.len(), 2);
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["direct_call", "boxed_dyn", "channel_actor", "send_command"],
+        "the references run whatever the glob selects"
+    );
     for scenario in scenarios {
         for key in [
             "name",
@@ -95,10 +113,15 @@ fn a_run_saves_a_versioned_report_with_every_figure() {
             "allocs_per_op",
             "bytes_per_op",
             "ratio_to_floor",
+            "cpu_ns_per_op",
             "samples",
             "histogram",
         ] {
             assert!(!scenario[key].is_null(), "{key} in {scenario}");
+        }
+        for sample in scenario["samples"].as_array().unwrap() {
+            assert!(sample["cpu_ns_per_op"].as_f64().unwrap() > 0.0, "{sample}");
+            assert!(sample["wait_share"].as_f64().unwrap() >= 0.0, "{sample}");
         }
         assert_eq!(scenario["samples"].as_array().unwrap().len(), 10);
         assert!(scenario["histogram"].as_str().unwrap().starts_with("HISTF"));
@@ -109,6 +132,20 @@ fn a_run_saves_a_versioned_report_with_every_figure() {
         .unwrap();
     assert_eq!(send["allocs_per_op"], 0.0);
     assert_eq!(send["group"], "runtime");
+    #[cfg(unix)]
+    {
+        // The mode any new file gets here (the umask's), not a temporary file's 0600.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(dir.path().join("reference"), "").unwrap();
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("baseline.json"), mode("reference"));
+    }
 }
 
 #[test]
@@ -159,6 +196,215 @@ fn an_unusable_baseline_exits_2_before_measuring() {
     let (code, _, stderr) = bench(dir.path(), &["--compare", "v9.json"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("version 9"), "{stderr}");
+}
+
+#[test]
+fn a_directory_or_a_damaged_baseline_exits_2_before_measuring() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("reports")).unwrap();
+    let (code, stdout, stderr) = bench(dir.path(), &["--compare", "reports"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty(), "nothing measured: {stdout}");
+    assert!(
+        stderr.contains("is a directory, not a report") && !stderr.contains("--save reports"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = bench(dir.path(), &["--save", "run.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut damaged = load(&dir.path().join("run.json"));
+    damaged["scenarios"][3]["histogram"] = "HISTFAAAA-not-a-histogram".into();
+    save(&dir.path().join("damaged.json"), &damaged);
+    let (code, stdout, stderr) = bench(
+        dir.path(),
+        &["--compare", "damaged.json", "--save", "x.json"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stdout.is_empty() && !dir.path().join("x.json").exists(),
+        "nothing measured"
+    );
+    assert!(stderr.contains("scenario `send_command`"), "{stderr}");
+
+    let mut empty = load(&dir.path().join("run.json"));
+    for scenario in empty["scenarios"].as_array_mut().unwrap() {
+        scenario["samples"] = Value::Array(Vec::new());
+    }
+    save(&dir.path().join("empty.json"), &empty);
+    let (code, _, stderr) = bench(dir.path(), &["--compare", "empty.json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no samples for direct_call"), "{stderr}");
+}
+
+#[test]
+fn outputs_that_cannot_be_written_exit_2_before_measuring() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a_file"), "").unwrap();
+    for (flag, path, expected) in [
+        ("--save", ".", "is a directory"),
+        ("--plot", "missing/latency.svg", "does not exist"),
+        ("--hgrm", "a_file", "is a file, not a directory"),
+    ] {
+        // `--save` to a good path too: it is written only after measuring.
+        let good = if flag == "--save" { "--plot" } else { "--save" };
+        let (code, stdout, stderr) = bench(dir.path(), &[flag, path, good, "out.svg.json"]);
+        assert_eq!(code, 2, "{flag} {path}: {stderr}");
+        assert!(stdout.is_empty(), "{flag} {path}: {stdout}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(expected),
+            "{flag} {path}: {stderr}"
+        );
+        assert!(
+            !dir.path().join("out.svg.json").exists(),
+            "nothing measured"
+        );
+    }
+}
+
+#[test]
+fn instructions_without_valgrind_exit_2_before_measuring_saying_what_to_install() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args: Vec<&str> = QUICK
+        .iter()
+        .copied()
+        .chain(["--instructions", "--save", "r.json"])
+        .collect();
+    let output = catga(dir.path(), &args)
+        .env("CATGA_VALGRIND", dir.path().join("no-valgrind-here"))
+        .output()
+        .expect("run catga");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("install valgrind") && stderr.contains("--instructions"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("r.json").exists(), "nothing measured");
+}
+
+#[test]
+fn instructions_are_counted_under_callgrind_and_decide_the_comparison() {
+    if std::process::Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: valgrind is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counted = ["--instructions"];
+    let (code, _, stderr) = bench(
+        dir.path(),
+        &[&counted[..], &["--save", "run.json"]].concat(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report = load(&dir.path().join("run.json"));
+    for scenario in report["scenarios"].as_array().unwrap() {
+        let count = scenario["instructions_per_op"].as_f64().unwrap_or(0.0);
+        assert!(count > 1.0, "{}: {count}", scenario["name"]);
+    }
+    // The baseline's `send_command` counted 20% fewer instructions: a regression decided on
+    // instructions, with no second measurement needed.
+    let mut fewer = report.clone();
+    let send = &mut fewer["scenarios"][3];
+    assert_eq!(send["name"], "send_command");
+    let count = send["instructions_per_op"].as_f64().unwrap();
+    send["instructions_per_op"] = (count / 1.2).into();
+    save(&dir.path().join("fewer.json"), &fewer);
+    let (code, stdout, stderr) = bench(
+        dir.path(),
+        &[
+            &counted[..],
+            &["--compare", "fewer.json", "--format", "json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let output: Value = serde_json::from_str(&stdout).unwrap();
+    let regressed: Vec<(String, String)> = output["comparison"]["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["verdict"] == "regressed")
+                .map(move |m| {
+                    (
+                        s["name"].as_str().unwrap().to_owned(),
+                        format!("{} by {}", m["metric"], m["decided_by"]),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(
+        regressed,
+        [(
+            "send_command".to_owned(),
+            "\"instructions\" by \"instructions\"".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn compare_rev_outside_a_project_or_with_compare_exits_2_saying_what_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = bench(dir.path(), &["--compare-rev", "HEAD~1"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("`--compare-rev` builds another revision of a project's bench target")
+            && stderr.contains("--compare BASELINE"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = bench(
+        dir.path(),
+        &["--compare-rev", "HEAD~1", "--compare", "b.json"],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+#[test]
+fn compare_rev_of_a_revision_that_is_not_there_exits_2_before_building() {
+    // The project names a bench target Cargo.toml lacks: building it would fail, but the
+    // revision is checked first.
+    let project = project_without_the_target();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(project.path())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "--quiet"]);
+    git(&[
+        "-c",
+        "user.email=b@example.com",
+        "-c",
+        "user.name=b",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "one",
+    ]);
+    let (code, _, stderr) = run(
+        project.path(),
+        &["bench", "--compare-rev", "no-such-branch"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("`no-such-branch` is not a commit"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -218,7 +464,7 @@ fn hgrm_files_plot_and_json_are_written() {
     );
     assert_eq!(code, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("JSON on stdout");
-    assert_eq!(report["scenarios"].as_array().unwrap().len(), 2);
+    assert_eq!(report["scenarios"].as_array().unwrap().len(), 4);
     let hgrm = std::fs::read_to_string(dir.path().join("hgrm/send_command.hgrm")).unwrap();
     assert!(hgrm.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
     let svg = std::fs::read_to_string(dir.path().join("latency.svg")).unwrap();
