@@ -250,10 +250,13 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
             let allows = Allows::parse(source, first_item);
             // Allows of cross-file codes are judged in the workspace pass, where those run.
             let enabled = |code: &str| env.rules.runs_per_file(code);
-            let diagnostics =
-                allows
-                    .clone()
-                    .apply(diagnostics, &enabled, env.rules.unused_allow, &source.path);
+            let diagnostics = allows.clone().apply(
+                diagnostics,
+                &enabled,
+                true,
+                env.rules.unused_allow,
+                &source.path,
+            );
             FileResult {
                 diagnostics,
                 facts,
@@ -264,13 +267,17 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
         Err(error) => {
             let mut diagnostics = Vec::new();
             if let Some(severity) = env.rules.parse_error {
-                let at = source.span_from(error.span());
-                let at = source.span_of_bytes(at.start, at.start);
+                let at = source.span_from(error.span()).start;
+                let (at, what) = match lex_error(&source.text, at, &error) {
+                    Some((at, what)) => (at, what),
+                    None => (at, error.to_string()),
+                };
+                let at = source.span_of_bytes(at, at);
                 diagnostics.push(parse_error(
                     source,
                     at,
                     severity,
-                    format!("could not parse this file as Rust: {error}"),
+                    format!("could not parse this file as Rust: {what}"),
                     "fix the syntax error; no other rule checked this file",
                 ));
             }
@@ -292,6 +299,68 @@ pub(crate) fn check_source(source: &SourceFile, env: CheckEnv<'_>) -> FileResult
             .then_with(|| a.message.cmp(&b.message))
     });
     result
+}
+
+/// For an error of syn's tokenizer ("cannot parse string into token stream", at `at`): where
+/// the problem is and what it is, in rustc's words.
+fn lex_error(text: &str, at: usize, error: &syn::Error) -> Option<(usize, String)> {
+    if !error
+        .to_string()
+        .contains("cannot parse string into token stream")
+    {
+        return None;
+    }
+    // Delimiters first: an unclosed or mismatched one is found from the start of the file.
+    let mut open: Vec<usize> = Vec::new();
+    let mut found = None;
+    crate::scan::scan(text, |token| {
+        match token {
+            crate::scan::Token::Open(offset) => open.push(offset),
+            crate::scan::Token::Close(offset) => {
+                let closer = text.as_bytes()[offset];
+                let matches = open.pop().is_some_and(|opener| {
+                    matches!(
+                        (text.as_bytes()[opener], closer),
+                        (b'(', b')') | (b'[', b']') | (b'{', b'}')
+                    )
+                });
+                if !matches {
+                    found = Some((
+                        offset,
+                        format!("mismatched closing delimiter: `{}`", closer as char),
+                    ));
+                    return false;
+                }
+            }
+            crate::scan::Token::LineComment { .. } => {}
+        }
+        true
+    });
+    let rest = text.get(at..)?;
+    let what = if rest.starts_with("/*") {
+        "unterminated block comment".to_string()
+    } else if rest.starts_with('"') || rest.starts_with("r\"") || rest.starts_with("r#") {
+        "unterminated double quote string".to_string()
+    } else if rest.starts_with("b\"") || rest.starts_with("br") {
+        "unterminated double quote byte string".to_string()
+    } else if rest.starts_with('\'') {
+        "unterminated character literal".to_string()
+    } else if let Some(found) = found {
+        return Some(found);
+    } else if let Some(&innermost) = open.last() {
+        return Some((
+            innermost,
+            "this file contains an unclosed delimiter".to_string(),
+        ));
+    } else {
+        let token = rest.chars().next()?;
+        if token.is_ascii() {
+            format!("unknown start of token: {token}")
+        } else {
+            format!("unknown start of token: \\u{{{:x}}}", u32::from(token))
+        }
+    };
+    Some((at, what))
 }
 
 fn parse_error(
@@ -359,6 +428,41 @@ mod tests {
         assert_eq!(result.diagnostics.len(), 1);
         assert_eq!(result.diagnostics[0].code, "CATGA000");
         assert_eq!(result.diagnostics[0].span.start_pos.line, 2);
+    }
+
+    #[test]
+    fn tokenizer_errors_are_worded_as_rustc_words_them_at_their_line() {
+        let message = |text: &str| {
+            let result = check(text.as_bytes());
+            let diagnostic = &result.diagnostics[0];
+            (
+                diagnostic.span.start_pos.line,
+                diagnostic
+                    .message
+                    .trim_start_matches("could not parse this file as Rust: ")
+                    .to_string(),
+            )
+        };
+        assert_eq!(
+            message("fn a() {}\nfn b() { let s = \"abc; }\n"),
+            (2, "unterminated double quote string".to_string())
+        );
+        assert_eq!(
+            message("fn a() {}\n/* open\nfn b() {}\n"),
+            (2, "unterminated block comment".to_string())
+        );
+        assert_eq!(
+            message("fn a() {}\nfn b() {\n    (1, 2]\n}\n"),
+            (3, "mismatched closing delimiter: `]`".to_string())
+        );
+        assert_eq!(
+            message("fn a() {}\nfn b() {\n"),
+            (2, "this file contains an unclosed delimiter".to_string())
+        );
+        assert_eq!(
+            message("fn a() {}\nfn b() { let x = 1 \u{a7} 2; }\n"),
+            (2, "unknown start of token: \\u{a7}".to_string())
+        );
     }
 
     #[test]

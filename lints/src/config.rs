@@ -34,6 +34,10 @@ pub struct Settings {
     pub severity: BTreeMap<String, Severity>,
     /// The `fail_on` threshold, if set.
     pub fail_on: Option<Severity>,
+    /// The highest severity a finding in test code gets (`#[cfg(test)]`, `#[test]`,
+    /// `#[tokio::test]`, test and bench targets): test setup that sleeps or reads a fixture is
+    /// worth knowing about, rarely worth failing a build on.
+    pub test_severity: Severity,
     /// CATGA011: the longest timeout a handler may use.
     pub max_handler_timeout: Duration,
     /// CATGA014: the largest saga state, in bytes.
@@ -65,6 +69,7 @@ impl Default for Settings {
             ignore: Vec::new(),
             severity: BTreeMap::new(),
             fail_on: None,
+            test_severity: Severity::Info,
             max_handler_timeout: Duration::from_secs(30),
             saga_state_max_bytes: 1024,
             critical_commands: [
@@ -107,6 +112,7 @@ struct RawConfig {
     ignore: Option<Vec<Spanned<String>>>,
     severity: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     fail_on: Option<Spanned<String>>,
+    test_severity: Option<Spanned<String>>,
     max_handler_timeout: Option<Spanned<String>>,
     saga_state_max_bytes: Option<Spanned<i64>>,
     critical_commands: Option<Vec<Spanned<String>>>,
@@ -215,7 +221,30 @@ fn read(path: &Path) -> Result<String, LintError> {
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, LintError> {
     toml::from_str(text).map_err(|error| {
         let span = error.span().unwrap_or(0..0);
-        config_error(path, text, span, error.message().trim_end().to_string())
+        let mut message = error.message().trim_end().to_string();
+        // A top-level key appended at the end of a file lands in its last table: say which.
+        if message.starts_with("unknown field")
+            && let Some(table) = enclosing_table(text, span.start)
+        {
+            message.push_str(&format!(
+                "; this key is in the `[{table}]` table (every key below a `[table]` line \
+                 belongs to it): move a top-level key above `[{table}]`"
+            ));
+        }
+        config_error(path, text, span, message)
+    })
+}
+
+/// The name of the `[table]` whose header is the last one before byte `offset` of `text`.
+fn enclosing_table(text: &str, offset: usize) -> Option<&str> {
+    text.get(..offset)?.lines().rev().find_map(|line| {
+        let header = line.split('#').next()?.trim();
+        let name = header.strip_prefix('[')?.strip_suffix(']')?.trim();
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        plain.then_some(name)
     })
 }
 
@@ -285,6 +314,9 @@ fn validate(
     }
     if let Some(fail_on) = &raw.fail_on {
         settings.fail_on = Some(severity(fail_on, "fail_on")?);
+    }
+    if let Some(test_severity) = &raw.test_severity {
+        settings.test_severity = severity(test_severity, "test_severity")?;
     }
     if let Some(timeout) = &raw.max_handler_timeout {
         settings.max_handler_timeout = parse_duration(timeout.get_ref()).ok_or_else(|| {
@@ -520,6 +552,21 @@ mod tests {
             message.contains("unknown field `selekt`") && message.contains("select"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_top_level_key_below_a_table_is_reported_in_that_table() {
+        let (line, _, message) =
+            config_error_of("[bench]\ntarget = \"scenarios\"\nfail_on = \"error\"\n");
+        assert_eq!(line, 3);
+        assert!(
+            message.contains("unknown field `fail_on`")
+                && message.contains("in the `[bench]` table")
+                && message.contains("move a top-level key above `[bench]`"),
+            "{message}"
+        );
+        let (_, _, top_level) = config_error_of("selekt = []\n[bench]\n");
+        assert!(!top_level.contains("table"), "{top_level}");
     }
 
     #[test]

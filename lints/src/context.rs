@@ -16,6 +16,7 @@
 //! the test's (or the program's) runtime just the same. Test code is never handler code
 //! ([`ScopeView::handler`]), so rules about handlers leave it alone.
 
+use crate::call_graph::CallGraphRecorder;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{FactRecorder, FileFacts};
 use crate::file_index::FileIndex;
@@ -36,6 +37,40 @@ pub enum HandlerKind {
     Saga,
 }
 
+/// Iterator adapters and consumers, `Option`/`Result`/`bool` combinators: methods whose closure
+/// runs on the thread that runs the chain (an iterator's when it is consumed, which in async
+/// code is the task's).
+const IN_PLACE_COMBINATORS: &[&str] = &[
+    "map",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "for_each",
+    "try_for_each",
+    "fold",
+    "try_fold",
+    "any",
+    "all",
+    "find",
+    "find_map",
+    "position",
+    "inspect",
+    "take_while",
+    "skip_while",
+    "map_while",
+    "max_by_key",
+    "min_by_key",
+    "partition",
+    "and_then",
+    "or_else",
+    "map_or",
+    "map_or_else",
+    "unwrap_or_else",
+    "ok_or_else",
+    "map_err",
+    "then",
+];
+
 /// How a closure runs relative to the code around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClosureKind {
@@ -43,6 +78,10 @@ pub enum ClosureKind {
     Async,
     /// `(|| ..)()`: runs right here, as async as its surroundings.
     ImmediatelyCalled,
+    /// Passed to an iterator adapter or an `Option`/`Result` combinator
+    /// (`paths.iter().map(|p| fs::read(p))`, `.unwrap_or_else(|| ..)`): runs where the chain
+    /// runs, as async as its surroundings (but `.await` cannot be written in it).
+    InPlace,
     /// Passed to `spawn_blocking`, `block_in_place`, `std::thread::spawn` and friends.
     Blocking,
     /// Any other closure: may run anywhere, treated as not async.
@@ -133,7 +172,7 @@ impl<'a> ScopeView<'a> {
                         in_fn: self.fn_name(),
                     });
                 }
-                Frame::Closure(ClosureKind::ImmediatelyCalled)
+                Frame::Closure(ClosureKind::ImmediatelyCalled | ClosureKind::InPlace)
                 | Frame::Impl { .. }
                 | Frame::Test => {}
                 Frame::Closure(ClosureKind::Blocking | ClosureKind::Other) => return None,
@@ -361,6 +400,7 @@ pub(crate) fn walk_file(
         locals: Locals::tracking_types(env.source.text.contains("handler(")),
         awaited: false,
         awaited_next: false,
+        call_graph: CallGraphRecorder::default(),
     };
     if env.test_file || is_test_attr(&file.attrs) {
         walker.frames.push(Frame::Test);
@@ -369,6 +409,7 @@ pub(crate) fn walk_file(
     let len = env.source.text.len();
     walker.facts.end = Some(env.source.span_of_bytes(len, len));
     walker.facts.module = env.module.to_string();
+    walker.facts.fns = walker.call_graph.nodes;
     (walker.diagnostics, walker.facts)
 }
 
@@ -388,6 +429,7 @@ struct Walker<'a> {
     awaited: bool,
     /// The next expression visited is the operand of `.await`.
     awaited_next: bool,
+    call_graph: CallGraphRecorder,
 }
 
 /// Call `hook` of every rule in `list` on `node`, with the walker's current context.
@@ -421,7 +463,14 @@ impl Walker<'_> {
         self.frames.truncate(depth);
     }
 
-    fn walk_fn(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, body: &syn::Block) {
+    fn walk_fn(
+        &mut self,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        body: &syn::Block,
+        path: Option<String>,
+    ) {
+        self.call_graph.enter_fn(sig, path);
         let mut frames = Vec::with_capacity(2);
         if is_test_attr(attrs) {
             frames.push(Frame::Test);
@@ -445,6 +494,7 @@ impl Walker<'_> {
             walker.visit_block(body);
         });
         self.locals.reset(mark);
+        self.call_graph.leave_fn();
     }
 
     /// Visit the arguments of an expression macro as expressions when they parse as such.
@@ -509,7 +559,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         };
         let frames = if test { vec![Frame::Test] } else { Vec::new() };
         self.with_frames(frames, |walker| match item {
-            syn::Item::Fn(f) => walker.walk_fn(&f.attrs, &f.sig, &f.block),
+            syn::Item::Fn(f) => {
+                let path = walker
+                    .resolver
+                    .canonical(&syn::Path::from(f.sig.ident.clone()));
+                walker.walk_fn(&f.attrs, &f.sig, &f.block, path);
+            }
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
                     walker.resolver.push(Scope::inline_module(&m.ident, items));
@@ -525,9 +580,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                     .and_then(|_| crate::facts::type_path(&i.self_ty))
                     .and_then(|path| path.segments.last())
                     .map(|segment| segment.ident.to_string());
+                walker.call_graph.enter_impl(&i.self_ty, &walker.resolver);
                 walker.with_frames(vec![Frame::Impl { handler, self_name }], |walker| {
                     visit::visit_item_impl(walker, i)
                 });
+                walker.call_graph.leave_impl();
             }
             syn::Item::Macro(m) => walker.walk_macro_args(&m.mac),
             _ => visit::visit_item(walker, item),
@@ -535,12 +592,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.walk_fn(&f.attrs, &f.sig, &f.block);
+        let path = self.call_graph.method_path(&f.sig.ident);
+        self.walk_fn(&f.attrs, &f.sig, &f.block, path);
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         match &f.default {
-            Some(body) => self.walk_fn(&f.attrs, &f.sig, body),
+            Some(body) => self.walk_fn(&f.attrs, &f.sig, body, None),
             None => self.visit_signature(&f.sig),
         }
     }
@@ -569,7 +627,21 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             resolver: &self.resolver,
             source: self.env.source,
         }
-        .expr(expr, &self.locals);
+        .expr(
+            expr,
+            &self.locals,
+            ScopeView {
+                frames: &self.frames,
+            },
+        );
+        let crate_name = self.env.module.split("::").next().unwrap_or("crate");
+        self.call_graph.expr(
+            expr,
+            &self.frames,
+            &self.resolver,
+            self.env.source,
+            crate_name,
+        );
         visit::visit_expr(self, expr);
     }
 
@@ -659,10 +731,14 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         if let Some(turbofish) = &call.turbofish {
             self.visit_angle_bracketed_generic_arguments(turbofish);
         }
-        let blocking = is_blocking_spawner(&call.method.to_string());
+        let method = call.method.to_string();
+        let blocking = is_blocking_spawner(&method);
+        let in_place = IN_PLACE_COMBINATORS.contains(&method.as_str());
         for arg in &call.args {
             if blocking && matches!(arg, syn::Expr::Closure(_)) {
                 self.pending_closure = Some(ClosureKind::Blocking);
+            } else if in_place && matches!(arg, syn::Expr::Closure(_)) {
+                self.pending_closure = Some(ClosureKind::InPlace);
             }
             self.visit_expr(arg);
             self.pending_closure = None;
@@ -686,7 +762,8 @@ mod tests {
         code: "CATGA999",
         name: "probe",
         severity: Severity::Info,
-        fix: FixAvailability::Sometimes(Applicability::Safe),
+        fix: FixAvailability::Sometimes,
+        fix_applicabilities: &[Applicability::Safe],
         summary: "Reports the context of every call to `probe()`.",
         docs: "",
     };

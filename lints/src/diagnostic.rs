@@ -45,6 +45,9 @@ pub enum Applicability {
     Safe,
     /// Meaning may change: applied only with `--unsafe-fixes`.
     Unsafe,
+    /// Shown as a suggestion, never applied (the rewrite needs a person's judgement).
+    #[serde(rename = "display-only")]
+    DisplayOnly,
 }
 
 /// A 1-based line and a 1-based column counted in characters.

@@ -255,6 +255,24 @@ fn normalize(path: &Path) -> PathBuf {
     normal
 }
 
+/// The project `root` lies in: the nearest directory at or above it whose `Cargo.toml` has a
+/// `[workspace]` table, else the nearest package's directory, else `root` itself. Machine-read
+/// output names files relative to it, so it reads the same whichever directory a run starts in.
+pub(crate) fn project_root(root: &Path) -> PathBuf {
+    let mut package = None;
+    for dir in root.ancestors() {
+        let manifest = dir.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        if text.lines().any(|line| line.trim() == "[workspace]") {
+            return dir.to_path_buf();
+        }
+        package.get_or_insert_with(|| dir.to_path_buf());
+    }
+    package.unwrap_or_else(|| root.to_path_buf())
+}
+
 fn display_path(root: &Path, file: &Path) -> PathBuf {
     file.strip_prefix(root)
         .map(Path::to_path_buf)
@@ -480,6 +498,30 @@ fn read_manifest_dependencies(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_root_is_the_workspace_above_else_the_package_else_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("crates/a/src")).unwrap();
+        std::fs::write(
+            root.join("crates/a/Cargo.toml"),
+            "[package]\nname = \"a\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            project_root(&root.join("crates/a/src")),
+            root.join("crates/a")
+        );
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"crates/a\"]\n",
+        )
+        .unwrap();
+        assert_eq!(project_root(&root.join("crates/a/src")), root);
+        let lone = tempfile::tempdir().unwrap();
+        assert_eq!(project_root(lone.path()), lone.path());
+    }
 
     #[test]
     fn module_paths_follow_cargos_layout() {

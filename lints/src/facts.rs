@@ -33,6 +33,11 @@ pub struct FileFacts {
     /// Event types sent to other services: `.export::<E>()` / `.export_keyed::<E, _>(..)` on
     /// the mediator builder.
     pub exports: Vec<TypeSite>,
+    /// Where non-test code calls `.auto_register()` (the mediator builder's registration of
+    /// every `#[catga::handler]` impl): a fix that adds the attribute registers nothing without.
+    pub auto_register_calls: Vec<Span>,
+    /// Every fn with a body, with its blocking calls and its calls of workspace fns.
+    pub fns: Vec<crate::call_graph::FnNode>,
     /// An empty span at the end of the file, where text can be appended.
     pub end: Option<Span>,
     /// The module the file is (`shop::orders`).
@@ -628,11 +633,18 @@ impl FactRecorder<'_> {
         }
     }
 
-    /// Record facts from an expression: builder registrations and publishes.
-    pub(crate) fn expr(&mut self, expr: &syn::Expr, locals: &Locals) {
+    /// Record facts from an expression: builder registrations, `.auto_register()` and publishes.
+    pub(crate) fn expr(&mut self, expr: &syn::Expr, locals: &Locals, scope: ScopeView<'_>) {
         let syn::Expr::MethodCall(call) = expr else {
             return;
         };
+        if call.method == "auto_register" && call.args.is_empty() {
+            if !scope.in_test() {
+                let span = self.source.span_of(&call.method);
+                self.facts.auto_register_calls.push(span);
+            }
+            return;
+        }
         if call.method == "export" || call.method == "export_keyed" {
             let exported =
                 call.turbofish

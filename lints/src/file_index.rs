@@ -491,9 +491,16 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
     }
 
     /// The layers of the type of a receiver expression, when the file declares them: a
-    /// parameter, a `let` with a type or a constructor, a static, `self.field`, `param.field`.
-    /// `None` when unknown.
+    /// parameter, a `let` with a type, a constructor or a value whose type is known
+    /// (`let state = self.state.clone();`, `Arc::clone(&self.state)`), a static, `self.field`,
+    /// `param.field`. `None` when unknown.
     pub(crate) fn chain_of(&self, expr: &syn::Expr) -> Option<TypeChain> {
+        self.chain_with(expr, self.bindings.len())
+    }
+
+    /// [`TypeEnv::chain_of`] seeing only the first `visible` bindings (an initializer sees the
+    /// bindings made before its own `let`).
+    fn chain_with(&self, expr: &syn::Expr, visible: usize) -> Option<TypeChain> {
         match expr {
             syn::Expr::Path(path) if path.qself.is_none() => {
                 let ident = path.path.get_ident()?;
@@ -501,10 +508,19 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                     return Some(self.written(self.self_ty?));
                 }
                 let name = ident.to_string();
-                match self.bindings.iter().rev().find(|(bound, _)| *bound == name) {
+                let found = self.bindings[..visible.min(self.bindings.len())]
+                    .iter()
+                    .rposition(|(bound, _)| *bound == name);
+                match found.map(|at| (at, &self.bindings[at].1)) {
                     Some((_, Origin::Written(ty))) => Some(self.written(ty)),
-                    Some((_, Origin::Built(init))) => Some(constructor_chain(init, self.resolver))
-                        .filter(|chain| !chain.is_empty()),
+                    Some((at, Origin::Built(init))) => {
+                        let built = constructor_chain(init, self.resolver);
+                        if built.is_empty() {
+                            self.chain_with(init, at)
+                        } else {
+                            Some(built)
+                        }
+                    }
                     Some((_, Origin::Unknown)) => None,
                     None => Some(self.written(self.index.static_type(&name)?)),
                 }
@@ -513,7 +529,7 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                 let syn::Member::Named(member) = &field.member else {
                     return None;
                 };
-                let base = self.chain_of(&field.base)?;
+                let base = self.chain_with(&field.base, visible)?;
                 let self_chain = self.self_ty.map(|ty| self.written(ty));
                 // The struct is the first layer the file declares (`Arc<Inner>` reaches `Inner`).
                 let fields = base
@@ -524,10 +540,19 @@ impl<'i, 'a> TypeEnv<'i, 'a> {
                     .find(|field| field.ident.as_ref() == Some(member))?;
                 Some(self.written(&field.ty))
             }
-            syn::Expr::Paren(paren) => self.chain_of(&paren.expr),
-            syn::Expr::Reference(reference) => self.chain_of(&reference.expr),
+            syn::Expr::Paren(paren) => self.chain_with(&paren.expr, visible),
+            syn::Expr::Reference(reference) => self.chain_with(&reference.expr, visible),
             syn::Expr::MethodCall(call) if call.method == "clone" && call.args.is_empty() => {
-                self.chain_of(&call.receiver)
+                self.chain_with(&call.receiver, visible)
+            }
+            // `Arc::clone(&self.state)`: the same value behind a new pointer.
+            syn::Expr::Call(call) if call.args.len() == 1 => {
+                let callee = self.resolver.resolve_expr(&call.func)?;
+                matches!(
+                    callee.as_str(),
+                    "std::sync::Arc::clone" | "alloc::sync::Arc::clone" | "std::rc::Rc::clone"
+                )
+                .then(|| self.chain_with(&call.args[0], visible))?
             }
             _ => None,
         }
@@ -642,6 +667,36 @@ mod tests {
                       fn f(db: Db) {}";
         let chain = chain_in(source, "f", "db").unwrap();
         assert_eq!(innermost_value(&chain), Some("std::sync::Mutex"));
+    }
+
+    #[test]
+    fn a_local_cloned_from_a_field_has_the_field_type_and_shadowing_does_not_loop() {
+        let file: syn::File = syn::parse_str(
+            "use std::sync::{Arc, Mutex}; struct S { state: Arc<Mutex<u8>> } \
+             impl S { fn f(&self) { let state = self.state.clone(); let other = Arc::clone(&state); \
+             let state = state.clone(); let unknown = make(); } }",
+        )
+        .unwrap();
+        let resolver = Resolver::for_file(&file);
+        let index = FileIndex::new(&file, &resolver);
+        let site = &index.fns()[0];
+        let mut env = TypeEnv::for_fn(&index, site);
+        for stmt in &site.body.stmts {
+            if let syn::Stmt::Local(local) = stmt {
+                env.bind_local(local);
+            }
+        }
+        let chain = |expr: &str| {
+            env.chain_of(&syn::parse_str(expr).unwrap())
+                .map(|chain| chain[..2].to_vec())
+        };
+        let arc_mutex = Some(vec![
+            "std::sync::Arc".to_string(),
+            "std::sync::Mutex".to_string(),
+        ]);
+        assert_eq!(chain("state"), arc_mutex);
+        assert_eq!(chain("other"), arc_mutex);
+        assert_eq!(chain("unknown"), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The fix loop: apply non-overlapping fixes of the allowed applicability, check the result
-//! parses (a fix that breaks parsing is dropped and reported), re-lint, repeat until nothing is
-//! left to fix or [`MAX_ROUNDS`] is reached; then drop the imports the fixes left unused
-//! ([`crate::imports`]). Also atomic writes and unified diffs.
+//! parses (a fix that breaks parsing is dropped and reported), re-lint it (a round whose text
+//! the engine cannot check again is dropped and reported), repeat until nothing is left to fix
+//! or [`MAX_ROUNDS`] is reached; then drop the imports the fixes left unused
+//! ([`crate::imports`]), kept only when that text parses and re-lints too. Display-only fixes
+//! are never applied. Also atomic writes and unified diffs.
 
 use crate::check::{CheckEnv, FileResult, check_source};
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
@@ -30,7 +32,7 @@ impl FixMode {
         match self {
             FixMode::Off => false,
             FixMode::Safe => applicability == Applicability::Safe,
-            FixMode::Unsafe => true,
+            FixMode::Unsafe => applicability != Applicability::DisplayOnly,
         }
     }
 }
@@ -57,6 +59,8 @@ pub(crate) struct FixOutcome {
     pub(crate) source: SourceFile,
     /// Fixes applied.
     pub(crate) applied: usize,
+    /// Each fix applied: its code, the line its first edit was on when applied, its description.
+    pub(crate) applied_fixes: Vec<(String, u32, String)>,
     /// The lint result of the final text.
     pub(crate) result: FileResult,
     /// Dropped fixes, non-convergence.
@@ -74,6 +78,7 @@ pub(crate) fn fix_source(
     let mut outcome = FixOutcome {
         source,
         applied: 0,
+        applied_fixes: Vec::new(),
         result: initial,
         notes: Vec::new(),
     };
@@ -102,14 +107,14 @@ pub(crate) fn fix_source(
         if selected.is_empty() {
             break;
         }
-        let mut accepted: Vec<&Fix> = Vec::new();
+        let mut accepted: Vec<(&str, &Fix)> = Vec::new();
         let all: Vec<&Fix> = selected.iter().map(|(_, fix)| *fix).collect();
         match apply(&outcome.source.text, &all).filter(|text| parses(text)) {
-            Some(_) => accepted = all,
+            Some(_) => accepted = selected.clone(),
             None => {
                 for (code, fix) in &selected {
                     if apply(&outcome.source.text, &[fix]).is_some_and(|text| parses(&text)) {
-                        accepted.push(fix);
+                        accepted.push((code, fix));
                     } else {
                         let line = fix.edits.first().map_or(0, |edit| edit.span.start_pos.line);
                         outcome.notes.push(format!(
@@ -120,12 +125,14 @@ pub(crate) fn fix_source(
                         rejected.insert(fix_identity(code, fix, &outcome.source));
                     }
                 }
-                if !apply(&outcome.source.text, &accepted).is_some_and(|text| parses(&text)) {
+                if !apply(&outcome.source.text, &fixes_of(&accepted))
+                    .is_some_and(|text| parses(&text))
+                {
                     accepted.truncate(1);
                 }
             }
         }
-        let Some(text) = apply(&outcome.source.text, &accepted) else {
+        let Some(text) = apply(&outcome.source.text, &fixes_of(&accepted)) else {
             continue;
         };
         if accepted.is_empty() {
@@ -133,9 +140,29 @@ pub(crate) fn fix_source(
         }
         let mut next = SourceFile::new(outcome.source.path.clone(), text);
         next.had_bom = outcome.source.had_bom;
-        outcome.result = check_source(&next, env);
+        let relinted = check_source(&next, env);
+        // The fixed text is kept only when the engine checks it again in full; otherwise this
+        // round's fixes are dropped and the text of the round before stays.
+        if !relinted.parsed {
+            for (code, fix) in &selected {
+                rejected.insert(fix_identity(code, fix, &outcome.source));
+            }
+            outcome.notes.push(format!(
+                "{}: dropped {} fix(es): the fixed file could not be checked again",
+                outcome.source.path.display(),
+                accepted.len()
+            ));
+            continue;
+        }
+        outcome.result = relinted;
         outcome.source = next;
         outcome.applied += accepted.len();
+        outcome
+            .applied_fixes
+            .extend(accepted.iter().map(|(code, fix)| {
+                let line = fix.edits.first().map_or(0, |edit| edit.span.start_pos.line);
+                (code.to_string(), line, fix.description.clone())
+            }));
         if round + 1 == MAX_ROUNDS && has_applicable_fix(&outcome.result, mode) {
             outcome.notes.push(format!(
                 "{}: fixes did not converge after {MAX_ROUNDS} rounds; the file is left as of the last round",
@@ -159,10 +186,16 @@ fn without_imports_made_unused(
     if pruned == outcome.source.text {
         return outcome;
     }
+    if !parses(&pruned) {
+        return outcome;
+    }
     let mut next = SourceFile::new(outcome.source.path.clone(), pruned);
     next.had_bom = outcome.source.had_bom;
-    outcome.result = check_source(&next, env);
-    outcome.source = next;
+    let relinted = check_source(&next, env);
+    if relinted.parsed {
+        outcome.result = relinted;
+        outcome.source = next;
+    }
     outcome
 }
 
@@ -216,6 +249,10 @@ fn select_non_overlapping<'f>(
         }
     }
     chosen
+}
+
+fn fixes_of<'f>(coded: &[(&str, &'f Fix)]) -> Vec<&'f Fix> {
+    coded.iter().map(|(_, fix)| *fix).collect()
 }
 
 /// Apply the edits of `fixes` (already known not to overlap); `None` if an edit does not fit.
@@ -383,5 +420,6 @@ mod tests {
         assert!(!FixMode::Safe.allows(Applicability::Unsafe));
         assert!(FixMode::Unsafe.allows(Applicability::Unsafe));
         assert!(!FixMode::Off.allows(Applicability::Safe));
+        assert!(!FixMode::Unsafe.allows(Applicability::DisplayOnly));
     }
 }

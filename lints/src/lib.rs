@@ -5,7 +5,9 @@
 //! [`rules`] and [`rule()`] expose every rule's metadata. Rules live one per file in `rules/`;
 //! [`rule`](mod@rule) documents how to write one.
 
+pub mod add_allow;
 mod cache;
+pub mod call_graph;
 mod check;
 pub mod config;
 pub mod context;
@@ -17,6 +19,7 @@ mod file_index;
 mod fix;
 mod imports;
 pub mod locals;
+mod locks;
 pub mod output;
 pub mod resolve;
 pub mod rule;
@@ -28,10 +31,11 @@ pub mod source;
 mod suppress;
 pub mod workspace;
 
+pub use add_allow::{AddAllowReport, add_allows};
 pub use config::Settings;
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span, apply_edits};
 pub use error::LintError;
 pub use fix::FixMode;
 pub use rule::{FixAvailability, RuleMeta};
 pub use rules::{rule, rules};
-pub use run::{FileDiff, LintOptions, LintReport, lint};
+pub use run::{AppliedFix, FileDiff, LintOptions, LintReport, Phase, Progress, lint};

@@ -20,6 +20,27 @@
 
 use std::collections::HashMap;
 
+/// Crate roots no glob import shadows in practice (a glob that re-exports `tokio` re-exports
+/// the crate): the rules' vocabulary stays resolved beside `use crate::errors::*;`.
+const CRATE_ROOTS: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "tokio",
+    "futures",
+    "futures_executor",
+    "futures_lite",
+    "async_std",
+    "async_io",
+    "smol",
+    "pollster",
+    "parking_lot",
+    "reqwest",
+    "fs_err",
+    "walkdir",
+    "glob",
+];
+
 /// Members of modules whose glob imports (`use std::thread::*`) we can follow.
 const KNOWN_GLOB_MEMBERS: &[(&str, &[&str])] = &[
     (
@@ -83,6 +104,7 @@ const KNOWN_GLOB_MEMBERS: &[(&str, &[&str])] = &[
             "stdin", "stdout", "stderr", "Read", "Write", "BufRead", "Result", "Error",
         ],
     ),
+    ("std::io::prelude", &["Read", "Write", "BufRead", "Seek"]),
     (
         "futures::executor",
         &["block_on", "block_on_stream", "LocalPool", "ThreadPool"],
@@ -514,6 +536,13 @@ impl Resolver {
             match scope.lookup(&first, !rest.is_empty()) {
                 Some(Lookup::Path(full)) => return Some(join_all(&full, &rest)),
                 Some(Lookup::Local) => return Some(join_all(&format!("self::{first}"), &rest)),
+                // A glob of an unknown module could bring in any single name, but not a crate
+                // root: `std::fs::read` stays std's whatever `use crate::errors::*;` exports.
+                Some(Lookup::Unknown)
+                    if !rest.is_empty() && CRATE_ROOTS.contains(&first.as_str()) =>
+                {
+                    break;
+                }
                 Some(Lookup::Unknown) => return None,
                 None if !scope.inherits => break,
                 None => {}
@@ -598,6 +627,13 @@ impl Resolver {
                         return self.canonical_in(index, &imported, depth + 1);
                     }
                     return Some(imported.join("::"));
+                }
+                // A glob of an unknown module could bring in any single name, but not a crate
+                // root: `std::fs::read` stays std's whatever `use crate::errors::*;` exports.
+                Some(Lookup::Unknown)
+                    if !rest.is_empty() && CRATE_ROOTS.contains(&first.as_str()) =>
+                {
+                    break;
                 }
                 Some(Lookup::Unknown) => return None,
                 None if !scope.inherits => break,
@@ -709,6 +745,27 @@ mod tests {
     fn unknown_glob_makes_single_names_unknown() {
         assert_eq!(resolve_in("use my_crate::*;", "sleep"), None);
         assert_eq!(resolve_in("", "sleep"), None);
+    }
+
+    #[test]
+    fn unknown_glob_leaves_std_paths_and_known_globs_resolved() {
+        assert_eq!(
+            resolve_in("use crate::errors::*;", "std::fs::File::open").as_deref(),
+            Some("std::fs::File::open")
+        );
+        assert_eq!(
+            resolve_in("use crate::errors::*; use std::thread;", "thread::sleep").as_deref(),
+            Some("std::thread::sleep")
+        );
+        assert_eq!(resolve_in("use crate::errors::*;", "fs::read"), None);
+        assert_eq!(
+            resolve_in("use std::io::prelude::*;", "Read").as_deref(),
+            Some("std::io::prelude::Read")
+        );
+        assert_eq!(
+            resolve_in("use std::io::prelude::*; use std::fs;", "fs::read").as_deref(),
+            Some("std::fs::read")
+        );
     }
 
     #[test]

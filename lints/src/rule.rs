@@ -15,7 +15,8 @@
 //!         code: "CATGA042",
 //!         name: "my-rule",
 //!         severity: Severity::Warning,
-//!         fix: FixAvailability::Sometimes(Applicability::Safe),
+//!         fix: FixAvailability::Sometimes,
+//!         fix_applicabilities: &[Applicability::Safe],
 //!         summary: "One line for `catga rules`",
 //!         docs: "## What it does\n...\n## Why is this bad?\n...\n## Example\n...\n\
 //!                ## Use instead\n...\n## Fix safety\n...\n## Options\n...",
@@ -101,15 +102,28 @@ use crate::source::SourceFile;
 use crate::workspace::{WorkspaceCx, WorkspaceIndex};
 use std::collections::BTreeSet;
 
-/// Whether a rule can fix what it finds.
+/// Whether a rule can fix what it finds (as ruff's `FixAvailability`). How safe each fix is,
+/// is the fix's own [`crate::Applicability`]; the rule declares which it may emit in
+/// [`RuleMeta::fix_applicabilities`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FixAvailability {
     /// Never.
     None,
-    /// For some sites, with this applicability.
-    Sometimes(crate::Applicability),
-    /// For every site, with this applicability.
-    Always(crate::Applicability),
+    /// For some sites.
+    Sometimes,
+    /// For every site.
+    Always,
+}
+
+impl FixAvailability {
+    /// `none`, `sometimes` or `always`, as every output writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixAvailability::None => "none",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "always",
+        }
+    }
 }
 
 /// A rule's identity and documentation, declared in the rule's own file.
@@ -121,8 +135,11 @@ pub struct RuleMeta {
     pub name: &'static str,
     /// Default severity (config may override).
     pub severity: Severity,
-    /// Whether and how it fixes.
+    /// Whether it fixes.
     pub fix: FixAvailability,
+    /// Every applicability its fixes may carry, safest first; empty exactly when `fix` is
+    /// `None`. A test fails when a rule emits a fix of an applicability not listed here.
+    pub fix_applicabilities: &'static [crate::Applicability],
     /// One line, for `catga rules`.
     pub summary: &'static str,
     /// Markdown with the sections "## What it does", "## Why is this bad?", "## Example",
@@ -392,10 +409,28 @@ impl<'a> RuleCx<'a> {
 
     /// Record a diagnostic of this rule at `span`; chain `.help(..)` and `.fix(..)`.
     pub fn report(&mut self, span: Span, message: impl Into<String>) -> DiagnosticBuilder<'_> {
+        let in_test = self.in_test();
+        self.report_in(span, message, in_test)
+    }
+
+    /// [`RuleCx::report`] for a `file` hook that knows better than the walk where the finding
+    /// is: `in_test` says it lies in test code (a [`crate::file_index`] fn site's `in_test`),
+    /// whose findings get at most the configured `test_severity`.
+    pub fn report_in(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        in_test: bool,
+    ) -> DiagnosticBuilder<'_> {
+        let severity = if in_test {
+            self.severity.min(self.env.settings.test_severity)
+        } else {
+            self.severity
+        };
         self.out.push(Diagnostic {
             code: self.meta.code.to_string(),
             name: self.meta.name.to_string(),
-            severity: self.severity,
+            severity,
             message: message.into(),
             path: self.env.source.path.clone(),
             span,

@@ -16,7 +16,9 @@ pub fn render(rules: &[&RuleMeta]) -> String {
          Every rule `catga lint` runs, in code order. `catga rules` prints this table and \
          `catga explain CODE` prints a rule's section. Severities are defaults: a project can \
          change them in its configuration (see [lint.md](lint.md)). Fixes marked *safe* are \
-         applied by `--fix`; *unsafe* ones need `--unsafe-fixes`.\n\n\
+         applied by `--fix`; *unsafe* ones need `--unsafe-fixes`; *display-only* ones are \
+         suggestions, shown and never applied. A rule whose fixes differ by site lists every \
+         kind it may emit.\n\n\
          | Code | Name | Severity | Fix | Summary |\n|---|---|---|---|---|\n"
     );
     for rule in rules {
@@ -26,7 +28,7 @@ pub fn render(rules: &[&RuleMeta]) -> String {
             anchor(rule),
             rule.name,
             rule.severity,
-            fix_label(rule.fix),
+            fix_label(rule),
             rule.summary.replace('|', "\\|")
         ));
     }
@@ -36,11 +38,20 @@ pub fn render(rules: &[&RuleMeta]) -> String {
             rule.code,
             rule.name,
             rule.severity,
-            fix_label(rule.fix),
+            fix_label(rule),
             demote_headings(rule.docs.trim())
         ));
     }
     out
+}
+
+/// Where a rule's section of docs/rules.md is published, for SARIF's `helpUri`.
+pub fn help_uri(rule: &RuleMeta) -> String {
+    format!(
+        "{}/blob/main/docs/rules.md#{}",
+        crate::output::sarif::INFORMATION_URI,
+        anchor(rule)
+    )
 }
 
 /// GitHub's anchor for the heading `## CATGA005: blocking-call-in-async`.
@@ -76,7 +87,8 @@ mod tests {
         code: "CATGA005",
         name: "blocking-call-in-async",
         severity: Severity::Warning,
-        fix: FixAvailability::Sometimes(Applicability::Safe),
+        fix: FixAvailability::Sometimes,
+        fix_applicabilities: &[Applicability::Safe],
         summary: "Blocking call | in async code",
         docs: "## What it does\nFinds it.\n\n## Example\n```rust\n# use std::thread;\n```\n",
     };

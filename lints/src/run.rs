@@ -19,6 +19,55 @@ use std::path::PathBuf;
 /// Stack size of the lint threads (the parser recurses with the nesting of the code).
 const LINT_THREAD_STACK: usize = 32 * 1024 * 1024;
 
+/// The phase of a run that [`Progress`] reports on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Parsing and checking files.
+    Checking,
+    /// Applying fixes in memory (a round of the fix loop over the files that have fixes).
+    Fixing,
+}
+
+/// Called as a long run advances, from the lint threads: the phase, how many of its files are
+/// done, and how many there are. The CLI draws a progress bar with it on a terminal.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(Phase, usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
+/// Counts finished files of one phase and tells [`Progress`].
+struct Ticker<'a> {
+    progress: Option<&'a Progress>,
+    phase: Phase,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> Ticker<'a> {
+    fn new(progress: Option<&'a Progress>, phase: Phase, total: usize) -> Ticker<'a> {
+        if let Some(progress) = progress {
+            (progress.0)(phase, 0, total);
+        }
+        Ticker {
+            progress,
+            phase,
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn tick(&self) {
+        if let Some(progress) = self.progress {
+            let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            (progress.0)(self.phase, done, self.total);
+        }
+    }
+}
+
 /// What `catga lint` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct LintOptions {
@@ -37,6 +86,8 @@ pub struct LintOptions {
     pub diff: bool,
     /// Use the content-keyed cache (`--no-cache` sets false).
     pub cache: bool,
+    /// Told how a long run advances; `None` runs silently.
+    pub progress: Option<Progress>,
 }
 
 /// One file's would-be changes under `diff`.
@@ -48,6 +99,19 @@ pub struct FileDiff {
     pub text: String,
 }
 
+/// One fix a run applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedFix {
+    /// The file, as diagnostics show it.
+    pub path: PathBuf,
+    /// The line the fix's first edit was on when it was applied.
+    pub line: u32,
+    /// The rule code.
+    pub code: String,
+    /// What the fix did.
+    pub description: String,
+}
+
 /// What a run found and did.
 #[derive(Debug, Clone, Default)]
 pub struct LintReport {
@@ -57,6 +121,8 @@ pub struct LintReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of fixes applied (or, with `diff`, that would be applied).
     pub fixed: usize,
+    /// Each fix applied (or that would be), in file order: for `--show-fixes`.
+    pub applied: Vec<AppliedFix>,
     /// With `diff`: one unified diff per file that would change.
     pub diffs: Vec<FileDiff>,
     /// Things the user should know that are not diagnostics (dropped fixes, non-convergence,
@@ -66,6 +132,11 @@ pub struct LintReport {
     pub fail_on: Option<Severity>,
     /// The cache file this run read and updated (`None` with the cache off).
     pub cache_file: Option<PathBuf>,
+    /// The directory diagnostic paths are relative to: the run's `root`, canonical.
+    pub root: PathBuf,
+    /// The project the run's root lies in (see [`crate::output::relative_to`]), for output
+    /// that must read the same from any directory (JSON, SARIF, GitHub annotations).
+    pub project_root: PathBuf,
 }
 
 /// One file after the per-file pass.
@@ -115,12 +186,22 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             source: std::io::Error::other(format!("could not start lint threads: {error}")),
         })?;
     let mut cache = cache;
-    let mut run = Run::check(&discovered.files, settings, &rules, pool, cache.as_mut())?;
-    run.fix(fix_mode)?;
+    let progress = options.progress.as_ref();
+    let mut run = Run::check(
+        &discovered.files,
+        settings,
+        &rules,
+        pool,
+        cache.as_mut(),
+        progress,
+    )?;
+    run.fix(fix_mode, progress)?;
     let mut report = LintReport {
         files_scanned: discovered.files.len(),
         fail_on: settings.fail_on,
         cache_file: cache.as_ref().map(|cache| cache.file().to_path_buf()),
+        project_root: discover::project_root(&root),
+        root: root.clone(),
         ..LintReport::default()
     };
     run.write(options.diff, cache.as_mut(), &mut report)?;
@@ -140,6 +221,9 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
             .then_with(|| a.message.cmp(&b.message))
     });
     report.diffs.sort_by(|a, b| a.path.cmp(&b.path));
+    report
+        .applied
+        .sort_by(|a, b| (&a.path, a.line, &a.code).cmp(&(&b.path, b.line, &b.code)));
     report.notes.sort();
     Ok(report)
 }
@@ -152,6 +236,8 @@ struct FixedFile {
     source: SourceFile,
     /// Fixes applied so far.
     applied: usize,
+    /// Each of them: code, line, description.
+    applied_fixes: Vec<(String, u32, String)>,
 }
 
 /// One run's files and what is known of them, phase by phase: [`Run::check`] every file,
@@ -179,7 +265,9 @@ impl<'a> Run<'a> {
         rules: &'a RuleSet,
         pool: rayon::ThreadPool,
         mut cache: Option<&mut Cache>,
+        progress: Option<&Progress>,
     ) -> Result<Run<'a>, LintError> {
+        let ticker = Ticker::new(progress, Phase::Checking, units.len());
         let checked: Vec<Checked> = pool.install(|| {
             // One file per work item: files differ in size by three orders of magnitude, and
             // rayon's default split hands each thread long runs of files it cannot give away,
@@ -187,7 +275,12 @@ impl<'a> Run<'a> {
             units
                 .par_iter()
                 .with_max_len(1)
-                .map(|unit| check_unit(unit, check_env(settings, rules, unit), cache.as_deref()))
+                .map(|unit| {
+                    let checked =
+                        check_unit(unit, check_env(settings, rules, unit), cache.as_deref());
+                    ticker.tick();
+                    checked
+                })
                 .collect::<Result<Vec<_>, LintError>>()
         })?;
         let mut results = Vec::with_capacity(checked.len());
@@ -217,7 +310,7 @@ impl<'a> Run<'a> {
     /// Applies fixes of both kinds in memory, then runs the cross-file rules on the fixed
     /// facts, for up to [`WORKSPACE_FIX_ROUNDS`] rounds. Per-file fixes converge in the first
     /// round; later rounds follow only the cross-file ones.
-    fn fix(&mut self, mode: FixMode) -> Result<(), LintError> {
+    fn fix(&mut self, mode: FixMode, progress: Option<&Progress>) -> Result<(), LintError> {
         if mode == FixMode::Off {
             return Ok(());
         }
@@ -232,12 +325,18 @@ impl<'a> Run<'a> {
             if to_fix.is_empty() {
                 return Ok(());
             }
+            let ticker = Ticker::new(progress, Phase::Fixing, to_fix.len());
+            let ticker = &ticker;
             let this = &*self;
             let outcomes: Vec<(usize, Option<(String, fix::FixOutcome)>)> =
                 self.pool.install(|| {
                     to_fix
                         .par_iter()
-                        .map(|&index| Ok((index, this.fix_file(index, mode)?)))
+                        .map(|&index| {
+                            let fixed = this.fix_file(index, mode)?;
+                            ticker.tick();
+                            Ok((index, fixed))
+                        })
                         .collect::<Result<Vec<_>, LintError>>()
                 })?;
             let mut changed = false;
@@ -251,10 +350,16 @@ impl<'a> Run<'a> {
                 }
                 changed = true;
                 let before = self.fixed[index].as_ref().map_or(0, |fixed| fixed.applied);
+                let mut applied_fixes = self.fixed[index]
+                    .as_mut()
+                    .map(|fixed| std::mem::take(&mut fixed.applied_fixes))
+                    .unwrap_or_default();
+                applied_fixes.extend(outcome.applied_fixes);
                 self.results[index] = outcome.result;
                 self.fixed[index] = Some(FixedFile {
                     original,
                     source: outcome.source,
+                    applied_fixes,
                     applied: before + outcome.applied,
                 });
             }
@@ -304,6 +409,7 @@ impl<'a> Run<'a> {
                 original,
                 source: fixed,
                 applied,
+                applied_fixes,
             }) = self.fixed[index].take()
             else {
                 continue;
@@ -312,8 +418,23 @@ impl<'a> Run<'a> {
             if fixed.text == original {
                 continue;
             }
-            if diff {
+            let record = |report: &mut LintReport| {
                 report.fixed += applied;
+                report
+                    .applied
+                    .extend(
+                        applied_fixes
+                            .iter()
+                            .map(|(code, line, description)| AppliedFix {
+                                path: unit.display.clone(),
+                                line: *line,
+                                code: code.clone(),
+                                description: description.clone(),
+                            }),
+                    );
+            };
+            if diff {
+                record(report);
                 report.diffs.push(FileDiff {
                     path: unit.display.clone(),
                     text: fix::unified_diff(&unit.display, &original, &fixed.text),
@@ -323,7 +444,7 @@ impl<'a> Run<'a> {
             let new_bytes = fix::file_bytes(&fixed);
             match fix::write_atomically(&unit.path, &new_bytes) {
                 Ok(()) => {
-                    report.fixed += applied;
+                    record(report);
                     if let Some(cache) = cache.as_deref_mut() {
                         let key = cache::file_key(&new_bytes, unit);
                         cache.insert(unit.display.clone(), key, self.results[index].clone());
@@ -452,6 +573,7 @@ fn workspace_pass(
         *diagnostics = allows.clone().apply(
             std::mem::take(diagnostics),
             &workspace_code,
+            false,
             rules.unused_allow(),
             &units[index].display,
         );

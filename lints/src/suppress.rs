@@ -105,11 +105,14 @@ impl Allows {
     }
 
     /// Drop the diagnostics an allow silences; then report unused allows as CATGA100 (with
-    /// `unused_allow` its severity when that rule is enabled). `enabled` says which codes ran.
+    /// `unused_allow` its severity when that rule is enabled). `enabled` says which codes ran;
+    /// `report_unknown`: report codes no rule has (the per-file pass does, so the workspace
+    /// pass over the same comments does not say it a second time).
     pub(crate) fn apply(
         mut self,
         diagnostics: Vec<Diagnostic>,
         enabled: &dyn Fn(&str) -> bool,
+        report_unknown: bool,
         unused_allow: Option<Severity>,
         path: &Path,
     ) -> Vec<Diagnostic> {
@@ -127,6 +130,9 @@ impl Allows {
         for allow in &self.allows {
             for code in &allow.codes {
                 let message = if !code.known {
+                    if !report_unknown {
+                        continue;
+                    }
                     format!("`catga-allow` names unknown rule `{}`", code.code)
                 } else if code.used || !enabled(&code.code) {
                     continue;
@@ -244,7 +250,13 @@ mod tests {
             .map(|(code, line)| diagnostic_at(&source, code, *line))
             .collect();
         Allows::parse(&source, first_item(&source))
-            .apply(diagnostics, &|_| true, Some(Severity::Info), &source.path)
+            .apply(
+                diagnostics,
+                &|_| true,
+                true,
+                Some(Severity::Info),
+                &source.path,
+            )
             .into_iter()
             .map(|d| (d.code, d.span.start_pos.line))
             .collect()
@@ -312,6 +324,7 @@ mod tests {
         let got = Allows::parse(&source, first_item(&source)).apply(
             Vec::new(),
             &|code| code != "CATGA005",
+            true,
             Some(Severity::Info),
             &source.path,
         );

@@ -105,6 +105,16 @@ impl<'a> WorkspaceIndex<'a> {
         self.located(|facts| &facts.registrations)
     }
 
+    /// Every fn with a body, with its calls (the workspace's call graph).
+    pub fn fns(&self) -> impl Iterator<Item = Located<'a, crate::call_graph::FnNode>> + '_ {
+        self.located(|facts| &facts.fns)
+    }
+
+    /// Every `.auto_register()` call outside test code.
+    pub fn auto_register_calls(&self) -> impl Iterator<Item = Located<'a, Span>> + '_ {
+        self.located(|facts| &facts.auto_register_calls)
+    }
+
     /// Every value passed to `.publish(..)` whose type shows.
     pub fn publishes(&self) -> impl Iterator<Item = Located<'a, TypeSite>> + '_ {
         self.located(|facts| &facts.publishes)

@@ -6,7 +6,8 @@
 //! - `good.rs`: near-misses; no diagnostic of the fixture's rule;
 //! - `bad.fixed.rs`: `bad.rs` after `--fix --unsafe-fixes`, compared byte for byte
 //!   (`UPDATE_FIXTURES=1 cargo test -p catga-lints --test fixtures` rewrites it); re-linting it
-//!   must leave nothing fixable, and it must parse;
+//!   must leave nothing fixable (display-only suggestions aside), and it must parse;
+//! - in all three, every fix carries an applicability its rule's metadata declares;
 //! - optionally `catga.toml`, the configuration the fixture runs with.
 //!
 //! `FIXTURES=catga005,catga012` limits a run (and an `UPDATE_FIXTURES` rewrite) to those.
@@ -14,7 +15,7 @@
 //! Each fixture is linted inside a scratch crate whose manifest depends on tokio, so fixes that
 //! need tokio are offered.
 
-use catga_lints::{FixMode, LintOptions, LintReport, lint};
+use catga_lints::{Applicability, FixAvailability, FixMode, LintOptions, LintReport, lint};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -108,10 +109,51 @@ fn selected_codes(code: &str, text: &str) -> Vec<String> {
     codes
 }
 
+/// Every fix in `report` carries an applicability its rule's metadata declares, a rule that
+/// declares no fix emits none, and a rule whose fix is `Always` available fixes every finding:
+/// so `catga rules`, `catga explain`, docs/rules.md and SARIF tell the truth about fixes.
+fn check_declared_fixes(file: &str, report: &LintReport) -> Result<(), String> {
+    let mut problems = String::new();
+    for diagnostic in &report.diagnostics {
+        let Some(meta) = catga_lints::rule(&diagnostic.code) else {
+            let _ = writeln!(problems, "  {file}: unknown code {}", diagnostic.code);
+            continue;
+        };
+        let line = diagnostic.span.start_pos.line;
+        match &diagnostic.fix {
+            Some(fix) if !meta.fix_applicabilities.contains(&fix.applicability) => {
+                let _ = writeln!(
+                    problems,
+                    "  {file}:{line}: {} emitted a {:?} fix \"{}\", but its metadata declares {:?} {:?}",
+                    diagnostic.code,
+                    fix.applicability,
+                    fix.description,
+                    meta.fix,
+                    meta.fix_applicabilities
+                );
+            }
+            None if meta.fix == FixAvailability::Always => {
+                let _ = writeln!(
+                    problems,
+                    "  {file}:{line}: {} declares a fix always available, but emitted none",
+                    diagnostic.code
+                );
+            }
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fixes their rules do not declare:\n{problems}"))
+    }
+}
+
 /// Compare annotations with diagnostics; the error lists every difference.
 fn check_bad(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
     let report =
         Scratch::new(fixture, "bad.rs", text).lint(FixMode::Off, &selected_codes(code, text));
+    check_declared_fixes("bad.rs", &report)?;
     let expected = expected_annotations(text);
     if expected.is_empty() {
         return Err("bad.rs has no `//~ CODE` annotations".to_string());
@@ -148,6 +190,7 @@ fn check_bad(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
 
 fn check_good(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
     let report = Scratch::new(fixture, "good.rs", text).lint(FixMode::Off, &[code.to_string()]);
+    check_declared_fixes("good.rs", &report)?;
     let unexpected: Vec<String> = report
         .diagnostics
         .iter()
@@ -202,10 +245,17 @@ fn check_fixed(fixture: &Path, code: &str, text: &str) -> Result<(), String> {
     }
     syn::parse_file(&fixed).map_err(|error| format!("the fixed bad.rs does not parse: {error}"))?;
     let again = Scratch::new(fixture, "bad.rs", &fixed).lint(FixMode::Off, &select);
+    check_declared_fixes("bad.fixed.rs", &again)?;
     let fixable: Vec<String> = again
         .diagnostics
         .iter()
-        .filter(|diagnostic| diagnostic.fix.is_some() || diagnostic.code == "CATGA000")
+        .filter(|diagnostic| {
+            diagnostic
+                .fix
+                .as_ref()
+                .is_some_and(|fix| fix.applicability != Applicability::DisplayOnly)
+                || diagnostic.code == "CATGA000"
+        })
         .map(|diagnostic| {
             format!(
                 "  {}:{} {} {}",
@@ -278,4 +328,59 @@ fn annotations_list_one_or_more_codes_per_line() {
         .map(|(line, code)| (*line, code.as_str()))
         .collect();
     assert_eq!(keys, [(1, "CATGA005"), (3, "CATGA005"), (3, "CATGA012")]);
+}
+
+/// The diagnostics of a run as a reviewer reads them: place, code, severity, message, help and
+/// fix, one finding after another.
+fn rendered(report: &LintReport) -> String {
+    let mut out = String::new();
+    for diagnostic in &report.diagnostics {
+        let _ = writeln!(
+            out,
+            "{}:{} {} {}\n  {}",
+            diagnostic.span.start_pos.line,
+            diagnostic.span.start_pos.column,
+            diagnostic.code,
+            diagnostic.severity,
+            diagnostic.message
+        );
+        if let Some(help) = &diagnostic.help {
+            let _ = writeln!(out, "  help: {help}");
+        }
+        if let Some(fix) = &diagnostic.fix {
+            let _ = writeln!(
+                out,
+                "  fix ({}): {}",
+                catga_lints::output::applicability_str(fix.applicability),
+                fix.description
+            );
+        }
+    }
+    out
+}
+
+/// Every fixture's findings on `bad.rs`, as rendered, are pinned by an insta snapshot
+/// (`tests/snapshots/fixtures__<fixture>.snap`; review changes with `cargo insta review`, or
+/// accept them with `INSTA_UPDATE=always`), as clippy pins its `.stderr` files.
+#[test]
+fn every_fixture_pins_its_rendered_messages() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("read tests/fixtures")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in &dirs {
+        let name = dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(dir.join("bad.rs")).expect("read bad.rs");
+        let code = name.to_uppercase();
+        let report =
+            Scratch::new(dir, "bad.rs", &text).lint(FixMode::Off, &selected_codes(&code, &text));
+        insta::assert_snapshot!(name, rendered(&report));
+    }
 }

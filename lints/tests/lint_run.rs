@@ -1,7 +1,7 @@
 //! `lint` end to end on scratch projects: the fix loop, `diff`, read-only files, the cache,
 //! suppression, config errors and discovery through cargo metadata.
 
-use catga_lints::{FixMode, LintError, LintOptions, LintReport, lint};
+use catga_lints::{FixMode, LintError, LintOptions, LintReport, Severity, lint};
 use std::path::{Path, PathBuf};
 
 const BLOCKING: &str = "use std::thread;\nuse std::time::Duration;\n\npub async fn handle() {\n    thread::sleep(Duration::from_millis(1));\n    std::fs::read_to_string(\"x\").ok();\n}\n";
@@ -242,4 +242,96 @@ fn select_severity_and_fail_on_come_from_config() {
     assert_eq!(codes(&report), [("CATGA005".to_string(), 5)]);
     assert_eq!(report.diagnostics[0].severity, catga_lints::Severity::Error);
     assert_eq!(report.fail_on, Some(catga_lints::Severity::Info));
+}
+
+#[test]
+fn an_unknown_code_in_an_allow_is_reported_once() {
+    let (dir, _file) = project("// catga-allow(CATGA999): no such rule\npub fn f() {}\n");
+    let report = run(dir.path(), FixMode::Off, false, false);
+    let unknown: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.message.contains("unknown rule"))
+        .map(|diagnostic| diagnostic.message.as_str())
+        .collect();
+    assert_eq!(unknown, ["`catga-allow` names unknown rule `CATGA999`"]);
+}
+
+#[test]
+fn add_allow_silences_every_finding_with_a_placeholder_reason_and_a_second_run_is_clean() {
+    let (dir, file) = project(BLOCKING);
+    let added = catga_lints::add_allows(&LintOptions {
+        root: dir.path().to_path_buf(),
+        cache: false,
+        ..LintOptions::default()
+    })
+    .unwrap_or_else(|error| panic!("add_allows failed: {error}"));
+    assert_eq!((added.added, added.files), (2, 1), "{added:?}");
+    let text = std::fs::read_to_string(&file).expect("read back");
+    assert!(
+        text.contains("    // catga-allow(CATGA005): TODO reason\n    thread::sleep("),
+        "{text}"
+    );
+    assert!(
+        text.contains("    // catga-allow(CATGA012): TODO reason\n    std::fs::read_to_string("),
+        "{text}"
+    );
+    let again = run(dir.path(), FixMode::Off, false, false);
+    assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+}
+
+#[test]
+fn test_code_findings_get_the_configured_test_severity() {
+    let text = "pub async fn serve() {\n    std::thread::sleep(std::time::Duration::from_millis(1));\n}\n\n#[cfg(test)]\nmod tests {\n    #[tokio::test]\n    async fn waits() {\n        std::thread::sleep(std::time::Duration::from_millis(1));\n        let m = std::sync::Mutex::new(1);\n        let g = m.lock().unwrap();\n        tokio::task::yield_now().await;\n        drop(g);\n    }\n}\n";
+    let (dir, _file) = project(text);
+    let severities = |report: &LintReport| -> Vec<(String, u32, Severity)> {
+        report
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.clone(), d.span.start_pos.line, d.severity))
+            .collect()
+    };
+    let report = run(dir.path(), FixMode::Off, false, false);
+    assert_eq!(
+        severities(&report),
+        [
+            ("CATGA005".to_string(), 2, Severity::Warning),
+            ("CATGA005".to_string(), 9, Severity::Info),
+            ("CATGA007".to_string(), 11, Severity::Info),
+        ]
+    );
+    std::fs::write(dir.path().join("catga.toml"), "test_severity = \"error\"\n").expect("config");
+    let report = run(dir.path(), FixMode::Off, false, false);
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .all(|d| d.severity == Severity::Warning),
+        "{:?}",
+        severities(&report)
+    );
+}
+
+#[test]
+fn progress_is_told_of_every_file_checked_and_every_file_fixed() {
+    let (dir, _file) = project(BLOCKING);
+    std::fs::write(dir.path().join("src/other.rs"), "pub fn quiet() {}\n").expect("other.rs");
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let options = LintOptions {
+        root: dir.path().to_path_buf(),
+        fix: FixMode::Safe,
+        progress: Some(catga_lints::Progress(std::sync::Arc::new(
+            move |phase, done, total| {
+                sink.lock().expect("events lock").push((phase, done, total));
+            },
+        ))),
+        ..LintOptions::default()
+    };
+    lint(&options).unwrap_or_else(|error| panic!("lint failed: {error}"));
+    let events = events.lock().expect("events lock").clone();
+    use catga_lints::Phase::{Checking, Fixing};
+    assert_eq!(events.first(), Some(&(Checking, 0, 2)), "{events:?}");
+    assert!(events.contains(&(Checking, 2, 2)), "{events:?}");
+    assert!(events.contains(&(Fixing, 1, 1)), "{events:?}");
 }

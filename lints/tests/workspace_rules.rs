@@ -462,3 +462,54 @@ fn saga_state_size_limit_comes_from_config() {
         found[1].2
     );
 }
+
+#[test]
+fn attribute_fix_is_offered_only_when_non_test_code_calls_auto_register() {
+    let handler = "use catga::prelude::*;\n\n#[derive(Debug, Clone, Command)]\n#[command(response = u64)]\npub struct Ping(pub u64);\n\n#[derive(Debug, Default)]\npub struct PingHandler;\n\nimpl Handler<Ping> for PingHandler {\n    async fn handle(&self, cmd: Ping, _ctx: &Context) -> catga::Result<u64> {\n        Ok(cmd.0)\n    }\n}\n";
+    let fix_of = |app: &str| {
+        let dir = crate_with(&[
+            ("src/lib.rs", "pub mod ping;\npub mod app;\n"),
+            ("src/ping.rs", handler),
+            ("src/app.rs", app),
+        ]);
+        let report = run(dir.path(), &["CATGA001"], FixMode::Off, false);
+        let diagnostic = only(&report).clone();
+        assert_eq!(diagnostic.code, "CATGA001");
+        diagnostic.fix
+    };
+    let without = "pub fn mediator() -> catga::Result<catga::Mediator> {\n    catga::Mediator::builder().build()\n}\n";
+    assert!(
+        fix_of(without).is_none(),
+        "no auto_register(): the attribute would register nothing"
+    );
+    let only_in_tests = format!(
+        "{without}\n#[cfg(test)]\nmod tests {{\n    fn m() -> catga::Result<catga::Mediator> {{\n        catga::Mediator::builder().auto_register().build()\n    }}\n}}\n"
+    );
+    assert!(
+        fix_of(&only_in_tests).is_none(),
+        "a test mediator does not register the service's handlers"
+    );
+    let auto = "pub fn mediator() -> catga::Result<catga::Mediator> {\n    catga::Mediator::builder().auto_register().build()\n}\n";
+    let fix = fix_of(auto).expect("auto_register(): the attribute fix is offered");
+    assert_eq!(fix.applicability, catga_lints::Applicability::Unsafe);
+    assert!(fix.edits[0].content.contains("#[catga::handler]"));
+}
+
+#[test]
+fn a_blocking_helper_in_another_file_is_followed_through_use_items_and_named_in_a_chain() {
+    let db = "pub fn wait_for_tx(id: u64) -> u64 {\n    confirm(id)\n}\n\nfn confirm(id: u64) -> u64 {\n    std::thread::sleep(std::time::Duration::from_millis(id));\n    id\n}\n\npub fn fast(id: u64) -> u64 {\n    id + 1\n}\n";
+    let app = "use crate::db::{fast, wait_for_tx};\n\npub async fn handle(id: u64) -> u64 {\n    fast(id) + wait_for_tx(id)\n}\n\npub fn sync_caller(id: u64) -> u64 {\n    wait_for_tx(id)\n}\n";
+    let dir = crate_with(&[
+        ("src/lib.rs", "pub mod app;\npub mod db;\n"),
+        ("src/db.rs", db),
+        ("src/app.rs", app),
+    ]);
+    let report = run(dir.path(), &["CATGA016"], FixMode::Off, false);
+    let diagnostic = only(&report);
+    assert!(diagnostic.path.ends_with("app.rs"), "{diagnostic:?}");
+    assert_eq!(diagnostic.span.start_pos.line, 4);
+    assert_eq!(
+        diagnostic.message,
+        "`wait_for_tx` blocks the executor thread inside async fn `handle`: `handle` -> `wait_for_tx` -> `confirm` -> `std::thread::sleep`"
+    );
+}

@@ -22,7 +22,7 @@ pub(crate) fn run(args: &ExplainArgs) -> CommandResult {
         rule.code,
         rule.name,
         rule.severity,
-        fix_label(rule.fix),
+        fix_label(rule),
         rule.docs.trim()
     ))?;
     Ok(Outcome::Clean)

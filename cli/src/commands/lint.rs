@@ -1,7 +1,8 @@
 //! `catga lint`: run the analyzer over the workspace or the given paths, print the findings in
 //! the chosen format, and exit 1 when anything at or above the failure threshold remains.
 
-use crate::{CommandResult, Outcome, human, terminal};
+use crate::{CommandResult, Outcome, terminal};
+use catga_lints::output::human;
 use catga_lints::{FixMode, LintOptions, LintReport, Severity, output, rules};
 use clap::{ArgGroup, Args, ValueEnum};
 use std::path::PathBuf;
@@ -21,7 +22,8 @@ pub(crate) struct LintArgs {
     #[arg(long, requires = "apply")]
     pub(crate) unsafe_fixes: bool,
 
-    /// Print the fixes as unified diffs and write nothing (exit 1 when there is a diff)
+    /// Print the fixes as unified diffs and write nothing (exit 1 when there is a diff, 0 when
+    /// nothing would change, whatever findings remain)
     #[arg(long)]
     pub(crate) diff: bool,
 
@@ -45,6 +47,21 @@ pub(crate) struct LintArgs {
     /// Print the number of findings per rule instead of the findings
     #[arg(long)]
     pub(crate) statistics: bool,
+
+    /// Add a `// catga-allow(CODE): TODO reason` comment above every line with a finding, and
+    /// write the files (adopt the analyzer on a large codebase in one commit)
+    #[arg(long, conflicts_with_all = ["fix", "diff", "unsafe_fixes", "statistics"])]
+    pub(crate) add_allow: bool,
+
+    /// With --fix or --diff, list every fix applied (or that would be): file, line, rule and
+    /// what it did
+    #[arg(long, requires = "apply")]
+    pub(crate) show_fixes: bool,
+
+    /// Exit 0 even when findings remain or a fix would change a file (2 still means the tool
+    /// could not run)
+    #[arg(long)]
+    pub(crate) exit_zero: bool,
 
     /// Parse every file again instead of reusing cached results
     #[arg(long)]
@@ -108,15 +125,82 @@ impl LintArgs {
             fix,
             diff: self.diff,
             cache: !self.no_cache,
+            progress: None,
         })
     }
 }
 
+/// A progress bar on stderr, when stderr is a terminal (never in CI logs or pipes), and the
+/// callback that moves it.
+fn progress_bar() -> Option<(indicatif::ProgressBar, catga_lints::Progress)> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix:>8} [{bar:30}] {pos}/{len} files {elapsed}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let handle = bar.clone();
+    let progress = catga_lints::Progress(std::sync::Arc::new(move |phase, done, total| {
+        handle.set_prefix(match phase {
+            catga_lints::Phase::Checking => "Checking",
+            catga_lints::Phase::Fixing => "Fixing",
+        });
+        handle.set_length(total as u64);
+        handle.set_position(done as u64);
+    }));
+    Some((bar, progress))
+}
+
 pub(crate) fn run(args: &LintArgs) -> CommandResult {
-    let options = args
+    let mut options = args
         .options()
         .map_err(|error| format!("cannot read the current directory: {error}"))?;
-    let report = catga_lints::lint(&options)?;
+    let bar = progress_bar().map(|(bar, progress)| {
+        options.progress = Some(progress);
+        bar
+    });
+    let result = run_with(args, &options, bar.as_ref());
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result
+}
+
+/// The run itself; the progress bar, if any, is cleared before anything is printed.
+fn run_with(
+    args: &LintArgs,
+    options: &catga_lints::LintOptions,
+    bar: Option<&indicatif::ProgressBar>,
+) -> CommandResult {
+    let clear = || {
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+    };
+    if args.add_allow {
+        let added = catga_lints::add_allows(options);
+        clear();
+        let added = added?;
+        for note in &added.notes {
+            terminal::eprint(&format!("warning: {note}\n"));
+        }
+        terminal::eprint(&format!(
+            "Added {} `catga-allow` comment{} in {} file{}; replace each `TODO reason` with why the finding is fine.\n",
+            added.added,
+            if added.added == 1 { "" } else { "s" },
+            added.files,
+            if added.files == 1 { "" } else { "s" },
+        ));
+        return Ok(Outcome::Clean);
+    }
+    let report = catga_lints::lint(options);
+    clear();
+    let report = report?;
     for note in &report.notes {
         terminal::eprint(&format!("warning: {note}\n"));
     }
@@ -128,25 +212,41 @@ pub(crate) fn run(args: &LintArgs) -> CommandResult {
             _ => human::statistics(&report.diagnostics),
         }
     } else {
+        // Tools read paths from the project root, whichever directory the run started in.
+        let from_project =
+            || output::relative_to(&report.diagnostics, &report.root, &report.project_root);
         match args.format {
             Format::Human => human::report(&report, &options.root, terminal::stdout_color()),
             Format::Json => {
-                output::json::render(report.files_scanned, &report.diagnostics, report.fixed)
+                output::json::render(report.files_scanned, &from_project(), report.fixed)
             }
-            Format::Sarif => output::sarif::render(&report.diagnostics, rules()),
-            Format::Github => output::github::render(&report.diagnostics),
+            Format::Sarif => output::sarif::render(&from_project(), rules(), &report.project_root),
+            Format::Github => output::github::render(&from_project()),
         }
     };
     terminal::print(&text)?;
+    if args.show_fixes {
+        terminal::eprint(&human::applied_fixes(&report.applied, args.diff));
+    }
     if args.diff {
         terminal::eprint(&human::diff_summary(&report));
     }
     Ok(outcome(args, &report))
 }
 
-/// Exit 1 when a finding at or above the threshold remains, or, with `--diff`, when a file would
-/// change (so CI can insist that fixes are applied).
+/// Exit 1 when a finding at or above the threshold remains; with `--diff`, exactly when a file
+/// would change (so CI can insist that fixes are applied, whatever findings have no fix).
 fn outcome(args: &LintArgs, report: &LintReport) -> Outcome {
+    if args.exit_zero {
+        return Outcome::Clean;
+    }
+    if args.diff {
+        return if report.diffs.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        };
+    }
     let threshold = args
         .fail_on
         .map(Severity::from)
@@ -156,7 +256,7 @@ fn outcome(args: &LintArgs, report: &LintReport) -> Outcome {
         .diagnostics
         .iter()
         .any(|diagnostic| diagnostic.severity >= threshold);
-    if failing || (args.diff && !report.diffs.is_empty()) {
+    if failing {
         Outcome::Findings
     } else {
         Outcome::Clean

@@ -102,8 +102,8 @@ fn without_paths_lints_the_package_around_the_current_directory() {
     let dir = project(&[("src/lib.rs", BLOCKING_SLEEP), ("tests/it.rs", SYNC_READ)]);
     let (code, report) = crate::support::lint_json(&dir.path().join("src"), &[]);
     assert_eq!(code, 1);
-    // Both the lib and the integration test target are found; paths are relative to where the
-    // run started when the file lies below it, absolute otherwise.
+    // Both the lib and the integration test target are found; JSON paths are relative to the
+    // project root, whichever directory the run started in.
     let found: Vec<(&str, &str)> = report["diagnostics"]
         .as_array()
         .unwrap()
@@ -111,11 +111,25 @@ fn without_paths_lints_the_package_around_the_current_directory() {
         .map(|d| (d["path"].as_str().unwrap(), d["code"].as_str().unwrap()))
         .collect();
     assert_eq!(found.len(), 2, "{report:#}");
-    assert!(found.contains(&("lib.rs", "CATGA005")), "{found:?}");
+    assert!(found.contains(&("src/lib.rs", "CATGA005")), "{found:?}");
+    assert!(found.contains(&("tests/it.rs", "CATGA012")), "{found:?}");
+}
+
+#[test]
+fn exit_zero_passes_with_findings_but_not_with_tool_errors() {
+    let dir = project(&[("src/lib.rs", BLOCKING_SLEEP)]);
+    let (code, stdout, _) = run(dir.path(), &["lint", "--exit-zero", "src"]);
+    assert_eq!(code, 0);
     assert!(
-        found
-            .iter()
-            .any(|(path, code)| path.ends_with("tests/it.rs") && *code == "CATGA012"),
-        "{found:?}"
+        stdout.contains("CATGA005"),
+        "the findings are still printed: {stdout}"
+    );
+    assert_eq!(
+        run(dir.path(), &["lint", "--exit-zero", "--diff", "src"]).0,
+        0
+    );
+    assert_eq!(
+        run(dir.path(), &["lint", "--exit-zero", "no/such/dir"]).0,
+        2
     );
 }

@@ -227,3 +227,40 @@ fn human_says_all_checks_passed_on_a_clean_tree() {
     let (code, stdout, _) = run(dir.path(), &["lint", "src"]);
     assert_eq!((code, stdout.trim()), (0, "All checks passed!"));
 }
+
+#[test]
+fn json_and_sarif_paths_are_the_same_from_any_directory_of_the_project() {
+    let dir = two_findings();
+    let paths = |report: &Value| -> Vec<String> {
+        report["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .map(|diagnostic| diagnostic["path"].as_str().expect("path").to_string())
+            .collect()
+    };
+    let (_, from_root) = lint_json(dir.path(), &[]);
+    let (_, from_src) = lint_json(&dir.path().join("src"), &[]);
+    assert!(!paths(&from_root).is_empty());
+    assert_eq!(paths(&from_root), paths(&from_src));
+    assert!(
+        paths(&from_src).iter().all(|path| path.starts_with("src/")),
+        "{from_src}"
+    );
+    let sarif_uris = |cwd: &std::path::Path| -> Vec<String> {
+        let (_, stdout, _) = run(cwd, &["lint", "--format", "sarif"]);
+        let log: Value = serde_json::from_str(&stdout).expect("SARIF is JSON");
+        log["runs"][0]["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|result| {
+                result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .expect("uri")
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(sarif_uris(dir.path()), sarif_uris(&dir.path().join("src")));
+}

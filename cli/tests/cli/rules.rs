@@ -42,5 +42,34 @@ fn rules_json_has_one_object_per_rule() {
         assert_eq!(row["code"], rule.code);
         assert_eq!(row["name"], rule.name);
         assert!(["none", "sometimes", "always"].contains(&row["fix"].as_str().unwrap()));
+        assert_eq!(
+            row["fix_applicabilities"].as_array().map(Vec::len),
+            Some(rule.fix_applicabilities.len()),
+            "{row}"
+        );
     }
+    let blocking = &rows[5];
+    assert_eq!(blocking["code"], "CATGA005");
+    assert_eq!(
+        blocking["fix_applicabilities"],
+        serde_json::json!(["safe", "unsafe"])
+    );
+}
+
+#[test]
+fn rules_table_labels_rules_that_emit_safe_and_unsafe_fixes_with_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = run(dir.path(), &["rules"]);
+    for code in ["CATGA005", "CATGA010"] {
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(code))
+            .unwrap_or_else(|| panic!("{code} missing:\n{stdout}"));
+        assert!(line.contains("sometimes (safe or unsafe)"), "{line}");
+    }
+    let (_, explained, _) = run(dir.path(), &["explain", "CATGA005"]);
+    assert!(
+        explained.contains("Fix: sometimes (safe or unsafe)."),
+        "{explained}"
+    );
 }

@@ -1,15 +1,17 @@
 //! The `human` format: one miette report per diagnostic (source snippet, a label at the span, the
-//! help line, the code and rule name), then a one-line summary in ruff's style.
+//! help line, the code and rule name), then a one-line summary in ruff's style. Whether to
+//! colour is the caller's to decide (the CLI asks the terminal).
 
-use catga_lints::output::{Summary, statistics as count_per_rule};
-use catga_lints::{Diagnostic, LintReport, Severity};
+use super::{Summary, statistics as count_per_rule};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::run::{AppliedFix, LintReport};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Every diagnostic as a miette report, then the summary line.
-pub(crate) fn report(report: &LintReport, root: &Path, color: bool) -> String {
+pub fn report(report: &LintReport, root: &Path, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -52,7 +54,12 @@ fn render_one(
     });
     let rendered = match source {
         Some(text) => {
-            let label = diagnostic.fix.as_ref().map(|fix| fix.description.clone());
+            let label = diagnostic.fix.as_ref().map(|fix| match fix.applicability {
+                crate::diagnostic::Applicability::DisplayOnly => {
+                    format!("Suggestion (never applied by --fix): {}", fix.description)
+                }
+                _ => fix.description.clone(),
+            });
             let report =
                 report.with_label(LabeledSpan::new(label, span.start, span.end - span.start));
             let named = NamedSource::new(diagnostic.path.display().to_string(), text);
@@ -84,8 +91,28 @@ fn render_one(
     }
 }
 
+/// `--show-fixes`: every fix applied (`would_apply`: with `--diff`, that would be), one a line.
+pub fn applied_fixes(applied: &[AppliedFix], would_apply: bool) -> String {
+    let verb = if would_apply { "Would fix" } else { "Fixed" };
+    let mut out = match applied.len() {
+        0 => return format!("{verb} nothing.\n"),
+        1 => format!("{verb} 1 problem:\n"),
+        count => format!("{verb} {count} problems:\n"),
+    };
+    for fix in applied {
+        out.push_str(&format!(
+            "  {}:{} {} {}\n",
+            fix.path.display(),
+            fix.line,
+            fix.code,
+            fix.description
+        ));
+    }
+    out
+}
+
 /// "All checks passed!", or "Found 3 problems (2 fixable with --fix)." as ruff words it.
-pub(crate) fn summary_line(diagnostics: &[Diagnostic], fixed: usize) -> String {
+pub fn summary_line(diagnostics: &[Diagnostic], fixed: usize) -> String {
     let summary = Summary::of(diagnostics);
     let remaining = summary.total();
     if remaining == 0 && fixed == 0 {
@@ -112,7 +139,7 @@ pub(crate) fn summary_line(diagnostics: &[Diagnostic], fixed: usize) -> String {
 }
 
 /// The stderr line after `--diff`: what would be fixed and what would remain.
-pub(crate) fn diff_summary(report: &LintReport) -> String {
+pub fn diff_summary(report: &LintReport) -> String {
     match (report.fixed, report.diagnostics.len()) {
         (0, 0) => "No fixes to apply; all checks passed!\n".to_string(),
         (0, remaining) => format!("No fixes to apply; {} remaining.\n", problems(remaining)),
@@ -123,7 +150,7 @@ pub(crate) fn diff_summary(report: &LintReport) -> String {
 }
 
 /// `--statistics`: one row per rule, most frequent first; `[*]` marks rules with safe fixes.
-pub(crate) fn statistics(diagnostics: &[Diagnostic]) -> String {
+pub fn statistics(diagnostics: &[Diagnostic]) -> String {
     let rows = count_per_rule(diagnostics);
     if rows.is_empty() {
         return "All checks passed!\n".to_string();
@@ -185,7 +212,7 @@ impl<'a> SourceCache<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catga_lints::{Applicability, Fix, Position, Span};
+    use crate::diagnostic::{Applicability, Fix, Position, Span};
 
     fn diagnostic(severity: Severity, fix: Option<Applicability>) -> Diagnostic {
         let span = Span {

@@ -1,11 +1,11 @@
-//! Machine-readable renderings of lint results: `json` for tools, `sarif` for code scanning,
-//! `github` for workflow annotations.
+//! Renderings of lint results: `human` for people (miette reports), `json` for tools, `sarif`
+//! for code scanning, `github` for workflow annotations.
 //!
 //! Each formatter is a pure function from diagnostics to text, so it can be tested without a
-//! process and gives the same bytes for the same input. The human (miette) rendering lives in the
-//! CLI because it needs the terminal.
+//! process and gives the same bytes for the same input.
 
 pub mod github;
+pub mod human;
 pub mod json;
 pub mod rules;
 pub mod sarif;
@@ -41,7 +41,7 @@ impl Summary {
             match diagnostic.fix.as_ref().map(|fix| fix.applicability) {
                 Some(Applicability::Safe) => summary.fixable += 1,
                 Some(Applicability::Unsafe) => summary.unsafe_fixable += 1,
-                None => {}
+                Some(Applicability::DisplayOnly) | None => {}
             }
         }
         summary
@@ -103,7 +103,28 @@ pub fn applicability_str(applicability: Applicability) -> &'static str {
     match applicability {
         Applicability::Safe => "safe",
         Applicability::Unsafe => "unsafe",
+        Applicability::DisplayOnly => "display-only",
     }
+}
+
+/// `diagnostics` with their paths (relative to `root`, or absolute) made relative to `base` where
+/// they lie below it: machine-read formats name files from the project root
+/// ([`crate::LintReport::project_root`]), so their paths do not depend on where a run started.
+pub fn relative_to(diagnostics: &[Diagnostic], root: &Path, base: &Path) -> Vec<Diagnostic> {
+    diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let absolute = root.join(&diagnostic.path);
+            let path = absolute
+                .strip_prefix(base)
+                .map(Path::to_path_buf)
+                .unwrap_or(absolute);
+            Diagnostic {
+                path,
+                ..diagnostic.clone()
+            }
+        })
+        .collect()
 }
 
 /// A path as every output format writes it: components joined by `/` on every platform.
@@ -138,7 +159,8 @@ pub(crate) mod test_support {
         code: "CATGA005",
         name: "blocking-call-in-async",
         severity: Severity::Warning,
-        fix: FixAvailability::Sometimes(Applicability::Safe),
+        fix: FixAvailability::Sometimes,
+        fix_applicabilities: &[Applicability::Safe],
         summary: "Blocking call in async code",
         docs: "## What it does\nFinds blocking calls.\n\n## Why is this bad?\nThey stall.\n",
     };
@@ -200,6 +222,24 @@ mod tests {
     use super::test_support::{blocking_sleep, sync_io};
     use super::*;
     use std::path::PathBuf;
+
+    #[test]
+    fn paths_are_made_relative_to_the_project_root_when_below_it() {
+        let diagnostics = [sync_io("lib.rs", 1), sync_io("/elsewhere/x.rs", 2)];
+        let rebased = relative_to(
+            &diagnostics,
+            Path::new("/work/shop/src"),
+            Path::new("/work/shop"),
+        );
+        let paths: Vec<PathBuf> = rebased.into_iter().map(|d| d.path).collect();
+        assert_eq!(
+            paths,
+            [
+                PathBuf::from("src/lib.rs"),
+                PathBuf::from("/elsewhere/x.rs")
+            ]
+        );
+    }
 
     #[test]
     fn summary_counts_severities_and_safe_fixes_separately() {

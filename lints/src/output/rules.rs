@@ -5,17 +5,18 @@ use super::applicability_str;
 use crate::rule::{FixAvailability, RuleMeta};
 use serde_json::json;
 
-/// How a rule's fix availability reads in tables: `none`, `sometimes (safe)`, `always (unsafe)`.
-pub fn fix_label(fix: FixAvailability) -> String {
-    match fix {
-        FixAvailability::None => "none".to_string(),
-        FixAvailability::Sometimes(applicability) => {
-            format!("sometimes ({})", applicability_str(applicability))
-        }
-        FixAvailability::Always(applicability) => {
-            format!("always ({})", applicability_str(applicability))
-        }
+/// How a rule's fixes read in tables: its availability and every applicability it may emit,
+/// `none`, `sometimes (safe)`, `sometimes (safe or unsafe)`, `always (unsafe)`.
+pub fn fix_label(rule: &RuleMeta) -> String {
+    if rule.fix == FixAvailability::None {
+        return "none".to_string();
     }
+    let applicabilities: Vec<&str> = rule
+        .fix_applicabilities
+        .iter()
+        .map(|applicability| applicability_str(*applicability))
+        .collect();
+    format!("{} ({})", rule.fix.as_str(), applicabilities.join(" or "))
 }
 
 /// One aligned row per rule: code, name, default severity, fix availability, summary.
@@ -28,7 +29,7 @@ pub fn render_text(rules: &[&RuleMeta]) -> String {
         .max(4);
     let fix_width = rules
         .iter()
-        .map(|rule| fix_label(rule.fix).len())
+        .map(|rule| fix_label(rule).len())
         .max()
         .unwrap_or(3)
         .max(3);
@@ -42,30 +43,31 @@ pub fn render_text(rules: &[&RuleMeta]) -> String {
             rule.code,
             rule.name,
             rule.severity.as_str(),
-            fix_label(rule.fix),
+            fix_label(rule),
             rule.summary
         ));
     }
     out
 }
 
-/// A JSON array of `{code, name, severity, fix, fix_applicability, summary}`, in code order;
-/// `fix` is `none`, `sometimes` or `always`, `fix_applicability` `safe`, `unsafe` or null.
+/// A JSON array of `{code, name, severity, fix, fix_applicabilities, summary}`, in code order;
+/// `fix` is `none`, `sometimes` or `always`, `fix_applicabilities` the applicabilities its fixes
+/// may carry (`safe`, `unsafe`, `display-only`; empty for `none`).
 pub fn render_json(rules: &[&RuleMeta]) -> String {
     let rows: Vec<serde_json::Value> = rules
         .iter()
         .map(|rule| {
-            let (fix, applicability) = match rule.fix {
-                FixAvailability::None => ("none", None),
-                FixAvailability::Sometimes(applicability) => ("sometimes", Some(applicability)),
-                FixAvailability::Always(applicability) => ("always", Some(applicability)),
-            };
+            let applicabilities: Vec<&str> = rule
+                .fix_applicabilities
+                .iter()
+                .map(|applicability| applicability_str(*applicability))
+                .collect();
             json!({
                 "code": rule.code,
                 "name": rule.name,
                 "severity": rule.severity.as_str(),
-                "fix": fix,
-                "fix_applicability": applicability.map(applicability_str),
+                "fix": rule.fix.as_str(),
+                "fix_applicabilities": applicabilities,
                 "summary": rule.summary,
             })
         })
@@ -87,17 +89,21 @@ mod tests {
         name: "parse-error",
         severity: Severity::Error,
         fix: FixAvailability::None,
+        fix_applicabilities: &[],
         summary: "A file that does not parse",
         docs: "",
     };
 
     #[test]
-    fn fix_label_names_availability_and_applicability() {
-        assert_eq!(fix_label(FixAvailability::None), "none");
-        assert_eq!(
-            fix_label(FixAvailability::Always(Applicability::Unsafe)),
-            "always (unsafe)"
-        );
+    fn fix_label_names_availability_and_every_applicability() {
+        assert_eq!(fix_label(&PARSE), "none");
+        assert_eq!(fix_label(&SLEEP), "sometimes (safe)");
+        static BOTH: RuleMeta = RuleMeta {
+            fix: FixAvailability::Always,
+            fix_applicabilities: &[Applicability::Safe, Applicability::Unsafe],
+            ..PARSE
+        };
+        assert_eq!(fix_label(&BOTH), "always (safe or unsafe)");
     }
 
     #[test]
@@ -116,9 +122,9 @@ mod tests {
         let rows: serde_json::Value =
             serde_json::from_str(&render_json(&[&PARSE, &SLEEP])).unwrap();
         assert_eq!(rows[0]["fix"], "none");
-        assert_eq!(rows[0]["fix_applicability"], serde_json::Value::Null);
+        assert_eq!(rows[0]["fix_applicabilities"], serde_json::json!([]));
         assert_eq!(rows[1]["fix"], "sometimes");
-        assert_eq!(rows[1]["fix_applicability"], "safe");
+        assert_eq!(rows[1]["fix_applicabilities"], serde_json::json!(["safe"]));
         assert_eq!(rows[1]["severity"], "warning");
     }
 }

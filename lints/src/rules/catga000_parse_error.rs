@@ -9,6 +9,7 @@ static META: RuleMeta = RuleMeta {
     name: "parse-error",
     severity: Severity::Error,
     fix: FixAvailability::None,
+    fix_applicabilities: &[],
     summary: "A file that is not valid UTF-8 or that syn cannot parse as Rust",
     docs: r#"## What it does
 Reports a file that is not valid UTF-8, or that does not parse as Rust, at the place the parser

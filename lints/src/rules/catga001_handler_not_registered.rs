@@ -12,7 +12,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA001",
     name: "handler-not-registered",
     severity: Severity::Warning,
-    fix: FixAvailability::Sometimes(Applicability::Unsafe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Unsafe],
     summary: "A handler impl that nothing registers with the mediator",
     docs: r#"## What it does
 Reports an `impl Handler<R>` or `impl EventHandler<E>` (outside test code) whose type is
@@ -52,10 +53,13 @@ or, for a handler built without arguments, `#[catga::handler]` on the impl and
 
 ## Fix safety
 When the handler type is declared in the workspace with `#[derive(Default)]` or an
-`impl Default`, and neither it nor the impl is generic, the fix adds `#[catga::handler]` to the
-impl (the attribute builds the handler with `Default::default()`).
-It is unsafe: the attribute registers the handler only in mediators built with
-`.auto_register()`, and a default-built handler may not be what the service needs.
+`impl Default`, neither it nor the impl is generic, and code of the workspace outside tests
+builds a mediator with `.auto_register()`, the fix adds `#[catga::handler]` to the impl (the
+attribute builds the handler with `Default::default()`). Without an `.auto_register()` call
+there is no fix: the attribute would silence this finding while `send` still fails with
+`NoHandler`.
+It is unsafe: a workspace may build several mediators and only some of them auto-register, and
+a default-built handler may not be what the service needs.
 
 ## Options
 With `registration = "attribute"`, CATGA010 reports every handler impl without the attribute,
@@ -80,6 +84,9 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
         .registrations()
         .filter(|registration| registration.fact.kind == RegistrationKind::Builder)
         .collect();
+    // The attribute registers a handler only in a mediator built with `.auto_register()`:
+    // without one, adding it would hide this finding while `send` still fails with NoHandler.
+    let auto_registers = index.auto_register_calls().next().is_some();
     for handler in index.handler_impls() {
         let imp = handler.fact;
         let call = match imp.kind {
@@ -105,7 +112,8 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
             None => format!("`{name}` is never registered with the mediator"),
         };
         // `#[catga::handler]` builds the handler with `Default::default()`.
-        let default_constructible = !imp.generic
+        let default_constructible = auto_registers
+            && !imp.generic
             && index.definition(&imp.self_ty).is_some_and(|def| {
                 !def.fact.generic
                     && (def.fact.default_constructible

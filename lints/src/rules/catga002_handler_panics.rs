@@ -8,7 +8,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA002",
     name: "handler-panics",
     severity: Severity::Warning,
-    fix: FixAvailability::Sometimes(Applicability::Unsafe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Unsafe],
     summary: "`unwrap()`, `expect(..)`, `panic!`, `todo!`, `unimplemented!` or `unreachable!` in handler code",
     docs: r#"## What it does
 Reports code that panics inside handler code (the methods of a `Handler`, `EventHandler` or

@@ -11,6 +11,7 @@ static META: RuleMeta = RuleMeta {
     name: "duplicate-handler",
     severity: Severity::Error,
     fix: FixAvailability::None,
+    fix_applicabilities: &[],
     summary: "Two `Handler<R>` impls for one request type: the mediator refuses to build",
     docs: r#"## What it does
 Reports every `impl Handler<R>` when another impl in the workspace handles the same request

@@ -8,6 +8,7 @@ static META: RuleMeta = RuleMeta {
     name: "detached-task",
     severity: Severity::Warning,
     fix: FixAvailability::None,
+    fix_applicabilities: &[],
     summary: "`tokio::spawn` or `std::thread::spawn` in handler code whose handle is dropped",
     docs: r#"## What it does
 Reports a task or thread spawned in handler code (the methods of a `Handler`, `EventHandler` or

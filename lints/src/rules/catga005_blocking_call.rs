@@ -7,14 +7,18 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA005",
     name: "blocking-call-in-async",
     severity: Severity::Warning,
-    fix: FixAvailability::Sometimes(Applicability::Safe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Safe, Applicability::Unsafe],
     summary: "A call that blocks the thread (`std::thread::sleep`, `block_on`, `blocking_*`, std mpsc receive) in async code",
     docs: r#"## What it does
 Reports calls that block the current thread when they run inside async code (an `async fn`, an
 `async` block or an async closure):
 
 - `std::thread::sleep`
-- `futures::executor::block_on`, `pollster::block_on`, and `.block_on(..)` on a runtime or handle
+- `block_on` of any executor: `futures::executor::block_on`, `pollster::block_on`,
+  `async_std::task::block_on`, `smol::block_on`, `futures_lite::future::block_on`,
+  `async_io::block_on`, and `.block_on(..)` on a runtime or handle
+  (`Handle::current().block_on(..)`)
 - tokio's `.blocking_recv()`, `.blocking_send(..)`, `.blocking_lock()`, `.blocking_read()`,
   `.blocking_write()`
 - `.recv()` / `.recv_timeout(..)` on a `std::sync::mpsc` receiver, `.join()` on a
@@ -91,6 +95,10 @@ const BLOCK_ON_FUNCTIONS: &[&str] = &[
     "futures_executor::block_on",
     "futures::executor::block_on_stream",
     "pollster::block_on",
+    "async_std::task::block_on",
+    "smol::block_on",
+    "futures_lite::future::block_on",
+    "async_io::block_on",
     "tokio::runtime::Runtime::block_on",
     "tokio::runtime::Handle::block_on",
 ];

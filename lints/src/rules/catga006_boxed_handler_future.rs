@@ -10,7 +10,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA006",
     name: "boxed-handler-future",
     severity: Severity::Info,
-    fix: FixAvailability::Sometimes(Applicability::Safe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Safe],
     summary: "`#[async_trait]` or a `Pin<Box<dyn Future>>` return on a handler impl: one heap allocation per call",
     docs: r#"## What it does
 Reports impls of catga's `Handler` or `EventHandler` (resolved through `use` items, aliases and

@@ -17,6 +17,7 @@ static META: RuleMeta = RuleMeta {
     name: "unbounded-growth",
     severity: Severity::Warning,
     fix: FixAvailability::None,
+    fix_applicabilities: &[],
     summary: "`Box::leak`, `mem::forget`, unbounded channels, or inserts into a `static` collection in handler code",
     docs: r#"## What it does
 Reports, in handler code (the methods of a `Handler`, `EventHandler` or `Saga` impl, closures

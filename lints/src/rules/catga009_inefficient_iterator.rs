@@ -20,7 +20,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA009",
     name: "inefficient-iterator",
     severity: Severity::Info,
-    fix: FixAvailability::Sometimes(Applicability::Safe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Safe],
     summary: "An iterator chain in handler code with a direct, cheaper equivalent (`collect().len()`, `filter().next()`, ...)",
     docs: r#"## What it does
 Reports, in handler code (the methods of `Handler`, `EventHandler` and `Saga` impls, test code

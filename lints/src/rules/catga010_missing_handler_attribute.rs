@@ -12,7 +12,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA010",
     name: "missing-handler-attribute",
     severity: Severity::Info,
-    fix: FixAvailability::Sometimes(Applicability::Safe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Safe, Applicability::Unsafe],
     summary: "A handler impl without `#[catga::handler]` in a project configured with `registration = \"attribute\"`",
     docs: r#"## What it does
 When the configuration says `registration = "attribute"`, reports every impl of catga's

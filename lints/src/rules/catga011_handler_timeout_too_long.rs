@@ -12,7 +12,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA011",
     name: "handler-timeout-too-long",
     severity: Severity::Warning,
-    fix: FixAvailability::Always(Applicability::Unsafe),
+    fix: FixAvailability::Always,
+    fix_applicabilities: &[Applicability::Unsafe],
     summary: "A timeout above `max_handler_timeout` (default 30 s) on a handler, a `Timeout` behavior or `tokio::time::timeout` in handler code",
     docs: r#"## What it does
 Reports a `std::time::Duration` longer than `max_handler_timeout` given to:

@@ -9,7 +9,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA012",
     name: "sync-io-in-async",
     severity: Severity::Error,
-    fix: FixAvailability::Sometimes(Applicability::Safe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Safe],
     summary: "Blocking std I/O (`std::fs`, `std::net` connects, `std::process::Command`, `reqwest::blocking`) in async code",
     docs: r#"## What it does
 Reports blocking I/O done inside async code (an `async fn`, an `async` block or an async closure):
@@ -21,9 +22,19 @@ Reports blocking I/O done inside async code (an `async fn`, an `async` block or 
 - anything from `reqwest::blocking` (its requests block; its client panics when created or
   dropped in async code)
 - `std::io::stdin().read_line(..)`
+- `fs_err` (std::fs with better errors): its functions and `File::open` / `File::create`
+- file-system queries on a `Path` or `PathBuf` (`.exists()`, `.is_file()`, `.is_dir()`,
+  `.metadata()`, `.read_dir()`, `.canonicalize()`, ...), when the receiver is a parameter or
+  local declared as a path or built by `Path::new` / `PathBuf::from`
+- `.to_socket_addrs()` (a blocking DNS lookup)
+- `walkdir::WalkDir::new(..)` and `glob::glob(..)`, which read directories as they iterate
 
-Not reported: the same calls in sync code, and in closures (`spawn_blocking(|| std::fs::read(p))`
-is the right way to do it).
+Closures an iterator or an `Option`/`Result` combinator runs right here
+(`paths.iter().map(|p| std::fs::read(p))`, `.unwrap_or_else(|| ..)`) are as async as the code
+around them. Not reported: the same calls in sync code, and in other closures
+(`spawn_blocking(|| std::fs::read(p))` is the right way to do it). A glob import of a module the
+analyzer does not know (`use crate::errors::*;`) hides single names it might export, never a
+path that starts at `std`.
 
 ## Why is this bad?
 Blocking I/O holds an executor thread for as long as the disk, the network or the child process
@@ -131,6 +142,57 @@ const BLOCKING_CALLS: &[(&str, &str)] = &[
         "std::net::UdpSocket::bind",
         "use `tokio::net::UdpSocket::bind(..).await`",
     ),
+    (
+        "fs_err::File::open",
+        "use `tokio::fs::File::open(..).await` (or `fs_err::tokio::File::open`)",
+    ),
+    (
+        "fs_err::File::create",
+        "use `tokio::fs::File::create(..).await` (or `fs_err::tokio::File::create`)",
+    ),
+    (
+        "walkdir::WalkDir::new",
+        "walk the tree inside `tokio::task::spawn_blocking(move || ..)`: every step of a `WalkDir` reads a directory",
+    ),
+    (
+        "glob::glob",
+        "run the glob inside `tokio::task::spawn_blocking(move || ..)`: it reads directories",
+    ),
+];
+
+/// Methods of `std::process::Command`, `Child` and `Stdin` that block.
+const PROCESS_AND_STDIN_METHODS: &[&str] = &[
+    "output",
+    "status",
+    "wait",
+    "wait_with_output",
+    "read_line",
+    "read_to_string",
+    "read_to_end",
+];
+
+/// Methods of `std::path::Path` that ask the file system (a blocking `stat` or directory read).
+const PATH_IO_METHODS: &[&str] = &[
+    "exists",
+    "try_exists",
+    "is_file",
+    "is_dir",
+    "is_symlink",
+    "metadata",
+    "symlink_metadata",
+    "read_dir",
+    "canonicalize",
+    "read_link",
+];
+
+/// `Path` methods that give a path again, so `dir.join("x").exists()` is still a `Path` query.
+const PATH_BUILDING_METHODS: &[&str] = &[
+    "join",
+    "with_extension",
+    "with_file_name",
+    "parent",
+    "as_path",
+    "as_ref",
 ];
 
 /// Methods of `std::fs::File` (and its `Read`/`Write` impls) that do I/O.
@@ -164,6 +226,17 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
     };
     // A node's span is computed from its tokens: only for the calls that are reported.
     if let Some(function) = path
+        .strip_prefix("fs_err::")
+        .filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase))
+    {
+        // fs-err wraps std::fs with better errors: the same blocking calls.
+        let span = cx.span(call);
+        cx.report(
+            span,
+            format!("fs_err::{function} (std::fs with better errors) does blocking file I/O inside {context}"),
+        )
+        .help("use `tokio::fs` (or `fs_err::tokio` with fs-err's `tokio` feature) and `.await` it");
+    } else if let Some(function) = path
         .strip_prefix("std::fs::")
         .filter(|rest| !rest.contains("::") && rest.starts_with(char::is_lowercase))
     {
@@ -217,6 +290,27 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         return;
     }
     let method = call.method.to_string();
+    if method == "to_socket_addrs" && call.args.is_empty() {
+        let Some(context) = cx.async_context() else {
+            return;
+        };
+        let span = cx.span(call);
+        cx.report(
+            span,
+            format!("std::net::ToSocketAddrs::to_socket_addrs resolves host names with a blocking DNS lookup inside {context}"),
+        )
+        .help("use `tokio::net::lookup_host(..).await`");
+        return;
+    }
+    // Taking the receiver's chain apart costs its length: only for the methods that matter
+    // (a chain of n calls would otherwise cost n^2).
+    if !PROCESS_AND_STDIN_METHODS.contains(&method.as_str())
+        && !FILE_IO_METHODS.contains(&method.as_str())
+        && !PATH_IO_METHODS.contains(&method.as_str())
+        && method != "open"
+    {
+        return;
+    }
     let receiver = method_chain(&call.receiver);
     let receiver_methods: Vec<String> = receiver
         .methods
@@ -236,6 +330,38 @@ fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
         },
     };
     let root_call = root_call.as_deref();
+    let a_path = matches!(
+        root_call,
+        Some("std::path::Path::new" | "std::path::PathBuf::from" | "std::path::PathBuf::new")
+    ) || matches!(
+        ty.as_deref(),
+        Some("std::path::Path" | "std::path::PathBuf")
+    );
+    if a_path
+        && PATH_IO_METHODS.contains(&method.as_str())
+        && methods_before
+            .iter()
+            .all(|name| PATH_BUILDING_METHODS.contains(&name.as_str()))
+    {
+        let Some(context) = cx.async_context() else {
+            return;
+        };
+        let span = cx.span(call);
+        let instead = match method.as_str() {
+            "exists" | "try_exists" => "tokio::fs::try_exists",
+            "is_file" | "is_dir" | "metadata" => "tokio::fs::metadata",
+            "is_symlink" | "symlink_metadata" => "tokio::fs::symlink_metadata",
+            "read_dir" => "tokio::fs::read_dir",
+            "canonicalize" => "tokio::fs::canonicalize",
+            _ => "tokio::fs::read_link",
+        };
+        cx.report(
+            span,
+            format!("std::path::Path::{method} asks the file system with a blocking call inside {context}"),
+        )
+        .help(format!("use `{instead}(..).await`"));
+        return;
+    }
     let spawned = methods_before.iter().any(|name| name == "spawn");
     let what = match (root_call, ty.as_deref(), method.as_str()) {
         (Some("std::process::Command::new"), _, "output" | "status") if !spawned => format!("std::process::Command::{method}"),
@@ -277,6 +403,26 @@ mod tests {
             .filter(|diagnostic| diagnostic.code == "CATGA012")
             .map(|diagnostic| diagnostic.message)
             .collect()
+    }
+
+    #[test]
+    fn fs_err_and_directory_walkers_are_blocking_but_fs_err_tokio_is_not() {
+        let got = messages(
+            "async fn load(dir: &std::path::Path) { let _ = fs_err::read_to_string(dir); \
+             let _ = fs_err::File::open(dir); let _ = fs_err::tokio::read(dir).await; \
+             for entry in walkdir::WalkDir::new(dir) {} }",
+        );
+        assert_eq!(
+            got,
+            [
+                "fs_err::read_to_string (std::fs with better errors) does blocking file I/O inside async fn `load`",
+                "fs_err::File::open does blocking I/O inside async fn `load`",
+                "walkdir::WalkDir::new does blocking I/O inside async fn `load`",
+            ]
+        );
+        assert!(
+            messages("fn sync(dir: &std::path::Path) { let _ = fs_err::read(dir); }").is_empty()
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA013",
     name: "missing-idempotency",
     severity: Severity::Warning,
-    fix: FixAvailability::Sometimes(Applicability::Unsafe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Unsafe],
     summary: "A critical command (`Create*`, `*Payment*`, ...) that is not idempotent",
     docs: r#"## What it does
 Reports a command (`#[derive(Command)]` or `impl Command`, outside test code) whose name matches

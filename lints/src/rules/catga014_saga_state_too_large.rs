@@ -13,6 +13,7 @@ static META: RuleMeta = RuleMeta {
     name: "saga-state-too-large",
     severity: Severity::Warning,
     fix: FixAvailability::None,
+    fix_applicabilities: &[],
     summary: "A saga state type larger than `saga_state_max_bytes`, or holding a growing collection",
     docs: r#"## What it does
 Reports the `State` of a saga (`impl Saga for S { type State = T; .. }`, outside test code) when

@@ -10,7 +10,8 @@ static META: RuleMeta = RuleMeta {
     code: "CATGA015",
     name: "unhandled-event",
     severity: Severity::Warning,
-    fix: FixAvailability::Sometimes(Applicability::Unsafe),
+    fix: FixAvailability::Sometimes,
+    fix_applicabilities: &[Applicability::Unsafe],
     summary: "An event type that no `EventHandler` in the workspace handles",
     docs: r#"## What it does
 Reports an event type (`#[derive(Event)]` or `impl Event`, outside test code) for which no
@@ -49,9 +50,10 @@ impl EventHandler<OrderShipped> for NotifyCustomer {
 ## Fix safety
 The fix appends a handler stub to the file that defines the event: a unit struct
 `<Event>Handler` and an `EventHandler` impl whose `handle` returns `Ok(())`. The fix
-registers nothing itself: CATGA001 then reports the stub, and when it runs too, its own unsafe
-fix marks the stub `#[catga::handler]` in the same run (so mediators built with
-`.auto_register()` pick it up). It is unsafe because the stub does nothing: it silences this
+registers nothing itself: CATGA001 then reports the stub, and when it runs too and the
+workspace builds a mediator with `.auto_register()`, its own unsafe fix marks the stub
+`#[catga::handler]` in the same run; otherwise CATGA001 keeps reporting the stub until it is
+registered with `.event_handler(..)`. It is unsafe because the stub does nothing: it silences this
 rule without adding the reaction. No fix is offered for generic
 events, for events declared in an inline `mod { .. }` (the stub would land outside it), or
 when the stub's name is taken in that module.

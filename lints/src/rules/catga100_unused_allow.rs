@@ -9,6 +9,7 @@ static META: RuleMeta = RuleMeta {
     name: "unused-allow",
     severity: Severity::Info,
     fix: FixAvailability::None,
+    fix_applicabilities: &[],
     summary: "A `catga-allow` comment that silences no diagnostic",
     docs: r#"## What it does
 Reports a `// catga-allow(CODE)` or `// catga-allow-file(CODE)` comment when no diagnostic of

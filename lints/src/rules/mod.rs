@@ -20,6 +20,7 @@ mod catga012_sync_io;
 mod catga013_missing_idempotency;
 mod catga014_saga_state_too_large;
 mod catga015_unhandled_event;
+mod catga016_blocking_call_through_helper;
 mod catga100_unused_allow;
 
 /// Every rule, engine-level codes included, in code order.
@@ -40,6 +41,7 @@ pub(crate) static RULES: &[&Rule] = &[
     &catga013_missing_idempotency::RULE,
     &catga014_saga_state_too_large::RULE,
     &catga015_unhandled_event::RULE,
+    &catga016_blocking_call_through_helper::RULE,
     &catga100_unused_allow::RULE,
 ];
 
@@ -106,6 +108,29 @@ mod tests {
             assert!(
                 !meta.summary.is_empty() && !meta.summary.contains('\n'),
                 "{}",
+                meta.code
+            );
+        }
+    }
+
+    #[test]
+    fn a_rule_declares_applicabilities_exactly_when_it_fixes() {
+        for meta in rules() {
+            let fixes = meta.fix != crate::rule::FixAvailability::None;
+            assert_eq!(
+                fixes,
+                !meta.fix_applicabilities.is_empty(),
+                "{}: `fix: {:?}` with applicabilities {:?}",
+                meta.code,
+                meta.fix,
+                meta.fix_applicabilities
+            );
+            let mut sorted = meta.fix_applicabilities.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(
+                sorted, meta.fix_applicabilities,
+                "{}: list applicabilities once each, safest first",
                 meta.code
             );
         }

@@ -1,12 +1,17 @@
 //! Every fixture's near-misses (`good.rs`) and fixed output (`bad.fixed.rs`), compiled against
-//! the catga runtime. `lints/tests/fixtures_compile.rs` checks that every fixture directory is
-//! listed here.
-#![allow(dead_code, unused_imports, unused_variables, unused_mut, unused_must_use, clippy::all)]
+//! the catga runtime with `-D warnings` (each fixture file allows what its snippets need).
+//! `lints/tests/fixtures_compile.rs` checks that every fixture directory is listed here.
+//!
+//! A fixed file is code a service runs: every future in it must be `Send`, so a handler can be
+//! spawned on a multi-thread runtime (`clippy::future_not_send` checks every `async fn` and
+//! `-> impl Future`; catga's `Handler` and `EventHandler` require it of handlers). A fix that
+//! leaves a guard alive across an `.await` (`drop(guard)` does) fails here.
 
 #[path = "../../fixtures/catga005"]
 pub mod catga005 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -14,6 +19,7 @@ pub mod catga005 {
 pub mod catga006 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -21,6 +27,7 @@ pub mod catga006 {
 pub mod catga007 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -28,6 +35,7 @@ pub mod catga007 {
 pub mod catga009 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -35,6 +43,7 @@ pub mod catga009 {
 pub mod catga012 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -42,6 +51,7 @@ pub mod catga012 {
 pub mod catga010 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -49,6 +59,7 @@ pub mod catga010 {
 pub mod catga001 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -56,6 +67,7 @@ pub mod catga001 {
 pub mod catga003 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -63,6 +75,7 @@ pub mod catga003 {
 pub mod catga015 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -70,6 +83,7 @@ pub mod catga015 {
 pub mod catga002 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -77,6 +91,7 @@ pub mod catga002 {
 pub mod catga004 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -84,6 +99,7 @@ pub mod catga004 {
 pub mod catga008 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -91,6 +107,7 @@ pub mod catga008 {
 pub mod catga011 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -98,6 +115,7 @@ pub mod catga011 {
 pub mod catga013 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
 }
 
@@ -105,5 +123,26 @@ pub mod catga013 {
 pub mod catga014 {
     pub mod good;
     #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
     pub mod fixed;
+}
+
+#[path = "../../fixtures/catga016"]
+pub mod catga016 {
+    pub mod good;
+    #[path = "bad.fixed.rs"]
+    #[deny(clippy::future_not_send)]
+    pub mod fixed;
+}
+
+/// The fixed CATGA007 handler, spawned as a service spawns a `send`: compiles only when the
+/// handler's future is `Send`.
+pub fn spawn_reserve(
+    mediator: std::sync::Arc<catga::Mediator>,
+) -> tokio::task::JoinHandle<catga::Result<u64>> {
+    tokio::spawn(async move {
+        mediator
+            .send(catga007::fixed::reserve::Reserve(1))
+            .await
+    })
 }
