@@ -6,7 +6,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -111,6 +111,55 @@ impl Database {
     /// outcome itself. `false` when the thread is gone: `work` was dropped unrun.
     pub(crate) fn submit(&self, work: impl FnOnce(&mut Connection) + Send + 'static) -> bool {
         self.jobs.send(Box::new(work)).is_ok()
+    }
+}
+
+/// Operations that share transactions (group commit): an operation that arrives while the
+/// connection is busy waits in the queue, and the next job runs everything queued in one
+/// transaction (`commit` decides how, and answers each operation).
+#[derive(Debug)]
+pub(crate) struct Batch<Op> {
+    pending: Arc<Mutex<Vec<Op>>>,
+}
+
+impl<Op> Clone for Batch<Op> {
+    fn clone(&self) -> Self {
+        Batch {
+            pending: Arc::clone(&self.pending),
+        }
+    }
+}
+
+impl<Op: Send + 'static> Batch<Op> {
+    pub(crate) fn new() -> Self {
+        Batch {
+            pending: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Queues `op` on `db`, starting a job if none is queued. When the connection thread is
+    /// gone the queue is dropped, and with it the operations' answers, which their callers
+    /// see as closed.
+    pub(crate) fn push(&self, db: &Database, op: Op, commit: fn(&mut Connection, Vec<Op>)) {
+        let first = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.push(op);
+            pending.len() == 1
+        };
+        if !first {
+            return;
+        }
+        let pending = Arc::clone(&self.pending);
+        let submitted = db.submit(move |conn| {
+            let ops = std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner));
+            commit(conn, ops);
+        });
+        if !submitted {
+            self.pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
     }
 }
 

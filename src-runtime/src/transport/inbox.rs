@@ -4,13 +4,12 @@
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use crate::sqlite::{Database, Schema, millis, now_millis};
+use crate::sqlite::{Batch, Database, Schema, millis, now_millis};
 use crate::{Error, Result};
 
 static INBOX_SCHEMA: Schema = Schema {
@@ -42,7 +41,7 @@ static INBOX_SCHEMA: Schema = Schema {
 pub struct SqliteInbox {
     db: Database,
     /// Operations waiting for the next group commit.
-    pending: Arc<Mutex<Vec<Op>>>,
+    pending: Batch<Op>,
 }
 
 /// A `process` closure with its result type erased, so different ones share a batch.
@@ -190,7 +189,7 @@ impl SqliteInbox {
         let db = Database::open(path.as_ref(), &INBOX_SCHEMA).await?;
         Ok(SqliteInbox {
             db,
-            pending: Arc::new(Mutex::new(Vec::new())),
+            pending: Batch::new(),
         })
     }
 
@@ -199,29 +198,9 @@ impl SqliteInbox {
         self.db.path().to_path_buf()
     }
 
-    /// Queues `op` for the next group commit, starting one if none is queued.
+    /// Queues `op` for the next group commit.
     fn enqueue(&self, op: Op) {
-        let first = {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            pending.push(op);
-            pending.len() == 1
-        };
-        if first {
-            let pending = Arc::clone(&self.pending);
-            let submitted = self.db.submit(move |conn| {
-                let ops =
-                    std::mem::take(&mut *pending.lock().unwrap_or_else(PoisonError::into_inner));
-                commit_batch(conn, ops);
-            });
-            if !submitted {
-                // No thread to run them: dropping the operations closes their answers, which
-                // their callers report; the queue starts empty again.
-                self.pending
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clear();
-            }
-        }
+        self.pending.push(&self.db, op, commit_batch);
     }
 
     /// Waits for the answer to an enqueued operation.

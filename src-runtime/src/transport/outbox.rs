@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use rusqlite::{Transaction, params};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use super::{Envelope, Transport};
-use crate::sqlite::{Database, Schema, millis, now_millis};
+use crate::sqlite::{Batch, Database, Schema, millis, now_millis};
 use crate::{Error, Result};
 
 /// The dead-letter table, written once for both a new file and an upgraded one (`concat!`,
@@ -80,6 +80,8 @@ pub struct OutboxEntry {
 #[derive(Debug, Clone)]
 pub struct SqliteOutbox {
     db: Database,
+    /// `enqueue` calls waiting for the next group commit.
+    queued: Batch<Enqueued>,
     /// Wakes a dispatcher in this process when messages are stored.
     stored: Arc<Notify>,
 }
@@ -96,6 +98,7 @@ impl SqliteOutbox {
     pub(crate) fn on(db: Database) -> Self {
         SqliteOutbox {
             db,
+            queued: Batch::new(),
             stored: Arc::new(Notify::new()),
         }
     }
@@ -105,19 +108,20 @@ impl SqliteOutbox {
         self.db.path().to_path_buf()
     }
 
-    /// Stores `entries` in one transaction of their own.
+    /// Stores `entries` together, in a transaction shared with the other `enqueue` calls
+    /// waiting for the file (group commit); returns once they are committed.
     pub async fn enqueue(&self, entries: Vec<OutboxEntry>) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction()?;
-                insert(&tx, &entries)?;
-                tx.commit()?;
-                Ok(())
-            })
-            .await?;
+        let (reply, stored) = oneshot::channel();
+        self.queued.push(&self.db, (entries, reply), store_batch);
+        stored.await.map_err(|_| {
+            Error::internal(format!(
+                "outbox write to {} did not finish: the connection thread stopped",
+                self.db.path().display()
+            ))
+        })??;
         self.stored.notify_one();
         Ok(())
     }
@@ -340,6 +344,24 @@ impl Pass {
         self.missed.append(&mut lane.missed);
         self.refused.append(&mut lane.refused);
         self.held += lane.held;
+    }
+}
+
+/// A group of `enqueue` calls: their entries, and where each hears it was committed.
+type Enqueued = (Vec<OutboxEntry>, oneshot::Sender<Result<()>>);
+
+/// Stores every call's entries in one transaction and answers each.
+fn store_batch(conn: &mut rusqlite::Connection, calls: Vec<Enqueued>) {
+    let stored = (|| -> Result<()> {
+        let tx = conn.transaction()?;
+        for (entries, _) in &calls {
+            insert(&tx, entries)?;
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    for (_, reply) in calls {
+        let _ = reply.send(stored.clone());
     }
 }
 
