@@ -3,11 +3,17 @@
 # command users already accept as instant). Both write a fresh project with `git init`.
 #
 #   RUNS=30 scripts/bench-new.sh
+#   CATGA=~/.cargo/bin/catga scripts/bench-new.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-30}"
-CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet -p catga-cli
-catga="$PWD/target/release/catga"
+# CATGA=/path/to/catga measures an installed binary instead of building one.
+if [ -n "${CATGA:-}" ]; then
+    catga="$CATGA"
+else
+    CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --quiet -p catga-cli
+    catga="$PWD/target/release/catga"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

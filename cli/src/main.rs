@@ -5,7 +5,6 @@
 //! Every capability lives in a library crate; this binary only wires and prints.
 
 mod commands;
-mod human;
 mod terminal;
 
 use clap::builder::styling::{AnsiColor, Effects, Styles};
@@ -31,7 +30,7 @@ const STYLES: Styles = Styles::styled()
 /// Catga: a CQRS toolchain for Rust.
 #[derive(Debug, Parser)]
 #[command(name = "catga", version, styles = STYLES, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +52,8 @@ enum Command {
     /// Measure the runtime, or your project's scenarios, against reference baselines; save
     /// reports and compare with one
     Bench(commands::bench::BenchArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell)
+    Completions(commands::completions::CompletionsArgs),
 }
 
 /// How a command that ran to completion ended.
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => commands::rules::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
+        Command::Completions(args) => commands::completions::run(&args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -79,7 +79,7 @@ struct Project {
 pub fn plan(options: &AddOptions) -> Result<Plan, ScaffoldError> {
     let name = name::message_type(&options.name)?;
     let response = response(options)?;
-    let module = options
+    let mut module = options
         .module
         .as_deref()
         .map(name::module_path)
@@ -88,6 +88,23 @@ pub fn plan(options: &AddOptions) -> Result<Plan, ScaffoldError> {
     let project = Project::find(&options.dir)?;
     let mut plan = Plan::new(&project.root);
     plan.notes.extend(name.note.clone());
+    // `--module a::x` for slice `x`: the slice is module `a::x` itself, not `a::x::x`, a
+    // module inside its namesake, which clippy's `module_inception` refuses.
+    if module.last() == Some(&name.snake) {
+        module.pop();
+        plan.notes.push(format!(
+            "the slice is the module `{}` itself (a module `{}` inside `{}` trips clippy's \
+             module_inception)",
+            module
+                .iter()
+                .chain(std::iter::once(&name.snake))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("::"),
+            name.snake,
+            name.snake
+        ));
+    }
 
     let critical = match options.kind {
         Kind::Command => critical_command(&project.root, &name.pascal)?,
@@ -513,6 +530,59 @@ fn parse_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Change;
+
+    #[test]
+    fn a_slice_named_like_its_module_is_that_module_not_one_inside_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let project = dir.path().join("demo");
+        crate::new::plan(&crate::new::NewOptions {
+            name: "demo".into(),
+            path: project.clone(),
+            runtime: crate::new::Runtime::Version("0.1".into()),
+            force: false,
+            transport: crate::new::TransportChoice::Memory,
+        })
+        .expect("plans")
+        .apply()
+        .expect("writes");
+        let plan = plan(&AddOptions {
+            kind: Kind::Saga,
+            name: "Shipping".into(),
+            response: None,
+            module: Some("orders::shipping".into()),
+            dir: project,
+        })
+        .expect("plans");
+        let created: Vec<String> = plan
+            .files
+            .iter()
+            .filter(|file| matches!(file.change, Change::Create(_)))
+            .map(|file| file.path.to_string_lossy().replace('\\', "/"))
+            .collect();
+        assert_eq!(
+            created,
+            [
+                "src/orders/shipping.rs",
+                "tests/shipping.rs",
+                "src/orders.rs"
+            ]
+        );
+        let Some(Change::Create(orders)) = plan
+            .files
+            .iter()
+            .find(|file| file.path == Path::new("src/orders.rs"))
+            .map(|file| &file.change)
+        else {
+            panic!("src/orders.rs is created");
+        };
+        assert!(orders.contains("pub mod shipping;"), "{orders}");
+        assert!(
+            plan.notes
+                .iter()
+                .any(|note| note.contains("module_inception"))
+        );
+    }
 
     #[test]
     fn responses_are_checked_per_kind() {

@@ -11,25 +11,31 @@ use crate::name::{self, ProjectName};
 use crate::template::{self, NEW_NATS, NEW_PROJECT};
 use crate::{Plan, ScaffoldError};
 
-/// Where the generated project gets the catga runtime and bench harness from.
+/// Where the generated project gets the catga runtime, bench harness and NATS transport from,
+/// and, the same way, where its CI workflow installs the `catga` command from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runtime {
-    /// Path dependencies on a source checkout's crates.
-    Path {
-        /// The runtime crate (`src-runtime/`).
-        runtime: PathBuf,
-        /// The bench harness crate (`bench-harness/`).
-        bench: PathBuf,
-        /// The NATS transport crate (`transport-nats/`).
-        nats: PathBuf,
-    },
-    /// The published crates, at this version requirement.
+    /// The published crates, at this version requirement (the default: what a project that
+    /// leaves this machine needs).
     Version(String),
+    /// The crates of a git repository, at a revision (a commit, tag or branch) or its default
+    /// branch.
+    Git {
+        /// The repository URL, as `cargo` takes it.
+        url: String,
+        /// `rev = "..."`, when given.
+        rev: Option<String>,
+    },
+    /// The crates of a source checkout, by path.
+    Path {
+        /// The checkout's root, resolved (no `..`, no symlinks).
+        root: PathBuf,
+    },
 }
 
 impl Runtime {
     /// The crates of the checkout at `path`: the checkout's root, or its `src-runtime`
-    /// directory. Both crates must be there, under their package names.
+    /// directory. Every crate a project uses must be there, under its package name.
     pub fn checkout(path: &Path) -> Result<Runtime, ScaffoldError> {
         let given = path
             .canonicalize()
@@ -39,15 +45,9 @@ impl Runtime {
         } else {
             given.parent().unwrap_or(&given).to_path_buf()
         };
-        let runtime = root.join("src-runtime");
-        let bench = root.join("bench-harness");
-        let nats = root.join("transport-nats");
-        for (dir, package) in [
-            (&runtime, "catga"),
-            (&bench, "catga-bench"),
-            (&nats, "catga-nats"),
-        ] {
-            if package_name(dir).as_deref() != Some(package) {
+        for (dir, package) in CRATE_DIRS {
+            let dir = root.join(dir);
+            if package_name(&dir).as_deref() != Some(package) {
                 return Err(ScaffoldError::project(format!(
                     "`{}` is not a catga checkout: `{}` should hold the `{package}` crate; \
                      pass the checkout's root (or its src-runtime directory) to --runtime-path",
@@ -56,11 +56,7 @@ impl Runtime {
                 )));
             }
         }
-        Ok(Runtime::Path {
-            runtime,
-            bench,
-            nats,
-        })
+        Ok(Runtime::Path { root })
     }
 
     /// The published crates at `requirement` (a cargo version requirement, e.g. `0.1`).
@@ -73,23 +69,171 @@ impl Runtime {
         Ok(Runtime::Version(requirement.to_string()))
     }
 
-    fn dependency(&self, package: &str) -> String {
+    /// The crates of the git repository at `url`, at `rev` when given.
+    pub fn git(url: &str, rev: Option<&str>) -> Result<Runtime, ScaffoldError> {
+        let invalid = |what: &'static str, name: &str, reason: &str| ScaffoldError::InvalidName {
+            what,
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
+        if url.trim().is_empty() || url.contains(char::is_whitespace) {
+            return Err(invalid(
+                "git URL",
+                url,
+                "give the repository as cargo takes it, e.g. `https://github.com/catga-rs/catga`",
+            ));
+        }
+        if let Some(rev) = rev
+            && (rev.trim().is_empty() || rev.contains(char::is_whitespace))
+        {
+            return Err(invalid(
+                "git revision",
+                rev,
+                "give a commit hash, a tag or a branch name",
+            ));
+        }
+        Ok(Runtime::Git {
+            url: url.to_string(),
+            rev: rev.map(str::to_string),
+        })
+    }
+
+    /// The dependency line of `package` for a project at `project` (where relative paths
+    /// start).
+    fn dependency(&self, package: &str, project: &Path) -> String {
+        let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
         match self {
-            Runtime::Path {
-                runtime,
-                bench,
-                nats,
-            } => {
-                let dir = match package {
-                    "catga" => runtime,
-                    "catga-bench" => bench,
-                    _ => nats,
-                };
-                let path = toml::Value::String(dir.display().to_string());
-                format!("{package} = {{ path = {path} }}")
+            Runtime::Version(version) => format!("{package} = {}", quoted(version)),
+            Runtime::Git { url, rev } => {
+                let rev = rev
+                    .as_deref()
+                    .map(|rev| format!(", rev = {}", quoted(rev)))
+                    .unwrap_or_default();
+                format!("{package} = {{ git = {}{rev} }}", quoted(url))
             }
-            Runtime::Version(version) => {
-                format!("{package} = {}", toml::Value::String(version.clone()))
+            Runtime::Path { root } => {
+                let dir = CRATE_DIRS
+                    .iter()
+                    .find(|(_, name)| *name == package)
+                    .map_or(package, |(dir, _)| dir);
+                let path = relative_to(project, &root.join(dir));
+                format!("{package} = {{ path = {} }}", quoted(&slash_path(&path)))
+            }
+        }
+    }
+
+    /// The arguments of the `cargo install` that gets the matching `catga` command (after
+    /// `cargo install --locked --root DIR`), for a project at `project`.
+    pub fn cli_install(&self, project: &Path) -> String {
+        match self {
+            Runtime::Version(version) => format!("catga-cli --version {}", shell_word(version)),
+            Runtime::Git { url, rev } => {
+                let rev = rev
+                    .as_deref()
+                    .map(|rev| format!(" --rev {}", shell_word(rev)))
+                    .unwrap_or_default();
+                format!("catga-cli --git {}{rev}", shell_word(url))
+            }
+            Runtime::Path { root } => {
+                let cli = relative_to(project, &root.join("cli"));
+                format!("--path {}", shell_word(&slash_path(&cli)))
+            }
+        }
+    }
+}
+
+impl Runtime {
+    /// What the CI workflow's cache of the installed `catga` command is keyed by: a new
+    /// version or revision misses the cache and installs again.
+    pub fn cli_cache_key(&self) -> String {
+        let key = match self {
+            Runtime::Version(version) => format!("version-{version}"),
+            Runtime::Git { url, rev } => format!("git-{url}-{}", rev.as_deref().unwrap_or("head")),
+            Runtime::Path { .. } => "path".to_string(),
+        };
+        key.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    }
+}
+
+/// Each crate a generated project uses (or installs), by its directory in a checkout.
+const CRATE_DIRS: [(&str, &str); 4] = [
+    ("src-runtime", "catga"),
+    ("bench-harness", "catga-bench"),
+    ("transport-nats", "catga-nats"),
+    ("cli", "catga-cli"),
+];
+
+/// `path` with `/` separators, as TOML and shells on every platform read it.
+fn slash_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// `text` as one word for a POSIX shell: as is when it is plain, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+^~,".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// The path of `target` seen from the directory `from`; both absolute and resolved.
+fn relative_to(from: &Path, target: &Path) -> PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let target: Vec<_> = target.components().collect();
+    let common = from.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..from.len() {
+        relative.push("..");
+    }
+    for component in &target[common..] {
+        relative.push(component);
+    }
+    if relative.as_os_str().is_empty() {
+        relative.push(".");
+    }
+    relative
+}
+
+/// `path` made absolute with `..` and symlinks resolved, as far as it exists; the part that does
+/// not exist yet is appended as given (without its `.` and `..`, resolved lexically).
+pub fn resolve(path: &Path) -> Result<PathBuf, ScaffoldError> {
+    let absolute = std::path::absolute(path)
+        .map_err(|error| ScaffoldError::io("resolve the path", path, error))?;
+    let mut existing = absolute.as_path();
+    let mut missing = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(mut resolved) => {
+                for component in missing.iter().rev() {
+                    match component {
+                        std::path::Component::ParentDir => {
+                            resolved.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => resolved.push(other),
+                    }
+                }
+                return Ok(resolved);
+            }
+            Err(_) => {
+                let Some(parent) = existing.parent() else {
+                    return Ok(absolute.clone());
+                };
+                missing.extend(existing.components().next_back());
+                existing = parent;
             }
         }
     }
@@ -113,8 +257,6 @@ pub struct NewOptions {
     pub path: PathBuf,
     /// Where the runtime comes from.
     pub runtime: Runtime,
-    /// The version of the `catga` CLI, which the CI workflow installs.
-    pub cli_version: String,
     /// Allow an existing, empty destination directory.
     pub force: bool,
     /// How the service talks to other services.
@@ -135,11 +277,14 @@ pub enum TransportChoice {
 pub fn plan(options: &NewOptions) -> Result<Plan, ScaffoldError> {
     let name = name::project(&options.name)?;
     check_destination(&options.path, options.force)?;
+    // `..` and symlinks resolved first: where the project really lands decides the relative
+    // paths it is written with and the workspace it would fall into.
+    let resolved = resolve(&options.path)?;
     let mut plan = Plan::new(&options.path);
     plan.notes.extend(name.note.clone());
-    let values = values(&name, options);
+    let values = values(&name, options, &resolved);
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let workspace = enclosing_workspace(&options.path);
+    let workspace = enclosing_workspace(&resolved);
     for file in NEW_PROJECT {
         let override_file = match options.transport {
             TransportChoice::Nats => NEW_NATS.iter().find(|nats| nats.path == file.path),
@@ -191,25 +336,21 @@ const OWN_WORKSPACE: &str = "
 [workspace]
 ";
 
-/// The manifest of a cargo workspace in a directory above `path`, if any.
+/// The manifest of a cargo workspace in a directory above `path` (resolved), if any.
 fn enclosing_workspace(path: &Path) -> Option<PathBuf> {
-    let absolute = std::path::absolute(path).ok()?;
-    absolute.ancestors().skip(1).find_map(|dir| {
+    path.ancestors().skip(1).find_map(|dir| {
         let manifest = dir.join("Cargo.toml");
         let table: toml::Table = fs::read_to_string(&manifest).ok()?.parse().ok()?;
         table.contains_key("workspace").then_some(manifest)
     })
 }
 
-fn values(name: &ProjectName, options: &NewOptions) -> Vec<(&'static str, String)> {
-    let catga_version = match &options.runtime {
-        Runtime::Version(version) => version.clone(),
-        Runtime::Path { .. } => options.cli_version.clone(),
-    };
+fn values(name: &ProjectName, options: &NewOptions, project: &Path) -> Vec<(&'static str, String)> {
+    let runtime = &options.runtime;
     let nats = options.transport == TransportChoice::Nats;
     let (transport_dependency, transport_dev_dependency, transport_readme) = if nats {
         (
-            format!("\n{}", options.runtime.dependency("catga-nats")),
+            format!("\n{}", runtime.dependency("catga-nats", project)),
             "\ntempfile = \"3\"".to_string(),
             NATS_README.replace("{{package}}", &name.package),
         )
@@ -219,12 +360,13 @@ fn values(name: &ProjectName, options: &NewOptions) -> Vec<(&'static str, String
     vec![
         ("package", name.package.clone()),
         ("crate", name.crate_ident.clone()),
-        ("catga_dependency", options.runtime.dependency("catga")),
+        ("catga_dependency", runtime.dependency("catga", project)),
         (
             "catga_bench_dependency",
-            options.runtime.dependency("catga-bench"),
+            runtime.dependency("catga-bench", project),
         ),
-        ("catga_version", catga_version),
+        ("cli_install", runtime.cli_install(project)),
+        ("cli_install_key", runtime.cli_cache_key()),
         ("transport_dependency", transport_dependency),
         ("transport_dev_dependency", transport_dev_dependency),
         ("transport_readme", transport_readme),
@@ -290,7 +432,9 @@ fn check_destination(path: &Path, force: bool) -> Result<(), ScaffoldError> {
 /// Runs `git init` in the new project unless it already lies inside a git work tree. Returns a
 /// note for the user when it did not (no git, already in a repository).
 pub fn init_git(root: &Path) -> Option<String> {
-    if root
+    // Resolved, or `../demo` run inside a repository would look at that repository's `.git`.
+    let resolved = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if resolved
         .ancestors()
         .skip(1)
         .any(|dir| dir.join(".git").exists())
@@ -323,7 +467,6 @@ mod tests {
             name: name.into(),
             path: dir.join(name),
             runtime: Runtime::Version("0.1".into()),
-            cli_version: "0.1.0".into(),
             force: false,
             transport: TransportChoice::Memory,
         }
@@ -378,27 +521,88 @@ mod tests {
     }
 
     #[test]
-    fn a_path_runtime_becomes_path_dependencies() {
+    fn a_path_runtime_is_written_relative_to_the_project() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let runtime = Runtime::checkout(&root).expect("this checkout");
-        assert!(
-            runtime
-                .dependency("catga")
-                .starts_with("catga = { path = \"")
-        );
         assert_eq!(
             Runtime::checkout(&root.join("src-runtime")).expect("its runtime"),
             runtime
         );
+        let Runtime::Path { root: resolved } = &runtime else {
+            panic!("a checkout is a path runtime: {runtime:?}");
+        };
+        let beside = resolved.parent().expect("a parent").join("demo");
+        assert_eq!(
+            runtime.dependency("catga", &beside),
+            format!(
+                "catga = {{ path = \"../{}/src-runtime\" }}",
+                resolved.file_name().expect("a name").to_string_lossy()
+            )
+        );
+        let inside = resolved.join("target/tmp/demo");
+        assert_eq!(
+            runtime.dependency("catga-bench", &inside),
+            "catga-bench = { path = \"../../../bench-harness\" }"
+        );
+        assert_eq!(
+            runtime.cli_install(&inside),
+            "--path ../../../cli",
+            "CI installs the checkout's CLI"
+        );
         let not_a_checkout = tempfile::tempdir().expect("temp dir");
         assert!(Runtime::checkout(not_a_checkout.path()).is_err());
+    }
+
+    #[test]
+    fn version_and_git_runtimes_are_written_as_cargo_and_cargo_install_take_them() {
+        let project = Path::new("/p");
+        let version = Runtime::version("0.1").expect("valid");
         assert_eq!(
-            Runtime::version("0.1")
-                .expect("valid")
-                .dependency("catga-bench"),
+            version.dependency("catga-bench", project),
             "catga-bench = \"0.1\""
         );
+        assert_eq!(version.cli_install(project), "catga-cli --version 0.1");
         assert!(Runtime::version("one").is_err());
+
+        let git = Runtime::git("https://example.com/catga.git", Some("v0.1.0")).expect("valid");
+        assert_eq!(
+            git.dependency("catga", project),
+            "catga = { git = \"https://example.com/catga.git\", rev = \"v0.1.0\" }"
+        );
+        assert_eq!(
+            git.cli_install(project),
+            "catga-cli --git https://example.com/catga.git --rev v0.1.0"
+        );
+        assert_eq!(
+            git.cli_cache_key(),
+            "git-https---example.com-catga.git-v0.1.0"
+        );
+        let head = Runtime::git("https://example.com/catga.git", None).expect("valid");
+        assert_eq!(
+            head.dependency("catga", project),
+            "catga = { git = \"https://example.com/catga.git\" }"
+        );
+        assert!(Runtime::git("", None).is_err());
+        assert!(Runtime::git("https://example.com/c", Some("a b")).is_err());
+    }
+
+    #[test]
+    fn a_path_with_dot_dot_is_resolved_before_the_workspace_check() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clone = dir.path().join("clone");
+        fs::create_dir(&clone).expect("mkdir");
+        fs::write(clone.join("Cargo.toml"), "[workspace]\nmembers = []\n").expect("write");
+        let dotted = clone.join("../demo");
+        let plan = plan(&NewOptions {
+            path: dotted.clone(),
+            ..options(dir.path(), "demo")
+        })
+        .expect("plans");
+        assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+        assert_eq!(
+            resolve(&dotted).expect("resolves"),
+            dir.path().canonicalize().expect("temp dir").join("demo")
+        );
     }
 
     #[test]

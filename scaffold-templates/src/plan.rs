@@ -183,8 +183,13 @@ fn create_dirs(dir: &Path, undo: &mut Undo) -> Result<(), ScaffoldError> {
 
 fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, ScaffoldError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    tempfile::Builder::new()
-        .prefix(".catga-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".catga-");
+    // Created as `File::create` creates files (0666 less the umask), not 0600: a generated
+    // project's files are as readable as the user's others.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder
         .tempfile_in(dir)
         .map_err(|error| ScaffoldError::io("create a temporary file in", dir, error))
 }
@@ -295,6 +300,25 @@ mod tests {
         let error = plan.apply().unwrap_err();
         assert!(matches!(error, ScaffoldError::Io { .. }), "{error}");
         assert_eq!(tree(dir.path()), before);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn created_files_honour_the_umask_like_file_create() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut plan = Plan::new(dir.path());
+        plan.create("src/new.rs", "x".into());
+        plan.apply().expect("applies");
+        fs::write(dir.path().join("reference"), "x").expect("write");
+        let mode = |name: &str| {
+            fs::metadata(dir.path().join(name))
+                .expect("metadata")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("src/new.rs"), mode("reference"));
     }
 
     #[test]

@@ -21,18 +21,28 @@ macro_rules! template {
     };
 }
 
-/// Templates embedded from `dir`, each landing at its path inside it.
+/// Templates embedded from `dir`, each landing at its path inside it. A path given as
+/// `"Cargo.toml" from "Cargo.toml.template"` is stored under the second name: a `Cargo.toml`
+/// in a template directory would make cargo leave the directory out of this crate's package.
 macro_rules! templates {
-    ($dir:literal: $($path:literal),* $(,)?) => {
-        &[$(Template { path: $path, text: include_str!(concat!("../", $dir, "/", $path)) }),*]
+    ($dir:literal: $($path:literal $(from $file:literal)?),* $(,)?) => {
+        &[$(Template {
+            path: $path,
+            text: include_str!(concat!("../", $dir, "/", templates!(@file $path $($file)?))),
+        }),*]
     };
+    (@file $path:literal) => { $path };
+    (@file $path:literal $file:literal) => { $file };
 }
+
+/// The suffix of a template file stored under another name than the one it lands at.
+pub const STORED_SUFFIX: &str = ".template";
 
 /// `catga new`: the whole project.
 pub const NEW_PROJECT: &[Template] = templates!("new":
     ".github/workflows/ci.yml",
     ".gitignore",
-    "Cargo.toml",
+    "Cargo.toml" from "Cargo.toml.template",
     "README.md",
     "benches/scenarios.rs",
     "catga.toml",
@@ -160,7 +170,9 @@ mod tests {
                 collect(&path, base, out);
             } else {
                 let relative = path.strip_prefix(base).expect("below the base");
-                out.push(relative.to_string_lossy().replace('\\', "/"));
+                let relative = relative.to_string_lossy().replace('\\', "/");
+                let lands_at = relative.strip_suffix(STORED_SUFFIX).unwrap_or(&relative);
+                out.push(lands_at.to_string());
             }
         }
     }

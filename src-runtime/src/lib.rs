@@ -41,5 +41,6 @@ pub use message::{
 };
 pub use pipeline::{AnyMessage, Behavior, Next, Reply};
 
-#[doc = include_str!("../../docs/runtime.md")]
+// `guide/runtime.md` links to `docs/runtime.md`: inside the crate, so the package has it.
+#[doc = include_str!("../guide/runtime.md")]
 pub mod guide {}

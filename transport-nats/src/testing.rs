@@ -187,6 +187,52 @@ impl NatsServer {
     }
 }
 
+/// The environment variable that turns a skip for a missing nats-server into a failure: CI
+/// sets `CATGA_REQUIRE_NATS=1`, so the tests that need a broker always run there.
+pub const REQUIRE_NATS: &str = "CATGA_REQUIRE_NATS";
+
+/// Whether the test `test` should be skipped because nats-server is not installed. When it is
+/// missing, prints one line saying so (straight to stderr, past the test harness's capture) and
+/// returns `Ok(true)`; with `CATGA_REQUIRE_NATS=1` a missing server is an error instead.
+///
+/// ```no_run
+/// # async fn run() -> catga::Result<()> {
+/// if catga_nats::testing::skip_without_nats_server("my_test")? {
+///     return Ok(());
+/// }
+/// # Ok(()) }
+/// ```
+pub fn skip_without_nats_server(test: &str) -> Result<bool> {
+    let error = match find_binary() {
+        Ok(_) => return Ok(false),
+        Err(error) => error,
+    };
+    if std::env::var_os(REQUIRE_NATS).is_some_and(|value| value == "1") {
+        return Err(Error::new(
+            ErrorKind::Configuration,
+            format!("{test} needs nats-server and {REQUIRE_NATS}=1 is set: {error}"),
+        ));
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: nats-server is not installed (`apt-get install -y nats-server`, or set \
+         NATS_SERVER_BIN); {REQUIRE_NATS}=1 makes this a failure"
+    );
+    Ok(true)
+}
+
+impl NatsServer {
+    /// [`NatsServer::start`], or `Ok(None)` after one line on stderr when nats-server is not
+    /// installed (see [`skip_without_nats_server`]).
+    pub async fn start_or_skip(test: &str) -> Result<Option<NatsServer>> {
+        if skip_without_nats_server(test)? {
+            return Ok(None);
+        }
+        NatsServer::start().await.map(Some)
+    }
+}
+
 /// Whether a NATS server answers on `port`: it greets every connection with an `INFO` line.
 async fn ready(port: u16) -> bool {
     let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {

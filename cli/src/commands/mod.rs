@@ -2,6 +2,7 @@
 
 pub(crate) mod add;
 pub(crate) mod bench;
+pub(crate) mod completions;
 pub(crate) mod explain;
 pub(crate) mod lint;
 pub(crate) mod new;

@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use catga_scaffold::Plan;
 use catga_scaffold::new::{self, NewOptions, Runtime, TransportChoice};
-use catga_scaffold::{Plan, ScaffoldError};
 use clap::{Args, ValueEnum};
 
 use crate::{CommandResult, Outcome, terminal};
@@ -17,14 +17,23 @@ pub(crate) struct NewArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) path: Option<PathBuf>,
 
-    /// Depend on the runtime in this catga checkout (its root or its src-runtime directory)
-    /// [default: the checkout this catga was built from, if it is still there]
-    #[arg(long, value_name = "P", conflicts_with = "runtime_version")]
-    pub(crate) runtime_path: Option<PathBuf>,
-
-    /// Depend on the published runtime at this version requirement (e.g. `0.1`)
-    #[arg(long, value_name = "V")]
+    /// Depend on the published catga crates at this version requirement (e.g. `0.1`), and
+    /// install that catga in CI [default: this catga's own version]
+    #[arg(long, value_name = "V", group = "runtime")]
     pub(crate) runtime_version: Option<String>,
+
+    /// Depend on the catga crates of this git repository, and install catga from it in CI
+    #[arg(long, value_name = "URL", group = "runtime")]
+    pub(crate) runtime_git: Option<String>,
+
+    /// With --runtime-git: the commit, tag or branch to use [default: the default branch]
+    #[arg(long, value_name = "R", requires = "runtime_git")]
+    pub(crate) rev: Option<String>,
+
+    /// Depend on the catga crates of this checkout (its root or its src-runtime directory) by
+    /// a path relative to the project
+    #[arg(long, value_name = "P", group = "runtime")]
+    pub(crate) runtime_path: Option<PathBuf>,
 
     /// Do not run `git init`
     #[arg(long)]
@@ -53,10 +62,11 @@ pub(crate) enum NewTransport {
 }
 
 pub(crate) fn run(args: &NewArgs) -> CommandResult {
-    let runtime = match (&args.runtime_path, &args.runtime_version) {
-        (Some(path), _) => Runtime::checkout(path)?,
-        (None, Some(version)) => Runtime::version(version)?,
-        (None, None) => default_runtime()?,
+    let runtime = match (&args.runtime_version, &args.runtime_git, &args.runtime_path) {
+        (Some(version), _, _) => Runtime::version(version)?,
+        (_, Some(url), _) => Runtime::git(url, args.rev.as_deref())?,
+        (_, _, Some(path)) => Runtime::checkout(path)?,
+        (None, None, None) => Runtime::version(env!("CARGO_PKG_VERSION"))?,
     };
     let path = args
         .path
@@ -66,7 +76,6 @@ pub(crate) fn run(args: &NewArgs) -> CommandResult {
         name: args.name.clone(),
         path,
         runtime,
-        cli_version: env!("CARGO_PKG_VERSION").into(),
         force: args.force,
         transport: match args.transport {
             NewTransport::Memory => TransportChoice::Memory,
@@ -95,17 +104,6 @@ pub(crate) fn run(args: &NewArgs) -> CommandResult {
         shell_path(&options.path),
     ));
     Ok(Outcome::Clean)
-}
-
-/// The checkout this binary was built from when it is still there (a `cargo install --path`
-/// or a `cargo run` in the repository), else the published crates of this version.
-fn default_runtime() -> Result<Runtime, ScaffoldError> {
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    if checkout.join("src-runtime/Cargo.toml").is_file() {
-        Runtime::checkout(&checkout)
-    } else {
-        Runtime::version(env!("CARGO_PKG_VERSION"))
-    }
 }
 
 /// The plan's files, one per line, as `--dry-run` prints them.

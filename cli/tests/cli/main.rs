@@ -1,8 +1,10 @@
 //! Tests that run the `catga` binary in temporary projects: every output format, every exit
 //! code, configuration errors, suppression, rule selection, statistics, fixes and diffs, and the
-//! `rules` and `explain` commands, cross-file rules over a workspace, `bench`, and `new` and `add`.
+//! `rules` and `explain` commands, cross-file rules over a workspace, `bench`, `new` and `add`, and
+//! `completions` and `cargo catga`.
 
 mod bench;
+mod completions;
 mod explain;
 mod lint_config;
 mod lint_exit_codes;

@@ -47,14 +47,15 @@ fn new_writes_the_project_and_dry_run_lists_it_without_writing() {
         "git init did not run"
     );
     let manifest = fs::read_to_string(dir.path().join("demo/Cargo.toml")).expect("read");
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("the checkout");
-    let runtime = checkout.join("src-runtime").display().to_string();
+    let version = env!("CARGO_PKG_VERSION");
     assert!(
-        manifest.contains(&format!("catga = {{ path = \"{runtime}\" }}")),
-        "{manifest}"
+        manifest.contains(&format!("catga = \"{version}\"")),
+        "by default the published runtime of this catga's version:\n{manifest}"
+    );
+    let ci = fs::read_to_string(dir.path().join("demo/.github/workflows/ci.yml")).expect("read");
+    assert!(
+        ci.contains(&format!("catga-cli --version {version}")),
+        "{ci}"
     );
     let main = fs::read_to_string(dir.path().join("demo/src/main.rs")).expect("read");
     assert!(main.contains("demo::mediator()?"), "{main}");
@@ -132,7 +133,10 @@ fn runtime_sources_are_checked() {
     let manifest = fs::read_to_string(dir.path().join("a/Cargo.toml")).expect("read");
     assert!(manifest.contains("catga = \"0.1\"") && manifest.contains("catga-bench = \"0.1\""));
     let ci = fs::read_to_string(dir.path().join("a/.github/workflows/ci.yml")).expect("read");
-    assert!(ci.contains("CATGA_VERSION: \"0.1\""), "{ci}");
+    assert!(
+        ci.contains("cargo install --locked --root \"$HOME/.catga-cli\" catga-cli --version 0.1"),
+        "{ci}"
+    );
 
     let (code, _, stderr) = run(dir.path(), &["new", "b", "--runtime-version", "one"]);
     assert_eq!(code, 2);
@@ -140,7 +144,103 @@ fn runtime_sources_are_checked() {
     let (code, _, stderr) = run(dir.path(), &["new", "c", "--runtime-path", "."]);
     assert_eq!(code, 2);
     assert!(stderr.contains("is not a catga checkout"), "{stderr}");
-    assert!(!dir.path().join("b").exists() && !dir.path().join("c").exists());
+    let (code, _, stderr) = run(dir.path(), &["new", "d", "--rev", "v1"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--runtime-git"), "{stderr}");
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "new",
+            "e",
+            "--runtime-version",
+            "0.1",
+            "--runtime-git",
+            "https://example.com/c",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    for name in ["b", "c", "d", "e"] {
+        assert!(!dir.path().join(name).exists(), "{name} was written");
+    }
+}
+
+#[test]
+fn git_and_path_runtimes_are_portable_in_the_manifest_and_the_ci_install() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "new",
+            "g",
+            "--no-git",
+            "--runtime-git",
+            "https://example.com/catga.git",
+            "--rev",
+            "v0.1.0",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = fs::read_to_string(dir.path().join("g/Cargo.toml")).expect("read");
+    assert!(
+        manifest.contains("catga = { git = \"https://example.com/catga.git\", rev = \"v0.1.0\" }"),
+        "{manifest}"
+    );
+    let ci = fs::read_to_string(dir.path().join("g/.github/workflows/ci.yml")).expect("read");
+    assert!(
+        ci.contains("catga-cli --git https://example.com/catga.git --rev v0.1.0"),
+        "{ci}"
+    );
+
+    // A checkout reached through a symlink and `..` is written as a path relative to the project.
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("checkout");
+    std::os::unix::fs::symlink(&checkout, dir.path().join("link")).expect("symlink");
+    let (code, _, stderr) = run(
+        dir.path(),
+        &["new", "p", "--no-git", "--runtime-path", "link/cli/.."],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = fs::read_to_string(dir.path().join("p/Cargo.toml")).expect("read");
+    let project = dir.path().canonicalize().expect("temp dir").join("p");
+    let depth = project.components().count() - 1;
+    let up = "../".repeat(depth);
+    let relative = checkout
+        .strip_prefix("/")
+        .expect("absolute")
+        .display()
+        .to_string();
+    assert!(
+        manifest.contains(&format!(
+            "catga = {{ path = \"{up}{relative}/src-runtime\" }}"
+        )),
+        "{manifest}"
+    );
+    let ci = fs::read_to_string(dir.path().join("p/.github/workflows/ci.yml")).expect("read");
+    assert!(ci.contains(&format!("--path {up}{relative}/cli")), "{ci}");
+}
+
+#[test]
+fn new_at_a_dot_dot_path_outside_the_repository_runs_git_init_without_a_note() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clone = dir.path().join("clone");
+    fs::create_dir(&clone).expect("mkdir");
+    fs::write(clone.join("Cargo.toml"), "[workspace]\nmembers = []\n").expect("write");
+    let init = std::process::Command::new("git")
+        .args(["init", "--quiet"])
+        .arg(&clone)
+        .status()
+        .expect("git");
+    assert!(init.success());
+    let (code, _, stderr) = run(&clone, &["new", "demo", "--path", "../demo"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("note:"), "a false note:\n{stderr}");
+    assert!(
+        dir.path().join("demo/.git").is_dir(),
+        "git init did not run"
+    );
 }
 
 #[test]

@@ -23,5 +23,6 @@ pub use runner::{ResumedSaga, SagaRunner};
 pub use sqlite::SqliteSagaStore;
 pub use store::SagaStore;
 
-#[doc = include_str!("../../../docs/sagas.md")]
+// `guide/sagas.md` links to `docs/sagas.md`: inside the crate, so the package has it.
+#[doc = include_str!("../../guide/sagas.md")]
 pub mod guide {}
