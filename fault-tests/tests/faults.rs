@@ -145,7 +145,10 @@ async fn a_dispatcher_killed_at_random_points_loses_and_duplicates_nothing() {
         kills += 1;
     }
     // How many kills fit depends on the machine's speed; at least one must have.
-    assert!(kills >= 1, "the dispatcher finished before it could be killed");
+    assert!(
+        kills >= 1,
+        "the dispatcher finished before it could be killed"
+    );
 
     let (rows, distinct) = until_applied(&ledger, EVENTS).await;
     assert_eq!(
