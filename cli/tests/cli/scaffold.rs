@@ -4,7 +4,7 @@
 //! of existing code.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use catga_scaffold::template::NEW_PROJECT;
 
@@ -204,22 +204,22 @@ fn git_and_path_runtimes_are_portable_in_the_manifest_and_the_ci_install() {
     );
     assert_eq!(code, 0, "{stderr}");
     let manifest = fs::read_to_string(dir.path().join("p/Cargo.toml")).expect("read");
+    // Up from the project to where it and the checkout part, then down to the checkout.
     let project = dir.path().canonicalize().expect("temp dir").join("p");
-    let depth = project.components().count() - 1;
-    let up = "../".repeat(depth);
-    let relative = checkout
-        .strip_prefix("/")
-        .expect("absolute")
-        .display()
-        .to_string();
+    let shared = project
+        .components()
+        .zip(checkout.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let up = "../".repeat(project.components().count() - shared);
+    let down: PathBuf = checkout.components().skip(shared).collect();
+    let relative = format!("{up}{}", down.display());
     assert!(
-        manifest.contains(&format!(
-            "catga = {{ path = \"{up}{relative}/src-runtime\" }}"
-        )),
+        manifest.contains(&format!("catga = {{ path = \"{relative}/src-runtime\" }}")),
         "{manifest}"
     );
     let ci = fs::read_to_string(dir.path().join("p/.github/workflows/ci.yml")).expect("read");
-    assert!(ci.contains(&format!("--path {up}{relative}/cli")), "{ci}");
+    assert!(ci.contains(&format!("--path {relative}/cli")), "{ci}");
 }
 
 #[test]
