@@ -95,7 +95,6 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
             RAW_FLOOR,
             "nats_consumer_throughput",
             "nats_inbox_throughput",
-            "nats_outbox_inbox_throughput",
         ]
     );
     for scenario in &report.scenarios {
@@ -167,7 +166,6 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
         RAW_FLOOR,
         "nats_consumer_throughput",
         "nats_inbox_throughput",
-        "nats_outbox_inbox_throughput",
     ] {
         let scenario = rate_of(name);
         assert_eq!(scenario.concurrency, THROUGHPUT_IN_FLIGHT, "{name}");

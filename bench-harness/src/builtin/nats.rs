@@ -15,14 +15,12 @@
 //! the broker keeps nothing from a run. Run one bench against a broker at a time: two runs
 //! would share the groups.
 //!
-//! Four more scenarios measure throughput against the broker itself, in the same run, with
+//! Three more scenarios measure throughput against the broker itself, in the same run, with
 //! [`THROUGHPUT_IN_FLIGHT`] events in flight: `nats_raw_floor` (group `baseline`: plain
 //! async-nats, a JetStream publish awaiting its ack and a pull consumer acking each message, no
 //! catga), `nats_consumer_throughput` (the publish above, an `EventConsumer` and a mediator
-//! handler), `nats_inbox_throughput` (the same through a `SqliteInbox`), and
-//! `nats_outbox_inbox_throughput` (a command whose handler exports the event through a
-//! `SqliteOutbox` and an `OutboxDispatcher`, consumed through the inbox). Their `x floor` is the
-//! raw floor's throughput over theirs.
+//! handler), and `nats_inbox_throughput` (the same through a `SqliteInbox`). Their `x floor` is
+//! the raw floor's throughput over theirs.
 //!
 //! A broker that cannot be reached does not panic the set-up: the workload keeps the error,
 //! and its first operation returns it, so the run stops with the scenario's name and the
@@ -39,8 +37,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use catga::prelude::*;
 use catga::transport::{
-    Envelope, EventConsumer, OutboxDispatcher, Routes, SqliteInbox, SqliteOutbox, Transport,
-    dead_letter_subject, event_subject,
+    Envelope, EventConsumer, Routes, SqliteInbox, Transport, dead_letter_subject, event_subject,
 };
 use catga_nats::{DEAD_LETTER_STREAM, EVENTS_STREAM, NatsOptions, NatsTransport};
 use futures_util::StreamExt;
@@ -101,12 +98,6 @@ pub fn scenarios(url: &str) -> Vec<Scenario> {
             Path::Consumer { inbox: true },
             Group::Runtime,
         ),
-        throughput::<BenchNatsOutboxInbox>(
-            url,
-            "nats_outbox_inbox_throughput",
-            Path::OutboxInbox,
-            Group::Runtime,
-        ),
     ]
 }
 
@@ -133,8 +124,6 @@ enum Path {
     Raw,
     /// `NatsTransport::publish`, then an `EventConsumer`, through a `SqliteInbox` or not.
     Consumer { inbox: bool },
-    /// A command whose handler exports the event through the outbox; consumed through an inbox.
-    OutboxInbox,
 }
 
 /// An event type of one scenario: a sequence number, and a name (so a subject) of its own.
@@ -169,24 +158,7 @@ probes!(
     BenchNatsRawFloor,
     BenchNatsConsumer,
     BenchNatsInbox,
-    BenchNatsOutboxInbox,
 );
-
-/// The command of `nats_outbox_inbox_throughput`: its handler exports event `seq`.
-#[derive(Debug, Clone, Command)]
-#[command(response = ())]
-struct BenchNatsExport {
-    seq: u64,
-}
-
-/// Exports `E::numbered(seq)` for every [`BenchNatsExport`].
-struct Export<E>(PhantomData<fn() -> E>);
-
-impl<E: Probe> Handler<BenchNatsExport> for Export<E> {
-    async fn handle(&self, command: BenchNatsExport, ctx: &Context) -> catga::Result<()> {
-        ctx.publish(E::numbered(command.seq)).await
-    }
-}
 
 /// The operations waiting for their event to be handled, by sequence number.
 #[derive(Default)]
@@ -243,9 +215,6 @@ impl<E: Probe> Workload for NatsHandled<E> {
     async fn teardown(&self) {
         if let Ok(live) = &self.live {
             live.consumer.abort();
-            if let Publisher::Outbox { dispatcher, .. } = &live.publisher {
-                dispatcher.abort();
-            }
             // Best effort: the broker may be gone; what stays is removed by the next set-up.
             let _ = tokio::time::timeout(
                 CLEANUP_TIMEOUT,
@@ -261,11 +230,6 @@ enum Publisher {
     Transport(Box<NatsTransport>),
     /// Plain JetStream publishes on the scenario's admin context.
     Raw,
-    /// A mediator whose handler exports through the outbox, which the dispatcher drains.
-    Outbox {
-        mediator: Mediator,
-        dispatcher: JoinHandle<()>,
-    },
 }
 
 /// A connected scenario: the publishing side, the consumer task, and what they share.
@@ -279,7 +243,7 @@ struct Live<E> {
     consumer_error: Arc<Mutex<Option<Error>>>,
     consumer: JoinHandle<()>,
     next: AtomicU64,
-    /// The SQLite files of the inbox and the outbox, removed with the workload.
+    /// The inbox's SQLite file, removed with the workload.
     _files: Option<tempfile::TempDir>,
     _event: PhantomData<fn() -> E>,
 }
@@ -287,9 +251,6 @@ struct Live<E> {
 impl<E> Drop for Live<E> {
     fn drop(&mut self) {
         self.consumer.abort();
-        if let Publisher::Outbox { dispatcher, .. } = &self.publisher {
-            dispatcher.abort();
-        }
     }
 }
 
@@ -321,7 +282,7 @@ impl<E: Probe> Live<E> {
                 format!("{group}__raw"),
                 Arc::clone(&waiters),
             )),
-            Path::Consumer { .. } | Path::OutboxInbox => {
+            Path::Consumer { .. } => {
                 let mediator = Mediator::builder()
                     .event_handler::<E, _>(Complete(Arc::clone(&waiters)))
                     .build()?;
@@ -362,33 +323,9 @@ impl<E: Probe> Live<E> {
                 waiters.map().clear();
             })
         };
-        let publisher = match (path, &files) {
-            (Path::Raw, _) => Publisher::Raw,
-            (Path::OutboxInbox, Some(files)) => {
-                let outbox = SqliteOutbox::open(files.path().join("outbox.db")).await?;
-                let mediator = Mediator::builder()
-                    .handler(Export::<E>(PhantomData))
-                    .outbox(outbox.clone())
-                    .export::<E>()
-                    .build()?;
-                let dispatcher = OutboxDispatcher::new(outbox, Arc::new(publishing));
-                let stopped = Arc::clone(&consumer_error);
-                let waiters = Arc::clone(&waiters);
-                let dispatcher = tokio::spawn(async move {
-                    if let Err(error) = dispatcher.run().await {
-                        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Error::new(
-                            error.kind(),
-                            format!("the outbox dispatcher stopped: {}", error.message()),
-                        ));
-                        waiters.map().clear();
-                    }
-                });
-                Publisher::Outbox {
-                    mediator,
-                    dispatcher,
-                }
-            }
-            _ => Publisher::Transport(Box::new(publishing)),
+        let publisher = match path {
+            Path::Raw => Publisher::Raw,
+            Path::Consumer { .. } => Publisher::Transport(Box::new(publishing)),
         };
         Ok(Live {
             publisher,
@@ -424,7 +361,6 @@ impl<E: Probe> Live<E> {
                     .map_err(|error| unavailable(&error))?;
                 Ok(())
             }
-            Publisher::Outbox { mediator, .. } => mediator.send(BenchNatsExport { seq }).await,
         }
     }
 
