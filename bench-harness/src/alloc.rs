@@ -3,10 +3,13 @@
 //! The binary that runs the harness installs [`CountingAllocator`] as its global allocator:
 //! `catga` does, and so must a project's own bench target ([`crate::run`] refuses to run
 //! without it). Counting is off until the runner switches it on around a measured sample, so
-//! the rest of the program pays one relaxed load per allocation.
+//! the rest of the program pays one relaxed load per allocation. `catga bench --profile` also
+//! has it record each allocation's stack, in a pass of its own ([`alloc_sites`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::profile::alloc_sites;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -24,6 +27,11 @@ pub struct CountingAllocator;
 #[inline]
 fn count(bytes: usize) {
     if COUNTING.load(Ordering::Relaxed) {
+        // While `--profile` records allocation sites, the recorder's own allocations (made
+        // while it takes a stack) are neither recorded nor counted.
+        if alloc_sites::is_recording() && !alloc_sites::record(bytes) {
+            return;
+        }
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
     }

@@ -530,6 +530,18 @@ impl Comparison {
         names
     }
 
+    /// Every scenario with a regressed metric, whatever decided it, in table order: what
+    /// `--profile` draws a differential flamegraph of.
+    pub fn scenarios_regressed(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in self.regressions() {
+            if !names.iter().any(|known| known == name) {
+                names.push(name.to_owned());
+            }
+        }
+        names
+    }
+
     /// Keeps a regression only where `again`, a comparison of the same baseline with a second
     /// measurement of the regressed scenarios, regressed too; the others become
     /// [`Verdict::Unconfirmed`]. A slow stretch of a shared machine rarely covers both
@@ -1302,6 +1314,7 @@ pub(crate) mod tests {
             instructions_per_op: None,
             ratio_to_floor: Some(4.1),
             throughput_floor: None,
+            p99_floor: None,
             rate_ops_s: None,
             samples: samples
                 .iter()

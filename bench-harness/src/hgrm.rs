@@ -174,7 +174,7 @@ pub fn write_dir(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, HgrmError>
 
 /// A scenario name as a file stem: `[a-z0-9_]` kept, anything else `_`, so a name can never
 /// climb out of the directory or hide the file.
-fn sanitize(name: &str) -> String {
+pub(crate) fn sanitize(name: &str) -> String {
     let stem: String = name
         .chars()
         .map(|c| match c {

@@ -5,6 +5,8 @@
 //! warm-up, samples, batching, concurrency, open-loop rates, allocation counting), [`report`]
 //! (the saved JSON), [`compare`] (verdicts against a baseline), and the outputs: [`render`]
 //! (human, JSON, markdown), [`hgrm`] (HdrHistogram percentile files) and [`plot`] (SVG).
+//! [`profile`] explains a verdict: CPU flamegraphs and allocation sites, in a pass after the
+//! measured one.
 //! [`project`] is the `main` of a project's own bench target, and [`target`] the other side:
 //! what `catga bench` does to build that target, list its scenarios and measure them.
 
@@ -17,6 +19,7 @@ mod env;
 pub mod hgrm;
 pub mod instructions;
 pub mod plot;
+pub mod profile;
 mod progress;
 pub mod project;
 pub mod render;
@@ -29,7 +32,7 @@ pub mod target;
 pub use alloc::CountingAllocator;
 pub use report::Report;
 pub use runner::{RunError, RunOptions, run};
-pub use scenario::{Group, Scenario, Workload};
+pub use scenario::{Floor, Group, Scenario, Workload};
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -27,6 +27,9 @@
 //! - `count --scenario NAME --ops N`: runs N operations of the scenario inside the function
 //!   callgrind counts (`catga bench --instructions` runs it under valgrind; see
 //!   [`crate::instructions`]). The arguments are built by [`count_args`].
+//! - `profile`, with the arguments of `run` (`--report FILE` names where the profiles go):
+//!   profiles the named scenarios ([`crate::profile::run`]) and saves them as JSON to `FILE`
+//!   ([`crate::profile::save`]). The arguments are built by [`RunRequest::to_profile_args`].
 //!
 //! Asked for another version, the executable prints a [`Listing`] without scenarios (its own
 //! version and this crate's) on stdout, explains on stderr, and exits 2: that answer is the one
@@ -59,8 +62,8 @@ use crate::{builtin, render};
 
 /// The version of the protocol between the `catga` CLI and a project's bench target. Raised
 /// whenever a command or an argument changes meaning.
-/// Version 2 added `run --batch NAME=N` and `count`.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Version 2 added `run --batch NAME=N` and `count`; version 3 added `profile`.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The first argument of every protocol invocation, followed by `=VERSION`.
 pub const PROTOCOL_FLAG: &str = "--catga-protocol";
@@ -154,22 +157,31 @@ impl Listing {
     }
 }
 
-/// A protocol `run`: which scenarios, how, and where to save the report.
+/// A protocol `run` or `profile`: which scenarios, how, and where to save the result.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     /// Exact scenario names; at least one.
     pub scenarios: Vec<String>,
     pub options: RunOptions,
-    /// Where the report is saved (atomically).
+    /// Where the result is saved (atomically): the report, or the profiles.
     pub report: PathBuf,
 }
 
 impl RunRequest {
-    /// The executable's arguments for this request, the protocol flag first.
+    /// The executable's arguments to measure the scenarios, the protocol flag first.
     pub fn to_args(&self) -> Vec<OsString> {
+        self.args_of("run")
+    }
+
+    /// The executable's arguments to profile the scenarios, the protocol flag first.
+    pub fn to_profile_args(&self) -> Vec<OsString> {
+        self.args_of("profile")
+    }
+
+    fn args_of(&self, command: &str) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec![
             format!("{PROTOCOL_FLAG}={PROTOCOL_VERSION}").into(),
-            "run".into(),
+            command.into(),
             "--report".into(),
             self.report.clone().into_os_string(),
             "--duration-ns".into(),
@@ -223,6 +235,8 @@ enum Invocation {
     List,
     /// Protocol `run`.
     Run(RunRequest),
+    /// Protocol `profile`.
+    Profile(RunRequest),
     /// Protocol `count`: a scenario's name and how many operations.
     Count(String, u64),
     /// A plain `cargo bench` or `cargo test`.
@@ -310,15 +324,16 @@ fn parse(args: &[String]) -> Result<Invocation, ParseError> {
 }
 
 fn parse_protocol(args: &[String]) -> Result<Invocation, String> {
-    let (command, rest) = args
-        .split_first()
-        .ok_or_else(|| format!("`{PROTOCOL_FLAG}` needs a command after it: `list` or `run`"))?;
+    let (command, rest) = args.split_first().ok_or_else(|| {
+        format!("`{PROTOCOL_FLAG}` needs a command after it: `list`, `run`, `count` or `profile`")
+    })?;
     match command.as_str() {
         "list" => match rest.first() {
             None => Ok(Invocation::List),
             Some(extra) => Err(format!("`list` takes no arguments, got `{extra}`")),
         },
         "run" => parse_run(rest).map(Invocation::Run),
+        "profile" => parse_run(rest).map(Invocation::Profile),
         "count" => match rest {
             [scenario_flag, name, ops_flag, ops]
                 if scenario_flag == "--scenario" && ops_flag == "--ops" =>
@@ -328,7 +343,7 @@ fn parse_protocol(args: &[String]) -> Result<Invocation, String> {
             _ => Err("`count` takes `--scenario NAME --ops N`".to_owned()),
         },
         other => Err(format!(
-            "unknown protocol command `{other}`; expected `list`, `run` or `count`"
+            "unknown protocol command `{other}`; expected `list`, `run`, `count` or `profile`"
         )),
     }
 }
@@ -479,6 +494,12 @@ fn execute(invocation: Invocation, scenarios: &[Scenario]) -> Result<(), String>
             report
                 .save(&request.report)
                 .map_err(|error| error.to_string())
+        }
+        Invocation::Profile(request) => {
+            let selected = select_exact(scenarios, &request.scenarios)?;
+            let profiles = crate::profile::run(&selected, &request.options)
+                .map_err(|error| error.to_string())?;
+            crate::profile::save(&profiles, &request.report)
         }
         Invocation::Count(name, ops) => {
             let selected = select_exact(scenarios, std::slice::from_ref(&name))?;
@@ -632,7 +653,7 @@ mod tests {
             .into_iter()
             .map(|arg| arg.into_string().unwrap())
             .collect();
-        assert_eq!(args[0], "--catga-protocol=2");
+        assert_eq!(args[0], "--catga-protocol=3");
         let Ok(Invocation::Run(parsed)) = parse(&args) else {
             panic!("expected a run");
         };
@@ -670,8 +691,8 @@ mod tests {
             panic!("expected a count");
         };
         assert_eq!((name.as_str(), ops), ("create_task", 512));
-        assert!(usage("--catga-protocol=2 count --scenario a").contains("--ops N"));
-        assert!(usage("--catga-protocol=2 count --scenario a --ops x").contains("whole number"));
+        assert!(usage("--catga-protocol=3 count --scenario a").contains("--ops N"));
+        assert!(usage("--catga-protocol=3 count --scenario a --ops x").contains("whole number"));
     }
 
     #[test]
@@ -681,7 +702,7 @@ mod tests {
             .map(|arg| arg.into_string().unwrap())
             .collect();
         assert!(matches!(parse(&args), Ok(Invocation::List)));
-        assert!(usage("--catga-protocol=2 list extra").contains("no arguments"));
+        assert!(usage("--catga-protocol=3 list extra").contains("no arguments"));
     }
 
     #[test]
@@ -692,25 +713,25 @@ mod tests {
                 asked: "1".to_owned()
             }
         );
-        assert!(usage("--catga-protocol list").contains("--catga-protocol=2"));
-        assert!(usage("--bench --catga-protocol=2 list").contains("first argument"));
+        assert!(usage("--catga-protocol list").contains("--catga-protocol=3"));
+        assert!(usage("--bench --catga-protocol=3 list").contains("first argument"));
     }
 
     #[test]
     fn bad_protocol_arguments_say_what_is_wrong() {
-        assert!(usage("--catga-protocol=2").contains("`list` or `run`"));
-        assert!(usage("--catga-protocol=2 measure").contains("unknown protocol command"));
+        assert!(usage("--catga-protocol=3").contains("`list`, `run`, `count` or `profile`"));
+        assert!(usage("--catga-protocol=3 measure").contains("unknown protocol command"));
         let base =
-            "--catga-protocol=2 run --report r.json --duration-ns 10 --warmup-ns 1 --samples 2";
+            "--catga-protocol=3 run --report r.json --duration-ns 10 --warmup-ns 1 --samples 2";
         assert!(usage(base).contains("--scenario"));
         assert!(usage(&format!("{base} --scenario")).contains("needs a value"));
         assert!(usage(&format!("{base} --scenario a --fast")).contains("unknown `run` argument"));
         assert!(
-            usage("--catga-protocol=2 run --report r --duration-ns 1s --warmup-ns 1 --samples 2 --scenario a")
+            usage("--catga-protocol=3 run --report r --duration-ns 1s --warmup-ns 1 --samples 2 --scenario a")
                 .contains("whole number")
         );
         assert!(
-            usage("--catga-protocol=2 run --duration-ns 1 --warmup-ns 1 --samples 2 --scenario a")
+            usage("--catga-protocol=3 run --duration-ns 1 --warmup-ns 1 --samples 2 --scenario a")
                 .contains("--report")
         );
         assert!(usage(&format!("{base} --rate fast --scenario a")).contains("not a number"));
@@ -795,7 +816,7 @@ mod tests {
         assert_eq!(back.scenarios[0].group, "project");
         assert_eq!(back.scenarios[0].concurrency, 10);
         let refusal: Listing =
-            serde_json::from_str(r#"{"protocol":2,"catga_bench":"0.2.0"}"#).unwrap();
+            serde_json::from_str(r#"{"protocol":3,"catga_bench":"0.2.0"}"#).unwrap();
         assert!(refusal.scenarios.is_empty());
     }
 }

@@ -43,6 +43,11 @@ pub struct Report {
     /// What timing one operation costs (two clock reads), measured at the start of the run.
     pub timer_overhead_ns: f64,
     pub scenarios: Vec<ScenarioReport>,
+    /// Where `--profile` wrote this run's profiles, relative to the report's directory when
+    /// inside it: a later `--compare` with `--profile` draws its differential flamegraphs
+    /// against the stacks there (`crate::profile::files`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<String>,
 }
 
 /// The program that wrote the report.
@@ -108,12 +113,17 @@ pub struct ScenarioReport {
     pub instructions_per_op: Option<f64>,
     /// p50 latency over the p50 of `direct_call` in the same run; absent without that baseline.
     /// For a scenario with a [`throughput_floor`](Self::throughput_floor), that floor's
-    /// throughput over this one's.
+    /// throughput over this one's; with a [`p99_floor`](Self::p99_floor), this one's p99 over
+    /// that floor's.
     pub ratio_to_floor: Option<f64>,
     /// The scenario of the same run whose throughput is this one's floor (version 2; absent:
     /// `direct_call`'s latency).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput_floor: Option<String>,
+    /// The scenario of the same run, at the same rate, whose p99 latency is this one's floor
+    /// (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_floor: Option<String>,
     /// The open-loop arrival rate; absent for closed-loop scenarios. Latencies of an open-loop
     /// scenario are corrected for coordinated omission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -349,17 +359,25 @@ impl Report {
 }
 
 /// Sets every scenario's `x floor`: its p50 over `direct_call`'s, or, for one with a
-/// throughput floor, that floor's throughput over its own. Absent when the floor was not run.
+/// throughput floor, that floor's throughput over its own, or, for one with a p99 floor, its
+/// p99 over the floor's. Absent when the floor was not run.
 pub(crate) fn set_ratios_to_floor(scenarios: &mut [ScenarioReport]) {
     let find = |name: &str| scenarios.iter().find(|scenario| scenario.name == name);
     let latency_floor = find(crate::runner::FLOOR).map(|floor| floor.latency_ns.p50);
     let ratios: Vec<Option<f64>> = scenarios
         .iter()
-        .map(|scenario| match &scenario.throughput_floor {
-            Some(floor) => find(floor)
-                .filter(|_| scenario.throughput_ops_s > 0.0)
-                .map(|floor| floor.throughput_ops_s / scenario.throughput_ops_s),
-            None => latency_floor.map(|floor| scenario.latency_ns.p50 / floor),
+        .map(|scenario| {
+            if let Some(floor) = &scenario.throughput_floor {
+                find(floor)
+                    .filter(|_| scenario.throughput_ops_s > 0.0)
+                    .map(|floor| floor.throughput_ops_s / scenario.throughput_ops_s)
+            } else if let Some(floor) = &scenario.p99_floor {
+                find(floor)
+                    .filter(|floor| floor.latency_ns.p99 > 0.0)
+                    .map(|floor| scenario.latency_ns.p99 / floor.latency_ns.p99)
+            } else {
+                latency_floor.map(|floor| scenario.latency_ns.p50 / floor)
+            }
         })
         .collect();
     for (scenario, ratio) in scenarios.iter_mut().zip(ratios) {
@@ -444,6 +462,7 @@ pub(crate) mod fixtures {
             },
             timer_overhead_ns: 45.5,
             scenarios,
+            profiles: None,
         }
     }
 
@@ -474,6 +493,7 @@ pub(crate) mod fixtures {
             instructions_per_op: None,
             ratio_to_floor: None,
             throughput_floor: None,
+            p99_floor: None,
             rate_ops_s: None,
             samples: Vec::new(),
             histogram: encode_histogram(histogram),

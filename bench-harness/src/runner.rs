@@ -33,7 +33,7 @@ use crate::cpu::{Clocks, Used};
 use crate::report::{
     Latency, PS_PER_NS, Report, RunConfig, Sample, ScenarioReport, Tool, encode_histogram,
 };
-use crate::scenario::{Scenario, Workload};
+use crate::scenario::{Floor, Scenario, Workload};
 use crate::{env, progress::Progress};
 
 /// Operations a sample runs at least, however long they take.
@@ -95,6 +95,8 @@ pub enum RunError {
     Options(String),
     /// The tokio runtime could not start.
     Runtime(std::io::Error),
+    /// The profiler could not start or be read (`--profile`).
+    Profile(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -105,6 +107,7 @@ impl std::fmt::Display for RunError {
             }
             RunError::Options(message) => f.write_str(message),
             RunError::Runtime(error) => write!(f, "cannot start the tokio runtime: {error}"),
+            RunError::Profile(message) => f.write_str(message),
         }
     }
 }
@@ -113,8 +116,8 @@ impl std::error::Error for RunError {}
 
 /// What one sample measured.
 pub(crate) struct SampleResult {
-    ops: u64,
-    elapsed: Duration,
+    pub(crate) ops: u64,
+    pub(crate) elapsed: Duration,
     histogram: Histogram<u64>,
     allocations: Allocations,
     used: Used,
@@ -127,6 +130,44 @@ pub(crate) struct SamplePlan {
     batch: u32,
     concurrency: u32,
     rate: Option<f64>,
+}
+
+impl SamplePlan {
+    /// How `scenario`'s samples run under `options`, for an operation the warm-up measured at
+    /// `op_ns`: its batch (the one `options` names for it, else calibrated), its concurrency,
+    /// and its open-loop rate (its own, else `--rate` when it has one in flight). Each sample
+    /// runs for `options.duration / options.samples`.
+    pub(crate) fn for_scenario(
+        scenario: &Scenario,
+        options: &RunOptions,
+        op_ns: f64,
+        timer_overhead_ns: f64,
+    ) -> SamplePlan {
+        let rate = scenario
+            .target_rate()
+            .or(options.rate.filter(|_| scenario.in_flight() == 1));
+        SamplePlan {
+            duration: options.duration / options.samples.max(1),
+            // Open-loop operations are due one at a time, so they are never batched.
+            batch: if rate.is_none() {
+                options
+                    .batches
+                    .get(scenario.name())
+                    .copied()
+                    .unwrap_or_else(|| batch_for(op_ns, timer_overhead_ns))
+                    .clamp(1, MAX_BATCH)
+            } else {
+                1
+            },
+            concurrency: scenario.in_flight(),
+            rate,
+        }
+    }
+
+    /// The same plan, each sample running for `duration`.
+    pub(crate) fn lasting(self, duration: Duration) -> SamplePlan {
+        SamplePlan { duration, ..self }
+    }
 }
 
 /// A scenario's workload behind an object-safe face; every loop inside is monomorphised for
@@ -337,7 +378,11 @@ impl<W: Workload> WorkloadDriver<W> {
         // This thread is not one of the runtime's workers, so it waits without holding any
         // task up; and the workers may be too busy to drive a runtime timer.
         std::thread::sleep(duration);
-        while shared.ops.load(Ordering::Relaxed) < MIN_OPS_PER_SAMPLE {
+        // A task ends before `stop` only when its operation failed: then the minimum will
+        // not come, and the failure is the sample's outcome.
+        while shared.ops.load(Ordering::Relaxed) < MIN_OPS_PER_SAMPLE
+            && !tasks.iter().any(|task| task.is_finished())
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
         shared.stop.store(true, Ordering::SeqCst);
@@ -498,15 +543,15 @@ async fn closed_loop_task<W: Workload>(
         for &value in buffer {
             record(&mut histogram, value, batch);
         }
-        shared
-            .ops
-            .fetch_add(buffer.len() as u64 * batch, Ordering::Relaxed);
     };
     while !shared.stop.load(Ordering::Relaxed) {
         let began = Instant::now();
         for _ in 0..batch {
             workload.op().await?;
         }
+        // Counted per batch, not per flush: the sample waits for a minimum of operations, and
+        // with many tasks in flight no task may have filled its buffer yet.
+        shared.ops.fetch_add(batch, Ordering::Relaxed);
         buffer[buffered] = picos(began.elapsed()) / batch;
         buffered += 1;
         if buffered == TASK_BUFFER {
@@ -559,8 +604,9 @@ pub(crate) fn batch_for(op_ns: f64, timer_overhead_ns: f64) -> u32 {
     (wanted.ceil() as u32).next_power_of_two().min(MAX_BATCH)
 }
 
-/// Runs `scenarios` and returns the report.
-pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<Report, RunError> {
+/// Refuses options that make no run, and a program without the counting allocator (whose
+/// allocation figures would be zeros, not measurements).
+pub(crate) fn check_options(options: &RunOptions) -> Result<(), RunError> {
     if options.samples == 0 {
         return Err(RunError::Options("`--samples` must be at least 1".into()));
     }
@@ -580,6 +626,12 @@ pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<R
                 .into(),
         ));
     }
+    Ok(())
+}
+
+/// Runs `scenarios` and returns the report.
+pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<Report, RunError> {
+    check_options(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -621,6 +673,7 @@ pub fn run(scenarios: &[Scenario], options: &RunOptions, tool: Tool) -> Result<R
         },
         timer_overhead_ns,
         scenarios: reports,
+        profiles: None,
     })
 }
 
@@ -643,27 +696,7 @@ fn measure(
         drivers.push(driver);
         let (ops, took) = warmed.map_err(|error| failed(scenario, error))?;
         let op_ns = took.as_nanos() as f64 / ops as f64;
-        // A scenario's own rate runs with its concurrency as the bound of operations in
-        // flight; `--rate` applies to the scenarios with one in flight.
-        let rate = scenario
-            .target_rate()
-            .or(options.rate.filter(|_| scenario.in_flight() == 1));
-        let plan = SamplePlan {
-            duration: options.duration / options.samples,
-            // Open-loop operations are due one at a time, so they are never batched.
-            batch: if rate.is_none() {
-                options
-                    .batches
-                    .get(scenario.name())
-                    .copied()
-                    .unwrap_or_else(|| batch_for(op_ns, timer_overhead_ns))
-                    .clamp(1, MAX_BATCH)
-            } else {
-                1
-            },
-            concurrency: scenario.in_flight(),
-            rate,
-        };
+        let plan = SamplePlan::for_scenario(scenario, options, op_ns, timer_overhead_ns);
         measured.push((plan, Vec::new()));
     }
 
@@ -686,7 +719,7 @@ fn measure(
     Ok(measured)
 }
 
-fn failed(scenario: &Scenario, error: catga::Error) -> RunError {
+pub(crate) fn failed(scenario: &Scenario, error: catga::Error) -> RunError {
     RunError::Operation {
         scenario: scenario.name().to_owned(),
         error,
@@ -746,7 +779,14 @@ fn summarize(scenario: &Scenario, plan: &SamplePlan, results: &[SampleResult]) -
             .map(|cpu| cpu.as_nanos() as f64 / ops as f64),
         instructions_per_op: None,
         ratio_to_floor: None,
-        throughput_floor: scenario.floor().map(str::to_owned),
+        throughput_floor: match scenario.floor() {
+            Some(Floor::Throughput(floor)) => Some(floor.to_owned()),
+            _ => None,
+        },
+        p99_floor: match scenario.floor() {
+            Some(Floor::P99(floor)) => Some(floor.to_owned()),
+            _ => None,
+        },
         rate_ops_s: plan.rate,
         samples,
         histogram: encode_histogram(&merged),

@@ -89,8 +89,19 @@ pub struct Scenario {
     group: Group,
     concurrency: u32,
     rate: Option<f64>,
-    throughput_floor: Option<&'static str>,
+    floor: Option<Floor>,
     setup: Setup,
+}
+
+/// What a scenario's `x floor` compares it with, when not `direct_call`'s p50: another scenario
+/// of the run, for work bound by something other than the CPU (a broker, say, whose own speed
+/// is the floor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Floor {
+    /// `x floor` is the named scenario's throughput over this one's.
+    Throughput(&'static str),
+    /// `x floor` is this one's p99 latency over the named scenario's (run at the same rate).
+    P99(&'static str),
 }
 
 impl Scenario {
@@ -110,7 +121,7 @@ impl Scenario {
             group,
             concurrency: 1,
             rate: None,
-            throughput_floor: None,
+            floor: None,
             setup: Arc::new(move || {
                 let workload = setup();
                 Box::pin(async move {
@@ -140,16 +151,22 @@ impl Scenario {
 
     /// Compares the scenario with `floor`, another scenario of the run, by throughput rather
     /// than with `direct_call` by latency: its `x floor` becomes the floor's throughput over
-    /// its own (for work bound by something other than the CPU, a broker say, whose own speed
-    /// is the floor).
+    /// its own.
     pub fn throughput_floor(mut self, floor: &'static str) -> Scenario {
-        self.throughput_floor = Some(floor);
+        self.floor = Some(Floor::Throughput(floor));
         self
     }
 
-    /// The scenario whose throughput is this one's floor, if not `direct_call`'s latency.
-    pub fn floor(&self) -> Option<&'static str> {
-        self.throughput_floor
+    /// Compares the scenario with `floor`, another scenario of the run at the same rate, by
+    /// tail latency: its `x floor` becomes its p99 over the floor's.
+    pub fn p99_floor(mut self, floor: &'static str) -> Scenario {
+        self.floor = Some(Floor::P99(floor));
+        self
+    }
+
+    /// What this scenario's `x floor` compares it with, if not `direct_call`'s latency.
+    pub fn floor(&self) -> Option<Floor> {
+        self.floor
     }
 
     /// The scenario's name.

@@ -2,13 +2,15 @@
 //! project's bench target. It checks that the project has the target (naming the file that
 //! named it and the targets there are), builds it with `cargo bench --no-run`, runs the
 //! executable to list its scenarios, to measure a selection of them (the report comes back
-//! through a temporary file) and to count their instructions under callgrind.
+//! through a temporary file), to profile them (so do the profiles) and to count their
+//! instructions under callgrind.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::instructions;
+use crate::profile::ScenarioProfile;
 use crate::project::{self, Listing, PROTOCOL_VERSION, RunRequest, ScenarioInfo};
 use crate::report::{Report, Tool};
 use crate::runner::RunOptions;
@@ -151,17 +153,46 @@ impl BenchTarget {
         options: &RunOptions,
         tool: &Tool,
     ) -> Result<Report, String> {
+        let (_scratch, path) = self.run_child(names, options, RunRequest::to_args, "report")?;
+        let mut report = Report::load(&path).map_err(|error| error.to_string())?;
+        // The report says which catga measured it; the harness version is the CLI's, checked
+        // by the protocol.
+        report.tool = tool.clone();
+        Ok(report)
+    }
+
+    /// Profiles the scenarios named in `names` in a child process ([`crate::profile`]).
+    pub fn profile(
+        &self,
+        names: &[String],
+        options: &RunOptions,
+    ) -> Result<Vec<ScenarioProfile>, String> {
+        let (_scratch, path) =
+            self.run_child(names, options, RunRequest::to_profile_args, "profiles")?;
+        crate::profile::load(&path)
+    }
+
+    /// Runs the executable with the arguments `args_of` makes of a request for `names`, and
+    /// returns the file it wrote its `what` to, in a temporary directory that lives as long
+    /// as the returned guard.
+    fn run_child(
+        &self,
+        names: &[String],
+        options: &RunOptions,
+        args_of: fn(&RunRequest) -> Vec<OsString>,
+        what: &str,
+    ) -> Result<(tempfile::TempDir, PathBuf), String> {
         let scratch = tempfile::tempdir()
             .map_err(|error| format!("cannot create a temporary directory: {error}"))?;
         let request = RunRequest {
             scenarios: names.to_vec(),
             options: options.clone(),
-            report: scratch.path().join("report.json"),
+            report: scratch.path().join(format!("{what}.json")),
         };
         // The project's code may print; its stdout goes to stderr so that ours stays the
         // report (`--format json`). Progress bars and errors are on stderr already.
         let status = Command::new(&self.executable)
-            .args(request.to_args())
+            .args(args_of(&request))
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::from(std::io::stderr()))
@@ -175,16 +206,12 @@ impl BenchTarget {
         }
         if !request.report.is_file() {
             return Err(format!(
-                "{} exited successfully but wrote no report; its `main` must return \
+                "{} exited successfully but wrote no {what}; its `main` must return \
                  `catga_bench::project::main(scenarios)`",
                 self.describe()
             ));
         }
-        let mut report = Report::load(&request.report).map_err(|error| error.to_string())?;
-        // The report says which catga measured it; the harness version is the CLI's, checked
-        // by the protocol.
-        report.tool = tool.clone();
-        Ok(report)
+        Ok((scratch, request.report))
     }
 
     /// The instructions per operation of the scenario `name`, over `ops` operations run by
@@ -347,7 +374,7 @@ mod tests {
         };
         let listed = project.read_listing(&output(
             0,
-            "printed by the project\n{\"protocol\":2,\"catga_bench\":\"0.1.0\",\"scenarios\":\
+            "printed by the project\n{\"protocol\":3,\"catga_bench\":\"0.1.0\",\"scenarios\":\
              [{\"name\":\"create_task\",\"group\":\"project\",\"concurrency\":1}]}\n",
             "",
         ));
@@ -356,13 +383,13 @@ mod tests {
         let refused = project
             .read_listing(&output(
                 2,
-                "{\"protocol\":3,\"catga_bench\":\"0.2.0\"}\n",
-                "error: asked for protocol 2",
+                "{\"protocol\":4,\"catga_bench\":\"0.2.0\"}\n",
+                "error: asked for protocol 3",
             ))
             .unwrap_err();
         assert!(
             refused.contains("catga-bench 0.2.0")
-                && refused.contains("protocol 3")
+                && refused.contains("protocol 4")
                 && refused.contains("same version")
                 && refused.contains("/p/catga.toml"),
             "{refused}"

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use catga_bench::builtin::nats::{
-    self, HIGH_RATE, LOW_RATE, RATE_IN_FLIGHT, RAW_FLOOR, SATURATION_IN_FLIGHT,
+    self, HIGH_RATE, LOW_RATE, RATE_IN_FLIGHT, RAW_FLOOR, RAW_RATE_FLOOR, SATURATION_IN_FLIGHT,
     THROUGHPUT_IN_FLIGHT,
 };
 use catga_bench::{RunError, RunOptions, run};
@@ -89,17 +89,19 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
     assert_eq!(
         names,
         [
+            RAW_RATE_FLOOR,
             "nats_handled_rate_1k",
             "nats_handled_rate_2k",
             "nats_handled_saturation",
             RAW_FLOOR,
             "nats_consumer_throughput",
             "nats_inbox_throughput",
+            "nats_outbox_inbox_throughput",
         ]
     );
     for scenario in &report.scenarios {
         let name = &scenario.name;
-        let group = if name == RAW_FLOOR {
+        let group = if name == RAW_FLOOR || name == RAW_RATE_FLOOR {
             "baseline"
         } else {
             "runtime"
@@ -139,6 +141,7 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
     // due, so no sample holds more operations than its time allowed at the rate (plus the
     // one due at its start). How many it managed depends on the machine, so it is not checked.
     for (name, rate) in [
+        (RAW_RATE_FLOOR, LOW_RATE),
         ("nats_handled_rate_1k", LOW_RATE),
         ("nats_handled_rate_2k", HIGH_RATE),
     ] {
@@ -157,6 +160,15 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
             );
         }
     }
+    // At 1,000/s, the tail latency is measured against the raw round trip at the same rate.
+    let handled = rate_of("nats_handled_rate_1k");
+    assert_eq!(handled.p99_floor.as_deref(), Some(RAW_RATE_FLOOR));
+    let ratio = handled.ratio_to_floor.expect("a ratio to the raw p99");
+    let expected = handled.latency_ns.p99 / rate_of(RAW_RATE_FLOOR).latency_ns.p99;
+    assert!(
+        (ratio - expected).abs() < 1e-9 * expected,
+        "p99 ratio {ratio} vs {expected}"
+    );
     let saturation = rate_of("nats_handled_saturation");
     assert_eq!(saturation.concurrency, SATURATION_IN_FLIGHT);
     assert_eq!(saturation.rate_ops_s, None);
@@ -166,6 +178,7 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
         RAW_FLOOR,
         "nats_consumer_throughput",
         "nats_inbox_throughput",
+        "nats_outbox_inbox_throughput",
     ] {
         let scenario = rate_of(name);
         assert_eq!(scenario.concurrency, THROUGHPUT_IN_FLIGHT, "{name}");
@@ -205,7 +218,7 @@ fn a_broker_that_is_not_there_fails_the_run_naming_the_scenario_and_the_variable
     let RunError::Operation { scenario, error } = &error else {
         panic!("an operation error, not {error}");
     };
-    assert_eq!(scenario, "nats_handled_rate_1k");
+    assert_eq!(scenario, RAW_RATE_FLOOR);
     let message = error.to_string();
     assert!(message.contains(&url), "names the URL: {message}");
     assert!(

@@ -15,12 +15,16 @@
 //! the broker keeps nothing from a run. Run one bench against a broker at a time: two runs
 //! would share the groups.
 //!
-//! Three more scenarios measure throughput against the broker itself, in the same run, with
+//! Four more scenarios measure throughput against the broker itself, in the same run, with
 //! [`THROUGHPUT_IN_FLIGHT`] events in flight: `nats_raw_floor` (group `baseline`: plain
 //! async-nats, a JetStream publish awaiting its ack and a pull consumer acking each message, no
 //! catga), `nats_consumer_throughput` (the publish above, an `EventConsumer` and a mediator
-//! handler), and `nats_inbox_throughput` (the same through a `SqliteInbox`). Their `x floor` is
-//! the raw floor's throughput over theirs.
+//! handler), `nats_inbox_throughput` (the same through a `SqliteInbox`), and
+//! `nats_outbox_inbox_throughput` (a command whose handler exports the event through a
+//! `SqliteOutbox` and an `OutboxDispatcher`, consumed through the inbox). Their `x floor` is the
+//! raw floor's throughput over theirs. Likewise `nats_raw_rate_1k` (group `baseline`) is the
+//! plain async-nats round trip at `nats_handled_rate_1k`'s rate, and the latter's `x floor` is
+//! its p99 over the raw one's.
 //!
 //! A broker that cannot be reached does not panic the set-up: the workload keeps the error,
 //! and its first operation returns it, so the run stops with the scenario's name and the
@@ -37,7 +41,8 @@ use std::time::Duration;
 use async_nats::jetstream;
 use catga::prelude::*;
 use catga::transport::{
-    Envelope, EventConsumer, Routes, SqliteInbox, Transport, dead_letter_subject, event_subject,
+    Envelope, EventConsumer, OutboxDispatcher, Routes, SqliteInbox, SqliteOutbox, Transport,
+    dead_letter_subject, event_subject,
 };
 use catga_nats::{DEAD_LETTER_STREAM, EVENTS_STREAM, NatsOptions, NatsTransport};
 use futures_util::StreamExt;
@@ -66,10 +71,15 @@ pub const RATE_IN_FLIGHT: u32 = 64;
 pub const THROUGHPUT_IN_FLIGHT: u32 = 256;
 /// The throughput scenarios' floor: the broker driven by plain async-nats.
 pub const RAW_FLOOR: &str = "nats_raw_floor";
+/// The tail-latency floor of `nats_handled_rate_1k`: plain async-nats at the same rate.
+pub const RAW_RATE_FLOOR: &str = "nats_raw_rate_1k";
 
 /// The longest an operation waits for its event to be handled: past it the operation fails
 /// (the consumer is stuck or the broker lost the event), rather than hanging the run.
 const HANDLED_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one of the raw consumer's pulls waits on the broker before it ends empty.
+const RAW_PULL_EXPIRY: Duration = Duration::from_secs(1);
 
 /// The longest teardown spends removing the scenario's messages and consumers.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -77,12 +87,22 @@ const CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The NATS scenarios against the broker at `url` (`nats://HOST:PORT`, JetStream enabled).
 pub fn scenarios(url: &str) -> Vec<Scenario> {
     vec![
-        scenario::<BenchNatsRate1k>(url, "nats_handled_rate_1k")
-            .rate(LOW_RATE)
-            .concurrency(RATE_IN_FLIGHT),
-        scenario::<BenchNatsRate2k>(url, "nats_handled_rate_2k")
-            .rate(HIGH_RATE)
-            .concurrency(RATE_IN_FLIGHT),
+        rated::<BenchNatsRawRate1k>(url, RAW_RATE_FLOOR, Path::Raw, Group::Baseline, LOW_RATE),
+        rated::<BenchNatsRate1k>(
+            url,
+            "nats_handled_rate_1k",
+            Path::Consumer { inbox: false },
+            Group::Runtime,
+            LOW_RATE,
+        )
+        .p99_floor(RAW_RATE_FLOOR),
+        rated::<BenchNatsRate2k>(
+            url,
+            "nats_handled_rate_2k",
+            Path::Consumer { inbox: false },
+            Group::Runtime,
+            HIGH_RATE,
+        ),
         scenario::<BenchNatsSaturation>(url, "nats_handled_saturation")
             .concurrency(SATURATION_IN_FLIGHT),
         throughput::<BenchNatsRawFloor>(url, RAW_FLOOR, Path::Raw, Group::Baseline),
@@ -98,6 +118,12 @@ pub fn scenarios(url: &str) -> Vec<Scenario> {
             Path::Consumer { inbox: true },
             Group::Runtime,
         ),
+        throughput::<BenchNatsOutboxInbox>(
+            url,
+            "nats_outbox_inbox_throughput",
+            Path::OutboxInbox,
+            Group::Runtime,
+        ),
     ]
 }
 
@@ -106,6 +132,16 @@ fn scenario<E: Probe>(url: &str, name: &'static str) -> Scenario {
     Scenario::new(name, Group::Runtime, move || {
         NatsHandled::<E>::open(url.clone(), name, Path::Consumer { inbox: false })
     })
+}
+
+/// An open-loop scenario at `rate`, with up to [`RATE_IN_FLIGHT`] in flight.
+fn rated<E: Probe>(url: &str, name: &'static str, path: Path, group: Group, rate: f64) -> Scenario {
+    let url = url.to_string();
+    Scenario::new(name, group, move || {
+        NatsHandled::<E>::open(url.clone(), name, path)
+    })
+    .rate(rate)
+    .concurrency(RATE_IN_FLIGHT)
 }
 
 fn throughput<E: Probe>(url: &str, name: &'static str, path: Path, group: Group) -> Scenario {
@@ -124,6 +160,8 @@ enum Path {
     Raw,
     /// `NatsTransport::publish`, then an `EventConsumer`, through a `SqliteInbox` or not.
     Consumer { inbox: bool },
+    /// A command whose handler exports the event through the outbox; consumed through an inbox.
+    OutboxInbox,
 }
 
 /// An event type of one scenario: a sequence number, and a name (so a subject) of its own.
@@ -156,9 +194,27 @@ probes!(
     BenchNatsRate2k,
     BenchNatsSaturation,
     BenchNatsRawFloor,
+    BenchNatsRawRate1k,
     BenchNatsConsumer,
     BenchNatsInbox,
+    BenchNatsOutboxInbox,
 );
+
+/// The command of `nats_outbox_inbox_throughput`: its handler exports event `seq`.
+#[derive(Debug, Clone, Command)]
+#[command(response = ())]
+struct BenchNatsExport {
+    seq: u64,
+}
+
+/// Exports `E::numbered(seq)` for every [`BenchNatsExport`].
+struct Export<E>(PhantomData<fn() -> E>);
+
+impl<E: Probe> Handler<BenchNatsExport> for Export<E> {
+    async fn handle(&self, command: BenchNatsExport, ctx: &Context) -> catga::Result<()> {
+        ctx.publish(E::numbered(command.seq)).await
+    }
+}
 
 /// The operations waiting for their event to be handled, by sequence number.
 #[derive(Default)]
@@ -215,6 +271,9 @@ impl<E: Probe> Workload for NatsHandled<E> {
     async fn teardown(&self) {
         if let Ok(live) = &self.live {
             live.consumer.abort();
+            if let Publisher::Outbox { dispatcher, .. } = &live.publisher {
+                dispatcher.abort();
+            }
             // Best effort: the broker may be gone; what stays is removed by the next set-up.
             let _ = tokio::time::timeout(
                 CLEANUP_TIMEOUT,
@@ -230,6 +289,11 @@ enum Publisher {
     Transport(Box<NatsTransport>),
     /// Plain JetStream publishes on the scenario's admin context.
     Raw,
+    /// A mediator whose handler exports through the outbox, which the dispatcher drains.
+    Outbox {
+        mediator: Mediator,
+        dispatcher: JoinHandle<()>,
+    },
 }
 
 /// A connected scenario: the publishing side, the consumer task, and what they share.
@@ -243,7 +307,7 @@ struct Live<E> {
     consumer_error: Arc<Mutex<Option<Error>>>,
     consumer: JoinHandle<()>,
     next: AtomicU64,
-    /// The inbox's SQLite file, removed with the workload.
+    /// The SQLite files of the inbox and the outbox, removed with the workload.
     _files: Option<tempfile::TempDir>,
     _event: PhantomData<fn() -> E>,
 }
@@ -251,6 +315,9 @@ struct Live<E> {
 impl<E> Drop for Live<E> {
     fn drop(&mut self) {
         self.consumer.abort();
+        if let Publisher::Outbox { dispatcher, .. } = &self.publisher {
+            dispatcher.abort();
+        }
     }
 }
 
@@ -282,7 +349,7 @@ impl<E: Probe> Live<E> {
                 format!("{group}__raw"),
                 Arc::clone(&waiters),
             )),
-            Path::Consumer { .. } => {
+            Path::Consumer { .. } | Path::OutboxInbox => {
                 let mediator = Mediator::builder()
                     .event_handler::<E, _>(Complete(Arc::clone(&waiters)))
                     .build()?;
@@ -323,9 +390,33 @@ impl<E: Probe> Live<E> {
                 waiters.map().clear();
             })
         };
-        let publisher = match path {
-            Path::Raw => Publisher::Raw,
-            Path::Consumer { .. } => Publisher::Transport(Box::new(publishing)),
+        let publisher = match (path, &files) {
+            (Path::Raw, _) => Publisher::Raw,
+            (Path::OutboxInbox, Some(files)) => {
+                let outbox = SqliteOutbox::open(files.path().join("outbox.db")).await?;
+                let mediator = Mediator::builder()
+                    .handler(Export::<E>(PhantomData))
+                    .outbox(outbox.clone())
+                    .export::<E>()
+                    .build()?;
+                let dispatcher = OutboxDispatcher::new(outbox, Arc::new(publishing));
+                let stopped = Arc::clone(&consumer_error);
+                let waiters = Arc::clone(&waiters);
+                let dispatcher = tokio::spawn(async move {
+                    if let Err(error) = dispatcher.run().await {
+                        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = Some(Error::new(
+                            error.kind(),
+                            format!("the outbox dispatcher stopped: {}", error.message()),
+                        ));
+                        waiters.map().clear();
+                    }
+                });
+                Publisher::Outbox {
+                    mediator,
+                    dispatcher,
+                }
+            }
+            _ => Publisher::Transport(Box::new(publishing)),
         };
         Ok(Live {
             publisher,
@@ -361,6 +452,7 @@ impl<E: Probe> Live<E> {
                     .map_err(|error| unavailable(&error))?;
                 Ok(())
             }
+            Publisher::Outbox { mediator, .. } => mediator.send(BenchNatsExport { seq }).await,
         }
     }
 
@@ -404,7 +496,9 @@ impl<E: Probe> Live<E> {
 }
 
 /// The floor's consumer: a durable pull consumer read with plain async-nats, each message
-/// acknowledged (a plain ack) and its waiter woken; no catga on the way.
+/// acknowledged (a plain ack) and its waiter woken; no catga on the way. It pulls in batches of
+/// [`THROUGHPUT_IN_FLIGHT`], one pull at a time, each read to its end: async-nats' continuous
+/// pull (`messages()`) can stop asking for messages under load while the stream holds them.
 async fn consume_raw<E: Probe>(
     client: async_nats::Client,
     subject: String,
@@ -427,21 +521,25 @@ async fn consume_raw<E: Probe>(
         )
         .await
         .map_err(|error| broker("create it", &error))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|error| broker("pull", &error))?;
-    while let Some(message) = messages.next().await {
-        let message = message.map_err(|error| broker("pull", &error))?;
-        let seq = Envelope::decode(&message.payload)
-            .and_then(|envelope| envelope.message::<E>())
-            .map(|event| event.seq());
-        message.ack().await.map_err(|error| broker("ack", &error))?;
-        if let Some(done) = seq.ok().and_then(|seq| waiters.map().remove(&seq)) {
-            let _ = done.send(());
+    loop {
+        let mut messages = consumer
+            .batch()
+            .max_messages(THROUGHPUT_IN_FLIGHT as usize)
+            .expires(RAW_PULL_EXPIRY)
+            .messages()
+            .await
+            .map_err(|error| broker("pull", &error))?;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|error| broker("pull", &error))?;
+            let seq = Envelope::decode(&message.payload)
+                .and_then(|envelope| envelope.message::<E>())
+                .map(|event| event.seq());
+            message.ack().await.map_err(|error| broker("ack", &error))?;
+            if let Some(done) = seq.ok().and_then(|seq| waiters.map().remove(&seq)) {
+                let _ = done.send(());
+            }
         }
     }
-    Ok(())
 }
 
 /// Removes a scenario's traces from the broker: its events, its group's consumers, and its

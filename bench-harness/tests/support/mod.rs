@@ -19,6 +19,7 @@ pub(crate) fn serial() -> MutexGuard<'static, ()> {
 }
 
 /// The tool a test report names.
+#[allow(dead_code)] // Not every test binary makes reports.
 pub(crate) fn tool() -> Tool {
     Tool {
         name: "catga".into(),

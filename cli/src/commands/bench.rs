@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use catga_bench::compare::{self, CompareOptions, Comparison};
+use catga_bench::profile::ScenarioProfile;
+use catga_bench::profile::files::{self as profile_files, BaselineProfiles, Differential};
 use catga_bench::project::ScenarioInfo;
 use catga_bench::report::{Report, Tool};
 use catga_bench::runner::FLOOR;
@@ -79,6 +81,13 @@ pub(crate) struct BenchArgs {
     /// Draw latency by percentile (against the baseline when comparing) into an SVG file
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
+
+    /// Profile every scenario in a pass after the measured one, and write into DIR its CPU
+    /// flamegraph (`NAME.svg`, its stacks in `NAME.folded`) and allocation sites
+    /// (`NAME.alloc.txt`, `NAME.alloc.svg`); when comparing, a differential flamegraph
+    /// (`NAME.diff.svg`) of each regressed scenario against the baseline's
+    #[arg(long, value_name = "DIR")]
+    pub(crate) profile: Option<PathBuf>,
 
     /// Report every regression of the run, without measuring the regressed scenarios again to
     /// confirm them
@@ -159,6 +168,9 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
     if let Some(path) = &args.hgrm {
         check::output_dir("--hgrm", path)?;
     }
+    if let Some(path) = &args.profile {
+        check::output_dir("--profile", path)?;
+    }
     if let Some(rev) = &args.compare_rev {
         return compare_rev(args, rev, matcher.as_ref(), compare_options);
     }
@@ -185,6 +197,14 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
         // Timed in the baseline's batches, so that both histograms hold the same figure.
         options.batches = baseline.batches();
     }
+    // Differential flamegraphs need the baseline's profiles; without them the comparison goes
+    // on, and says so now rather than after measuring.
+    let baseline_profiles = match (&args.profile, &baseline, &args.compare) {
+        (Some(_), Some(baseline), Some(path)) => BaselineProfiles::find(baseline, path)
+            .map_err(|warning| terminal::eprint(&format!("warning: {warning}\n")))
+            .ok(),
+        _ => None,
+    };
     let names: Vec<String> = selected.iter().map(|s| s.name.clone()).collect();
 
     let tool = Tool {
@@ -195,6 +215,7 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
     if args.instructions {
         count_instructions(&mut report, suite.as_ref(), args.quiet)?;
     }
+    record_profiles_dir(args, &mut report);
 
     write_outputs(args, &report, baseline.as_ref())?;
     let mut comparison = baseline
@@ -216,7 +237,49 @@ pub(crate) fn run(args: &BenchArgs) -> CommandResult {
             args.quiet,
         )?;
     }
-    print(args, &report, comparison.as_ref(), &compare_options)
+    let outcome = print(args, &report, comparison.as_ref(), &compare_options)?;
+    if let Some(dir) = &args.profile {
+        let profiles = suite.profile(&names, &options)?;
+        let regressed = comparison
+            .as_ref()
+            .map(Comparison::scenarios_regressed)
+            .unwrap_or_default();
+        let (differentials, warnings) = baseline_profiles
+            .map(|baseline| baseline.differentials(&regressed))
+            .unwrap_or_default();
+        write_profiles(dir, &profiles, &differentials, warnings, args.quiet)?;
+    }
+    Ok(outcome)
+}
+
+/// With `--save` and `--profile`, the report records where its profiles are, so that a later
+/// comparison with it can draw differential flamegraphs.
+fn record_profiles_dir(args: &BenchArgs, report: &mut Report) {
+    if let (Some(dir), Some(save)) = (&args.profile, &args.save) {
+        report.profiles = Some(profile_files::recorded_dir(save, dir));
+    }
+}
+
+/// `--profile DIR`: writes the profiles' files, and says what it wrote and what it could not.
+fn write_profiles(
+    dir: &std::path::Path,
+    profiles: &[ScenarioProfile],
+    differentials: &[Differential],
+    mut warnings: Vec<String>,
+    quiet: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let written = profile_files::write_dir(dir, profiles, differentials)?;
+    warnings.extend(written.warnings.iter().cloned());
+    for warning in warnings {
+        terminal::eprint(&format!("warning: {warning}\n"));
+    }
+    if !quiet {
+        terminal::eprint(&format!(
+            "{}\n",
+            profile_files::summary(dir, &written, profiles.len())
+        ));
+    }
+    Ok(())
 }
 
 /// `--save`, `--hgrm` and `--plot`.
@@ -318,7 +381,7 @@ fn compare_rev(
         name: "catga".into(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let (baseline, report) = rev::paired_rounds(
+    let (baseline, mut report) = rev::paired_rounds(
         &baseline_target,
         &current,
         &names,
@@ -326,14 +389,35 @@ fn compare_rev(
         &tool,
         &interrupts,
     )?;
-    drop(worktree);
+    record_profiles_dir(args, &mut report);
     write_outputs(args, &report, Some(&baseline))?;
     let compare_options = CompareOptions {
         paired: true,
         ..compare_options
     };
     let comparison = compare::compare(&baseline, &report, &compare_options)?;
-    print(args, &report, Some(&comparison), &compare_options)
+    let outcome = print(args, &report, Some(&comparison), &compare_options)?;
+    if let Some(dir) = &args.profile {
+        // REV's regressed scenarios are profiled too, while its worktree is still there: the
+        // baseline of their differential flamegraphs.
+        let regressed: Vec<String> = comparison
+            .scenarios_regressed()
+            .into_iter()
+            .filter(|name| names.contains(name))
+            .collect();
+        let profiles = current.profile(&names, &options).map_err(interrupted)?;
+        let baseline_profiles = if regressed.is_empty() {
+            Vec::new()
+        } else {
+            baseline_target
+                .profile(&regressed, &options)
+                .map_err(interrupted)?
+        };
+        let differentials = profile_files::differentials_from(&baseline_profiles, &regressed);
+        write_profiles(dir, &profiles, &differentials, Vec::new(), args.quiet)?;
+    }
+    drop(worktree);
+    Ok(outcome)
 }
 
 /// Counts the instructions per operation of every scenario of `report` that is counted (not

@@ -244,6 +244,7 @@ fn outputs_that_cannot_be_written_exit_2_before_measuring() {
         ("--save", ".", "is a directory"),
         ("--plot", "missing/latency.svg", "does not exist"),
         ("--hgrm", "a_file", "is a file, not a directory"),
+        ("--profile", "a_file/profiles", "is a file, not a directory"),
     ] {
         // `--save` to a good path too: it is written only after measuring.
         let good = if flag == "--save" { "--plot" } else { "--save" };
@@ -469,6 +470,76 @@ fn hgrm_files_plot_and_json_are_written() {
     assert!(hgrm.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
     let svg = std::fs::read_to_string(dir.path().join("latency.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("send_command"));
+}
+
+#[test]
+fn profiles_name_each_scenarios_frames_and_a_regression_gets_a_differential_flamegraph() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = bench(dir.path(), &["--profile", "prof", "--save", "base.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let prof = dir.path().join("prof");
+    for scenario in ["direct_call", "boxed_dyn", "channel_actor", "send_command"] {
+        for file in [".svg", ".folded", ".alloc.txt", ".alloc.folded"] {
+            let path = prof.join(format!("{scenario}{file}"));
+            assert!(path.is_file(), "{}", path.display());
+        }
+    }
+    // The scenario's own code, by name, in its stacks and its flamegraph.
+    let folded = std::fs::read_to_string(prof.join("send_command.folded")).unwrap();
+    assert!(
+        folded.contains("catga_bench::builtin::SendCommand")
+            && folded.contains("catga::mediator::"),
+        "{folded}"
+    );
+    let svg = std::fs::read_to_string(prof.join("send_command.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("SendCommand"));
+    // `boxed_dyn` allocates its boxed future: one allocation per operation, at its handler.
+    let sites = std::fs::read_to_string(prof.join("boxed_dyn.alloc.txt")).unwrap();
+    assert!(
+        sites.contains("1.00 allocations") && sites.contains("BoxedHandler>::handle"),
+        "{sites}"
+    );
+    let base = load(&dir.path().join("base.json"));
+    assert_eq!(
+        base["profiles"], "prof",
+        "the report says where its profiles are"
+    );
+
+    // Against a baseline twice as fast, `send_command` regresses: its differential flamegraph
+    // is drawn against the baseline's stacks.
+    save(&dir.path().join("fast.json"), &faster(&base, 0.5, 2.0));
+    let (code, _, stderr) = bench(
+        dir.path(),
+        &["--compare", "fast.json", "--profile", "now", "--no-confirm"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let diff = std::fs::read_to_string(dir.path().join("now/send_command.diff.svg")).unwrap();
+    assert!(diff.contains("SendCommand"));
+    assert!(
+        !dir.path().join("now/direct_call.diff.svg").exists(),
+        "only regressed scenarios"
+    );
+
+    // Without the baseline's stacks, the comparison still stands, and says what is missing.
+    std::fs::remove_file(prof.join("send_command.folded")).unwrap();
+    let (code, _, stderr) = bench(
+        dir.path(),
+        &[
+            "--compare",
+            "fast.json",
+            "--profile",
+            "later",
+            "--no-confirm",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("warning: no differential flamegraph for `send_command`")
+            && stderr.contains("send_command.folded"),
+        "{stderr}"
+    );
+    assert!(dir.path().join("later/send_command.svg").is_file());
+    assert!(!dir.path().join("later/send_command.diff.svg").exists());
 }
 
 #[test]

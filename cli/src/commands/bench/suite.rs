@@ -7,6 +7,7 @@ use std::error::Error;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use catga_bench::profile::{self, ScenarioProfile};
 use catga_bench::project::ScenarioInfo;
 use catga_bench::report::{Report, Tool};
 use catga_bench::target::BenchTarget;
@@ -29,6 +30,13 @@ pub(crate) trait Suite {
     /// The instructions per operation of the scenario `name`, counted over `ops` operations
     /// under callgrind (`catga_bench::instructions`).
     fn count_instructions(&self, name: &str, ops: u64) -> Result<f64, Box<dyn Error>>;
+
+    /// Profiles the scenarios named in `names` where they run (`catga_bench::profile`).
+    fn profile(
+        &self,
+        names: &[String],
+        options: &RunOptions,
+    ) -> Result<Vec<ScenarioProfile>, Box<dyn Error>>;
 
     /// One line on scenarios this suite could have but left out, and how to add them.
     fn absent_note(&self) -> Option<String> {
@@ -83,6 +91,15 @@ impl Builtin {
         let infos = scenarios.iter().map(ScenarioInfo::of).collect();
         Builtin { scenarios, infos }
     }
+
+    /// The scenarios named in `names`, in the suite's order.
+    fn selected(&self, names: &[String]) -> Vec<Scenario> {
+        self.scenarios
+            .iter()
+            .filter(|scenario| names.iter().any(|name| name == scenario.name()))
+            .cloned()
+            .collect()
+    }
 }
 
 impl Suite for Builtin {
@@ -96,13 +113,11 @@ impl Suite for Builtin {
         options: &RunOptions,
         tool: &Tool,
     ) -> Result<Report, Box<dyn Error>> {
-        let selected: Vec<Scenario> = self
-            .scenarios
-            .iter()
-            .filter(|scenario| names.iter().any(|name| name == scenario.name()))
-            .cloned()
-            .collect();
-        Ok(catga_bench::run(&selected, options, tool.clone())?)
+        Ok(catga_bench::run(
+            &self.selected(names),
+            options,
+            tool.clone(),
+        )?)
     }
 
     fn count_instructions(&self, name: &str, ops: u64) -> Result<f64, Box<dyn Error>> {
@@ -126,6 +141,14 @@ impl Suite for Builtin {
             ops,
             scratch.path(),
         )?)
+    }
+
+    fn profile(
+        &self,
+        names: &[String],
+        options: &RunOptions,
+    ) -> Result<Vec<ScenarioProfile>, Box<dyn Error>> {
+        Ok(profile::run(&self.selected(names), options)?)
     }
 
     fn absent_note(&self) -> Option<String> {
@@ -164,5 +187,13 @@ impl Suite for BenchTarget {
 
     fn count_instructions(&self, name: &str, ops: u64) -> Result<f64, Box<dyn Error>> {
         Ok(BenchTarget::count_instructions(self, name, ops)?)
+    }
+
+    fn profile(
+        &self,
+        names: &[String],
+        options: &RunOptions,
+    ) -> Result<Vec<ScenarioProfile>, Box<dyn Error>> {
+        Ok(BenchTarget::profile(self, names, options)?)
     }
 }
