@@ -49,6 +49,9 @@ enum Command {
     Rules(commands::rules::RulesArgs),
     /// Print the documentation of one lint rule
     Explain(commands::explain::ExplainArgs),
+    /// Run the language server over stdin and stdout (for editors: diagnostics while typing,
+    /// quick fixes, rule docs on hover)
+    Server(commands::server::ServerArgs),
     /// Measure the runtime, or your project's scenarios, against reference baselines; save
     /// reports and compare with one
     Bench(commands::bench::BenchArgs),
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         },
         Command::Rules(args) => commands::rules::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
+        Command::Server(args) => commands::server::run(&args),
         Command::Bench(args) => commands::bench::run(&args),
         Command::Completions(args) => commands::completions::run(&args),
     };

@@ -91,9 +91,18 @@ fn allowable(diagnostic: &Diagnostic) -> bool {
         && diagnostic.code != crate::rules::UNUSED_ALLOW.meta.code
 }
 
+/// The comment line `--add-allow` writes for `codes`, indented with `indent`, line break
+/// included.
+pub(crate) fn allow_comment(indent: &str, codes: &[&str]) -> String {
+    format!(
+        "{indent}// catga-allow({}): {REASON_PLACEHOLDER}\n",
+        codes.join(", ")
+    )
+}
+
 /// `text` with a comment above each of `lines` (1-based) naming its codes; `None` when the
 /// comments would change the file's tokens.
-fn with_allows(text: &str, lines: &BTreeMap<u32, BTreeSet<String>>) -> Option<String> {
+pub(crate) fn with_allows(text: &str, lines: &BTreeMap<u32, BTreeSet<String>>) -> Option<String> {
     let mut out = String::with_capacity(text.len() + lines.len() * 48);
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = u32::try_from(index + 1).ok()?;
@@ -103,10 +112,7 @@ fn with_allows(text: &str, lines: &BTreeMap<u32, BTreeSet<String>>) -> Option<St
                 .take_while(|c| c.is_whitespace() && *c != '\n')
                 .collect();
             let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
-            out.push_str(&format!(
-                "{indent}// catga-allow({}): {REASON_PLACEHOLDER}\n",
-                codes.join(", ")
-            ));
+            out.push_str(&allow_comment(&indent, &codes));
         }
         out.push_str(line);
     }

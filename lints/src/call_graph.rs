@@ -258,7 +258,7 @@ fn process_wait(call: &syn::ExprMethodCall, method: &str, resolver: &Resolver) -
     if !matches!(method, "output" | "status" | "wait" | "wait_with_output") {
         return None;
     }
-    let chain = crate::locals::method_chain(&call.receiver);
+    let chain = crate::semantic::method_chain(&call.receiver);
     let syn::Expr::Call(root) = chain.root else {
         return None;
     };
@@ -276,7 +276,7 @@ fn process_wait(call: &syn::ExprMethodCall, method: &str, resolver: &Resolver) -
 /// `tokio::runtime::Handle::block_on` when the receiver evidently is a handle or runtime
 /// (`Handle::current().block_on(..)`), else `.block_on(..)`.
 fn blocking_method_name(call: &syn::ExprMethodCall, method: &str, resolver: &Resolver) -> String {
-    let root = crate::locals::method_chain(&call.receiver).root;
+    let root = crate::semantic::method_chain(&call.receiver).root;
     let owner = match root {
         syn::Expr::Call(root) => resolver.resolve_expr(&root.func).and_then(|path| {
             let (owner, _) = path.rsplit_once("::")?;
@@ -298,11 +298,19 @@ enum Callee {
 
 /// For every plain fn of the workspace that blocks, directly or through other plain fns: the
 /// chain of fn names down to the blocking call.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BlockingChains<'a> {
-    /// Every definition of a path (cfg variants may define one twice).
-    nodes: HashMap<&'a str, Vec<&'a FnNode>>,
+    nodes: Nodes<'a>,
     memo: HashMap<&'a str, Option<Vec<String>>>,
+}
+
+/// Where the definitions of a path are looked up.
+#[derive(Debug)]
+enum Nodes<'a> {
+    /// Every definition of a path (cfg variants may define one twice).
+    Own(HashMap<&'a str, Vec<&'a FnNode>>),
+    /// The workspace index's table of fns: no pass over the fns to build one.
+    Index(&'a crate::workspace::WorkspaceIndex<'a>),
 }
 
 impl<'a> BlockingChains<'a> {
@@ -313,8 +321,23 @@ impl<'a> BlockingChains<'a> {
             index.entry(node.path.as_str()).or_default().push(node);
         }
         BlockingChains {
-            nodes: index,
+            nodes: Nodes::Own(index),
             memo: HashMap::new(),
+        }
+    }
+
+    /// The fns of `index`, through its table of fns.
+    pub fn on_index(index: &'a crate::workspace::WorkspaceIndex<'a>) -> BlockingChains<'a> {
+        BlockingChains {
+            nodes: Nodes::Index(index),
+            memo: HashMap::new(),
+        }
+    }
+
+    fn definitions(&self, path: &str) -> Vec<&'a FnNode> {
+        match &self.nodes {
+            Nodes::Own(nodes) => nodes.get(path).cloned().unwrap_or_default(),
+            Nodes::Index(index) => index.fn_definitions(path),
         }
     }
 
@@ -327,7 +350,7 @@ impl<'a> BlockingChains<'a> {
         }
         // Cycles: a fn is taken not to block while its own chain is being worked out.
         self.memo.insert(path, None);
-        let definitions = self.nodes.get(path).cloned().unwrap_or_default();
+        let definitions = self.definitions(path);
         let mut chain = None;
         if !definitions.is_empty() && definitions.iter().all(|node| !node.is_async) {
             let mut all = true;

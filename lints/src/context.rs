@@ -20,9 +20,9 @@ use crate::call_graph::CallGraphRecorder;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::facts::{FactRecorder, FileFacts};
 use crate::file_index::FileIndex;
-use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::{Resolver, Scope, is_catga_item};
 use crate::rule::{FileEnv, FnSyntax, Rule, RuleCx};
+use crate::semantic::Bindings;
 use std::fmt;
 use syn::visit::{self, Visit};
 
@@ -397,7 +397,8 @@ pub(crate) fn walk_file(
         diagnostics: Vec::new(),
         facts: FileFacts::default(),
         pending_closure: None,
-        locals: Locals::tracking_types(env.source.text.contains("handler(")),
+        // What a local's value is constructed as only matters to `.handler(var)` registrations.
+        bindings: Bindings::new(env.source.text.contains("handler(")),
         awaited: false,
         awaited_next: false,
         call_graph: CallGraphRecorder::default(),
@@ -424,7 +425,8 @@ struct Walker<'a> {
     facts: FileFacts,
     /// The kind the next closure visited gets (set just before visiting a closure argument).
     pending_closure: Option<ClosureKind>,
-    locals: Locals,
+    /// The semantic model's locals at this point of the walk.
+    bindings: Bindings<'static>,
     /// The expression whose hooks run now is the operand of `.await`.
     awaited: bool,
     /// The next expression visited is the operand of `.await`.
@@ -443,7 +445,7 @@ macro_rules! run_hooks {
                     file_index: $walker.file_index,
                     resolver: &$walker.resolver,
                     frames: &$walker.frames,
-                    locals: &$walker.locals,
+                    bindings: &$walker.bindings,
                     awaited: $walker.awaited,
                     meta: rule.meta,
                     severity,
@@ -480,11 +482,11 @@ impl Walker<'_> {
             is_async: sig.asyncness.is_some(),
             returns_result: returns_result(sig),
         });
-        let mark = self.locals.mark();
+        let mark = self.bindings.mark();
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
-                self.locals
-                    .bind_pattern(&typed.pat, &LocalOrigin::of_type(&typed.ty, &self.resolver));
+                self.bindings
+                    .walk_param(&typed.pat, &typed.ty, &self.resolver);
             }
         }
         self.with_frames(frames, |walker| {
@@ -493,7 +495,7 @@ impl Walker<'_> {
             walker.visit_signature(sig);
             walker.visit_block(body);
         });
-        self.locals.reset(mark);
+        self.bindings.reset(mark);
         self.call_graph.leave_fn();
     }
 
@@ -609,10 +611,10 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         if let Some(scope) = scope {
             self.resolver.push(scope);
         }
-        let mark = self.locals.mark();
+        let mark = self.bindings.mark();
         run_hooks!(self, block, block, block);
         visit::visit_block(self, block);
-        self.locals.reset(mark);
+        self.bindings.reset(mark);
         if pushed {
             self.resolver.pop();
         }
@@ -629,7 +631,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         .expr(
             expr,
-            &self.locals,
+            &self.bindings,
             ScopeView {
                 frames: &self.frames,
             },
@@ -658,18 +660,14 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         } else {
             pending.unwrap_or(ClosureKind::Other)
         };
-        let mark = self.locals.mark();
+        let mark = self.bindings.mark();
         for input in &closure.inputs {
-            let origin = match input {
-                syn::Pat::Type(typed) => LocalOrigin::of_type(&typed.ty, &self.resolver),
-                _ => LocalOrigin::default(),
-            };
-            self.locals.bind_pattern(input, &origin);
+            self.bindings.walk_closure_input(input, &self.resolver);
         }
         self.with_frames(vec![Frame::Closure(kind)], |walker| {
             visit::visit_expr_closure(walker, closure)
         });
-        self.locals.reset(mark);
+        self.bindings.reset(mark);
     }
 
     fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
@@ -685,16 +683,15 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             self.visit_attribute(attr);
         }
         self.visit_expr(&for_loop.expr);
-        let mark = self.locals.mark();
-        self.locals
-            .bind_pattern(&for_loop.pat, &LocalOrigin::default());
+        let mark = self.bindings.mark();
+        self.bindings.bind_unknown(&for_loop.pat);
         self.visit_block(&for_loop.body);
-        self.locals.reset(mark);
+        self.bindings.reset(mark);
     }
 
     fn visit_local(&mut self, local: &'ast syn::Local) {
         visit::visit_local(self, local);
-        self.locals.bind_local(local, &self.resolver);
+        self.bindings.walk_local(local, &self.resolver);
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {

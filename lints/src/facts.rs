@@ -7,9 +7,9 @@
 //! one name in different modules stay apart.
 
 use crate::context::{HandlerKind, ScopeView, handler_kind, is_test_attr};
-use crate::diagnostic::Span;
-use crate::locals::Locals;
+use crate::diagnostic::{Edit, Span};
 use crate::resolve::{Resolver, is_catga_item};
+use crate::semantic::Bindings;
 use crate::source::SourceFile;
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +102,9 @@ pub struct TypeDef {
     pub serde: bool,
     /// Declared with generic parameters.
     pub generic: bool,
+    /// For a struct without fields that does not derive `Default`: the edit that adds it (into
+    /// its last `#[derive(..)]`, or as a `#[derive(Default)]` line above it).
+    pub default_derive: Option<Edit>,
 }
 
 /// One field of a struct or enum variant.
@@ -209,6 +212,20 @@ pub struct HandlerImpl {
     pub indent: String,
     /// `#[catga::handler]` is on the impl.
     pub has_handler_attr: bool,
+    /// `impl Trait<M> for Type`: from the `impl` keyword through the self type.
+    pub header_span: Span,
+    /// That header's text on one line.
+    pub header: String,
+    /// Where an attribute on its own line goes: after the impl's doc comments, before its other
+    /// attributes; and what to write after the attribute there (a newline and the line's
+    /// indentation, or a space when other code precedes it on that line).
+    pub attr_insert: (Span, String),
+    /// `use catga::handler;` is in scope, so the attribute is written `#[handler]`.
+    pub handler_attr_imported: bool,
+    /// The trait is written under its own name (`Handler`, `EventHandler`, `Saga`, with or
+    /// without a path), not through an alias (`use catga::EventHandler as OnEvent;`):
+    /// `#[catga::handler]` reads the name as written and rejects an alias.
+    pub trait_named: bool,
     /// The impl is test code.
     pub in_test: bool,
     /// The impl has generic parameters.
@@ -349,11 +366,23 @@ fn first_generic_type(path: &syn::Path) -> Option<&syn::Type> {
     })
 }
 
+/// Whether catga's attribute `name` is on the item, however written: `#[catga::handler]`,
+/// `#[handler]` after `use catga::handler;`, or inside `#[cfg_attr(.., catga::handler)]`.
 fn has_catga_attr(resolver: &Resolver, attrs: &[syn::Attribute], name: &str) -> bool {
-    attrs.iter().any(|attr| {
+    let names = |path: &syn::Path| {
         resolver
-            .resolve(attr.path())
+            .resolve(path)
             .is_some_and(|path| is_catga_item(&path, name))
+    };
+    attrs.iter().any(|attr| {
+        if attr.path().is_ident("cfg_attr") {
+            return attr
+                .parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+                )
+                .is_ok_and(|nested| nested.iter().skip(1).any(|meta| names(meta.path())));
+        }
+        names(attr.path())
     })
 }
 
@@ -367,6 +396,57 @@ fn line_start(source: &SourceFile, offset: usize) -> (Span, String) {
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
     (source.span_of_bytes(start, start), indent)
+}
+
+/// Where a line inserted before the code at byte `offset` goes (an empty span there), and what
+/// follows the inserted text: a newline and the indentation of that line, or a space when other
+/// code precedes `offset` on its line.
+fn line_insert(source: &SourceFile, offset: usize) -> (Span, String) {
+    let text = &source.text;
+    let line_start = text[..offset].rfind('\n').map_or(0, |newline| newline + 1);
+    let indent = &text[line_start..offset];
+    let separator = if indent.chars().all(|c| c == ' ' || c == '\t') {
+        format!("\n{indent}")
+    } else {
+        " ".to_string()
+    };
+    (source.span_of_bytes(offset, offset), separator)
+}
+
+/// The edit adding `Default` to a struct: into its last `#[derive(..)]`, or as a new
+/// `#[derive(Default)]` line just above the struct (after its doc comments).
+fn default_derive(source: &SourceFile, item: &syn::ItemStruct) -> Edit {
+    let derive = item.attrs.iter().rev().find_map(|attr| match &attr.meta {
+        syn::Meta::List(list) if list.path.is_ident("derive") => Some(list),
+        _ => None,
+    });
+    if let Some(list) = derive {
+        return match list.tokens.clone().into_iter().last() {
+            Some(last) => {
+                let trailing_comma =
+                    matches!(&last, proc_macro2::TokenTree::Punct(punct) if punct.as_char() == ',');
+                let end = source.span_from(last.span()).end;
+                let content = if trailing_comma {
+                    " Default"
+                } else {
+                    ", Default"
+                };
+                Edit::insert_after(source.span_of_bytes(end, end), content)
+            }
+            None => Edit::insert_before(source.span_from(list.delimiter.span().close()), "Default"),
+        };
+    }
+    let start = match &item.vis {
+        syn::Visibility::Inherited => source.span_of(&item.struct_token).start,
+        vis => source.span_of(vis).start,
+    };
+    let (at, separator) = line_insert(source, start);
+    Edit::insert_before(at, format!("#[derive(Default)]{separator}"))
+}
+
+/// Source text on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Records facts during the walk.
@@ -391,6 +471,12 @@ impl FactRecorder<'_> {
                     &s.attrs,
                     vec![fields],
                 );
+                if s.fields.is_empty() && !derives(&s.attrs, "Default") {
+                    let edit = default_derive(self.source, s);
+                    if let Some(def) = self.facts.types.last_mut() {
+                        def.default_derive = Some(edit);
+                    }
+                }
                 self.derives(&s.attrs, &s.ident, s.fields.iter().collect(), in_test);
             }
             syn::Item::Enum(e) => {
@@ -419,6 +505,7 @@ impl FactRecorder<'_> {
                     // An alias is what it names: rules look through its one field.
                     serde: false,
                     generic: !alias.generics.params.is_empty(),
+                    default_derive: None,
                 });
             }
             _ => {}
@@ -455,6 +542,7 @@ impl FactRecorder<'_> {
             default_constructible: derives(attrs, "Default"),
             serde: derives(attrs, "Serialize") && derives(attrs, "Deserialize"),
             generic: !generics.params.is_empty(),
+            default_derive: None,
         });
     }
 
@@ -478,6 +566,32 @@ impl FactRecorder<'_> {
             let (line_start, indent) =
                 line_start(self.source, self.source.span_of(&item.impl_token).start);
             let self_span = self.source.span_of(&item.self_ty);
+            let header_span = self
+                .source
+                .join(self.source.span_of(&item.impl_token), self_span);
+            let header = format!(
+                "impl {} for {}",
+                one_line(self.source.text_of(self.source.span_of(trait_path))),
+                one_line(self.source.text_of(self_span))
+            );
+            // After the doc comments (rustdoc style), before every other attribute.
+            let attr_start = match item.attrs.iter().find(|attr| !attr.path().is_ident("doc")) {
+                Some(attr) => self.source.span_of(attr).start,
+                None => match (&item.defaultness, &item.unsafety) {
+                    (Some(defaultness), _) => self.source.span_of(defaultness).start,
+                    (None, Some(unsafety)) => self.source.span_of(unsafety).start,
+                    (None, None) => self.source.span_of(&item.impl_token).start,
+                },
+            };
+            let attr_insert = line_insert(self.source, attr_start);
+            let handler_attr_imported = self
+                .resolver
+                .resolve(&syn::Path::from(syn::Ident::new(
+                    "handler",
+                    proc_macro2::Span::call_site(),
+                )))
+                .as_deref()
+                == Some("catga::handler");
             if has_handler_attr {
                 self.facts.registrations.push(Registration {
                     kind: RegistrationKind::Attribute,
@@ -494,6 +608,18 @@ impl FactRecorder<'_> {
                 line_start,
                 indent,
                 has_handler_attr,
+                header_span,
+                header,
+                attr_insert,
+                handler_attr_imported,
+                trait_named: trait_path.segments.last().is_some_and(|segment| {
+                    segment.ident
+                        == match kind {
+                            HandlerKind::Handler => "Handler",
+                            HandlerKind::EventHandler => "EventHandler",
+                            HandlerKind::Saga => "Saga",
+                        }
+                }),
                 in_test,
                 generic: !item.generics.params.is_empty(),
                 saga_state,
@@ -634,7 +760,7 @@ impl FactRecorder<'_> {
     }
 
     /// Record facts from an expression: builder registrations, `.auto_register()` and publishes.
-    pub(crate) fn expr(&mut self, expr: &syn::Expr, locals: &Locals, scope: ScopeView<'_>) {
+    pub(crate) fn expr(&mut self, expr: &syn::Expr, bindings: &Bindings<'_>, scope: ScopeView<'_>) {
         let syn::Expr::MethodCall(call) = expr else {
             return;
         };
@@ -670,7 +796,7 @@ impl FactRecorder<'_> {
             // A variable: its evident type, if the binding shows one.
             syn::Expr::Path(path) if path.path.get_ident().is_some() && path.qself.is_none() => {
                 let name = path.path.segments[0].ident.to_string();
-                match locals.get(&name) {
+                match bindings.get(&name) {
                     Some(origin) => origin.constructed.clone().map(|canonical| TypeRef {
                         name: canonical
                             .rsplit("::")

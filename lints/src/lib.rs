@@ -18,7 +18,11 @@ pub mod facts;
 mod file_index;
 mod fix;
 mod imports;
-pub mod locals;
+pub mod live;
+/// Where a local came from: the public part of the semantic model, at its old path.
+pub mod locals {
+    pub use crate::semantic::{LocalOrigin, MethodChain, method_chain};
+}
 mod locks;
 pub mod output;
 pub mod resolve;
@@ -27,6 +31,7 @@ mod rules;
 pub mod rules_doc;
 mod run;
 mod scan;
+mod semantic;
 pub mod source;
 mod suppress;
 pub mod workspace;
@@ -36,6 +41,7 @@ pub use config::Settings;
 pub use diagnostic::{Applicability, Diagnostic, Edit, Fix, Position, Severity, Span, apply_edits};
 pub use error::LintError;
 pub use fix::FixMode;
+pub use live::{FindingsDiff, LiveWorkspace, allow_edit};
 pub use rule::{FixAvailability, RuleMeta};
 pub use rules::{rule, rules};
 pub use run::{AppliedFix, FileDiff, LintOptions, LintReport, Phase, Progress, lint};

@@ -4,11 +4,13 @@
 //! a guard (`fn state(&self) -> RefMut<'_, State>`).
 //!
 //! Method calls are only syntax, so a call counts as taking a lock when the receiver's declared
-//! type (see [`TypeEnv::chain_of`]) says which lock it is, or when the call itself leaves no
+//! type (see [`SemanticModel::chain_of`]) says which lock it is, or when the call itself leaves no
 //! doubt: `.lock()` whose result is unwrapped (`.unwrap()`, `.expect(..)`, `.map_err(..)?`, `?`)
 //! is std's poisoning `Mutex`, and so is `.read()`/`.write()` unwrapped for std's `RwLock`.
 
-use crate::file_index::{FileIndex, TypeEnv, innermost_value, type_chain};
+use crate::file_index::FileIndex;
+use crate::semantic::SemanticModel;
+use crate::semantic::types::{innermost_value, type_chain};
 use std::collections::HashMap;
 
 /// What a guard guards, for messages.
@@ -175,7 +177,7 @@ impl Locks {
     pub(crate) fn guard_of<'a>(
         &self,
         expr: &'a syn::Expr,
-        env: &TypeEnv<'_, 'a>,
+        model: &SemanticModel<'_, 'a>,
     ) -> Option<(GuardKind, &'a syn::Expr)> {
         let mut call = expr;
         let mut unwrapped = false;
@@ -197,8 +199,8 @@ impl Locks {
         }
         let kind = match call {
             syn::Expr::MethodCall(method) => self
-                .lock_method(method, unwrapped, env)
-                .or_else(|| self.guard_fn_call(method, env))?,
+                .lock_method(method, unwrapped, model)
+                .or_else(|| self.guard_fn_call(method, model))?,
             syn::Expr::Call(call) => {
                 let syn::Expr::Path(path) = &*call.func else {
                     return None;
@@ -224,7 +226,7 @@ impl Locks {
         &self,
         call: &syn::ExprMethodCall,
         unwrapped: bool,
-        env: &TypeEnv<'_, '_>,
+        model: &SemanticModel<'_, '_>,
     ) -> Option<GuardKind> {
         const LOCK_METHODS: &[&str] = &[
             "lock",
@@ -242,7 +244,7 @@ impl Locks {
         if !call.args.is_empty() || !LOCK_METHODS.contains(&call.method.to_string().as_str()) {
             return None;
         }
-        let chain = env.chain_of(&call.receiver);
+        let chain = model.chain_of(&call.receiver);
         let receiver = Receiver::of(chain.as_deref().and_then(innermost_value));
         let parking_lot_unknown = receiver == Receiver::Unknown && self.parking_lot;
         Some(match (call.method.to_string().as_str(), receiver) {
@@ -276,13 +278,13 @@ impl Locks {
     fn guard_fn_call(
         &self,
         call: &syn::ExprMethodCall,
-        env: &TypeEnv<'_, '_>,
+        model: &SemanticModel<'_, '_>,
     ) -> Option<GuardKind> {
         let on_self =
             matches!(&*call.receiver, syn::Expr::Path(path) if path.path.is_ident("self"));
         // A method of another type may share the name: ask for `self.` or a receiver whose
         // type the file declares in this module.
-        let declared_here = env
+        let declared_here = model
             .chain_of(&call.receiver)
             .as_deref()
             .and_then(innermost_value)

@@ -507,6 +507,12 @@ impl Resolver {
         }
     }
 
+    /// The name of the crate the file belongs to (`shop`; `crate` when unknown): the first
+    /// segment of [`Resolver::canonical`] paths into this crate.
+    pub fn crate_name(&self) -> &str {
+        self.file_module.split("::").next().unwrap_or("crate")
+    }
+
     /// Enter a nested scope (an inline module or a block with items).
     pub fn push(&mut self, scope: Scope) {
         self.scopes.push(scope);
@@ -571,6 +577,15 @@ impl Resolver {
             return Some(segments.join("::"));
         }
         self.canonical_in(self.scopes.len().checked_sub(1)?, &segments, 0)
+    }
+
+    /// The path from the file's root module of an item the file declares: `Pool` declared in
+    /// inline module `a` is `self::a::Pool`, wherever in `a` it is named. `None` when `path`
+    /// does not name an item of this file.
+    pub fn local_path(&self, path: &syn::Path) -> Option<String> {
+        let canonical = self.canonical(path)?;
+        let inner = canonical.strip_prefix(&self.file_module)?;
+        (inner.is_empty() || inner.starts_with("::")).then(|| format!("self{inner}"))
     }
 
     /// [`Resolver::canonical`] of `segments` as written in scope `at`; `depth` bounds how many

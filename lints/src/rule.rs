@@ -41,7 +41,8 @@
 //! The engine walks every file once and calls, for every enabled rule that sets the hook:
 //! - [`Hooks::file`]: once per file, before anything else; `cx.file()` is the whole `syn::File`
 //!   and `cx.file_index()` its declarations (struct fields, statics, every fn with its impl),
-//!   built once for all such rules.
+//!   built once for all such rules. A rule that scans a fn body asks types and locals of
+//!   `crate::semantic::SemanticModel::for_fn(index, site)`, binding as it goes.
 //! - [`Hooks::item`]: every item, nested ones included, before entering it (the context is the
 //!   enclosing one; use [`RuleCx::handler_kind_of`] to classify an `impl`).
 //! - [`Hooks::function`]: every fn with a body (free fns, impl methods, trait default methods),
@@ -96,8 +97,8 @@ use crate::config::Settings;
 use crate::context::{AsyncContext, Frame, HandlerKind, ScopeView};
 use crate::diagnostic::{Diagnostic, Edit, Fix, Severity, Span};
 use crate::file_index::FileIndex;
-use crate::locals::{LocalOrigin, Locals};
 use crate::resolve::Resolver;
+use crate::semantic::{Bindings, LocalOrigin};
 use crate::source::SourceFile;
 use crate::workspace::{WorkspaceCx, WorkspaceIndex};
 use std::collections::BTreeSet;
@@ -219,7 +220,7 @@ pub struct RuleCx<'a> {
     pub(crate) file_index: Option<&'a FileIndex<'a>>,
     pub(crate) resolver: &'a Resolver,
     pub(crate) frames: &'a [Frame],
-    pub(crate) locals: &'a Locals,
+    pub(crate) bindings: &'a Bindings<'a>,
     pub(crate) awaited: bool,
     pub(crate) meta: &'static RuleMeta,
     pub(crate) severity: Severity,
@@ -314,7 +315,7 @@ impl<'a> RuleCx<'a> {
     /// Where the local variable `name` visible here was bound from (`let`, fn and closure
     /// parameters, `for` patterns); `None` for names not bound in the enclosing fn.
     pub fn local(&self, name: &str) -> Option<&'a LocalOrigin> {
-        self.locals.get(name)
+        self.bindings.get(name)
     }
 
     /// [`RuleCx::local`] for an expression that is a plain variable (`rx`); `None` otherwise.

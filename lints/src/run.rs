@@ -12,12 +12,12 @@ use crate::discover::{self, SourceUnit};
 use crate::error::LintError;
 use crate::fix::{self, FixMode};
 use crate::source::SourceFile;
-use crate::workspace::{IndexedFile, WorkspaceCx, WorkspaceIndex};
+use crate::workspace::{IndexTables, IndexedFile, WorkspaceCx, WorkspaceIndex};
 use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Stack size of the lint threads (the parser recurses with the nesting of the code).
-const LINT_THREAD_STACK: usize = 32 * 1024 * 1024;
+pub(crate) const LINT_THREAD_STACK: usize = 32 * 1024 * 1024;
 
 /// The phase of a run that [`Progress`] reports on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,11 +140,11 @@ pub struct LintReport {
 }
 
 /// One file after the per-file pass.
-struct Checked {
-    result: FileResult,
+pub(crate) struct Checked {
+    pub(crate) result: FileResult,
     /// The cache entry to write for the file as it is on disk (absent when the cached entry is
     /// still right).
-    cache_update: Option<(u64, FileResult)>,
+    pub(crate) cache_update: Option<(u64, FileResult)>,
 }
 
 /// Rounds of cross-file fixes (a fix that adds a handler may call for another that registers
@@ -165,11 +165,10 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     let rules = RuleSet::new(settings, &options.select, &options.ignore)?;
     let discovered = discover::discover(&root, &options.paths, &config)?;
     let cache = options.cache.then(|| {
-        let dir = match &discovered.target_dir {
-            Some(target) => target.join("catga").join("lint-cache"),
-            None => root.join(".catga_cache"),
-        };
-        Cache::load(&dir, cache::run_key(&root, settings, &rules))
+        Cache::load(
+            &cache_dir(&root, &discovered),
+            cache::run_key(&root, settings, &rules),
+        )
     });
     let fix_mode = if options.diff && options.fix == FixMode::Off {
         FixMode::Safe
@@ -215,17 +214,22 @@ pub fn lint(options: &LintOptions) -> Result<LintReport, LintError> {
     {
         report.notes.push(note);
     }
-    report.diagnostics.sort_by(|a, b| {
-        a.sort_key()
-            .cmp(&b.sort_key())
-            .then_with(|| a.message.cmp(&b.message))
-    });
+    sort_for_output(&mut report.diagnostics);
     report.diffs.sort_by(|a, b| a.path.cmp(&b.path));
     report
         .applied
         .sort_by(|a, b| (&a.path, a.line, &a.code).cmp(&(&b.path, b.line, &b.code)));
     report.notes.sort();
     Ok(report)
+}
+
+/// Output order: by path, line, column and code, then message.
+pub(crate) fn sort_for_output(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then_with(|| a.message.cmp(&b.message))
+    });
 }
 
 /// A file's text as fixed in memory, with the text read from disk (for the diff and to skip
@@ -465,7 +469,15 @@ impl<'a> Run<'a> {
     }
 }
 
-fn check_env<'a>(
+/// Where a run rooted at `root` keeps its cache: in cargo's target directory when there is one.
+pub(crate) fn cache_dir(root: &std::path::Path, discovered: &discover::Discovered) -> PathBuf {
+    match &discovered.target_dir {
+        Some(target) => target.join("catga").join("lint-cache"),
+        None => root.join(".catga_cache"),
+    }
+}
+
+pub(crate) fn check_env<'a>(
     settings: &'a crate::config::Settings,
     rules: &'a RuleSet,
     unit: &'a SourceUnit,
@@ -480,7 +492,7 @@ fn check_env<'a>(
 }
 
 /// The per-file pass for one file: the cached result, or a check of its text.
-fn check_unit(
+pub(crate) fn check_unit(
     unit: &SourceUnit,
     env: CheckEnv<'_>,
     cache: Option<&Cache>,
@@ -517,9 +529,25 @@ fn read_source(unit: &SourceUnit) -> Result<Option<SourceFile>, LintError> {
 
 /// Run the cross-file rules on the index of every file's facts; their diagnostics per file,
 /// after that file's suppression comments.
-fn workspace_pass(
+pub(crate) fn workspace_pass(
     units: &[SourceUnit],
     results: &[FileResult],
+    rules: &RuleSet,
+    settings: &crate::config::Settings,
+) -> Vec<Vec<Diagnostic>> {
+    if rules.workspace_rules().is_empty() {
+        return vec![Vec::new(); units.len()];
+    }
+    let tables = IndexTables::new(results.iter().map(|result| &result.facts));
+    workspace_pass_with(units, results, &tables, rules, settings)
+}
+
+/// [`workspace_pass`] with the index's tables built already (`tables` must be those of
+/// `results`): what a long-lived workspace runs after each change.
+pub(crate) fn workspace_pass_with(
+    units: &[SourceUnit],
+    results: &[FileResult],
+    tables: &IndexTables,
     rules: &RuleSet,
     settings: &crate::config::Settings,
 ) -> Vec<Vec<Diagnostic>> {
@@ -527,7 +555,7 @@ fn workspace_pass(
     if rules.workspace_rules().is_empty() {
         return per_file;
     }
-    let index = WorkspaceIndex::new(
+    let index = WorkspaceIndex::with_tables(
         units
             .iter()
             .zip(results)
@@ -536,6 +564,7 @@ fn workspace_pass(
                 facts: &result.facts,
             })
             .collect(),
+        tables,
     );
     let mut found = Vec::new();
     for &(rule, severity) in rules.workspace_rules() {

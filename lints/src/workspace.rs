@@ -55,39 +55,135 @@ pub enum SameType {
     Unknown,
 }
 
+/// The lookups of a [`WorkspaceIndex`] that cost a pass over every file to build: type
+/// definitions by workspace-wide path and by name, fns by path. Each entry is a (file, item)
+/// position in the files' facts, kept in (file, item) order, so the tables a long-lived
+/// workspace updates file by file ([`IndexTables::remove_file`], [`IndexTables::add_file`]) are
+/// the ones [`IndexTables::new`] builds from scratch, and every lookup answers the same.
+#[derive(Debug, Clone, Default)]
+pub struct IndexTables {
+    types_by_path: HashMap<String, Vec<(usize, usize)>>,
+    types_by_name: HashMap<String, Vec<(usize, usize)>>,
+    fns_by_path: HashMap<String, Vec<(usize, usize)>>,
+}
+
+impl IndexTables {
+    /// The tables of `files` (the file at position `i` is file `i`).
+    pub fn new<'f>(files: impl IntoIterator<Item = &'f FileFacts>) -> IndexTables {
+        let mut tables = IndexTables::default();
+        for (file, facts) in files.into_iter().enumerate() {
+            tables.add_file(file, facts);
+        }
+        tables
+    }
+
+    /// Add the entries of file `file`, whose facts are `facts`.
+    pub fn add_file(&mut self, file: usize, facts: &FileFacts) {
+        self.edit_file(file, facts, |entries, at| {
+            if let Err(position) = entries.binary_search(&at) {
+                entries.insert(position, at);
+            }
+        });
+    }
+
+    /// Remove the entries of file `file`, whose facts were `facts` when it was added.
+    pub fn remove_file(&mut self, file: usize, facts: &FileFacts) {
+        self.edit_file(file, facts, |entries, at| {
+            if let Ok(position) = entries.binary_search(&at) {
+                entries.remove(position);
+            }
+        });
+    }
+
+    /// `edit` on the entry list of every key `facts` has, with the entry's position; a list
+    /// left empty goes, so the tables hold exactly the keys of the facts indexed.
+    fn edit_file(
+        &mut self,
+        file: usize,
+        facts: &FileFacts,
+        edit: impl Fn(&mut Vec<(usize, usize)>, (usize, usize)),
+    ) {
+        let apply = |table: &mut HashMap<String, Vec<(usize, usize)>>, key: &str, item| {
+            // Looked up by `&str` first: a key is allocated only when it is new.
+            if !table.contains_key(key) {
+                table.insert(key.to_string(), Vec::new());
+            }
+            let entries = table.get_mut(key).expect("the key was just inserted");
+            edit(entries, (file, item));
+            if entries.is_empty() {
+                table.remove(key);
+            }
+        };
+        for (item, def) in facts.types.iter().enumerate() {
+            if let Some(path) = &def.ty.path {
+                apply(&mut self.types_by_path, path, item);
+            }
+            apply(&mut self.types_by_name, &def.ty.name, item);
+        }
+        for (item, node) in facts.fns.iter().enumerate() {
+            apply(&mut self.fns_by_path, &node.path, item);
+        }
+    }
+}
+
 /// Every file's facts, with lookups.
 #[derive(Debug)]
 pub struct WorkspaceIndex<'a> {
     files: Vec<IndexedFile<'a>>,
-    by_path: HashMap<&'a str, Vec<Located<'a, TypeDef>>>,
-    by_name: HashMap<&'a str, Vec<Located<'a, TypeDef>>>,
+    tables: std::borrow::Cow<'a, IndexTables>,
 }
 
 impl<'a> WorkspaceIndex<'a> {
     /// Index `files`.
     pub fn new(files: Vec<IndexedFile<'a>>) -> WorkspaceIndex<'a> {
-        let mut by_path: HashMap<&str, Vec<Located<'a, TypeDef>>> = HashMap::new();
-        let mut by_name: HashMap<&str, Vec<Located<'a, TypeDef>>> = HashMap::new();
-        for file in &files {
-            for def in &file.facts.types {
-                let located = Located {
-                    path: file.path,
-                    fact: def,
-                };
-                if let Some(path) = &def.ty.path {
-                    by_path.entry(path.as_str()).or_default().push(located);
-                }
-                by_name
-                    .entry(def.ty.name.as_str())
-                    .or_default()
-                    .push(located);
-            }
-        }
+        let tables = IndexTables::new(files.iter().map(|file| file.facts));
         WorkspaceIndex {
             files,
-            by_path,
-            by_name,
+            tables: std::borrow::Cow::Owned(tables),
         }
+    }
+
+    /// Index `files` with tables already built for them (kept up to date by the caller, as
+    /// [`crate::LiveWorkspace`] does): no pass over the files.
+    pub fn with_tables(files: Vec<IndexedFile<'a>>, tables: &'a IndexTables) -> WorkspaceIndex<'a> {
+        WorkspaceIndex {
+            files,
+            tables: std::borrow::Cow::Borrowed(tables),
+        }
+    }
+
+    /// The one definition among `entries`, if there is exactly one.
+    fn only_type(&self, entries: &[(usize, usize)]) -> Option<Located<'a, TypeDef>> {
+        match entries {
+            &[(file, item)] => {
+                let file = self.files[file];
+                Some(Located {
+                    path: file.path,
+                    fact: &file.facts.types[item],
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Every definition of the fn at workspace path `path` (cfg variants may define one
+    /// twice), in file order.
+    pub fn fn_definitions(&self, path: &str) -> Vec<&'a crate::call_graph::FnNode> {
+        self.tables
+            .fns_by_path
+            .get(path)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|&(file, item)| &self.files[file].facts.fns[item])
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The blocking chains of the workspace's call graph, on this index's table of fns.
+    pub fn blocking_chains(&self) -> crate::call_graph::BlockingChains<'_> {
+        crate::call_graph::BlockingChains::on_index(self)
     }
 
     /// Every handler, event handler and saga impl.
@@ -151,22 +247,16 @@ impl<'a> WorkspaceIndex<'a> {
     /// name. `None` for types defined outside the workspace and for ambiguous names.
     pub fn definition(&self, ty: &TypeRef) -> Option<Located<'a, TypeDef>> {
         if let Some(path) = &ty.path
-            && let Some(found) = self.by_path.get(path.as_str())
+            && let Some(found) = self.tables.types_by_path.get(path.as_str())
         {
-            return match found.as_slice() {
-                [only] => Some(*only),
-                _ => None,
-            };
+            return self.only_type(found);
         }
-        match self.by_name.get(ty.name.as_str())?.as_slice() {
-            [only] => Some(*only),
-            _ => None,
-        }
+        self.only_type(self.tables.types_by_name.get(ty.name.as_str())?)
     }
 
     /// Whether a type is declared at exactly this workspace-wide path.
     pub fn is_defined(&self, path: &str) -> bool {
-        self.by_path.contains_key(path)
+        self.tables.types_by_path.contains_key(path)
     }
 
     /// The facts of the file diagnostics show as `path`.

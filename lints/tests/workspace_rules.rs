@@ -513,3 +513,123 @@ fn a_blocking_helper_in_another_file_is_followed_through_use_items_and_named_in_
         "`wait_for_tx` blocks the executor thread inside async fn `handle`: `handle` -> `wait_for_tx` -> `confirm` -> `std::thread::sleep`"
     );
 }
+
+/// CATGA010 on a crate with `registration = "attribute"`: `handlers.rs` holds `impl` (after
+/// `declaration`), `app.rs` is `app`; the applicability of the one finding's fix, if any.
+fn attribute_fix(
+    declaration: &str,
+    impl_block: &str,
+    app: &str,
+) -> Option<catga_lints::Applicability> {
+    // `handlers.rs` imports by name: a glob of a crate module could bring in any name, even
+    // `Default`, and then no impl of it is known for sure (the resolver's rule, not this one's).
+    let dir = crate_with(&[
+        ("catga.toml", "registration = \"attribute\"\n"),
+        (
+            "src/lib.rs",
+            "pub mod app;\npub mod handlers;\npub mod types;\n",
+        ),
+        (
+            "src/handlers.rs",
+            &format!(
+                "use catga::prelude::*;\nuse crate::types::{{Ping, RemoteHandler, SharedHandler}};\n\n{declaration}\n\n{impl_block}\n"
+            ),
+        ),
+        (
+            "src/types.rs",
+            "use catga::prelude::*;\n\n#[derive(Debug, Clone, Command)]\n#[command(response = u64)]\npub struct Ping(pub u64);\n\n#[derive(Debug, Default)]\npub struct SharedHandler;\n\npub struct RemoteHandler;\n",
+        ),
+        ("src/app.rs", app),
+    ]);
+    let report = run(dir.path(), &["CATGA010"], FixMode::Off, false);
+    let diagnostic = only(&report);
+    assert_eq!(diagnostic.path, Path::new("src/handlers.rs"));
+    diagnostic.fix.as_ref().map(|fix| fix.applicability)
+}
+
+const AUTO_APP: &str = "pub fn mediator() -> catga::Result<catga::Mediator> {\n    catga::Mediator::builder().auto_register().build()\n}\n";
+
+fn ping_impl(ty: &str) -> String {
+    format!(
+        "impl Handler<Ping> for {ty} {{\n    async fn handle(&self, p: Ping, _ctx: &Context) -> catga::Result<u64> {{\n        Ok(p.0)\n    }}\n}}"
+    )
+}
+
+#[test]
+fn missing_attribute_fix_is_safe_only_when_the_workspace_shows_default() {
+    use catga_lints::Applicability::{Safe, Unsafe};
+    let local = ping_impl("PingHandler");
+    for (declaration, expected) in [
+        (
+            "#[derive(Default)]\npub struct PingHandler { n: u8 }",
+            Some(Safe),
+        ),
+        (
+            "pub struct PingHandler { n: u8 }\nimpl Default for PingHandler {\n    fn default() -> Self {\n        PingHandler { n: 1 }\n    }\n}",
+            Some(Safe),
+        ),
+        ("pub struct PingHandler;", Some(Unsafe)),
+        ("pub struct PingHandler { n: u8 }", None),
+        ("pub enum PingHandler { A }", None),
+    ] {
+        assert_eq!(
+            attribute_fix(declaration, &local, AUTO_APP),
+            expected,
+            "{declaration}"
+        );
+    }
+    // Declared in another file: safe with its `Default`; without one the attribute would not
+    // compile, and the derive cannot be added from this file: no fix.
+    assert_eq!(
+        attribute_fix("", &ping_impl("SharedHandler"), AUTO_APP),
+        Some(Safe)
+    );
+    assert_eq!(
+        attribute_fix("", &ping_impl("RemoteHandler"), AUTO_APP),
+        None
+    );
+    // Declared nowhere the run sees: `Default` cannot be known.
+    assert_eq!(attribute_fix("", &ping_impl("Elsewhere"), AUTO_APP), None);
+}
+
+#[test]
+fn missing_attribute_has_no_fix_without_auto_register_or_with_a_builder_call_in_another_file() {
+    let declaration = "#[derive(Default)]\npub struct PingHandler;";
+    let local = ping_impl("PingHandler");
+    let plain = "pub fn mediator() -> catga::Result<catga::Mediator> {\n    catga::Mediator::builder().build()\n}\n";
+    assert_eq!(attribute_fix(declaration, &local, plain), None);
+    let tests_only = format!(
+        "{plain}\n#[cfg(test)]\nmod tests {{\n    fn m() -> catga::Result<catga::Mediator> {{\n        catga::Mediator::builder().auto_register().build()\n    }}\n}}\n"
+    );
+    assert_eq!(attribute_fix(declaration, &local, &tests_only), None);
+    let builder = "use crate::handlers::PingHandler;\n\npub fn mediator() -> catga::Result<catga::Mediator> {\n    catga::Mediator::builder().auto_register().handler(PingHandler).build()\n}\n";
+    assert_eq!(attribute_fix(declaration, &local, builder), None);
+}
+
+#[test]
+fn missing_attribute_is_not_reported_with_builder_style_or_when_the_attribute_is_written_otherwise()
+{
+    let files = |config: &str| {
+        crate_with(&[
+            ("catga.toml", config),
+            ("src/lib.rs", "pub mod a;\n"),
+            (
+                "src/a.rs",
+                "use catga::prelude::*;\nuse catga::handler;\n\n#[handler]\nimpl Handler<Ping> for A {}\n\n#[cfg_attr(feature = \"auto\", catga::handler)]\nimpl Handler<Pong> for B {}\n\nimpl<T: Send + Sync> Handler<Ping> for C<T> {}\n\npub struct D;\n\nimpl Handler<Ping> for D {}\n",
+            ),
+        ])
+    };
+    let builder_style = files("");
+    assert!(
+        run(builder_style.path(), &["CATGA010"], FixMode::Off, false)
+            .diagnostics
+            .is_empty()
+    );
+    let attribute_style = files("registration = \"attribute\"\n");
+    let report = run(attribute_style.path(), &["CATGA010"], FixMode::Off, false);
+    assert_eq!(
+        only(&report).span.start_pos.line,
+        14,
+        "only `D` lacks the attribute"
+    );
+}

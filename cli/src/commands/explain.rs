@@ -2,7 +2,7 @@
 //! An unknown code names the nearest rule, or lists them all.
 
 use crate::{CommandResult, Outcome, terminal};
-use catga_lints::{RuleMeta, output::rules::fix_label, rule, rules};
+use catga_lints::{RuleMeta, output::rules::explain, rule, rules};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -17,14 +17,7 @@ pub(crate) fn run(args: &ExplainArgs) -> CommandResult {
     let Some(rule) = find(query) else {
         return Err(unknown_rule(query).into());
     };
-    terminal::print(&format!(
-        "# {}: {}\n\nDefault severity: {}. Fix: {}.\n\n{}\n",
-        rule.code,
-        rule.name,
-        rule.severity,
-        fix_label(rule),
-        rule.docs.trim()
-    ))?;
+    terminal::print(&explain(rule))?;
     Ok(Outcome::Clean)
 }
 

@@ -66,6 +66,11 @@ pub(crate) struct LintArgs {
     /// Parse every file again instead of reusing cached results
     #[arg(long)]
     pub(crate) no_cache: bool,
+
+    /// Lint, then keep watching the files and print only what changes (new findings, fixed
+    /// findings) after each save, until Ctrl-C
+    #[arg(long, conflicts_with_all = ["fix", "diff", "unsafe_fixes", "statistics", "add_allow", "show_fixes", "exit_zero", "fail_on"])]
+    pub(crate) watch: bool,
 }
 
 /// `--format`.
@@ -79,6 +84,8 @@ pub(crate) enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations)
     Github,
+    /// Cargo's JSON messages, for rust-analyzer's `check.overrideCommand`
+    Cargo,
 }
 
 /// `--fail-on`.
@@ -105,8 +112,14 @@ impl LintArgs {
         if self.diff && self.format != Format::Human {
             return Some("--diff prints unified diffs; it cannot be combined with --format");
         }
-        if self.statistics && matches!(self.format, Format::Sarif | Format::Github) {
+        if self.statistics && matches!(self.format, Format::Sarif | Format::Github | Format::Cargo)
+        {
             return Some("--statistics works with --format human or json");
+        }
+        if self.watch && self.format != Format::Human {
+            return Some(
+                "--watch prints findings as they change; it cannot be combined with --format",
+            );
         }
         None
     }
@@ -160,6 +173,9 @@ pub(crate) fn run(args: &LintArgs) -> CommandResult {
     let mut options = args
         .options()
         .map_err(|error| format!("cannot read the current directory: {error}"))?;
+    if args.watch {
+        return watch(&options);
+    }
     let bar = progress_bar().map(|(bar, progress)| {
         options.progress = Some(progress);
         bar
@@ -222,6 +238,12 @@ fn run_with(
             }
             Format::Sarif => output::sarif::render(&from_project(), rules(), &report.project_root),
             Format::Github => output::github::render(&from_project()),
+            Format::Cargo => output::cargo::render(
+                &from_project(),
+                &report.project_root,
+                &output::cargo::Packages::load(&report.project_root),
+                outcome(args, &report) == Outcome::Clean,
+            ),
         }
     };
     terminal::print(&text)?;
@@ -232,6 +254,55 @@ fn run_with(
         terminal::eprint(&human::diff_summary(&report));
     }
     Ok(outcome(args, &report))
+}
+
+/// `--watch`: open the workspace (a bad path or configuration fails here, before watching),
+/// print its findings, then, per burst of file changes, what changed. Runs until interrupted.
+fn watch(options: &LintOptions) -> CommandResult {
+    use notify_debouncer_mini::notify::RecursiveMode;
+    let mut live = catga_lints::LiveWorkspace::open(options)?;
+    let color = terminal::stdout_color();
+    let report = LintReport {
+        files_scanned: live.file_count(),
+        diagnostics: live.all_diagnostics(),
+        ..LintReport::default()
+    };
+    terminal::print(&human::report(&report, &options.root, color))?;
+    let (events, changes) = std::sync::mpsc::channel();
+    // Saves come as bursts of events (write, rename, metadata): one re-lint per burst.
+    let mut debouncer =
+        notify_debouncer_mini::new_debouncer(std::time::Duration::from_millis(200), events)
+            .map_err(|error| format!("cannot watch files: {error}"))?;
+    let watched = live.project_root();
+    debouncer
+        .watcher()
+        .watch(&watched, RecursiveMode::Recursive)
+        .map_err(|error| format!("cannot watch {}: {error}", watched.display()))?;
+    terminal::eprint(&format!(
+        "Watching {} for changes (Ctrl-C to stop).\n",
+        watched.display()
+    ));
+    for burst in changes {
+        let paths: Vec<PathBuf> = match burst {
+            Ok(events) => events.into_iter().map(|event| event.path).collect(),
+            Err(error) => {
+                terminal::eprint(&format!("warning: file watching: {error}\n"));
+                continue;
+            }
+        };
+        match live.apply_changes(&paths) {
+            Ok(diff) if diff.is_empty() => {}
+            Ok(diff) => terminal::print(&human::watch_update(
+                &diff,
+                &live.all_diagnostics(),
+                &options.root,
+                color,
+            ))?,
+            // A configuration saved half-written: say so, keep the last good one, keep going.
+            Err(error) => terminal::print_error(&error),
+        }
+    }
+    Ok(Outcome::Clean)
 }
 
 /// Exit 1 when a finding at or above the threshold remains; with `--diff`, exactly when a file

@@ -7,3 +7,4 @@ pub(crate) mod explain;
 pub(crate) mod lint;
 pub(crate) mod new;
 pub(crate) mod rules;
+pub(crate) mod server;

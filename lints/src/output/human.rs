@@ -4,6 +4,7 @@
 
 use super::{Summary, statistics as count_per_rule};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::live::FindingsDiff;
 use crate::run::{AppliedFix, LintReport};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::collections::HashMap;
@@ -108,6 +109,41 @@ pub fn applied_fixes(applied: &[AppliedFix], would_apply: bool) -> String {
             fix.description
         ));
     }
+    out
+}
+
+/// What `catga lint --watch` prints after a change: each new finding as a report, each fixed
+/// one on a line (`Fixed: path:line:column CODE message`), then the summary line of all the
+/// findings there are now (`total`).
+pub fn watch_update(diff: &FindingsDiff, total: &[Diagnostic], root: &Path, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_links(false);
+    let mut sources = SourceCache::new(root);
+    let mut out = String::new();
+    for diagnostic in &diff.new {
+        render_one(&handler, &mut sources, diagnostic, &mut out);
+        out.push('\n');
+    }
+    for diagnostic in &diff.fixed {
+        out.push_str(&format!(
+            "Fixed: {}:{}:{} {} {}\n",
+            diagnostic.path.display(),
+            diagnostic.span.start_pos.line,
+            diagnostic.span.start_pos.column,
+            diagnostic.code,
+            diagnostic.message
+        ));
+    }
+    out.push_str(&format!(
+        "{} new, {} fixed. {}\n",
+        diff.new.len(),
+        diff.fixed.len(),
+        summary_line(total, 0)
+    ));
     out
 }
 

@@ -1,9 +1,11 @@
 //! Renderings of lint results: `human` for people (miette reports), `json` for tools, `sarif`
-//! for code scanning, `github` for workflow annotations.
+//! for code scanning, `github` for workflow annotations, `cargo` for whatever reads cargo's JSON
+//! messages (rust-analyzer).
 //!
 //! Each formatter is a pure function from diagnostics to text, so it can be tested without a
 //! process and gives the same bytes for the same input.
 
+pub mod cargo;
 pub mod github;
 pub mod human;
 pub mod json;

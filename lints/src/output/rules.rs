@@ -1,5 +1,5 @@
-//! The rule table as `catga rules` prints it (text and JSON), and the words every output uses for
-//! a rule's fix availability.
+//! The rule table as `catga rules` prints it (text and JSON), one rule's documentation as
+//! `catga explain` prints it, and the words every output uses for a rule's fix availability.
 
 use super::applicability_str;
 use crate::rule::{FixAvailability, RuleMeta};
@@ -17,6 +17,19 @@ pub fn fix_label(rule: &RuleMeta) -> String {
         .map(|applicability| applicability_str(*applicability))
         .collect();
     format!("{} ({})", rule.fix.as_str(), applicabilities.join(" or "))
+}
+
+/// One rule's documentation as `catga explain` prints it (and the language server's hover
+/// shows it): title, default severity and fixes, then the doc sections. Markdown.
+pub fn explain(rule: &RuleMeta) -> String {
+    format!(
+        "# {}: {}\n\nDefault severity: {}. Fix: {}.\n\n{}\n",
+        rule.code,
+        rule.name,
+        rule.severity,
+        fix_label(rule),
+        rule.docs.trim()
+    )
 }
 
 /// One aligned row per rule: code, name, default severity, fix availability, summary.

@@ -55,7 +55,9 @@ or, for a handler built without arguments, `#[catga::handler]` on the impl and
 When the handler type is declared in the workspace with `#[derive(Default)]` or an
 `impl Default`, neither it nor the impl is generic, and code of the workspace outside tests
 builds a mediator with `.auto_register()`, the fix adds `#[catga::handler]` to the impl (the
-attribute builds the handler with `Default::default()`). Without an `.auto_register()` call
+attribute builds the handler with `Default::default()`). No fix either when the impl names the
+trait through an alias (`use catga::EventHandler as OnEvent;`): the attribute reads the name as
+written and rejects the impl. Without an `.auto_register()` call
 there is no fix: the attribute would silence this finding while `send` still fails with
 `NoHandler`.
 It is unsafe: a workspace may build several mediators and only some of them auto-register, and
@@ -114,6 +116,7 @@ fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
         // `#[catga::handler]` builds the handler with `Default::default()`.
         let default_constructible = auto_registers
             && !imp.generic
+            && imp.trait_named
             && index.definition(&imp.self_ty).is_some_and(|def| {
                 !def.fact.generic
                     && (def.fact.default_constructible

@@ -1,8 +1,8 @@
 //! CATGA002 handler-panics: `unwrap()`, `expect(..)` and the panicking macros in handler code.
 
 use crate::diagnostic::{Applicability, Edit, Fix, Severity, Span};
-use crate::locals::LocalOrigin;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::semantic::LocalOrigin;
 
 static META: RuleMeta = RuleMeta {
     code: "CATGA002",

@@ -75,8 +75,10 @@ test's or the program's runtime, so it is reported. Silence a deliberate case wi
 
 - `blocking_functions`: extra full paths to report, e.g.
   `blocking_functions = ["my_db::query_sync", "my_service::legacy::fetch"]`. A path into the crate
-  being linted matches by what follows the crate name: `my_service::legacy::fetch` matches a call
-  to `crate::legacy::fetch` or to `legacy::fetch` in the file that declares `mod legacy`.
+  being linted names the fn by its module path and matches by what follows the crate name:
+  `my_service::legacy::fetch` matches a call to `crate::legacy::fetch`, or to `legacy::fetch` in
+  the crate root that declares `mod legacy`; the `fetch` of a `mod legacy` in `src/orders.rs` is
+  `my_service::orders::legacy::fetch`.
 "#,
 };
 
@@ -152,30 +154,38 @@ fn check_call(call: &syn::ExprCall, cx: &mut RuleCx<'_>) {
             format!("{path} blocks the executor thread inside {context}"),
         )
         .help("`.await` the future instead of blocking on it");
-    } else if cx
-        .settings()
-        .blocking_functions
-        .iter()
-        .any(|blocking| names_configured_function(&path, blocking))
-    {
+    } else if !cx.settings().blocking_functions.is_empty() && {
+        // Named in the workspace's terms: `legacy::fetch` in `src/orders.rs` of `shop` is
+        // `shop::orders::legacy::fetch`, wherever the call is written.
+        let canonical = match &*call.func {
+            syn::Expr::Path(func) if func.qself.is_none() => cx.resolver().canonical(&func.path),
+            _ => None,
+        };
+        cx.settings()
+            .blocking_functions
+            .iter()
+            .any(|blocking| names_configured_function(&path, canonical.as_deref(), blocking))
+    } {
         let span = cx.span(call);
         cx.report(span, format!("{path} (listed in `blocking_functions`) blocks the executor thread inside {context}"))
             .help("run it inside `tokio::task::spawn_blocking(move || ..)` and `.await` the handle");
     }
 }
 
-/// Whether a resolved call path is the configured `blocking` path. A path into the current crate
-/// (`crate::db::query`, `self::db::query` for a `mod db` of this file) matches a configured
-/// `any_crate::db::query` by everything after the crate name.
-fn names_configured_function(path: &str, blocking: &str) -> bool {
-    if path == blocking {
+/// Whether a call is the configured `blocking` path: its resolved path is, or, for a fn of this
+/// crate, its workspace-wide path (`local`: `my_service::db::query` for `db::query` in the crate
+/// root of `my_service`) is, counting the configured crate name as any name (a file linted alone
+/// has none).
+fn names_configured_function(path: &str, local: Option<&str>, blocking: &str) -> bool {
+    if path == blocking || local == Some(blocking) {
         return true;
     }
-    let local_tail = ["crate::", "self::"]
-        .iter()
-        .find_map(|prefix| path.strip_prefix(prefix));
-    let configured_tail = blocking.split_once("::").map(|(_, tail)| tail);
-    matches!((local_tail, configured_tail), (Some(local), Some(configured)) if local == configured)
+    let tail = |full: &str| full.split_once("::").map(|(_, tail)| tail.to_string());
+    let local_tail = path
+        .strip_prefix("crate::")
+        .map(str::to_string)
+        .or_else(|| local.and_then(tail));
+    matches!((local_tail, tail(blocking)), (Some(local), Some(configured)) if local == configured)
 }
 
 fn check_method_call(call: &syn::ExprMethodCall, cx: &mut RuleCx<'_>) {
@@ -243,23 +253,49 @@ mod tests {
     use crate::check::diagnostics_for_test;
 
     #[test]
-    fn configured_paths_match_exactly_or_by_crate_local_tail() {
-        assert!(names_configured_function("my_db::query", "my_db::query"));
+    fn configured_paths_match_exactly_or_by_their_path_in_the_workspace() {
+        let configured = "my_service::db::query";
+        assert!(names_configured_function(
+            "my_db::query",
+            None,
+            "my_db::query"
+        ));
         assert!(names_configured_function(
             "crate::db::query",
-            "my_service::db::query"
+            None,
+            configured
+        ));
+        // `db::query` in the crate root, and in a module file of another crate name.
+        assert!(names_configured_function(
+            "self::db::query",
+            Some("my_service::db::query"),
+            configured
         ));
         assert!(names_configured_function(
             "self::db::query",
-            "my_service::db::query"
+            Some("fixture::db::query"),
+            configured
+        ));
+        // `db::query` in `src/orders.rs` is `orders::db::query`, another fn.
+        assert!(!names_configured_function(
+            "self::db::query",
+            Some("my_service::orders::db::query"),
+            configured
+        ));
+        assert!(names_configured_function(
+            "self::db::query",
+            Some("my_service::orders::db::query"),
+            "my_service::orders::db::query"
         ));
         assert!(!names_configured_function(
             "other::db::query",
-            "my_service::db::query"
+            None,
+            configured
         ));
         assert!(!names_configured_function(
             "self::query",
-            "my_service::db::query"
+            Some("my_service::query"),
+            configured
         ));
     }
 

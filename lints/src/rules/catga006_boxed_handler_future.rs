@@ -3,8 +3,8 @@
 
 use crate::context::HandlerKind;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity};
-use crate::file_index::first_type_argument;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::semantic::types::first_type_argument;
 
 static META: RuleMeta = RuleMeta {
     code: "CATGA006",

@@ -12,10 +12,9 @@
 
 use crate::context::AsyncContext;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity};
-use crate::file_index::{TypeEnv, mentions_variable};
-use crate::locals::bound_names;
 use crate::locks::{GuardKind, Locks};
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::semantic::{SemanticModel, bound_names, mentions_variable};
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use std::collections::HashSet;
@@ -37,6 +36,11 @@ Reports a guard that is still alive when the same async body reaches an `.await`
 - `RefCell::borrow()` / `borrow_mut()`
 - a call of a fn of the same file whose declared return type is one of those guards
   (`fn state(&self) -> RefMut<'_, State>`, also inside `Result` or `Option`)
+
+An await point is an `.await`, or a macro of tokio or futures that awaits the futures it is
+given: `select!`, `select_biased!`, `join!`, `try_join!` (written with their crate's path, or
+imported at the top of the file with `use tokio::select;`). A guard alive when a `select!` starts
+is held until one of its arms' futures is ready.
 
 The guard may be bound with `let`, or be a temporary that lives to the `.await`: in the awaited
 call itself (`self.client.lock().unwrap().upload().await`), in the statement holding the
@@ -119,9 +123,22 @@ fn check_file(cx: &mut RuleCx<'_>) {
         return;
     };
     let locks = Locks::new(index, cx.depends_on("parking_lot"));
+    // `select!` after `use tokio::select;` awaits as `tokio::select!` does.
+    let imported_awaiting: Vec<&str> = AWAITING_MACROS
+        .iter()
+        .copied()
+        .filter(|name| {
+            cx.resolve(&syn::Path::from(syn::Ident::new(
+                name,
+                proc_macro2::Span::call_site(),
+            )))
+            .is_some_and(|path| path.starts_with("tokio::") || path.starts_with("futures::"))
+        })
+        .collect();
     for site in index.fns() {
         let fn_name = site.sig.ident.to_string();
-        let mut scan = BodyScan::new(TypeEnv::for_fn(index, site), &locks, fn_name.clone());
+        let mut scan = BodyScan::new(SemanticModel::for_fn(index, site), &locks, fn_name.clone());
+        scan.imported_awaiting = &imported_awaiting;
         let context = site
             .sig
             .asyncness
@@ -212,7 +229,7 @@ enum Use {
 /// Scans one fn: its own body and every async block or closure inside it.
 #[derive(Debug)]
 struct BodyScan<'i, 'a> {
-    env: TypeEnv<'i, 'a>,
+    model: SemanticModel<'i, 'a>,
     locks: &'i Locks,
     fn_name: String,
     state: BodyState<'a>,
@@ -221,18 +238,26 @@ struct BodyScan<'i, 'a> {
     claimed: HashSet<*const syn::Expr>,
     crossings: Vec<Crossing<'a>>,
     temporaries: Vec<Temporary<'a>>,
+    /// Names of [`AWAITING_MACROS`] the file imports from tokio or futures.
+    imported_awaiting: &'i [&'i str],
 }
 
+/// Macros of tokio and futures that await the futures they are given: an await point like
+/// `.await`, wherever a guard is alive (`tokio::select!` suspends the task until an arm's
+/// future is ready).
+const AWAITING_MACROS: [&str; 4] = ["select", "select_biased", "join", "try_join"];
+
 impl<'i, 'a> BodyScan<'i, 'a> {
-    fn new(env: TypeEnv<'i, 'a>, locks: &'i Locks, fn_name: String) -> Self {
+    fn new(model: SemanticModel<'i, 'a>, locks: &'i Locks, fn_name: String) -> Self {
         BodyScan {
-            env,
+            model,
             locks,
             fn_name,
             state: BodyState::default(),
             claimed: HashSet::new(),
             crossings: Vec::new(),
             temporaries: Vec::new(),
+            imported_awaiting: &[],
         }
     }
 
@@ -245,9 +270,9 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                 ..BodyState::default()
             },
         );
-        let mark = self.env.mark();
+        let mark = self.model.mark();
         scan(self);
-        self.env.reset(mark);
+        self.model.reset(mark);
         self.state = outer;
     }
 
@@ -263,7 +288,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
     }
 
     fn scan_block(&mut self, block: &'a syn::Block) {
-        let mark = self.env.mark();
+        let mark = self.model.mark();
         let first_guard = self.state.guards.len();
         self.state.blocks.push((block, 0));
         for (index, stmt) in block.stmts.iter().enumerate() {
@@ -285,14 +310,14 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                 });
             }
         }
-        self.env.reset(mark);
+        self.model.reset(mark);
     }
 
     fn scan_stmt(&mut self, stmt: &'a syn::Stmt) {
         match stmt {
             syn::Stmt::Local(local) => self.scan_local(local),
             syn::Stmt::Expr(expr, _) => self.scan_expr(expr, Use::Value),
-            syn::Stmt::Macro(mac) => self.scan_tokens(mac.mac.tokens.clone()),
+            syn::Stmt::Macro(mac) => self.scan_macro(&mac.mac),
             syn::Stmt::Item(_) => {}
         }
     }
@@ -301,7 +326,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
         let guard = match (plain_binding(&local.pat), &local.init) {
             (Some(name), Some(init)) if init.diverge.is_none() => self
                 .locks
-                .guard_of(&init.expr, &self.env)
+                .guard_of(&init.expr, &self.model)
                 .map(|(kind, lock_call)| (name.to_string(), kind, lock_call)),
             _ => None,
         };
@@ -315,7 +340,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
             }
         }
         self.shadow(&local.pat);
-        self.env.bind_local(local);
+        self.model.bind_local(local);
         if let Some((name, kind, lock_call)) = guard {
             let depth = self.state.blocks.len().saturating_sub(1);
             self.state.guards.push(Guard {
@@ -344,7 +369,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
 
     fn bind_pattern(&mut self, pat: &syn::Pat) {
         self.shadow(pat);
-        self.env.bind_unknown(pat);
+        self.model.bind_unknown(pat);
     }
 
     /// A guard named `name` is moved (or dropped) here.
@@ -437,6 +462,29 @@ impl<'i, 'a> BodyScan<'i, 'a> {
         }
     }
 
+    /// A macro call: its arguments are scanned for `.await`; `tokio::select!`, `join!` and the
+    /// like (tokio's or futures', by path or imported) are an await point themselves, after the
+    /// futures they are given are made.
+    fn scan_macro(&mut self, mac: &syn::Macro) {
+        let Some(last) = mac.path.segments.last() else {
+            self.scan_tokens(mac.tokens.clone());
+            return;
+        };
+        let name = last.ident.to_string();
+        let awaiting = AWAITING_MACROS.contains(&name.as_str())
+            && match mac.path.segments.first() {
+                Some(first) if mac.path.segments.len() > 1 => {
+                    first.ident == "tokio" || first.ident == "futures"
+                }
+                _ => self.imported_awaiting.contains(&name.as_str()),
+            };
+        // The macro suspends the task before any `.await` of its arms runs.
+        if awaiting {
+            self.on_await(last.ident.span());
+        }
+        self.scan_tokens(mac.tokens.clone());
+    }
+
     /// Macro arguments are opaque: look for `.await` in them; mentions are borrows.
     fn scan_tokens(&mut self, tokens: TokenStream) {
         let mut after_dot = false;
@@ -457,7 +505,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
         if self.state.context.is_none() || self.state.closure_depth > 0 {
             return None;
         }
-        let (kind, lock_call) = self.locks.guard_of(expr, &self.env)?;
+        let (kind, lock_call) = self.locks.guard_of(expr, &self.model)?;
         self.claimed
             .insert(std::ptr::from_ref(lock_call))
             .then_some((kind, lock_call))
@@ -468,7 +516,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
             syn::Expr::Await(await_expr) => {
                 // What is awaited is a future, not a guard (`lock.lock_arc().await` of an
                 // async lock).
-                if let Some((_, lock_call)) = self.locks.guard_of(&await_expr.base, &self.env) {
+                if let Some((_, lock_call)) = self.locks.guard_of(&await_expr.base, &self.model) {
                     self.claimed.insert(std::ptr::from_ref(lock_call));
                 }
                 self.scan_expr(&await_expr.base, Use::Value);
@@ -525,7 +573,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
             syn::Expr::If(if_expr) => {
                 let before = self.released();
                 let mut merged = None;
-                let mark = self.env.mark();
+                let mark = self.model.mark();
                 // The scrutinee of `if let` lives through the `then` block; a plain condition
                 // is a temporary scope of its own.
                 self.temporary_scope(|scan| {
@@ -536,7 +584,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                     }
                     scan.scan_block(&if_expr.then_branch);
                 });
-                self.env.reset(mark);
+                self.model.reset(mark);
                 self.end_branch(&before, &mut merged, diverges(&if_expr.then_branch));
                 let else_diverges = match &if_expr.else_branch {
                     Some((_, otherwise)) => {
@@ -553,7 +601,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                 self.bind_pattern(&let_expr.pat);
             }
             syn::Expr::While(while_expr) => {
-                let mark = self.env.mark();
+                let mark = self.model.mark();
                 self.temporary_scope(|scan| {
                     if matches!(&*while_expr.cond, syn::Expr::Let(_)) {
                         scan.scan_expr(&while_expr.cond, Use::Place);
@@ -562,14 +610,14 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                     }
                     scan.scan_block(&while_expr.body);
                 });
-                self.env.reset(mark);
+                self.model.reset(mark);
             }
             syn::Expr::ForLoop(for_loop) => {
                 self.scan_expr(&for_loop.expr, Use::Value);
-                let mark = self.env.mark();
+                let mark = self.model.mark();
                 self.bind_pattern(&for_loop.pat);
                 self.scan_block(&for_loop.body);
-                self.env.reset(mark);
+                self.model.reset(mark);
             }
             syn::Expr::Loop(loop_expr) => self.scan_block(&loop_expr.body),
             syn::Expr::Match(match_expr) => {
@@ -578,13 +626,13 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                 let before = self.released();
                 let mut merged = None;
                 for arm in &match_expr.arms {
-                    let mark = self.env.mark();
+                    let mark = self.model.mark();
                     self.bind_pattern(&arm.pat);
                     if let Some((_, guard)) = &arm.guard {
                         self.temporary_scope(|scan| scan.scan_expr(guard, Use::Place));
                     }
                     self.temporary_scope(|scan| scan.scan_expr(&arm.body, Use::Value));
-                    self.env.reset(mark);
+                    self.model.reset(mark);
                     self.end_branch(&before, &mut merged, expr_diverges(&arm.body));
                 }
                 self.end_branches(merged);
@@ -600,7 +648,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
                 .to_string();
                 self.scan_body(Some(context), |scan| scan.scan_block(&async_block.block));
             }
-            syn::Expr::Macro(mac) => self.scan_tokens(mac.mac.tokens.clone()),
+            syn::Expr::Macro(mac) => self.scan_macro(&mac.mac),
             syn::Expr::Paren(paren) => self.scan_expr(&paren.expr, usage),
             syn::Expr::Group(group) => self.scan_expr(&group.expr, usage),
             syn::Expr::Return(ret) => self.scan_optional(ret.expr.as_deref()),
@@ -657,7 +705,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
         if closure.capture.is_some() {
             self.capture_by_move(&closure.body);
         }
-        let mark = self.env.mark();
+        let mark = self.model.mark();
         closure
             .inputs
             .iter()
@@ -675,7 +723,7 @@ impl<'i, 'a> BodyScan<'i, 'a> {
             self.temporary_scope(|scan| scan.scan_expr(&closure.body, Use::Value));
             self.state.closure_depth -= 1;
         }
-        self.env.reset(mark);
+        self.model.reset(mark);
     }
 }
 
@@ -713,6 +761,7 @@ fn report(crossing: &Crossing<'_>, in_test: bool, cx: &mut RuleCx<'_>) {
         return;
     };
     let await_line = cx.source().span_from(await_span).start_pos.line;
+    let point = await_point(await_span, cx);
     let lock_call: String = cx
         .text(cx.span(guard.lock_call))
         .lines()
@@ -720,26 +769,35 @@ fn report(crossing: &Crossing<'_>, in_test: bool, cx: &mut RuleCx<'_>) {
         .collect();
     let name = &guard.name;
     let message = format!(
-        "`{name}` holds a {} from `{lock_call}` across the `.await` on line {await_line} in {}",
+        "`{name}` holds a {} from `{lock_call}` across {point} on line {await_line} in {}",
         guard.kind.type_name(),
         crossing.context,
     );
     let help = if guard.kind.is_refcell() {
         format!(
-            "end the borrow before the `.await` on line {await_line}: put `{name}` and its uses in a block of their own"
+            "end the borrow before {point} on line {await_line}: put `{name}` and its uses in a block of their own"
         )
     } else {
         format!(
-            "end the guard's scope before the `.await` on line {await_line}: put `{name}` and its uses in a block of their own \
+            "end the guard's scope before {point} on line {await_line}: put `{name}` and its uses in a block of their own \
              (`drop({name});` releases the lock, but the future stays `!Send`); \
              if it must stay held, use `tokio::sync::Mutex`/`RwLock` and `.lock().await`"
         )
     };
-    let fix = scope_fix(crossing, await_line, cx);
+    let fix = scope_fix(crossing, await_line, &point, cx);
     let span = cx.span(guard.local);
     let builder = cx.report_in(span, message, in_test).help(help);
     if let Some(fix) = fix {
         builder.fix(fix);
+    }
+}
+
+/// How a message names the await point at `span`: "the `.await`", or "the `select!`" for an
+/// awaiting macro.
+fn await_point(span: proc_macro2::Span, cx: &RuleCx<'_>) -> String {
+    match cx.text(cx.source().span_from(span)) {
+        "await" | "" => "the `.await`".to_string(),
+        name => format!("the `{name}!`"),
     }
 }
 
@@ -750,10 +808,11 @@ fn report_temporary(temporary: &Temporary<'_>, in_test: bool, cx: &mut RuleCx<'_
         return;
     };
     let await_line = cx.source().span_from(await_span).start_pos.line;
+    let point = await_point(await_span, cx);
     let span = cx.span(temporary.lock_call);
     let lock_call: String = cx.text(span).lines().map(str::trim).collect();
     let message = format!(
-        "the temporary {} from `{lock_call}` is still alive at the `.await` on line {await_line} in {}: \
+        "the temporary {} from `{lock_call}` is still alive at {point} on line {await_line} in {}: \
          a temporary lives to the end of its statement (of the whole `match`, or the `if let` block, \
          whose scrutinee holds it)",
         temporary.kind.type_name(),
@@ -773,7 +832,12 @@ fn report_temporary(temporary: &Temporary<'_>, in_test: bool, cx: &mut RuleCx<'_
 /// (`let first = { let names = ..; let first = names.first().cloned(); first };`), when each is
 /// a plain immutable binding whose value is evidently owned (it cannot borrow from the guard).
 /// When that cannot be shown, the fix is display-only: shown, never applied.
-fn scope_fix(crossing: &Crossing<'_>, await_line: u32, cx: &RuleCx<'_>) -> Option<Fix> {
+fn scope_fix(
+    crossing: &Crossing<'_>,
+    await_line: u32,
+    point: &str,
+    cx: &RuleCx<'_>,
+) -> Option<Fix> {
     let guard = &crossing.guard;
     let (_, statement) = guard.crossing?;
     let stmts = &crossing.block.stmts;
@@ -872,8 +936,7 @@ fn scope_fix(crossing: &Crossing<'_>, await_line: u32, cx: &RuleCx<'_>) -> Optio
         })
         .collect();
     let name = &guard.name;
-    let ends =
-        format!("Scope `{name}` in a block that ends before the `.await` on line {await_line}");
+    let ends = format!("Scope `{name}` in a block that ends before {point} on line {await_line}");
     let (replacement, description) = match (escaping.as_slice(), &tail) {
         ([], _) => (format!("{indent}{{\n{body}{indent}}}"), ends),
         (_, Some((binding, _, _))) => (

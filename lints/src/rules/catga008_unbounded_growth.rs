@@ -6,10 +6,10 @@
 
 use crate::diagnostic::{Severity, Span};
 use crate::file_index::{FileIndex, FnSite, StaticKind};
-use crate::locals::bound_names;
 use crate::resolve::{Resolver, Scope};
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
-use std::collections::{HashMap, HashSet};
+use crate::semantic::SemanticModel;
+use std::collections::HashSet;
 use syn::visit::{self, Visit};
 
 static META: RuleMeta = RuleMeta {
@@ -224,7 +224,7 @@ fn check_file(cx: &mut RuleCx<'_>) {
         let mut scan = BodyScan {
             index,
             resolver: index.resolver(site).clone(),
-            aliases: HashMap::new(),
+            model: SemanticModel::for_fn(index, site),
             found: Vec::new(),
             bounded: HashSet::new(),
         };
@@ -298,21 +298,24 @@ struct BodyScan<'i, 'a> {
     index: &'i FileIndex<'a>,
     /// The method's module resolver, with the scopes of the blocks entered so far.
     resolver: Resolver,
-    /// Locals and closure parameters bound to (a guard of) a static: name -> static.
-    aliases: HashMap<String, String>,
+    /// The locals bound so far: one bound to (a guard of) a static stands for it.
+    model: SemanticModel<'i, 'a>,
     found: Vec<Finding>,
     /// Statics the body shrinks or measures.
     bounded: HashSet<String>,
 }
 
 impl BodyScan<'_, '_> {
-    /// The static a path expression names, if any.
-    fn static_of_path(&self, path: &syn::Path) -> Option<String> {
+    /// The static a path expression names, if any, seeing the first `visible` locals.
+    fn static_of_path(&self, path: &syn::Path, visible: usize) -> Option<String> {
         let last = path.segments.last()?.ident.to_string();
         if path.segments.len() == 1
-            && let Some(name) = self.aliases.get(&last)
+            && let Some(local) = self.model.binding(&last, visible)
+            && let Some(name) = local
+                .value
+                .and_then(|value| self.static_root_with(value, local.at))
         {
-            return Some(name.clone());
+            return Some(name);
         }
         match self.resolver.resolve(path) {
             // Declared in this file (a `static` item), or a macro-declared static, which no
@@ -340,32 +343,30 @@ impl BodyScan<'_, '_> {
 
     /// The static a receiver reaches through access methods, fields and indexing only.
     fn static_root(&self, expr: &syn::Expr) -> Option<String> {
+        self.static_root_with(expr, self.model.mark())
+    }
+
+    /// [`BodyScan::static_root`] seeing the first `visible` locals.
+    fn static_root_with(&self, expr: &syn::Expr, visible: usize) -> Option<String> {
         match expr {
-            syn::Expr::Path(path) if path.qself.is_none() => self.static_of_path(&path.path),
+            syn::Expr::Path(path) if path.qself.is_none() => {
+                self.static_of_path(&path.path, visible)
+            }
             syn::Expr::MethodCall(call)
                 if ACCESS_METHODS.contains(&call.method.to_string().as_str()) =>
             {
-                self.static_root(&call.receiver)
+                self.static_root_with(&call.receiver, visible)
             }
-            syn::Expr::Try(inner) => self.static_root(&inner.expr),
-            syn::Expr::Await(inner) => self.static_root(&inner.base),
-            syn::Expr::Paren(inner) => self.static_root(&inner.expr),
-            syn::Expr::Reference(inner) => self.static_root(&inner.expr),
+            syn::Expr::Try(inner) => self.static_root_with(&inner.expr, visible),
+            syn::Expr::Await(inner) => self.static_root_with(&inner.base, visible),
+            syn::Expr::Paren(inner) => self.static_root_with(&inner.expr, visible),
+            syn::Expr::Reference(inner) => self.static_root_with(&inner.expr, visible),
             syn::Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Deref(_)) => {
-                self.static_root(&unary.expr)
+                self.static_root_with(&unary.expr, visible)
             }
-            syn::Expr::Field(field) => self.static_root(&field.base),
-            syn::Expr::Index(index) => self.static_root(&index.expr),
+            syn::Expr::Field(field) => self.static_root_with(&field.base, visible),
+            syn::Expr::Index(index) => self.static_root_with(&index.expr, visible),
             _ => None,
-        }
-    }
-
-    /// A new binding of `names` hides any alias of the same name.
-    fn unalias(&mut self, pat: &syn::Pat) {
-        let mut names = Vec::new();
-        bound_names(pat, &mut names);
-        for name in names {
-            self.aliases.remove(&name);
         }
     }
 }
@@ -378,61 +379,47 @@ fn is_screaming_case(name: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-impl<'ast> Visit<'ast> for BodyScan<'_, '_> {
-    fn visit_block(&mut self, block: &'ast syn::Block) {
+impl<'a> Visit<'a> for BodyScan<'_, 'a> {
+    fn visit_block(&mut self, block: &'a syn::Block) {
         let scope = Scope::block(&block.stmts);
         let pushed = scope.is_some();
         if let Some(scope) = scope {
             self.resolver.push(scope);
         }
-        // A block's `let` aliases end with it.
-        let outer_aliases = self.aliases.clone();
+        let mark = self.model.mark();
         visit::visit_block(self, block);
-        self.aliases = outer_aliases;
+        self.model.reset(mark);
         if pushed {
             self.resolver.pop();
         }
     }
 
     /// Items nested in a handler body are indexed (and checked) on their own.
-    fn visit_item(&mut self, _item: &'ast syn::Item) {}
+    fn visit_item(&mut self, _item: &'a syn::Item) {}
 
-    fn visit_local(&mut self, local: &'ast syn::Local) {
+    fn visit_local(&mut self, local: &'a syn::Local) {
         visit::visit_local(self, local);
-        self.unalias(&local.pat);
-        let name = match &local.pat {
-            syn::Pat::Ident(ident) if ident.subpat.is_none() => Some(&ident.ident),
-            syn::Pat::Type(typed) => match &*typed.pat {
-                syn::Pat::Ident(ident) if ident.subpat.is_none() => Some(&ident.ident),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let (Some(name), Some(init)) = (name, &local.init)
-            && let Some(target) = self.static_root(&init.expr)
-        {
-            self.aliases.insert(name.to_string(), target);
-        }
+        self.model.bind_local(local);
     }
 
-    fn visit_expr_for_loop(&mut self, for_loop: &'ast syn::ExprForLoop) {
+    fn visit_expr_for_loop(&mut self, for_loop: &'a syn::ExprForLoop) {
         self.visit_expr(&for_loop.expr);
-        let outer_aliases = self.aliases.clone();
-        self.unalias(&for_loop.pat);
+        let mark = self.model.mark();
+        self.model.bind_unknown(&for_loop.pat);
         self.visit_block(&for_loop.body);
-        self.aliases = outer_aliases;
+        self.model.reset(mark);
     }
 
-    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
-        let outer_aliases = self.aliases.clone();
+    fn visit_expr_closure(&mut self, closure: &'a syn::ExprClosure) {
+        let mark = self.model.mark();
         for input in &closure.inputs {
-            self.unalias(input);
+            self.model.bind_unknown(input);
         }
         visit::visit_expr_closure(self, closure);
-        self.aliases = outer_aliases;
+        self.model.reset(mark);
     }
 
-    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+    fn visit_expr_call(&mut self, call: &'a syn::ExprCall) {
         if let Some(path) = self.resolver.resolve_expr(&call.func) {
             let known = LEAKS.iter().any(|(leak, ..)| *leak == path)
                 || UNBOUNDED_CHANNELS
@@ -446,7 +433,7 @@ impl<'ast> Visit<'ast> for BodyScan<'_, '_> {
         visit::visit_expr_call(self, call);
     }
 
-    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+    fn visit_expr_method_call(&mut self, call: &'a syn::ExprMethodCall) {
         let method = call.method.to_string();
         let target = if GROW_METHODS.contains(&method.as_str()) {
             self.static_root(&call.receiver)
@@ -474,31 +461,27 @@ impl<'ast> Visit<'ast> for BodyScan<'_, '_> {
             self.bounded.insert(target);
         }
         // `LOCAL.with(|buf| ..)`: the closure's parameter is the static's value.
-        let local_key = LOCAL_KEY_ACCESSORS
-            .contains(&method.as_str())
-            .then(|| self.static_root(&call.receiver))
-            .flatten();
-        let Some(target) = local_key else {
+        let local_key = LOCAL_KEY_ACCESSORS.contains(&method.as_str())
+            && self.static_root(&call.receiver).is_some();
+        if !local_key {
             visit::visit_expr_method_call(self, call);
             return;
-        };
+        }
         self.visit_expr(&call.receiver);
         for arg in &call.args {
             let parameter = match arg {
                 syn::Expr::Closure(closure) => match closure.inputs.first() {
-                    Some(syn::Pat::Ident(ident)) => Some((closure, ident.ident.to_string())),
+                    Some(input @ syn::Pat::Ident(_)) => Some((closure, input)),
                     _ => None,
                 },
                 _ => None,
             };
             match parameter {
-                Some((closure, name)) => {
-                    let hidden = self.aliases.insert(name.clone(), target.clone());
+                Some((closure, input)) => {
+                    let mark = self.model.mark();
+                    self.model.bind_view(input, &call.receiver);
                     self.visit_expr(&closure.body);
-                    match hidden {
-                        Some(previous) => self.aliases.insert(name, previous),
-                        None => self.aliases.remove(&name),
-                    };
+                    self.model.reset(mark);
                 }
                 None => self.visit_expr(arg),
             }
@@ -600,6 +583,16 @@ mod tests {
              { let mut seen = SEEN.lock().unwrap(); seen.push(2); }",
         ));
         assert_eq!(got.len(), 1, "{got:?}");
+    }
+
+    #[test]
+    fn a_local_rebound_from_a_guard_alias_still_names_the_static() {
+        let got = messages(&in_handler(
+            "static SEEN: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());",
+            "let seen = SEEN.lock().unwrap(); let mut seen = seen; seen.push(cmd.id);",
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("the static `SEEN`"), "{}", got[0]);
     }
 
     #[test]

@@ -7,10 +7,10 @@
 //! `.to_vec()` also needs the receiver's declared type to be a `Vec`, slice or array.
 
 use crate::diagnostic::{Applicability, Edit, Fix, Severity, Span};
-use crate::file_index::{
-    FileIndex, FnSite, TypeEnv, first_type_argument, is_transparent_wrapper, mentions_variable,
-};
+use crate::file_index::{FileIndex, FnSite};
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::semantic::types::{first_type_argument, is_transparent_wrapper};
+use crate::semantic::{SemanticModel, mentions_variable};
 use crate::source::SourceFile;
 use quote::ToTokens;
 use std::collections::{HashMap, HashSet};
@@ -232,7 +232,7 @@ struct Finding {
 /// Finds the patterns in one handler fn body (closures included, nested items not).
 struct ChainScan<'i, 'a> {
     source: &'i SourceFile,
-    env: TypeEnv<'i, 'a>,
+    model: SemanticModel<'i, 'a>,
     /// "`PlaceOrderHandler::handle`", for messages.
     fn_name: String,
     /// Method call -> the method call it is the receiver of.
@@ -243,18 +243,18 @@ struct ChainScan<'i, 'a> {
 }
 
 impl<'i, 'a> ChainScan<'i, 'a> {
-    fn new(site: &FnSite<'a>, index: &'i FileIndex<'a>, source: &'i SourceFile) -> Self {
-        let mut env = TypeEnv::for_fn(index, site);
+    fn new(site: &'i FnSite<'a>, index: &'i FileIndex<'a>, source: &'i SourceFile) -> Self {
+        let mut model = SemanticModel::for_fn(index, site);
         // Receiver evidence comes from parameters, fields and statics; a name bound in the body
         // may shadow a parameter, so every body binding counts as unknown.
         let mut bindings = BodyPatterns::default();
         bindings.visit_block(site.body);
         for pat in bindings.patterns {
-            env.bind_unknown(pat);
+            model.bind_unknown(pat);
         }
         ChainScan {
             source,
-            env,
+            model,
             fn_name: site.display_name(),
             parents: HashMap::new(),
             awaited: HashSet::new(),
@@ -438,7 +438,7 @@ impl<'i, 'a> ChainScan<'i, 'a> {
     /// Whether the declared type of `expr` is a `Vec`, a slice or an array (behind `&`, `Box`,
     /// `Rc` or `Arc`), which have `.to_vec()`.
     fn is_contiguous(&self, expr: &syn::Expr) -> bool {
-        let Some(chain) = self.env.chain_of(expr) else {
+        let Some(chain) = self.model.chain_of(expr) else {
             return false;
         };
         chain

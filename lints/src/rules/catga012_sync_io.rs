@@ -2,8 +2,8 @@
 //! from async code.
 
 use crate::diagnostic::{Applicability, Fix, Severity};
-use crate::locals::method_chain;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::semantic::method_chain;
 
 static META: RuleMeta = RuleMeta {
     code: "CATGA012",

@@ -1,7 +1,6 @@
 //! CATGA016 blocking-call-through-helper: async code that calls a plain fn of the workspace
 //! which blocks, directly or through other plain fns (see [`crate::call_graph`]).
 
-use crate::call_graph::BlockingChains;
 use crate::diagnostic::Severity;
 use crate::rule::{FixAvailability, Hooks, Rule, RuleMeta};
 use crate::workspace::{WorkspaceCx, WorkspaceIndex};
@@ -76,7 +75,7 @@ pub(crate) static RULE: Rule = Rule {
 };
 
 fn check_workspace(index: &WorkspaceIndex<'_>, cx: &mut WorkspaceCx<'_>) {
-    let mut chains = BlockingChains::new(index.fns().map(|located| located.fact));
+    let mut chains = index.blocking_chains();
     for located in index.fns() {
         let caller = located.fact;
         for call in &caller.calls {
