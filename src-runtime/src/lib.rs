@@ -25,6 +25,7 @@ mod pipeline;
 pub mod prelude;
 pub mod saga;
 mod sqlite;
+pub mod telemetry;
 pub mod transport;
 
 pub use catga_macros::{Command, Event, Query, handler};

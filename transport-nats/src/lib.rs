@@ -71,9 +71,9 @@
 //! [`NatsOptions::max_reconnect_delay`] between tries. While it is disconnected, `publish` and
 //! `request` fail at once with [`ErrorKind::Unavailable`](catga::ErrorKind::Unavailable) (and
 //! any call in flight within [`NatsOptions::operation_timeout`]), so callers (the outbox) retry
-//! rather than hang. A waiting `Subscription::next` does not fail: after two missed
-//! [`NatsOptions::idle_heartbeat`]s it reopens its pulls (recreating the consumers) until the
-//! broker is back. The file store keeps streams, consumers and their
+//! rather than hang. A waiting `Subscription::next` does not fail: a pull the broker has not
+//! ended within twice [`NatsOptions::pull_expiry`] is presumed lost, and the member reopens its
+//! pulls (recreating the consumers) until the broker is back. The file store keeps streams, consumers and their
 //! acknowledged positions across a broker restart.
 //!
 //! # Running NATS locally
@@ -93,8 +93,10 @@ use std::time::Duration;
 use async_nats::connection::State;
 use async_nats::header::{HeaderMap, NATS_MESSAGE_ID};
 use async_nats::jetstream::{self, stream};
+use catga::telemetry::{TRACEPARENT, TRACESTATE};
 use catga::transport::{BoxFuture, ConsumerOptions, Envelope, Requests, Subscription, Transport};
 use catga::{Error, Result};
+use tracing::Instrument as _;
 
 pub use names::{
     DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS, MAX_GROUP_LEN,
@@ -118,9 +120,10 @@ pub struct NatsOptions {
     pub dead_letter_max_age: Duration,
     /// How many messages a group member pulls ahead of its handler.
     pub pull_batch: usize,
-    /// How often the broker tells an idle pull that it is alive; two missed in a row (the
-    /// broker is gone) make the member reopen its pull until the broker answers again.
-    pub idle_heartbeat: Duration,
+    /// How long one pull request waits on the broker for messages before it ends empty and
+    /// the member asks again; a pull the broker has not ended within twice this (the broker
+    /// is gone) makes the member reopen its pull until the broker answers again.
+    pub pull_expiry: Duration,
     /// The longest pause between two reconnection attempts.
     pub max_reconnect_delay: Duration,
 }
@@ -134,7 +137,7 @@ impl Default for NatsOptions {
             event_max_age: Duration::from_secs(7 * 24 * 3600),
             dead_letter_max_age: Duration::from_secs(30 * 24 * 3600),
             pull_batch: 32,
-            idle_heartbeat: Duration::from_secs(5),
+            pull_expiry: Duration::from_secs(5),
             max_reconnect_delay: Duration::from_secs(1),
         }
     }
@@ -259,6 +262,12 @@ impl NatsTransport {
         self.check_connected("publish", subject)?;
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, envelope.id.as_str());
+        // The trace context also as NATS headers, for tools that read them there.
+        for name in [TRACEPARENT, TRACESTATE] {
+            if let Some(value) = envelope.headers.get(name) {
+                headers.insert(name, value.as_str());
+            }
+        }
         let timeout = self.options.operation_timeout;
         let publish = async {
             let ack = self
@@ -281,6 +290,16 @@ impl NatsTransport {
             );
         }
         Ok(())
+    }
+}
+
+/// Whether consumer info failed because the group never subscribed to the subject.
+fn consumer_not_found(kind: &jetstream::context::ConsumerInfoErrorKind) -> bool {
+    use jetstream::context::ConsumerInfoErrorKind as Kind;
+    match kind {
+        Kind::NotFound => true,
+        Kind::JetStream(error) => error.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND,
+        _ => false,
     }
 }
 
@@ -327,7 +346,53 @@ impl Transport for NatsTransport {
         subject: &'a str,
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.publish_envelope(subject, envelope))
+        let span = catga::telemetry::publish_span(self.messaging_system(), subject, envelope);
+        Box::pin(self.publish_envelope(subject, envelope).instrument(span))
+    }
+
+    fn messaging_system(&self) -> &'static str {
+        "nats"
+    }
+
+    /// `Unavailable`, saying so, while the connection to the server is down or not
+    /// established yet.
+    /// The durable consumer's `num_pending`: messages in the stream, matching `subject`, not yet
+    /// delivered to the group (those delivered and not yet acknowledged are not counted).
+    fn lag<'a>(&'a self, group: &'a str, subject: &'a str) -> BoxFuture<'a, Result<Option<u64>>> {
+        Box::pin(async move {
+            let Some((stream, prefix)) = names::stream_of(subject) else {
+                return Ok(None);
+            };
+            self.check_connected("read the lag", subject)?;
+            let name = names::consumer_name(group, prefix, subject);
+            let unavailable = |error: &dyn std::fmt::Display| {
+                Error::unavailable(format!(
+                    "cannot read consumer `{name}` of stream {stream}: {error}"
+                ))
+            };
+            let stream = self
+                .jetstream
+                .get_stream(stream)
+                .await
+                .map_err(|error| unavailable(&error))?;
+            match stream.consumer_info(&name).await {
+                Ok(info) => Ok(Some(info.num_pending)),
+                Err(error) if consumer_not_found(&error.kind()) => Ok(None),
+                Err(error) => Err(unavailable(&error)),
+            }
+        })
+    }
+
+    fn health_check(&self) -> Result<()> {
+        match self.client.connection_state() {
+            State::Connected => Ok(()),
+            State::Pending => Err(Error::unavailable(
+                "the NATS connection is not established yet",
+            )),
+            _ => Err(Error::unavailable(
+                "the NATS connection is down; the client is reconnecting",
+            )),
+        }
     }
 
     fn subscribe<'a>(

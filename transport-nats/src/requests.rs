@@ -139,6 +139,7 @@ async fn reject(respond: NatsRespond, error: &Error) {
         created_at_ms: 0,
         key: None,
         payload: serde_json::Value::Null,
+        headers: Default::default(),
     };
     let sent = match placeholder.reply(&body) {
         Ok(reply) => Box::new(respond).respond(reply).await,

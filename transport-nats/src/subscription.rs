@@ -1,5 +1,12 @@
 //! Consumer groups: durable pull consumers, pulled by every member, reopened after an outage.
+//!
+//! Each consumer is pulled by a task of its own with plain pull requests, one at a time, each
+//! read to its end as it arrives and bounded by a deadline of ours: what is pulled ahead waits
+//! in this process, never in an unread pull, and no bookkeeping of requests in flight can drift
+//! from the broker's (a continuous pull whose count drifted would stop asking for messages
+//! while the stream holds them).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, ReplayPolicy, pull};
@@ -8,13 +15,14 @@ use async_nats::jetstream::{self, AckKind, ErrorCode};
 use catga::transport::{BoxFuture, ConsumerOptions, Delivery, Envelope, Settle, Subscription};
 use catga::{Error, ErrorKind, Result};
 use futures_util::StreamExt;
-use futures_util::stream::{BoxStream, SelectAll};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::{NatsOptions, errors, names};
 
-/// How long one pull request waits on the broker before the client renews it (at least
-/// twice the heartbeat: the server refuses a heartbeat above half the expiry).
-const PULL_EXPIRES: Duration = Duration::from_secs(30);
+/// The shortest expiry of a pull request (to the broker, zero means "never expires").
+const MIN_PULL_EXPIRY: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts to reopen a pull that failed.
 const MAX_REOPEN_DELAY: Duration = Duration::from_secs(1);
 
@@ -25,17 +33,30 @@ const MAX_REOPEN_DELAY: Duration = Duration::from_secs(1);
 /// `attempt > max_attempts`, and the runtime dead-letters it then.
 const MAX_DELIVER_MARGIN: u32 = 2;
 
-/// A member of a consumer group: the merged deliveries of the group's consumers.
+/// A member of a consumer group: the merged deliveries of the group's consumers, each pulled
+/// by a task of its own ([`Puller::run`]), which stops with the subscription.
 pub(crate) struct NatsSubscription {
-    deliveries: SelectAll<BoxStream<'static, Result<Delivery>>>,
+    /// Deliveries, each with the index of the puller (and so the room) it came from.
+    deliveries: mpsc::UnboundedReceiver<(usize, Result<Delivery>)>,
+    /// Per puller: how many more messages it may pull ahead of this member's handling.
+    rooms: Vec<Arc<Semaphore>>,
+    pullers: Vec<JoinHandle<()>>,
     group: String,
+}
+
+impl Drop for NatsSubscription {
+    fn drop(&mut self) {
+        for puller in &self.pullers {
+            puller.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for NatsSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NatsSubscription")
             .field("group", &self.group)
-            .field("consumers", &self.deliveries.len())
+            .field("consumers", &self.pullers.len())
             .finish()
     }
 }
@@ -96,26 +117,25 @@ pub(crate) async fn subscribe(
             nats: nats.clone(),
             batch: nats.pull_batch.max(1),
             consumer: None,
-            messages: None,
             failures: 0,
         };
-        // Created now, not on the first `next`: a misconfiguration fails `subscribe`, and the
+        // Created now, not on the first pull: a misconfiguration fails `subscribe`, and the
         // consumer exists (and keeps messages for the group) as soon as this returns.
         puller.consumer = Some(puller.create_consumer().await?);
         pullers.push(puller);
     }
-    let mut deliveries = SelectAll::new();
-    for puller in pullers {
-        deliveries.push(
-            futures_util::stream::unfold(puller, |mut puller| async move {
-                let delivery = puller.next_delivery().await;
-                Some((delivery, puller))
-            })
-            .boxed(),
-        );
+    let (sender, deliveries) = mpsc::unbounded_channel();
+    let mut rooms = Vec::with_capacity(pullers.len());
+    let mut tasks = Vec::with_capacity(pullers.len());
+    for (index, puller) in pullers.into_iter().enumerate() {
+        let room = Arc::new(Semaphore::new(puller.batch));
+        rooms.push(Arc::clone(&room));
+        tasks.push(tokio::spawn(puller.run(index, sender.clone(), room)));
     }
     Ok(NatsSubscription {
         deliveries,
+        rooms,
+        pullers: tasks,
         group: group.to_string(),
     })
 }
@@ -123,8 +143,12 @@ pub(crate) async fn subscribe(
 impl Subscription for NatsSubscription {
     fn next(&mut self) -> BoxFuture<'_, Result<Delivery>> {
         Box::pin(async move {
-            match self.deliveries.next().await {
-                Some(delivery) => delivery,
+            match self.deliveries.recv().await {
+                Some((index, delivery)) => {
+                    // Taken by the handling: its puller may pull one more ahead.
+                    self.rooms[index].add_permits(1);
+                    delivery
+                }
                 None => Err(Error::internal(format!(
                     "the subscription of consumer group `{}` has no consumers left",
                     self.group
@@ -144,10 +168,12 @@ struct Puller {
     nats: NatsOptions,
     batch: usize,
     consumer: Option<PullConsumer>,
-    messages: Option<pull::Stream>,
     /// Consecutive failures to pull, for the pause before reopening.
     failures: u32,
 }
+
+/// Where a puller hands its deliveries: the subscription's channel, with the puller's index.
+type Deliveries = mpsc::UnboundedSender<(usize, Result<Delivery>)>;
 
 impl Puller {
     /// Creates the consumer, or updates it to this configuration; recreates the stream first
@@ -174,65 +200,109 @@ impl Puller {
             .map_err(|error| errors::create_consumer(self.stream, &self.name, &self.subject, error))
     }
 
-    /// The next delivery of this consumer: waits for one, reopening the pull (and recreating
-    /// the consumer, in case it was deleted) after any error, until the broker answers.
-    async fn next_delivery(&mut self) -> Result<Delivery> {
+    /// Pulls until the subscription is dropped: one pull request at a time, for as many
+    /// messages as `room` has (at least half a batch, so requests stay few), each read to its
+    /// end at once so nothing waits unread in a pull while the member is busy. A pull the
+    /// broker has not ended within twice [`NatsOptions::pull_expiry`] is presumed lost (the
+    /// broker is gone or restarted): the consumer is recreated and pulled again. Stops early
+    /// only on an error that retrying cannot mend, which it hands on.
+    async fn run(mut self, index: usize, deliveries: Deliveries, room: Arc<Semaphore>) {
+        let half = u32::try_from(self.batch.div_ceil(2)).unwrap_or(u32::MAX);
         loop {
-            if self.messages.is_none() {
-                match self.open().await {
-                    Ok(messages) => self.messages = Some(messages),
-                    Err(error) if error.kind() == ErrorKind::Unavailable => {
-                        self.pause(&error).await;
-                        continue;
-                    }
-                    Err(error) => return Err(error),
-                }
-            }
-            let Some(messages) = self.messages.as_mut() else {
-                continue;
+            let Ok(permits) = room.acquire_many(half).await else {
+                return;
             };
-            match messages.next().await {
-                Some(Ok(message)) => {
-                    self.failures = 0;
-                    return Ok(self.delivery(message));
-                }
-                Some(Err(error)) => {
-                    self.messages = None;
-                    self.consumer = None;
-                    let error = Error::unavailable(format!(
-                        "pulling `{}` (consumer {} on {}) failed: {error}",
-                        self.subject, self.name, self.stream
-                    ));
-                    self.pause(&error).await;
-                }
-                None => {
-                    self.messages = None;
-                    self.consumer = None;
-                }
+            permits.forget();
+            let mut wanted = half as usize;
+            while wanted < self.batch {
+                let Ok(permit) = room.try_acquire() else {
+                    break;
+                };
+                permit.forget();
+                wanted += 1;
             }
+            let received = match self.pull(wanted, index, &deliveries).await {
+                Ok(received) => received,
+                Err(error) if error.kind() == ErrorKind::Unavailable => {
+                    self.consumer = None;
+                    self.pause(&error).await;
+                    0
+                }
+                Err(error) => {
+                    let _ = deliveries.send((index, Err(error)));
+                    return;
+                }
+            };
+            if deliveries.is_closed() {
+                return;
+            }
+            room.add_permits(wanted - received.min(wanted));
         }
     }
 
-    async fn open(&mut self) -> Result<pull::Stream> {
+    /// One pull request for up to `wanted` messages, each handed on as it arrives; returns
+    /// how many arrived (some may have before an error, which is then not returned: they
+    /// count, and the next pull reopens).
+    async fn pull(
+        &mut self,
+        wanted: usize,
+        index: usize,
+        deliveries: &Deliveries,
+    ) -> Result<usize> {
         let consumer = match self.consumer.take() {
             Some(consumer) => consumer,
             None => self.create_consumer().await?,
         };
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(self.batch)
-            .heartbeat(self.nats.idle_heartbeat)
-            .expires(PULL_EXPIRES.max(self.nats.idle_heartbeat.saturating_mul(2)))
+        let expiry = self.nats.pull_expiry.max(MIN_PULL_EXPIRY);
+        let unavailable = |what: &str, error: &dyn std::fmt::Display| {
+            Error::unavailable(format!(
+                "{what} `{}` (consumer {} on {}) failed: {error}",
+                self.subject, self.name, self.stream
+            ))
+        };
+        let mut batch = consumer
+            .batch()
+            .max_messages(wanted)
+            .expires(expiry)
             .messages()
             .await
-            .map_err(|error| {
-                Error::unavailable(format!(
-                    "cannot pull `{}` (consumer {} on {}): {error}",
-                    self.subject, self.name, self.stream
-                ))
-            })?;
+            .map_err(|error| unavailable("pulling", &error))?;
+        let deadline = Instant::now() + expiry.saturating_mul(2);
+        let mut received = 0;
+        loop {
+            match tokio::time::timeout_at(deadline, batch.next()).await {
+                Ok(Some(Ok(message))) => {
+                    received += 1;
+                    self.failures = 0;
+                    if deliveries
+                        .send((index, Ok(self.delivery(message))))
+                        .is_err()
+                    {
+                        return Ok(received);
+                    }
+                }
+                // The broker ended the pull: it is full, or it expired.
+                Ok(None) => break,
+                Ok(Some(Err(error))) => {
+                    if received > 0 {
+                        // What arrived is handed on; the error shows again on the next pull.
+                        return Ok(received);
+                    }
+                    return Err(unavailable("pulling", &error));
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        consumer = self.name,
+                        expiry = ?expiry,
+                        "catga-nats: the broker did not end a pull within twice its expiry; \
+                         reopening"
+                    );
+                    return Ok(received);
+                }
+            }
+        }
         self.consumer = Some(consumer);
-        Ok(messages)
+        Ok(received)
     }
 
     /// Waits before reopening: short at first, at most [`MAX_REOPEN_DELAY`].

@@ -54,6 +54,7 @@ fn envelope(type_name: &str, n: u64) -> Envelope {
         created_at_ms: 0,
         key: None,
         payload: serde_json::json!({ "n": n }),
+        headers: Default::default(),
     }
 }
 
@@ -388,16 +389,70 @@ async fn requests_get_replies_and_the_error_kinds_of_a_local_send() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_pauses_its_handling_loses_nothing_it_pulled_ahead() {
+    if no_nats_server("a_member_that_pauses_its_handling_loses_nothing_it_pulled_ahead") {
+        return;
+    }
+    bounded(60, async {
+        // A member busy with one delivery for many pull expiries leaves the rest of its batch
+        // unread. What it pulled ahead must wait for it, not be dropped with a pull that timed
+        // out and come back only after ack_wait (as a second attempt).
+        let (_server, transport) = broker_with(NatsOptions {
+            pull_expiry: Duration::from_millis(100),
+            ..NatsOptions::default()
+        })
+        .await;
+        let subject = event_subject("Paused");
+        let mut subscription = transport
+            .subscribe(
+                "slow",
+                std::slice::from_ref(&subject),
+                &options(Duration::from_secs(30)),
+            )
+            .await
+            .expect("subscribes");
+        let mut published = HashSet::new();
+        for n in 0..64 {
+            let envelope = envelope("Paused", n);
+            transport
+                .publish(&subject, &envelope)
+                .await
+                .expect("stored");
+            published.insert(envelope.id);
+        }
+        let mut got = HashSet::new();
+        let mut pauses = 0;
+        while got.len() < published.len() {
+            let delivery = subscription.next().await.expect("a delivery");
+            assert_eq!(
+                delivery.attempt, 1,
+                "{} was delivered again: it was lost while the member paused",
+                delivery.envelope.id
+            );
+            got.insert(delivery.envelope.id.clone());
+            delivery.ack().await.expect("acked");
+            if pauses < 3 {
+                // Twenty pull expiries without asking for the next delivery.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                pauses += 1;
+            }
+        }
+        assert_eq!(got, published);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_mid_run_loses_nothing() {
     if no_nats_server("a_broker_restart_mid_run_loses_nothing") {
         return;
     }
     bounded(50, async {
-        // Heartbeats every 200 ms, so that the outage below (3 s) outlasts two of them and
+        // Pulls expire after 200 ms, so that the outage below (3 s) outlasts twice that and
         // the member's pull is reopened while the broker is down, not only resumed by the
         // client's reconnection.
         let (mut server, transport) = broker_with(NatsOptions {
-            idle_heartbeat: Duration::from_millis(200),
+            pull_expiry: Duration::from_millis(200),
             ..NatsOptions::default()
         })
         .await;

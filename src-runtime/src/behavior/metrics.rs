@@ -1,4 +1,6 @@
-//! [`Metrics`]: started / succeeded / failed counters per message type, readable in process.
+//! [`Metrics`]: started / succeeded / failed counters per message type, readable in process,
+//! and (feature `metrics`) the handled count and duration histogram through the `metrics`
+//! facade.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +10,12 @@ use crate::pipeline::{AnyMessage, Behavior, Next, Reply};
 use crate::{Context, Result};
 
 /// Counts messages per type. Clones share the counters: keep one clone to read them.
+///
+/// With the crate's `metrics` feature, each handling is also recorded through the `metrics`
+/// facade as [`catga_messages_handled_total`](crate::telemetry::metrics::HANDLED_TOTAL) and
+/// [`catga_message_handling_seconds`](crate::telemetry::metrics::HANDLING_SECONDS), labelled
+/// with the message type and the outcome (`ok` or the error's kind), for an exporter such as
+/// `catga-ops`' Prometheus endpoint.
 ///
 /// ```
 /// use catga::prelude::*;
@@ -102,7 +110,18 @@ impl Behavior for Metrics {
     ) -> Result<Reply> {
         let counters = self.counters_for(message.type_name());
         counters.started.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
         let result = next.run(ctx).await;
+        #[cfg(feature = "metrics")]
+        crate::telemetry::metrics::handled(
+            message.type_name(),
+            match &result {
+                Ok(_) => "ok",
+                Err(error) => error.kind().as_str(),
+            },
+            started.elapsed(),
+        );
         let outcome = if result.is_ok() {
             &counters.succeeded
         } else {

@@ -110,6 +110,7 @@ impl Behavior for Retry {
                 error = %err,
                 "retrying"
             );
+            crate::telemetry::metrics::retried(message.type_name(), "pipeline");
             tokio::time::sleep_until(resume).await;
             attempt += 1;
         }

@@ -63,6 +63,7 @@ impl IdempotencyBehavior {
             if let Ok(outcome) = waiting.wait_for(Option::is_some).await
                 && let Some(outcome) = outcome.clone()
             {
+                crate::telemetry::metrics::idempotent_hit(R::NAME, "in_flight");
                 return outcome.and_then(|bytes| (hooks.decode)(&bytes));
             }
         }
@@ -151,7 +152,10 @@ impl Lead<'_> {
     {
         let fence = match self.claim().await {
             Ok(Ok(fence)) => fence,
-            Ok(Err(bytes)) => return ((hooks.decode)(&bytes), Ok(bytes.into())),
+            Ok(Err(bytes)) => {
+                crate::telemetry::metrics::idempotent_hit(R::NAME, "stored");
+                return ((hooks.decode)(&bytes), Ok(bytes.into()));
+            }
             Err(err) => return (Err(err.clone()), Err(err)),
         };
         self.claimed = Some(fence);

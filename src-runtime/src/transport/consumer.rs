@@ -22,6 +22,7 @@ use super::{
     ConsumerOptions, Delivery, ENVELOPE_VERSION, Envelope, Routes, SqliteInbox, Transport,
     UNDECODABLE_TYPE, Undecodable, dead_letter_subject,
 };
+use crate::telemetry::{MessagingSpan, Operation};
 use crate::{Error, ErrorKind, Mediator, Result};
 
 /// What became of one delivery.
@@ -246,7 +247,34 @@ impl EventConsumer {
     /// Handles and settles one delivery. An error means the inbox cannot be read or written;
     /// a delivery that cannot be settled (the broker is unreachable) is left to come back after
     /// `ack_wait`, where the inbox recognizes it.
+    ///
+    /// The handling runs in a `catga.process` span (`messaging.operation = "process"`) whose
+    /// parent is the producer's span, read from the envelope's trace context headers.
     pub async fn handle(&self, delivery: Delivery) -> Result<Handled> {
+        let span = MessagingSpan::consumer(
+            Operation::Process,
+            Some(self.transport.messaging_system()),
+            &delivery.subject,
+            Some(&self.group),
+            &delivery.envelope,
+        );
+        #[cfg(feature = "metrics")]
+        let type_name = delivery.envelope.type_name.clone();
+        let handled = span.run(self.handle_in_span(delivery)).await;
+        #[cfg(feature = "metrics")]
+        if let Ok(outcome) = &handled {
+            let outcome = match outcome {
+                Handled::Applied => "applied",
+                Handled::Duplicate => "duplicate",
+                Handled::Retried => "retried",
+                Handled::DeadLettered => "dead_lettered",
+            };
+            crate::telemetry::metrics::delivered(&type_name, &self.group, outcome);
+        }
+        handled
+    }
+
+    async fn handle_in_span(&self, delivery: Delivery) -> Result<Handled> {
         if delivery.envelope.type_name == UNDECODABLE_TYPE {
             let error = undecodable_error(&delivery.envelope);
             return Ok(self.dead_letter(delivery, &error).await);
@@ -397,5 +425,15 @@ fn dead_letter_envelope(letter: &DeadLetter) -> Result<Envelope> {
         created_at_ms: crate::sqlite::now_millis()?,
         key: original.key.clone(),
         payload,
+        headers: trace_headers(),
     })
+}
+
+/// Headers carrying the current trace context (the consumer's span, for a dead letter).
+fn trace_headers() -> std::collections::BTreeMap<String, String> {
+    let mut headers = std::collections::BTreeMap::new();
+    if let Some(context) = crate::telemetry::current() {
+        context.inject(&mut headers);
+    }
+    headers
 }

@@ -1,12 +1,15 @@
 //! The [`Envelope`]: a message as it crosses a transport, with the ids and times that make it
 //! traceable and deduplicable, in a stable JSON form.
 
+use std::collections::BTreeMap;
+
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::message::Message;
+use crate::message::{Message, MessageKind};
+use crate::telemetry::{MessagingSpan, Operation};
 use crate::{Context, Error, ErrorKind, Result};
 
 /// The envelope format this catga writes and reads.
@@ -64,12 +67,36 @@ pub struct Envelope {
     pub key: Option<String>,
     /// The message itself, serialized by serde.
     pub payload: serde_json::Value,
+    /// Metadata beside the message: the W3C trace context ([`TRACEPARENT`], [`TRACESTATE`])
+    /// of the span that produced it, so the consumer's span continues the producer's trace.
+    /// Absent from the JSON when empty; an envelope without it (written before it existed)
+    /// reads as empty.
+    ///
+    /// [`TRACEPARENT`]: crate::telemetry::TRACEPARENT
+    /// [`TRACESTATE`]: crate::telemetry::TRACESTATE
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 impl Envelope {
     /// An envelope for `message`, sent while handling `ctx`'s message: it joins that
     /// conversation, with `ctx`'s message as its cause.
+    ///
+    /// Making it is a `catga.create` span (`messaging.operation = "create"`) in the current
+    /// trace (a new one when there is none), and the headers carry that span's trace context.
     pub fn of<M: Message + Serialize>(message: &M, ctx: &Context) -> Result<Envelope> {
+        let mut envelope = Envelope::unsent(message, ctx)?;
+        let destination = match M::KIND {
+            MessageKind::Event => super::event_subject(M::NAME),
+            _ => super::command_subject(M::NAME),
+        };
+        let span = MessagingSpan::producer(Operation::Create, None, &destination, &envelope);
+        span.context.inject(&mut envelope.headers);
+        Ok(envelope)
+    }
+
+    /// An envelope for `message` caused by `ctx`'s, with no headers yet.
+    pub(crate) fn unsent<M: Message + Serialize>(message: &M, ctx: &Context) -> Result<Envelope> {
         let payload = serde_json::to_value(message).map_err(|error| {
             Error::internal(format!("cannot serialize `{}`: {error}", M::NAME)).with_source(error)
         })?;
@@ -83,6 +110,7 @@ impl Envelope {
             created_at_ms: crate::sqlite::now_millis()?,
             key: None,
             payload,
+            headers: BTreeMap::new(),
         })
     }
 
@@ -107,6 +135,7 @@ impl Envelope {
             created_at_ms: crate::sqlite::now_millis()?,
             key: None,
             payload,
+            headers: BTreeMap::new(),
         })
     }
 
@@ -134,6 +163,7 @@ impl Envelope {
             key: None,
             // Plain data with string keys: serializing it cannot fail.
             payload: serde_json::to_value(payload).unwrap_or_default(),
+            headers: BTreeMap::new(),
         }
     }
 
@@ -294,6 +324,32 @@ mod tests {
             decoded.message::<Shipped>().expect("a Shipped"),
             Shipped { order: 3 }
         );
+    }
+
+    #[test]
+    fn carries_the_trace_context_and_reads_envelopes_without_headers() {
+        let envelope =
+            Envelope::of(&Shipped { order: 4 }, &Context::new(MessageId(4))).expect("serializes");
+        let context =
+            crate::telemetry::TraceContext::from_headers(&envelope.headers).expect("a trace");
+        let decoded = Envelope::decode(&envelope.encode()).expect("decodes");
+        assert_eq!(
+            crate::telemetry::TraceContext::from_headers(&decoded.headers),
+            Some(context)
+        );
+        // Written before headers existed: no `headers` key at all.
+        let old = br#"{"version":1,"id":"ab","type_name":"Shipped","schema_version":1,
+            "correlation_id":"c","causation_id":null,"created_at_ms":0,"key":null,
+            "payload":{"order":5}}"#;
+        let old = Envelope::decode(old).expect("an old envelope reads");
+        assert!(old.headers.is_empty());
+        assert_eq!(
+            old.message::<Shipped>().expect("a Shipped"),
+            Shipped { order: 5 }
+        );
+        // And empty headers are not written, so older readers see the old shape.
+        let encoded = String::from_utf8(old.encode()).expect("utf-8");
+        assert!(!encoded.contains("headers"), "{encoded}");
     }
 
     #[test]

@@ -114,7 +114,9 @@ impl Answer {
 const INSERT: &str = "INSERT OR IGNORE INTO catga_inbox (consumer, message_id, processed_at_ms)
                       VALUES (?1, ?2, ?3)";
 
-/// Runs `ops` in one transaction and answers each once it committed (a failed `process`
+/// Runs `ops` in one transaction and answers each once it committed. Statements are prepared
+/// once per connection (`prepare_cached`): parsing them again for every operation cost more
+/// than running them (a failed `process`
 /// answers at once: its savepoint is rolled back whatever happens to the rest).
 fn commit_batch(conn: &mut rusqlite::Connection, ops: Vec<Op>) {
     let mut answers = Vec::with_capacity(ops.len());
@@ -129,11 +131,10 @@ fn commit_batch(conn: &mut rusqlite::Connection, ops: Vec<Op>) {
                     reply,
                 } => {
                     let found = tx
-                        .query_row(
+                        .prepare_cached(
                             "SELECT 1 FROM catga_inbox WHERE consumer = ?1 AND message_id = ?2",
-                            params![consumer, id],
-                            |_| Ok(()),
-                        )
+                        )?
+                        .query_row(params![consumer, id], |_| Ok(()))
                         .optional()?;
                     answers.push(Answer::Flag(reply, found.is_some()));
                 }
@@ -142,7 +143,9 @@ fn commit_batch(conn: &mut rusqlite::Connection, ops: Vec<Op>) {
                     id,
                     reply,
                 } => {
-                    let inserted = tx.execute(INSERT, params![consumer, id, now])?;
+                    let inserted = tx
+                        .prepare_cached(INSERT)?
+                        .execute(params![consumer, id, now])?;
                     answers.push(Answer::Flag(reply, inserted == 1));
                 }
                 Op::Process {
@@ -152,7 +155,9 @@ fn commit_batch(conn: &mut rusqlite::Connection, ops: Vec<Op>) {
                     reply,
                 } => {
                     tx.execute_batch("SAVEPOINT catga_inbox_process")?;
-                    let inserted = tx.execute(INSERT, params![consumer, id, now])?;
+                    let inserted = tx
+                        .prepare_cached(INSERT)?
+                        .execute(params![consumer, id, now])?;
                     if inserted == 0 {
                         tx.execute_batch("RELEASE catga_inbox_process")?;
                         answers.push(Answer::Value(reply, None));

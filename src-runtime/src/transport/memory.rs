@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::{
     BoxFuture, ConsumerOptions, Delivery, Envelope, IncomingRequest, Requests, Respond, Settle,
@@ -92,15 +93,41 @@ impl Transport for MemoryTransport {
         subject: &'a str,
         envelope: &'a Envelope,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            {
-                let mut state = self.shared.lock();
-                if state.ids.insert(envelope.id.clone()) {
-                    state.log.push((subject.to_string(), envelope.clone()));
+        let span = crate::telemetry::publish_span(self.messaging_system(), subject, envelope);
+        Box::pin(
+            async move {
+                {
+                    let mut state = self.shared.lock();
+                    if state.ids.insert(envelope.id.clone()) {
+                        state.log.push((subject.to_string(), envelope.clone()));
+                    }
                 }
+                self.shared.changed.notify_waiters();
+                Ok(())
             }
-            self.shared.changed.notify_waiters();
-            Ok(())
+            .instrument(span),
+        )
+    }
+
+    fn messaging_system(&self) -> &'static str {
+        "catga.memory"
+    }
+
+    fn lag<'a>(&'a self, group: &'a str, subject: &'a str) -> BoxFuture<'a, Result<Option<u64>>> {
+        Box::pin(async move {
+            let state = self.shared.lock();
+            let Some(consumer) = state
+                .groups
+                .get(group)
+                .filter(|consumer| consumer.filters.iter().any(|f| f == subject))
+            else {
+                return Ok(None);
+            };
+            let waiting = state.log[consumer.cursor..]
+                .iter()
+                .filter(|(published, _)| subject_matches(subject, published))
+                .count();
+            Ok(Some(waiting as u64))
         })
     }
 

@@ -102,6 +102,27 @@ pub trait Transport: Send + Sync + 'static {
         group: &'a str,
         subjects: &'a [String],
     ) -> BoxFuture<'a, Result<Box<dyn Requests>>>;
+
+    /// The broker's name in OpenTelemetry's `messaging.system` attribute (`"nats"`), which
+    /// catga's messaging spans carry. Defaults to `"catga"`.
+    fn messaging_system(&self) -> &'static str {
+        "catga"
+    }
+
+    /// `Ok` when the broker is reachable now, else why not: what a readiness probe asks
+    /// (`catga_ops::Health::transport`). Defaults to `Ok`, for transports always reachable.
+    fn health_check(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// How many messages on `subject` (as subscribed) are stored and not yet delivered to
+    /// consumer group `group`: the group's lag, which `catga_ops::watch_consumer_lag` exports.
+    /// `None` when the transport cannot tell, or the group has not subscribed to `subject`.
+    /// Defaults to `None`.
+    fn lag<'a>(&'a self, group: &'a str, subject: &'a str) -> BoxFuture<'a, Result<Option<u64>>> {
+        let _ = (group, subject);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// How a consumer group's deliveries are retried.

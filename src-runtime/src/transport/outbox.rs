@@ -169,6 +169,25 @@ impl SqliteOutbox {
             .await
     }
 
+    /// How long the oldest undelivered entry has waited; `None` when nothing waits. An outbox
+    /// whose oldest entry keeps ageing is stuck, however few entries it holds.
+    pub async fn oldest_pending_age(&self) -> Result<Option<Duration>> {
+        let now = now_millis()?;
+        let oldest: Option<i64> = self
+            .db
+            .run(|conn| {
+                Ok(conn.query_row(
+                    "SELECT MIN(created_at_ms) FROM catga_outbox WHERE delivered_at_ms IS NULL",
+                    [],
+                    |row| row.get(0),
+                )?)
+            })
+            .await?;
+        Ok(oldest.map(|created| {
+            Duration::from_millis(u64::try_from(now.saturating_sub(created)).unwrap_or(0))
+        }))
+    }
+
     /// Deletes entries delivered more than `age` ago; returns how many.
     pub async fn purge_delivered(&self, age: Duration) -> Result<usize> {
         let cutoff = now_millis()?.saturating_sub(millis(age));
@@ -256,37 +275,38 @@ impl SqliteOutbox {
         self.db
             .run(move |conn| {
                 let tx = conn.transaction()?;
+                // Prepared once per connection: a pass settles up to a whole batch.
+                let mut deliver = tx.prepare_cached(
+                    "UPDATE catga_outbox SET delivered_at_ms = ?1 WHERE seq = ?2",
+                )?;
                 for seq in &pass.delivered {
-                    tx.execute(
-                        "UPDATE catga_outbox SET delivered_at_ms = ?1 WHERE seq = ?2",
-                        params![now, seq],
-                    )?;
+                    deliver.execute(params![now, seq])?;
                 }
+                let mut miss =
+                    tx.prepare_cached("UPDATE catga_outbox SET last_error = ?1 WHERE seq = ?2")?;
                 for (seq, error) in &pass.missed {
-                    tx.execute(
-                        "UPDATE catga_outbox SET last_error = ?1 WHERE seq = ?2",
-                        params![error, seq],
-                    )?;
+                    miss.execute(params![error, seq])?;
                 }
+                let mut refuse = tx.prepare_cached(
+                    "UPDATE catga_outbox SET attempts = ?1, last_error = ?2 WHERE seq = ?3",
+                )?;
+                let mut bury = tx.prepare_cached(
+                    "INSERT INTO catga_outbox_dead (seq, message_id, subject, ordering_key,
+                         envelope, created_at_ms, dead_at_ms, attempts, last_error)
+                     SELECT seq, message_id, subject, ordering_key, envelope, created_at_ms,
+                         ?2, ?3, ?4
+                     FROM catga_outbox WHERE seq = ?1",
+                )?;
+                let mut remove = tx.prepare_cached("DELETE FROM catga_outbox WHERE seq = ?1")?;
                 for (seq, refusals, error) in &pass.refused {
                     if *refusals < max_attempts {
-                        tx.execute(
-                            "UPDATE catga_outbox SET attempts = ?1, last_error = ?2
-                             WHERE seq = ?3",
-                            params![refusals, error, seq],
-                        )?;
+                        refuse.execute(params![refusals, error, seq])?;
                         continue;
                     }
-                    tx.execute(
-                        "INSERT INTO catga_outbox_dead (seq, message_id, subject, ordering_key,
-                             envelope, created_at_ms, dead_at_ms, attempts, last_error)
-                         SELECT seq, message_id, subject, ordering_key, envelope, created_at_ms,
-                             ?2, ?3, ?4
-                         FROM catga_outbox WHERE seq = ?1",
-                        params![seq, now, refusals, error],
-                    )?;
-                    tx.execute("DELETE FROM catga_outbox WHERE seq = ?1", [seq])?;
+                    bury.execute(params![seq, now, refusals, error])?;
+                    remove.execute([seq])?;
                 }
+                drop((deliver, miss, refuse, bury, remove));
                 tx.commit()?;
                 Ok(())
             })
@@ -419,7 +439,7 @@ impl OutboxDispatcher {
             outbox,
             transport,
             batch: 256,
-            lanes: 32,
+            lanes: 128,
             max_attempts: 5,
             idle_poll: Duration::from_millis(200),
         }
@@ -433,7 +453,8 @@ impl OutboxDispatcher {
     }
 
     /// How many ordering keys are published at once, each key's entries one after another
-    /// (an entry without a key is a key of its own): 32 by default, at least 1.
+    /// (an entry without a key is a key of its own), so also how many publish acknowledgements
+    /// are awaited at once: 128 by default, at least 1.
     pub fn concurrent_keys(mut self, lanes: usize) -> Self {
         self.lanes = lanes.max(1);
         self
@@ -617,6 +638,23 @@ mod tests {
             delivery.ack().await.expect("ack");
         }
         out
+    }
+
+    #[tokio::test]
+    async fn the_oldest_pending_age_is_none_when_nothing_waits() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        assert_eq!(outbox.oldest_pending_age().await.expect("age"), None);
+        outbox.enqueue(vec![entry("a", 1)]).await.expect("enqueue");
+        assert!(outbox.oldest_pending_age().await.expect("age").is_some());
+        let transport = MemoryTransport::new();
+        OutboxDispatcher::new(outbox.clone(), Arc::new(transport))
+            .flush()
+            .await
+            .expect("flush");
+        assert_eq!(outbox.oldest_pending_age().await.expect("age"), None);
     }
 
     #[tokio::test]

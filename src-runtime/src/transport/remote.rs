@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::{Envelope, ReplyBody, Routes, Transport, command_subject};
 use crate::message::Request;
+use crate::telemetry::{MessagingSpan, Operation};
 use crate::{Context, Error, Mediator, Result};
 
 /// How long a remote send waits when the caller's context has no deadline.
@@ -20,6 +21,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Sends `request` to the service serving `R` over `transport`, as a message caused by `ctx`'s,
 /// and returns its response. Waits until `ctx`'s deadline, or [`DEFAULT_REQUEST_TIMEOUT`].
+///
+/// The wait is a `catga.send` span (`messaging.operation = "send"`), whose trace context the
+/// request's headers carry: the server's `catga.serve` span is its child.
 pub async fn send<R>(transport: &dyn Transport, request: &R, ctx: &Context) -> Result<R::Response>
 where
     R: Request + Serialize,
@@ -35,9 +39,17 @@ where
             R::NAME
         )));
     }
-    let envelope = Envelope::of(request, ctx)?;
-    let reply = transport
-        .request(&command_subject(R::NAME), &envelope, timeout)
+    let subject = command_subject(R::NAME);
+    let mut envelope = Envelope::unsent(request, ctx)?;
+    let span = MessagingSpan::producer(
+        Operation::Send,
+        Some(transport.messaging_system()),
+        &subject,
+        &envelope,
+    );
+    span.context.inject(&mut envelope.headers);
+    let reply = span
+        .run(transport.request(&subject, &envelope, timeout))
         .await?;
     let body: ReplyBody = serde_json::from_value(reply.payload).map_err(|error| {
         Error::internal(format!(
@@ -74,7 +86,8 @@ impl RequestServer {
     }
 
     /// Answers requests until the transport stops delivering them; each request is handled in
-    /// its own task, so a slow handler does not hold up the others.
+    /// its own task, so a slow handler does not hold up the others, inside a `catga.serve` span
+    /// whose parent is the caller's `catga.send`.
     pub async fn run(self) -> Result<()> {
         let subjects = self.routes.request_subjects();
         let mut requests = self.transport.serve(&self.group, &subjects).await?;
@@ -82,8 +95,19 @@ impl RequestServer {
             let request = requests.next().await?;
             let routes = self.routes.clone();
             let mediator = self.mediator.clone();
+            let group = self.group.clone();
+            let system = self.transport.messaging_system();
             tokio::spawn(async move {
-                let body = routes.answer(&mediator, request.envelope.clone()).await;
+                let span = MessagingSpan::consumer(
+                    Operation::Serve,
+                    Some(system),
+                    &command_subject(&request.envelope.type_name),
+                    Some(&group),
+                    &request.envelope,
+                );
+                let body = span
+                    .run(routes.answer(&mediator, request.envelope.clone()))
+                    .await;
                 let sent = match request.envelope.reply(&body) {
                     Ok(reply) => request.reply(reply).await,
                     Err(error) => Err(error),
