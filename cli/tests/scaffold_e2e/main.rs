@@ -8,11 +8,14 @@
 //! bench --compare`. Then it grows with `catga add`, and still tests, lints, formats and passes
 //! clippy clean.
 //!
-//! Where the time goes, on two cores: the release build of `catga-cli` that the workflow's
-//! install step does, the debug build of the project, and the release build of its bench target.
-//! Everything builds into one target directory, `target/scaffold-e2e/target`, shared by both
-//! tests and kept between runs, so only the first run builds the third-party crates. Skip these
-//! tests with `cargo test --workspace -- --skip e2e_`.
+//! Where the time goes, on two cores: compiling. Each project is built three ways (debug for its
+//! tests, checked for clippy, release for its bench target) and the workflow's install step
+//! builds `catga-cli` in release. To keep that affordable, every build here shares one target
+//! directory, `target/scaffold-e2e/target`, kept between runs (so only the first run builds the
+//! third-party crates), and runs with [`BUILD_ENV`]: release without optimisation, nothing with
+//! debug info. The vendored third-party crates are kept too, until `Cargo.lock` changes. Every
+//! command's duration goes to stderr (`[e2e]` lines), and each test's total. Skip these tests
+//! with `cargo test --workspace -- --skip e2e_`.
 //!
 //! Packaging and vendoring read crates.io (through the normal cargo cache); the generated
 //! project's builds and the workflow run offline.
@@ -20,9 +23,9 @@
 mod workflow;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -44,15 +47,76 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The crates a user installs or depends on: what `cargo package` must produce.
-const PUBLISHED: [&str; 7] = [
+const PUBLISHED: [&str; 9] = [
     "catga",
     "catga-macros",
     "catga-lints",
+    "catga-server",
     "catga-bench",
     "catga-scaffold",
     "catga-nats",
+    "catga-ops",
     "catga-cli",
 ];
+
+/// Cargo settings for every build of a generated project and of the installed CLI. What these
+/// tests prove is that the packages resolve, compile, pass their tests and lints and run, not how
+/// fast the code is; optimisation and debug info are most of the compile and link time on two
+/// cores, so the release profile (which `cargo install` uses, and the bench profile inherits)
+/// does not optimise and compiles in as many units as a debug build, and the debug profile
+/// (tests, `cargo run`) writes no debug info. Release has none already. The profiles' own
+/// code paths stay the ones a user takes; only the numbers the benchmarks measure are slower,
+/// and these tests judge no verdict about speed.
+const BUILD_ENV: [(&str, &str); 3] = [
+    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256"),
+    ("CARGO_PROFILE_DEV_DEBUG", "false"),
+];
+
+/// A hang guard for each command these tests run, not a speed limit: cold, on two busy cores,
+/// the longest (the install's release build) takes a few minutes.
+const COMMAND_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// `command`'s output, with stdin closed; killed and the test failed if it runs past
+/// [`COMMAND_LIMIT`].
+fn output_within_limit(command: Command, what: &str) -> Output {
+    output_within(command, what, COMMAND_LIMIT)
+}
+
+/// `command`'s output, or a panic once it has run for `limit`. The command stays in the test's
+/// process group, so that Ctrl-C on `cargo test` still stops the builds it runs; the guard kills
+/// only the command itself.
+fn output_within(mut command: Command, what: &str, limit: Duration) -> Output {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run `{what}`: {error}"));
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.unwrap_or_else(|error| panic!("`{what}`: {error}")),
+        Err(_) => {
+            // Not waiting for the output: processes the command started may still hold the
+            // pipes open.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("`{what}` was still running after {limit:?} (hang guard); killed it");
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "`sleep 30` was still running after 200ms (hang guard)")]
+fn hang_guard_fails_the_test_when_a_command_runs_past_its_limit() {
+    let mut sleep = Command::new("sleep");
+    sleep.arg("30");
+    output_within(sleep, "sleep 30", Duration::from_millis(200));
+}
 
 /// A cargo home whose configuration replaces crates.io with the local registry, offline.
 #[derive(Debug)]
@@ -69,36 +133,49 @@ fn local_registry() -> &'static LocalRegistry {
 fn build_local_registry() -> LocalRegistry {
     let started = Instant::now();
     let registry = build_local_registry_uncounted();
-    eprintln!(
-        "[e2e] {:>6.1?}  local registry (cargo vendor, cargo package)",
-        started.elapsed()
-    );
+    phase(started, "local registry (cargo vendor, cargo package)");
     registry
 }
 
 fn build_local_registry_uncounted() -> LocalRegistry {
     let root = workspace_root();
     let dir = e2e_dir().join("registry");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).expect("remove the previous local registry");
-    }
     let crates = dir.join("crates");
     let cargo_home = dir.join("cargo-home");
-    std::fs::create_dir_all(&cargo_home).expect("create the registry's cargo home");
+    let version = env!("CARGO_PKG_VERSION");
 
     // The third-party crates, at the versions this workspace locks (the packaged crates'
-    // lockfiles and the generated project resolve to those).
+    // lockfiles and the generated project resolve to those). Kept until the lockfile changes:
+    // `cargo vendor` copies hundreds of crates, the same ones every run.
     let cargo = cargo_program();
-    succeed(
-        Command::new(&cargo)
+    let lock = std::fs::read(root.join("Cargo.lock")).expect("read Cargo.lock");
+    let lock_sha256 = format!("{:x}", Sha256::digest(&lock));
+    let stamp = dir.join("vendored-from-lock.sha256");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(lock_sha256.as_str()) {
+        for name in PUBLISHED {
+            let unpacked = crates.join(format!("{name}-{version}"));
+            if unpacked.exists() {
+                std::fs::remove_dir_all(&unpacked).expect("remove a previous run's package");
+            }
+        }
+    } else {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove the previous local registry");
+        }
+        let started = Instant::now();
+        let mut vendor = Command::new(&cargo);
+        vendor
             .current_dir(&root)
             .args(["vendor", "--locked", "--versioned-dirs", "--quiet"])
-            .arg(&crates)
-            .output()
-            .expect("run cargo vendor"),
-        "cargo vendor",
-    );
+            .arg(&crates);
+        succeed(output_within_limit(vendor, "cargo vendor"), "cargo vendor");
+        // Written last: an interrupted vendoring is redone.
+        std::fs::write(&stamp, &lock_sha256).expect("write the vendoring stamp");
+        phase(started, "cargo vendor");
+    }
+    std::fs::create_dir_all(&cargo_home).expect("create the registry's cargo home");
 
+    let started = Instant::now();
     let package_target = e2e_dir().join("package");
     let mut package = Command::new(&cargo);
     package
@@ -110,11 +187,11 @@ fn build_local_registry_uncounted() -> LocalRegistry {
         package.args(["--package", name]);
     }
     succeed(
-        package.output().expect("run cargo package"),
+        output_within_limit(package, "cargo package"),
         "cargo package",
     );
+    phase(started, "cargo package");
 
-    let version = env!("CARGO_PKG_VERSION");
     let mut checksums = serde_json::json!({});
     for name in PUBLISHED {
         let archive = package_target
@@ -122,15 +199,23 @@ fn build_local_registry_uncounted() -> LocalRegistry {
             .join(format!("{name}-{version}.crate"));
         let bytes = std::fs::read(&archive)
             .unwrap_or_else(|error| panic!("read {}: {error}", archive.display()));
-        succeed(
-            Command::new("tar")
-                .current_dir(&crates)
-                .arg("-xzf")
-                .arg(&archive)
-                .output()
-                .expect("run tar"),
-            &format!("tar -xzf {}", archive.display()),
-        );
+        let mut tar = Command::new("tar");
+        tar.current_dir(&crates).arg("-xzf").arg(&archive);
+        let what = format!("tar -xzf {}", archive.display());
+        succeed(output_within_limit(tar, &what), &what);
+        // `license = "MIT OR Apache-2.0"` names the licenses; the texts travel in each package
+        // (symlinks to the workspace root's files, which `cargo package` follows).
+        for (license, opening) in [
+            ("LICENSE-MIT", "MIT License"),
+            ("LICENSE-APACHE", "Apache License"),
+        ] {
+            let text = std::fs::read_to_string(crates.join(format!("{name}-{version}/{license}")))
+                .unwrap_or_else(|error| panic!("{name}'s package has no {license}: {error}"));
+            assert!(
+                text.trim_start().starts_with(opening),
+                "{name}'s {license}:\n{text}"
+            );
+        }
         // A directory source checks each package against this checksum (the one the
         // lockfiles `cargo package` wrote record); "files" lists no file, so none is
         // re-hashed.
@@ -201,28 +286,26 @@ fn cargo_program() -> String {
 }
 
 /// `program ARGS` in `dir`, against the local registry, into the shared target directory.
-/// Prints how long it took (`--nocapture` shows where the test's time goes).
+/// Reports how long it took (`phase`): where the test's time goes, in every run's log.
 fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
     let cargo_home = &local_registry().cargo_home;
     let started = Instant::now();
-    let output = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .current_dir(dir)
         .args(args)
         .env("CARGO_HOME", cargo_home)
         .env("CARGO_TARGET_DIR", target_dir())
+        .envs(BUILD_ENV)
         .env("NO_COLOR", "1")
-        .env("CARGO_TERM_COLOR", "never")
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {program}: {error}"));
+        .env("CARGO_TERM_COLOR", "never");
     let name = Path::new(program)
         .file_name()
         .unwrap_or_default()
         .to_string_lossy();
-    eprintln!(
-        "[e2e] {:>6.1?}  {name} {}",
-        started.elapsed(),
-        args.join(" ")
-    );
+    let what = format!("{name} {}", args.join(" "));
+    let output = output_within_limit(command, &what);
+    phase(started, &what);
     output
 }
 
@@ -254,6 +337,40 @@ fn succeed(output: Output, what: &str) -> String {
         output.status
     );
     stdout
+}
+
+/// Writes `[e2e] DURATION  what` for a phase that began at `started`.
+fn phase(started: Instant, what: &str) {
+    report(started.elapsed(), what);
+}
+
+/// Writes `[e2e] DURATION  what` straight to stderr: the test harness captures `eprintln!` of
+/// passing tests, and the durations are for the CI log of every run, passed or not.
+fn report(elapsed: Duration, what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "[e2e] {elapsed:>6.1?}  {what}");
+}
+
+/// Prints how long the test ran when it ends, passed or failed.
+#[derive(Debug)]
+struct TotalTime {
+    test: &'static str,
+    started: Instant,
+}
+
+impl TotalTime {
+    fn start(test: &'static str) -> TotalTime {
+        TotalTime {
+            test,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for TotalTime {
+    fn drop(&mut self) {
+        phase(self.started, &format!("total: {}", self.test));
+    }
 }
 
 fn assert_lint_clean(project: &Path) {
@@ -288,21 +405,20 @@ fn run_workflow(project: &Path) -> Vec<workflow::StepRun> {
         ),
         ("HOME".to_string(), home.path().as_os_str().to_owned()),
     ];
+    env.extend(BUILD_ENV.map(|(key, value)| (key.to_string(), value.into())));
     if let Some(rustup_home) = real_rustup_home.filter(|dir| dir.is_dir()) {
         env.push(("RUSTUP_HOME".to_string(), rustup_home.into_os_string()));
     }
     let runs = workflow.run(project, &env);
     for step in &runs {
-        eprintln!(
-            "[e2e] {:>6.1?}  workflow step `{}`",
-            step.elapsed, step.name
-        );
+        report(step.elapsed, &format!("workflow step `{}`", step.name));
     }
     runs
 }
 
 #[test]
 fn e2e_packaged_crates_build_a_new_project_whose_ci_workflow_passes_then_it_grows_with_add() {
+    let _total = TotalTime::start("e2e_packaged_crates_build_a_new_project_..._grows_with_add");
     let dir = tempfile::tempdir().expect("temp dir");
     catga(dir.path(), &["new", "demo"]);
     let project = dir.path().join("demo");
@@ -366,17 +482,7 @@ fn e2e_packaged_crates_build_a_new_project_whose_ci_workflow_passes_then_it_grow
     }
 
     let steps = run_workflow(&project);
-    let names: Vec<&str> = steps.iter().map(|step| step.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "Install catga",
-            "catga lint",
-            "cargo test",
-            "catga bench",
-            "Bench summary"
-        ]
-    );
+    // Failures first, with their output: after one, only `if: always()` steps run.
     for step in &steps {
         // The comparison may find a regression on a loaded machine (exit 1): a verdict about
         // speed, which this test does not judge. Every other outcome must be success.
@@ -389,6 +495,17 @@ fn e2e_packaged_crates_build_a_new_project_whose_ci_workflow_passes_then_it_grow
             step.output
         );
     }
+    let names: Vec<&str> = steps.iter().map(|step| step.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Install catga",
+            "catga lint",
+            "cargo test",
+            "catga bench",
+            "Bench summary"
+        ]
+    );
     let bench_md = std::fs::read_to_string(project.join("bench.md")).expect("bench.md");
     assert!(bench_md.contains("create_task"), "{bench_md}");
     let summary = &steps.last().expect("a summary step").summary;
@@ -431,6 +548,7 @@ async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
     use catga_nats::testing::NatsServer;
     use catga_nats::{NatsOptions, NatsTransport};
 
+    let _total = TotalTime::start("e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker");
     let dir = tempfile::tempdir().expect("temp dir");
     catga(
         dir.path(),

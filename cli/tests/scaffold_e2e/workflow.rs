@@ -158,9 +158,7 @@ impl Workflow {
                 .env("GITHUB_ACTIONS", "true")
                 .env("CI", "true");
             let started = std::time::Instant::now();
-            let output = command
-                .output()
-                .unwrap_or_else(|error| panic!("cannot run bash for `{}`: {error}", step.name));
+            let output = super::output_within_limit(command, &format!("step `{}`", step.name));
             let code = output.status.code();
             failed |= code != Some(0);
             runs.push(StepRun {
