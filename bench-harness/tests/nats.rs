@@ -146,6 +146,7 @@ fn the_nats_scenarios_report_publish_to_handled_latency() {
         ("nats_handled_rate_2k", HIGH_RATE),
     ] {
         let scenario = rate_of(name);
+        // The arrival rate the report records is the one configured, not one measured.
         assert_eq!(scenario.rate_ops_s, Some(rate), "{name}");
         assert_eq!(
             scenario.concurrency, RATE_IN_FLIGHT,

@@ -91,6 +91,7 @@ fn an_open_loop_run_never_runs_ahead_of_its_schedule() {
     };
     let report = run(&pick(&["send_command"]), &options, tool()).unwrap();
     let send = report.scenario("send_command").unwrap();
+    // The configured arrival rate, as the report records it: not a measured speed.
     assert_eq!(send.rate_ops_s, Some(2000.0));
     assert_eq!(send.batch, 1, "open-loop operations are due one at a time");
     // The schedule in its own terms, whatever the machine's speed: no operation is issued
@@ -150,6 +151,7 @@ fn an_open_loop_keeps_issuing_on_schedule_with_many_in_flight_up_to_its_bound() 
         "more than one in flight, never past the bound: {most}"
     );
     assert_eq!((slow.concurrency, slow.batch), (16, 1));
+    // The configured arrival rate, as the report records it: not a measured speed.
     assert_eq!(slow.rate_ops_s, Some(1000.0));
     for sample in &slow.samples {
         let elapsed_s = sample.ops as f64 / sample.throughput_ops_s;

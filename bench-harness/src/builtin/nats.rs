@@ -103,8 +103,13 @@ pub fn scenarios(url: &str) -> Vec<Scenario> {
             Group::Runtime,
             HIGH_RATE,
         ),
-        scenario::<BenchNatsSaturation>(url, "nats_handled_saturation")
-            .concurrency(SATURATION_IN_FLIGHT),
+        scenario::<BenchNatsSaturation>(
+            url,
+            "nats_handled_saturation",
+            Path::Consumer { inbox: false },
+            Group::Runtime,
+        )
+        .concurrency(SATURATION_IN_FLIGHT),
         throughput::<BenchNatsRawFloor>(url, RAW_FLOOR, Path::Raw, Group::Baseline),
         throughput::<BenchNatsConsumer>(
             url,
@@ -127,30 +132,25 @@ pub fn scenarios(url: &str) -> Vec<Scenario> {
     ]
 }
 
-fn scenario<E: Probe>(url: &str, name: &'static str) -> Scenario {
+/// A scenario of group `group` whose operations travel `path`, one at a time unless set.
+fn scenario<E: Probe>(url: &str, name: &'static str, path: Path, group: Group) -> Scenario {
     let url = url.to_string();
-    Scenario::new(name, Group::Runtime, move || {
-        NatsHandled::<E>::open(url.clone(), name, Path::Consumer { inbox: false })
+    Scenario::new(name, group, move || {
+        NatsHandled::<E>::open(url.clone(), name, path)
     })
 }
 
 /// An open-loop scenario at `rate`, with up to [`RATE_IN_FLIGHT`] in flight.
 fn rated<E: Probe>(url: &str, name: &'static str, path: Path, group: Group, rate: f64) -> Scenario {
-    let url = url.to_string();
-    Scenario::new(name, group, move || {
-        NatsHandled::<E>::open(url.clone(), name, path)
-    })
-    .rate(rate)
-    .concurrency(RATE_IN_FLIGHT)
+    scenario::<E>(url, name, path, group)
+        .rate(rate)
+        .concurrency(RATE_IN_FLIGHT)
 }
 
 fn throughput<E: Probe>(url: &str, name: &'static str, path: Path, group: Group) -> Scenario {
-    let url = url.to_string();
-    Scenario::new(name, group, move || {
-        NatsHandled::<E>::open(url.clone(), name, path)
-    })
-    .concurrency(THROUGHPUT_IN_FLIGHT)
-    .throughput_floor(RAW_FLOOR)
+    scenario::<E>(url, name, path, group)
+        .concurrency(THROUGHPUT_IN_FLIGHT)
+        .throughput_floor(RAW_FLOOR)
 }
 
 /// How an event travels from the operation to the handler that completes it.
