@@ -90,3 +90,35 @@ fn lint_watch_prints_the_finding_a_saved_edit_brings() {
         "{printed:#?}"
     );
 }
+
+/// Runs `catga lint --watch` with `extra` in `dir`; a bad input must end it (exit 2) before
+/// anything is watched, so `output` returns rather than hanging.
+fn watch_refused(dir: &std::path::Path, extra: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(catga_bin())
+        .current_dir(dir)
+        .args(["lint", "--watch"])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run catga lint --watch");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lint_watch_refuses_a_format_and_a_missing_path_before_watching() {
+    let dir = project(&[("src/lib.rs", LIB)]);
+    let (code, stderr) = watch_refused(dir.path(), &["--format", "json"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--watch prints findings as they change"),
+        "{stderr}"
+    );
+    let (code, stderr) = watch_refused(dir.path(), &["no-such-dir"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-dir"), "names the path: {stderr}");
+    assert!(!stderr.contains("Watching"), "nothing is watched: {stderr}");
+}
