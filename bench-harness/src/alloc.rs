@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::profile::alloc_sites;
 
+/// This file, as the debug info names it: the allocation profile tells the counting
+/// allocator's frames by it.
+pub(crate) const SOURCE_FILE: &str = file!();
+
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 static BYTES: AtomicU64 = AtomicU64::new(0);

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::allocations::{AllocationProfile, AllocationStack, Tally};
-use super::folded::{UNKNOWN_FRAME, frame_name, without_tool_frames};
+use super::folded::{UNKNOWN_FRAME, frame_name, is_without_path, without_tool_frames};
 
 /// Return addresses kept per stack: the innermost ones.
 pub(crate) const MAX_FRAMES: usize = 64;
@@ -230,15 +230,30 @@ pub(crate) fn resolve(recorded: Recorded, ops: u64) -> AllocationProfile {
 fn symbols_at(address: usize) -> Vec<String> {
     let mut names = Vec::new();
     backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
-        names.push(frame_name(
-            symbol.name().as_ref().map(|name| name.as_bytes()),
-        ));
+        let file = symbol.filename();
+        let name = frame_name(symbol.name().as_ref().map(|name| name.as_bytes()), file);
+        names.push(match file {
+            // With line tables only, the recorder's inlined functions carry no path: give
+            // them this module's, so they are cut like the rest of the recorder.
+            Some(file)
+                if is_without_path(&name)
+                    && RECORDER_SOURCES.iter().any(|own| file.ends_with(own)) =>
+            {
+                format!("{RECORDER_MODULE}{name}")
+            }
+            _ => name,
+        });
     });
     if names.is_empty() {
         names.push(UNKNOWN_FRAME.to_owned());
     }
     names
 }
+
+/// The source files of the recorder: the counting allocator's and this module's.
+const RECORDER_SOURCES: [&str; 2] = [crate::alloc::SOURCE_FILE, file!()];
+/// The path given to the recorder's frames that are named without one.
+const RECORDER_MODULE: &str = "catga_bench::profile::alloc_sites::";
 
 /// The frames between an allocation and the code that asked for it that are the recorder's
 /// and the global allocator's: the unwinder, this module, the counting allocator and the

@@ -69,7 +69,7 @@ impl CpuProfiler {
                 .frames
                 .iter()
                 .flat_map(|symbols| symbols.iter())
-                .map(|symbol| frame_name(symbol.name.as_deref()))
+                .map(|symbol| frame_name(symbol.name.as_deref(), symbol.filename.as_deref()))
                 .collect();
             without_tool_frames(&mut frames, is_profiler_frame);
             let count = u64::try_from(*count).unwrap_or(0);

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -108,17 +109,58 @@ impl Folded {
 /// The name a frame is folded under: the symbol demangled without its hash (`{:#}`), with `;`
 /// (which separates frames: Rust writes array types `[u8; 4]`) made `,`; [`UNKNOWN_FRAME`]
 /// without a symbol.
-pub fn frame_name(symbol: Option<&[u8]>) -> String {
+///
+/// With line tables only (`debug = "line-tables-only"`), a function inlined into another is
+/// named without its path (`alloc_impl_runtime`); when its source `file` says which crate it
+/// is, the standard library's or a registry package's, the name gets that crate
+/// (`alloc::alloc_impl_runtime`), so it is still told apart from the program's own frames.
+pub fn frame_name(symbol: Option<&[u8]>, file: Option<&Path>) -> String {
     let Some(raw) = symbol else {
         return UNKNOWN_FRAME.to_owned();
     };
     let raw = String::from_utf8_lossy(raw);
     let name = format!("{:#}", rustc_demangle::demangle(&raw));
     if name.is_empty() {
-        UNKNOWN_FRAME.to_owned()
-    } else {
-        name.replace(';', ",")
+        return UNKNOWN_FRAME.to_owned();
     }
+    let name = name.replace(';', ",");
+    match file.and_then(crate_of_source) {
+        Some(krate) if is_without_path(&name) => format!("{krate}::{name}"),
+        _ => name,
+    }
+}
+
+/// Whether a frame's name is a bare function name (`next`, `try_allocate_in<alloc::alloc::Global>`),
+/// not a path (`core::iter::next`) nor a trait method (`<T as Trait>::next`).
+pub(crate) fn is_without_path(name: &str) -> bool {
+    let before_generics = name.split('<').next().unwrap_or(name);
+    !name.starts_with('<') && !before_generics.contains("::")
+}
+
+/// The crate whose source `file` is, when its path says: `…/library/<crate>/src/…` for the
+/// standard library, `…/registry/src/<index>/<package>-<version>/src/…` for a registry
+/// package (its name with `-` made `_`, as in paths).
+fn crate_of_source(file: &Path) -> Option<String> {
+    let parts: Vec<&str> = file.iter().filter_map(|part| part.to_str()).collect();
+    let std_crate = parts
+        .windows(3)
+        .rev()
+        .find(|window| window[0] == "library" && window[2] == "src")
+        .map(|window| window[1].to_owned());
+    let package = || {
+        let registry = parts
+            .windows(2)
+            .position(|window| window == ["registry", "src"])?;
+        let versioned = parts.get(registry + 3)?;
+        let name_end = versioned
+            .char_indices()
+            .find(|&(at, c)| {
+                c == '-' && versioned[at + 1..].starts_with(|d: char| d.is_ascii_digit())
+            })?
+            .0;
+        Some(versioned[..name_end].replace('-', "_"))
+    };
+    std_crate.or_else(package)
 }
 
 /// `frames` (innermost first) without the profiler's own frames at their inner end: everything
@@ -174,16 +216,70 @@ mod tests {
     #[test]
     fn frame_names_are_demangled_without_hashes_and_never_hold_a_semicolon() {
         assert_eq!(
-            frame_name(Some(
-                b"_ZN5catga8mediator8Mediator4send17h0123456789abcdefE"
-            )),
+            frame_name(
+                Some(b"_ZN5catga8mediator8Mediator4send17h0123456789abcdefE"),
+                None
+            ),
             "catga::mediator::Mediator::send"
         );
-        assert_eq!(frame_name(Some(b"malloc")), "malloc");
-        assert_eq!(frame_name(None), UNKNOWN_FRAME);
+        assert_eq!(frame_name(Some(b"malloc"), None), "malloc");
+        assert_eq!(frame_name(None, None), UNKNOWN_FRAME);
         assert_eq!(
-            frame_name(Some("<[u8; 4] as Debug>::fmt".as_bytes())),
+            frame_name(Some("<[u8; 4] as Debug>::fmt".as_bytes()), None),
             "<[u8, 4] as Debug>::fmt"
+        );
+    }
+
+    #[test]
+    fn an_inlined_frame_named_without_a_path_gets_its_crate_from_its_source_file() {
+        let named =
+            |symbol: &str, file: &str| frame_name(Some(symbol.as_bytes()), Some(Path::new(file)));
+        assert_eq!(
+            named(
+                "alloc_impl_runtime",
+                "/rustc/5980761/library/alloc/src/alloc.rs"
+            ),
+            "alloc::alloc_impl_runtime"
+        );
+        assert_eq!(
+            named(
+                "next",
+                "/root/.rustup/toolchains/stable/lib/rustlib/src/rust/library/core/src/iter/range.rs"
+            ),
+            "core::next"
+        );
+        assert_eq!(
+            named(
+                "poll",
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-util-0.7.16/src/codec.rs"
+            ),
+            "tokio_util::poll"
+        );
+        assert_eq!(
+            named(
+                "push",
+                "/root/.cargo/registry/src/index/smallvec-2.0.0-alpha.1/src/lib.rs"
+            ),
+            "smallvec::push"
+        );
+        assert_eq!(
+            named(
+                "try_allocate_in<alloc::alloc::Global>",
+                "/rustc/5980761/library/alloc/src/raw_vec/mod.rs"
+            ),
+            "alloc::try_allocate_in<alloc::alloc::Global>"
+        );
+        // The program's own, and names that already carry a path, are left as they are.
+        assert_eq!(
+            named("profiled_spin", "/work/shop/src/lib.rs"),
+            "profiled_spin"
+        );
+        assert_eq!(
+            named(
+                "hashbrown::map::HashMap<K,V,S,A>::insert",
+                "/root/.cargo/registry/src/index/hashbrown-0.15.2/src/map.rs"
+            ),
+            "hashbrown::map::HashMap<K,V,S,A>::insert"
         );
     }
 
