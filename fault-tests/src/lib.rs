@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catga::prelude::*;
-use catga::transport::{
-    ConsumerOptions, EventConsumer, OutboxDispatcher, Routes, SqliteInbox, SqliteOutbox, Transport,
-};
+use catga::transport::{ConsumerOptions, EventConsumer, Routes, Transport};
 use catga_nats::{NatsOptions, NatsTransport};
+use catga_sqlite::prelude::*;
 
 /// The event that crosses the broker: the `n`-th deposit.
 #[derive(Debug, Clone, Serialize, Deserialize, Event)]
@@ -85,7 +84,7 @@ pub fn consumer_options(ack_wait: Duration) -> ConsumerOptions {
 }
 
 /// A connection to `db` that waits for the other processes' writes.
-fn open(db: impl AsRef<Path>) -> catga::Result<rusqlite::Connection> {
+fn open(db: impl AsRef<Path>) -> catga_sqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open(db)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     Ok(conn)
@@ -93,7 +92,7 @@ fn open(db: impl AsRef<Path>) -> catga::Result<rusqlite::Connection> {
 
 /// Creates the table the projection writes: one row per application of a deposit, so a
 /// duplicate shows as a second row.
-pub fn create_ledger(db: &Path) -> catga::Result<()> {
+pub fn create_ledger(db: &Path) -> catga_sqlite::Result<()> {
     let conn = open(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -108,7 +107,7 @@ pub async fn consume(db: &Path, url: &str, ack_wait: Duration) -> catga::Result<
     let inbox = SqliteInbox::open(db).await?;
     let routes = Routes::new().projection(|event: &Deposited, tx| {
         if event.n == POISON {
-            return Err(Error::unavailable("this deposit can never be applied"));
+            return Err(Error::unavailable("this deposit can never be applied").into());
         }
         tx.execute(
             "INSERT INTO applied (n) VALUES (?1)",
@@ -125,7 +124,7 @@ pub async fn consume(db: &Path, url: &str, ack_wait: Duration) -> catga::Result<
 }
 
 /// `(rows, distinct deposits)` applied in `db`'s ledger so far.
-pub fn applied(db: &Path) -> catga::Result<(u64, u64)> {
+pub fn applied(db: &Path) -> catga_sqlite::Result<(u64, u64)> {
     let conn = open(db)?;
     let exists: i64 = conn.query_row(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'applied'",
@@ -163,12 +162,7 @@ struct ChargeHandler {
 
 impl Handler<Charge> for ChargeHandler {
     async fn handle(&self, charge: Charge, _ctx: &Context) -> catga::Result<String> {
-        let conn = open(&self.db)?;
-        conn.execute(
-            "INSERT INTO executions (payment, pid) VALUES (?1, ?2)",
-            (&charge.payment, std::process::id()),
-        )?;
-        drop(conn);
+        record_execution(&self.db, &charge.payment)?;
         tokio::time::sleep(self.takes).await;
         Ok(format!(
             "charged {} by process {}",
@@ -176,6 +170,15 @@ impl Handler<Charge> for ChargeHandler {
             std::process::id()
         ))
     }
+}
+
+/// Records one execution of `payment` by this process.
+fn record_execution(db: &Path, payment: &str) -> catga_sqlite::Result<()> {
+    open(db)?.execute(
+        "INSERT INTO executions (payment, pid) VALUES (?1, ?2)",
+        (payment, std::process::id()),
+    )?;
+    Ok(())
 }
 
 /// Sends `Charge { payment }` through a mediator whose idempotency store is `db`, with a
@@ -192,7 +195,7 @@ pub async fn charge(
             db: db.to_path_buf(),
             takes,
         })
-        .idempotency_store(catga::idempotency::SqliteIdempotencyStore::open(db).await?)
+        .idempotency_store(SqliteIdempotencyStore::open(db).await?)
         .idempotency_lease(lease)
         .build()?;
     mediator
@@ -203,7 +206,7 @@ pub async fn charge(
 }
 
 /// Creates the table [`charge`]'s handler records its executions in.
-pub fn create_executions(db: &Path) -> catga::Result<()> {
+pub fn create_executions(db: &Path) -> catga_sqlite::Result<()> {
     let conn = open(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -213,7 +216,7 @@ pub fn create_executions(db: &Path) -> catga::Result<()> {
 }
 
 /// How many times `payment` was charged in `db`.
-pub fn executions(db: &Path, payment: &str) -> catga::Result<u64> {
+pub fn executions(db: &Path, payment: &str) -> catga_sqlite::Result<u64> {
     let conn = open(db)?;
     let count: i64 = conn.query_row(
         "SELECT COUNT(*) FROM executions WHERE payment = ?1",
@@ -263,7 +266,7 @@ pub async fn transfer(db: &Path, range: std::ops::Range<u64>) -> catga::Result<(
 }
 
 /// Creates the table [`transfer`]'s handler writes.
-pub fn create_transfers(db: &Path) -> catga::Result<()> {
+pub fn create_transfers(db: &Path) -> catga_sqlite::Result<()> {
     let conn = open(db)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -273,7 +276,7 @@ pub fn create_transfers(db: &Path) -> catga::Result<()> {
 }
 
 /// How many transfers `db` records.
-pub fn transfers(db: &Path) -> catga::Result<u64> {
+pub fn transfers(db: &Path) -> catga_sqlite::Result<u64> {
     let conn = open(db)?;
     let count: i64 = conn.query_row("SELECT COUNT(*) FROM transfers", [], |row| row.get(0))?;
     Ok(u64::try_from(count).unwrap_or(0))

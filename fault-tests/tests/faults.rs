@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use catga::transport::{
     ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Envelope, EventConsumer, MAX_UNDECODABLE_BYTES,
-    OutboxDispatcher, OutboxEntry, Routes, SqliteInbox, SqliteOutbox, Transport, UNDECODABLE_TYPE,
-    Undecodable, event_subject,
+    OutboxEntry, Routes, Transport, UNDECODABLE_TYPE, Undecodable, event_subject,
 };
 use catga::{Context, MessageId};
 use catga_fault_tests::{
     Deposited, GROUP, POISON, applied, connect, consumer_options, create_ledger,
 };
 use catga_nats::testing::NatsServer;
+use catga_sqlite::prelude::*;
 use tokio::process::{Child, Command};
 
 /// True, after one line saying so, when nats-server is not installed: the test then returns.
@@ -238,9 +238,9 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_stream_mov
             create_ledger(&ledger)?;
             let routes = Routes::new().projection(|event: &Deposited, tx| {
                 if event.n == POISON {
-                    return Err(catga::Error::unavailable(
-                        "this deposit can never be applied",
-                    ));
+                    return Err(
+                        catga::Error::unavailable("this deposit can never be applied").into(),
+                    );
                 }
                 tx.execute(
                     "INSERT INTO applied (n) VALUES (?1)",

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use catga::transport::{SqliteOutbox, Transport};
+use catga::transport::{Outbox, Transport};
 use serde::Serialize;
 
 /// How long one check may take before it counts as failed.
@@ -149,11 +149,12 @@ impl Health {
     pub fn outbox(
         &self,
         name: impl Into<String>,
-        outbox: SqliteOutbox,
+        outbox: impl Outbox,
         max_pending: usize,
     ) -> &Health {
+        let outbox: Arc<dyn Outbox> = Arc::new(outbox);
         self.readiness(name, move || {
-            let outbox = outbox.clone();
+            let outbox = Arc::clone(&outbox);
             async move {
                 let pending = outbox
                     .pending()
@@ -303,7 +304,7 @@ mod tests {
     #[tokio::test]
     async fn an_outbox_past_its_limit_is_not_ready() {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let outbox = SqliteOutbox::open(dir.path().join("o.db"))
+        let outbox = catga_sqlite::SqliteOutbox::open(dir.path().join("o.db"))
             .await
             .expect("opens");
         let health = Health::new();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use catga::transport::{SqliteOutbox, Transport};
+use catga::transport::{Outbox, Transport};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// The buckets of every `_seconds` histogram, from half a millisecond to half a minute.
@@ -77,7 +77,7 @@ impl Prometheus {
 /// dropped. A sample that fails (the store cannot be read)
 /// leaves the gauge as it was, and the readiness check
 /// ([`Health::outbox`](crate::Health::outbox)) says why.
-pub async fn watch_outbox(name: impl Into<String>, outbox: SqliteOutbox, every: Duration) {
+pub async fn watch_outbox(name: impl Into<String>, outbox: impl Outbox, every: Duration) {
     let name = name.into();
     let pending_gauge = metrics::gauge!(OUTBOX_PENDING, "outbox" => name.clone());
     let age_gauge = metrics::gauge!(OUTBOX_OLDEST_AGE, "outbox" => name);

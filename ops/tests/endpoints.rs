@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use catga::behavior::{Metrics, Retry};
 use catga::prelude::*;
-use catga::transport::{
-    ConsumerOptions, EventConsumer, MemoryTransport, Routes, SqliteOutbox, Transport,
-};
+use catga::transport::{ConsumerOptions, EventConsumer, MemoryTransport, Routes, Transport};
 use catga_ops::{Endpoints, Health, OpsServer, Prometheus};
+use catga_sqlite::SqliteOutbox;
 use tokio::sync::mpsc;
 
 use support::{PlaceOrder, PlaceOrderHandler, bounded, get};
@@ -46,6 +45,26 @@ impl EventHandler<Shipped> for Ship {
         if event.fail {
             return Err(Error::unavailable("the carrier is down"));
         }
+        Ok(())
+    }
+}
+
+/// Reserves, then charges; the charge fails, so the reservation is compensated.
+struct Fulfil;
+
+impl catga::saga::Saga for Fulfil {
+    type State = ();
+    const NAME: &'static str = "fulfil";
+    const STEPS: &'static [&'static str] = &["reserve", "charge"];
+
+    async fn execute(&self, step: usize, _state: &mut (), _ctx: &Context) -> catga::Result<()> {
+        match step {
+            0 => Ok(()),
+            _ => Err(Error::unavailable("the bank is down")),
+        }
+    }
+
+    async fn compensate(&self, _step: usize, _state: &mut (), _ctx: &Context) -> catga::Result<()> {
         Ok(())
     }
 }
@@ -96,6 +115,10 @@ async fn metrics_are_served_in_prometheus_format() {
         .await
         .expect("answered from the store");
     assert_eq!(metrics.counts("PlaceOrder").succeeded, 3);
+    catga::saga::SagaRunner::new(catga::saga::MemorySagaStore::new())
+        .start(&Fulfil, "order-1", (), &Context::new(MessageId::next()))
+        .await
+        .expect_err("the charge fails and the reservation is compensated");
 
     // A consumer: one event applied, one retried until it is dead-lettered.
     let transport = MemoryTransport::new();
@@ -242,6 +265,32 @@ async fn metrics_are_served_in_prometheus_format() {
         ),
         Some(1.0),
         "{exposition}"
+    );
+    let saga = |metric: &str, step: &str, outcome: &str| {
+        sample(
+            &exposition,
+            &format!("{metric}{{saga=\"fulfil\",step=\"{step}\",outcome=\"{outcome}\"}}"),
+        )
+    };
+    assert_eq!(
+        saga("catga_saga_steps_total", "reserve", "ok"),
+        Some(1.0),
+        "{exposition}"
+    );
+    assert_eq!(
+        saga("catga_saga_steps_total", "charge", "unavailable"),
+        Some(1.0),
+        "{exposition}"
+    );
+    assert_eq!(
+        saga("catga_saga_compensations_total", "reserve", "ok"),
+        Some(1.0),
+        "{exposition}"
+    );
+    assert_eq!(
+        saga("catga_saga_compensations_total", "charge", "ok"),
+        None,
+        "a step that failed is not compensated: {exposition}"
     );
     assert!(
         exposition.contains("# HELP catga_messages_handled_total"),

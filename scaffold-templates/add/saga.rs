@@ -71,7 +71,8 @@ pub struct Start{{Type}} {
 }
 
 /// Handles [`Start{{Type}}`] with a saga runner. Its in-memory store forgets instances on
-/// restart; use `SqliteSagaStore` and `resume_pending` at start-up for sagas that must resume.
+/// restart; use `catga_sqlite::SqliteSagaStore` and `resume_pending` at start-up for sagas that
+/// must resume.
 #[derive(Debug)]
 pub struct Start{{Type}}Handler {
     runner: SagaRunner,

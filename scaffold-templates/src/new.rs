@@ -164,10 +164,11 @@ impl Runtime {
 }
 
 /// Each crate a generated project uses (or installs), by its directory in a checkout.
-const CRATE_DIRS: [(&str, &str); 4] = [
+const CRATE_DIRS: [(&str, &str); 5] = [
     ("src-runtime", "catga"),
     ("bench-harness", "catga-bench"),
     ("transport-nats", "catga-nats"),
+    ("sqlite", "catga-sqlite"),
     ("cli", "catga-cli"),
 ];
 
@@ -350,7 +351,12 @@ fn values(name: &ProjectName, options: &NewOptions, project: &Path) -> Vec<(&'st
     let nats = options.transport == TransportChoice::Nats;
     let (transport_dependency, transport_dev_dependency, transport_readme) = if nats {
         (
-            format!("\n{}", runtime.dependency("catga-nats", project)),
+            // The SQLite inbox deduplicates what the NATS consumer delivers.
+            format!(
+                "\n{}\n{}",
+                runtime.dependency("catga-nats", project),
+                runtime.dependency("catga-sqlite", project)
+            ),
             "\ntempfile = \"3\"".to_string(),
             NATS_README.replace("{{package}}", &name.package),
         )
@@ -510,9 +516,11 @@ mod tests {
         };
         assert!(text(&memory, "src/main.rs").contains("my_shop::mediator()"));
         assert!(!text(&memory, "Cargo.toml").contains("catga-nats"));
+        assert!(!text(&memory, "Cargo.toml").contains("catga-sqlite"));
         assert!(!text(&memory, "src/lib.rs").contains("pub mod transport;"));
         assert_eq!(nats.files.len(), memory.files.len() + 2);
         assert!(text(&nats, "Cargo.toml").contains("catga-nats = \"0.1\""));
+        assert!(text(&nats, "Cargo.toml").contains("catga-sqlite = \"0.1\""));
         assert!(text(&nats, "src/lib.rs").contains("pub mod tasks;\npub mod transport;\n"));
         assert!(text(&nats, "src/main.rs").contains("CATGA_NATS_URL"));
         assert!(text(&nats, "README.md").contains("CATGA_NATS_URL picks another broker"));

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::mediator::{self, MediatorId};
 use crate::message::{Event, Request};
+use crate::transport::{Outbox, OutboxEntry};
 use crate::{Error, Result};
 
 /// Identifies one message. Ids are unique within a process run (a counter) and random across
@@ -185,45 +187,24 @@ impl Context {
         mediator.publish_with(event, self.child()).await
     }
 
-    /// A unit of work: runs `work` in one SQLite transaction on the mediator's outbox file,
-    /// together with the exported events this handling has published so far, so the handler's
-    /// own writes and its events are stored together or not at all, and a crash loses neither
-    /// without the other. For commands that are not idempotent (an idempotent one's events
-    /// already commit with its record). Events published after it are stored when the
-    /// handling succeeds, as usual. An error from `work` rolls everything back, and the events
-    /// stay with the handling.
+    /// The hook an outbox's crate builds its unit of work on (catga-sqlite's
+    /// `ctx.commit(|tx| ..)`, through its `UnitOfWork` trait): runs `commit` with the
+    /// mediator's outbox, which must be an `O`, and the exported events this handling has
+    /// published so far. `commit` stores those events together with the handler's own writes,
+    /// in one transaction, or neither: so a command that is not idempotent loses neither
+    /// without the other in a crash (an idempotent one's events already commit with its
+    /// record). When `commit` fails, the events go back to the handling, stored if it succeeds
+    /// after all. Events published after it are stored when the handling succeeds, as usual.
     ///
-    /// Keep the handler's state in the outbox's file, so `work` can write it.
-    ///
-    /// ```no_run
-    /// use catga::prelude::*;
-    ///
-    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
-    /// pub struct Moved { pub amount: i64 }
-    ///
-    /// #[derive(Debug, Clone, Serialize, Deserialize, Command)]
-    /// #[command(response = ())]
-    /// pub struct Move { pub amount: i64 }
-    ///
-    /// struct MoveHandler;
-    ///
-    /// impl Handler<Move> for MoveHandler {
-    ///     async fn handle(&self, command: Move, ctx: &Context) -> catga::Result<()> {
-    ///         ctx.publish(Moved { amount: command.amount }).await?;
-    ///         ctx.commit(move |tx| {
-    ///             tx.execute("UPDATE account SET cents = cents - ?1", [command.amount])?;
-    ///             Ok(())
-    ///         })
-    ///         .await
-    ///     }
-    /// }
-    /// ```
-    pub async fn commit<T, F>(&self, work: F) -> Result<T>
+    /// Fails with [`ErrorKind::Configuration`](crate::ErrorKind::Configuration) when the
+    /// mediator has no outbox or one of another kind than `O`.
+    pub async fn unit_of_work<O, T, F, Fut>(&self, commit: F) -> Result<T>
     where
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
-        T: Send + 'static,
+        O: Outbox + Clone,
+        F: FnOnce(O, Vec<OutboxEntry>) -> Fut,
+        Fut: Future<Output = Result<T>>,
     {
-        self.attached_mediator()?.commit(work).await
+        self.attached_mediator()?.unit_of_work(commit).await
     }
 
     fn attached_mediator(&self) -> Result<crate::Mediator> {

@@ -19,12 +19,13 @@ mod error;
 mod future_slot;
 mod handler;
 pub mod idempotency;
+mod invalid_field;
+pub mod leadership;
 mod mediator;
 mod message;
 mod pipeline;
 pub mod prelude;
 pub mod saga;
-mod sqlite;
 pub mod telemetry;
 pub mod transport;
 
@@ -33,8 +34,9 @@ pub use context::{Context, MessageId};
 pub use error::{Error, ErrorKind, Result};
 pub use future_slot::INLINE_FUTURE_BYTES;
 pub use handler::{EventHandler, Handler};
+pub use invalid_field::InvalidField;
 pub use mediator::{
-    AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, HandlerFailure, Mediator, MediatorBuilder,
+    AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, HandlerFailure, Mediator, MediatorBuilder, Origin,
     PublishError,
 };
 pub use message::{

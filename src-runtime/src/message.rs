@@ -166,6 +166,14 @@ impl<R: Idempotent> IdempotencyHooks<R> {
     }
 }
 
+impl<R: Request> IdempotencyHooks<R> {
+    /// The idempotency key of `request` (what [`Idempotent::idempotency_key`] returns): for an
+    /// entry point that checks a key its caller gave against the command's own.
+    pub fn key_of(&self, request: &R) -> String {
+        (self.key)(request)
+    }
+}
+
 impl<R: Request> Clone for IdempotencyHooks<R> {
     fn clone(&self) -> Self {
         *self

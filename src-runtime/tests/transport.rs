@@ -2,15 +2,15 @@
 //! inbox deduplication, retries with backoff, dead letters, and remote sends with the local
 //! error kinds. (The NATS transport's own tests run the same traits against a real broker.)
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use catga::prelude::*;
 use catga::transport::{
     BoxFuture, ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Delivery, Envelope, EventConsumer,
-    Handled, MemoryTransport, RequestServer, Routes, Settle, SqliteInbox, Transport, event_subject,
-    send,
+    Handled, Inbox, MemoryTransport, RequestServer, Routes, Settle, Transport, event_subject, send,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, Event)]
@@ -111,15 +111,30 @@ async fn a_consumer_group_member_applies_each_event_once() {
     assert_eq!(counter.handled.load(Ordering::SeqCst), 50);
 }
 
+/// An inbox in a set, for the consumer's part of deduplication; catga-sqlite's tests run the
+/// same through a `SqliteInbox`.
+#[derive(Debug, Default)]
+struct SetInbox(Mutex<HashSet<(String, String)>>);
+
+impl Inbox for SetInbox {
+    fn seen<'a>(&'a self, consumer: &'a str, id: &'a str) -> BoxFuture<'a, catga::Result<bool>> {
+        let key = (consumer.to_string(), id.to_string());
+        let seen = self.0.lock().expect("lock").contains(&key);
+        Box::pin(async move { Ok(seen) })
+    }
+    fn record<'a>(&'a self, consumer: &'a str, id: &'a str) -> BoxFuture<'a, catga::Result<bool>> {
+        let key = (consumer.to_string(), id.to_string());
+        let inserted = self.0.lock().expect("lock").insert(key);
+        Box::pin(async move { Ok(inserted) })
+    }
+}
+
 #[tokio::test]
 async fn the_inbox_skips_a_redelivered_message() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let inbox = SqliteInbox::open(dir.path().join("inbox.db"))
-        .await
-        .expect("inbox");
     let transport = MemoryTransport::new();
     let counter = CountOrders::default();
-    let consumer = consumer(&transport, &counter, ConsumerOptions::default()).inbox(inbox);
+    let consumer =
+        consumer(&transport, &counter, ConsumerOptions::default()).inbox(SetInbox::default());
     let envelope = placed(1);
     let delivery = |attempt| {
         Delivery::new(
@@ -510,76 +525,4 @@ async fn remote_sends_get_replies_and_the_local_error_kinds() {
         .unwrap_err();
     assert_eq!(late.kind(), ErrorKind::Timeout);
     serving.abort();
-}
-
-#[tokio::test]
-async fn a_projection_writes_in_the_inbox_transaction_exactly_once() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("billing.db");
-    let inbox = SqliteInbox::open(&path).await.expect("inbox");
-    let setup = rusqlite::Connection::open(&path).expect("open");
-    setup
-        .execute_batch(
-            "CREATE TABLE revenue (orders INTEGER NOT NULL); INSERT INTO revenue VALUES (0);",
-        )
-        .expect("schema");
-    let routes = Routes::new().projection(|event: &OrderPlaced, tx| {
-        if event.order == 99 {
-            return Err(Error::unavailable("the projection's dependency is down"));
-        }
-        tx.execute("UPDATE revenue SET orders = orders + 1", [])?;
-        Ok(())
-    });
-    let mediator = Mediator::builder().build().expect("builds");
-    let transport = MemoryTransport::new();
-    let consumer = EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        routes.clone(),
-        mediator.clone(),
-    )
-    .inbox(inbox);
-    let delivery = |envelope: &Envelope, attempt| {
-        Delivery::new(
-            envelope.clone(),
-            event_subject("OrderPlaced"),
-            attempt,
-            Box::new(LostAck),
-        )
-    };
-    let first = placed(1);
-    assert_eq!(
-        consumer.handle(delivery(&first, 1)).await.expect("first"),
-        Handled::Applied
-    );
-    assert_eq!(
-        consumer.handle(delivery(&first, 2)).await.expect("again"),
-        Handled::Duplicate
-    );
-    assert_eq!(
-        consumer
-            .handle(delivery(&placed(2), 1))
-            .await
-            .expect("second"),
-        Handled::Applied
-    );
-    assert_eq!(
-        consumer
-            .handle(delivery(&placed(99), 1))
-            .await
-            .expect("failing"),
-        Handled::Retried
-    );
-    let orders: i64 = setup
-        .query_row("SELECT orders FROM revenue", [], |row| row.get(0))
-        .expect("read");
-    assert_eq!(orders, 2);
-
-    let without_inbox = EventConsumer::new(Arc::new(transport), "billing", routes, mediator);
-    let error = without_inbox.run().await.unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::Configuration);
-    assert!(
-        error.message().contains("give it one with `.inbox("),
-        "{error}"
-    );
 }

@@ -82,6 +82,7 @@
 //! [`testing::NatsServer`] (feature `testing`), which starts one on a free port.
 
 mod errors;
+pub mod leader;
 mod names;
 mod requests;
 mod subscription;

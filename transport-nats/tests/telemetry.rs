@@ -8,11 +8,10 @@ use std::time::Duration;
 
 use catga::prelude::*;
 use catga::telemetry::{self, TraceContext};
-use catga::transport::{
-    EventConsumer, OutboxDispatcher, RequestServer, Routes, SqliteOutbox, Transport, send,
-};
+use catga::transport::{EventConsumer, RequestServer, Routes, Transport, send};
 use catga_nats::testing::NatsServer;
 use catga_nats::{NatsOptions, NatsTransport};
+use catga_sqlite::{OutboxDispatcher, SqliteOutbox};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use catga::behavior::{CircuitBreaker, Retry, Timeout, Tracing, Validation};
 use catga::prelude::*;
-use catga::saga::{MemorySagaStore, Saga, SagaRunner, SqliteSagaStore};
+use catga::saga::{MemorySagaStore, Saga, SagaRunner};
+use catga_sqlite::SqliteSagaStore;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 

@@ -41,10 +41,10 @@ use std::time::Duration;
 use async_nats::jetstream;
 use catga::prelude::*;
 use catga::transport::{
-    Envelope, EventConsumer, OutboxDispatcher, Routes, SqliteInbox, SqliteOutbox, Transport,
-    dead_letter_subject, event_subject,
+    Envelope, EventConsumer, Routes, Transport, dead_letter_subject, event_subject,
 };
 use catga_nats::{DEAD_LETTER_STREAM, EVENTS_STREAM, NatsOptions, NatsTransport};
+use catga_sqlite::{OutboxDispatcher, SqliteInbox, SqliteOutbox};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use catga::prelude::*;
 use catga::transport::{
-    BoxFuture, ConsumerOptions, Envelope, OutboxDispatcher, OutboxEntry, Requests, SqliteOutbox,
-    Subscription, Transport, event_subject,
+    BoxFuture, ConsumerOptions, Envelope, OutboxEntry, Requests, Subscription, Transport,
+    event_subject,
 };
+use catga_sqlite::{OutboxDispatcher, SqliteOutbox};
 use serde::{Deserialize, Serialize};
 
 use super::{mix, scratch_dir};

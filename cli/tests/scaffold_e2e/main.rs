@@ -47,7 +47,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The crates a user installs or depends on: what `cargo package` must produce.
-const PUBLISHED: [&str; 9] = [
+const PUBLISHED: [&str; 10] = [
     "catga",
     "catga-macros",
     "catga-lints",
@@ -55,6 +55,7 @@ const PUBLISHED: [&str; 9] = [
     "catga-bench",
     "catga-scaffold",
     "catga-nats",
+    "catga-sqlite",
     "catga-ops",
     "catga-cli",
 ];

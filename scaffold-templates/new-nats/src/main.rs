@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use catga::transport::SqliteInbox;
 use catga_nats::{NatsOptions, NatsTransport};
+use catga_sqlite::SqliteInbox;
 
 const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 

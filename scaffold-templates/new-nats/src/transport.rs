@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use catga::prelude::*;
-use catga::transport::{EventConsumer, RequestServer, Routes, SqliteInbox, Transport};
+use catga::transport::{EventConsumer, RequestServer, Routes, Transport};
+use catga_sqlite::SqliteInbox;
 
 use crate::create_task::CreateTask;
 use crate::get_task::GetTask;

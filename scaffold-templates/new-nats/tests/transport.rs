@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catga::prelude::*;
-use catga::transport::{Envelope, MemoryTransport, SqliteInbox, Transport, event_subject, send};
+use catga::transport::{Envelope, MemoryTransport, Transport, event_subject, send};
+use catga_sqlite::SqliteInbox;
 
 use {{crate}}::create_task::CreateTask;
 use {{crate}}::get_task::GetTask;

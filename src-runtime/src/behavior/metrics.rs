@@ -116,10 +116,7 @@ impl Behavior for Metrics {
         #[cfg(feature = "metrics")]
         crate::telemetry::metrics::handled(
             message.type_name(),
-            match &result {
-                Ok(_) => "ok",
-                Err(error) => error.kind().as_str(),
-            },
+            crate::telemetry::metrics::outcome(&result),
             started.elapsed(),
         );
         let outcome = if result.is_ok() {

@@ -2,10 +2,8 @@
 
 mod behavior;
 mod memory;
-mod sqlite;
 mod store;
 
 pub(crate) use behavior::IdempotencyBehavior;
 pub use memory::MemoryIdempotencyStore;
-pub use sqlite::SqliteIdempotencyStore;
 pub use store::{BoxFuture, Claim, Fence, IdempotencyStore, claim_lost};

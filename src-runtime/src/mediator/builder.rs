@@ -14,7 +14,7 @@ use crate::handler::{ErasedHandler, EventHandler, Handler};
 use crate::idempotency::{IdempotencyBehavior, IdempotencyStore, MemoryIdempotencyStore};
 use crate::message::{Event, Message, Request};
 use crate::pipeline::{Behavior, DynBehavior};
-use crate::transport::SqliteOutbox;
+use crate::transport::Outbox;
 use crate::transport::capture::OutboxBehavior;
 use crate::{Error, ErrorKind, Result};
 use serde::Serialize;
@@ -36,7 +36,7 @@ pub struct MediatorBuilder {
     scoped: Vec<(TypeId, &'static str, Arc<dyn DynBehavior>)>,
     store: Option<Arc<dyn IdempotencyStore>>,
     lease: Duration,
-    outbox: Option<SqliteOutbox>,
+    outbox: Option<Arc<dyn Outbox>>,
     exports: Exports,
     problems: Vec<String>,
 }
@@ -123,9 +123,8 @@ impl MediatorBuilder {
             })
     }
 
-    /// Stores idempotency records in `store` instead of in memory (use a
-    /// [`SqliteIdempotencyStore`](crate::idempotency::SqliteIdempotencyStore) to deduplicate
-    /// across restarts).
+    /// Stores idempotency records in `store` instead of in memory (use
+    /// `catga_sqlite::SqliteIdempotencyStore` to deduplicate across restarts).
     pub fn idempotency_store(mut self, store: impl IdempotencyStore) -> Self {
         self.store = Some(Arc::new(store));
         self
@@ -134,12 +133,12 @@ impl MediatorBuilder {
     /// Sends exported events to other services through `outbox` (see
     /// [`export`](MediatorBuilder::export)): an event published while a message is handled is
     /// stored when the handling succeeds, in the idempotency record's transaction when the
-    /// idempotency store shares the outbox's file
-    /// ([`SqliteIdempotencyStore::open_with_outbox`](crate::idempotency::SqliteIdempotencyStore::open_with_outbox)),
-    /// and dropped when it fails. An [`OutboxDispatcher`](crate::transport::OutboxDispatcher)
-    /// delivers the stored events to the transport.
-    pub fn outbox(mut self, outbox: SqliteOutbox) -> Self {
-        self.outbox = Some(outbox);
+    /// idempotency store can write to the outbox
+    /// ([`IdempotencyStore::complete_with_outbox`]), and dropped when it fails. The outbox's
+    /// dispatcher (`catga_sqlite::OutboxDispatcher` for `catga_sqlite::SqliteOutbox`) delivers
+    /// the stored events to the transport.
+    pub fn outbox(mut self, outbox: impl Outbox) -> Self {
+        self.outbox = Some(Arc::new(outbox));
         self
     }
 
@@ -208,7 +207,7 @@ impl MediatorBuilder {
             global.insert(
                 0,
                 Arc::new(OutboxBehavior {
-                    outbox: outbox.clone(),
+                    outbox: Arc::clone(outbox),
                 }),
             );
         }

@@ -4,11 +4,12 @@
 mod builder;
 mod entry;
 mod export;
+mod origin;
 mod publish;
 mod send;
 mod type_map;
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,13 +21,14 @@ use futures_util::future::join_all;
 
 pub use builder::{AutoRegistration, DEFAULT_IDEMPOTENCY_LEASE, MediatorBuilder};
 use entry::{AnyEntry, ErasedEntry, EventEntry, RequestEntry};
+pub use origin::Origin;
 pub use publish::{HandlerFailure, PublishError};
 use send::SendFuture;
 use type_map::TypeMap;
 
 use crate::idempotency::IdempotencyBehavior;
 use crate::message::{Event, Request};
-use crate::transport::{SqliteOutbox, capture};
+use crate::transport::{Outbox, OutboxEntry, capture};
 use crate::{Context, Error, ErrorKind, MessageId, Result};
 use export::Exports;
 
@@ -72,7 +74,7 @@ struct Inner {
     requests: TypeMap<AnyEntry>,
     events: TypeMap<AnyEntry>,
     idempotency: IdempotencyBehavior,
-    outbox: Option<SqliteOutbox>,
+    outbox: Option<Arc<dyn Outbox>>,
     exports: Exports,
 }
 
@@ -155,22 +157,37 @@ impl Mediator {
         Ok(())
     }
 
-    /// Runs `work` in one transaction on the outbox's file with the exported events captured
-    /// so far (see [`Context::commit`]).
-    pub(crate) async fn commit<T, F>(&self, work: F) -> Result<T>
+    /// Runs `commit` with this mediator's outbox, which must be an `O`, and the exported events
+    /// captured so far; they go back to the handling when it fails (see
+    /// [`Context::unit_of_work`]).
+    pub(crate) async fn unit_of_work<O, T, F, Fut>(&self, commit: F) -> Result<T>
     where
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
-        T: Send + 'static,
+        O: Outbox + Clone,
+        F: FnOnce(O, Vec<OutboxEntry>) -> Fut,
+        Fut: Future<Output = Result<T>>,
     {
+        let wanted = std::any::type_name::<O>();
         let Some(outbox) = &self.inner.outbox else {
-            return Err(crate::Error::new(
-                crate::ErrorKind::Configuration,
-                "ctx.commit(..) runs on the outbox's SQLite file, and this mediator has none: \
-                 build it with `.outbox(SqliteOutbox::open(path).await?)`",
+            return Err(Error::new(
+                ErrorKind::Configuration,
+                format!(
+                    "this unit of work runs on the mediator's outbox, a `{wanted}`, and this \
+                     mediator has none: build it with `.outbox(..)`"
+                ),
+            ));
+        };
+        let Some(outbox) = (&**outbox as &dyn Any).downcast_ref::<O>() else {
+            return Err(Error::new(
+                ErrorKind::Configuration,
+                format!(
+                    "this unit of work runs on a `{wanted}` outbox, and this mediator's outbox \
+                     ({outbox:?}) is of another kind: give the mediator that outbox, or commit \
+                     through the unit of work of its own kind"
+                ),
             ));
         };
         let captured = capture::take();
-        match outbox.commit_with(captured.clone(), work).await {
+        match commit(outbox.clone(), captured.clone()).await {
             Ok(value) => Ok(value),
             Err(error) => {
                 // Not stored: they stay with the handling, stored if it succeeds after all.

@@ -11,7 +11,6 @@ mod failure;
 mod memory;
 mod record;
 mod runner;
-mod sqlite;
 mod store;
 
 pub use crate::idempotency::BoxFuture;
@@ -20,8 +19,7 @@ pub use failure::SagaFailure;
 pub use memory::MemorySagaStore;
 pub use record::{SagaRecord, SagaStatus, StepFailure};
 pub use runner::{ResumedSaga, SagaRunner};
-pub use sqlite::SqliteSagaStore;
-pub use store::SagaStore;
+pub use store::{SagaStore, already_exists, not_stored};
 
 // `guide/sagas.md` links to `docs/sagas.md`: inside the crate, so the package has it.
 #[doc = include_str!("../../guide/sagas.md")]

@@ -13,6 +13,7 @@ use super::definition::Saga;
 use super::failure::SagaFailure;
 use super::record::{SagaRecord, SagaStatus, StepFailure};
 use super::store::SagaStore;
+use crate::telemetry::metrics;
 use crate::transport::{OutboxEntry, capture};
 use crate::{Context, Error, ErrorKind, Result};
 
@@ -177,6 +178,7 @@ impl SagaRunner {
                     let (outcome, published) = self
                         .collecting(guarded(saga.execute(step, &mut state, ctx), steps[step]))
                         .await;
+                    metrics::saga_step_ran(S::NAME, steps[step], false, metrics::outcome(&outcome));
                     match outcome {
                         Ok(()) => record.completed_steps += 1,
                         Err(e) => {
@@ -198,6 +200,7 @@ impl SagaRunner {
                     let (outcome, published) = self
                         .collecting(guarded(saga.compensate(step, &mut state, ctx), steps[step]))
                         .await;
+                    metrics::saga_step_ran(S::NAME, steps[step], true, metrics::outcome(&outcome));
                     match outcome {
                         Ok(()) => record.completed_steps = step,
                         Err(e) => {

@@ -42,16 +42,16 @@ pub trait SagaStore: Send + Sync + 'static {
     fn pending<'a>(&'a self, saga: &'a str) -> BoxFuture<'a, Result<Vec<SagaRecord>>>;
 }
 
-/// The error for [`SagaStore::create`] on an existing instance.
-pub(crate) fn already_exists(saga: &str, id: &str) -> crate::Error {
+/// The error a store's [`SagaStore::create`] returns for an existing instance.
+pub fn already_exists(saga: &str, id: &str) -> crate::Error {
     crate::Error::conflict(format!(
         "saga `{saga}` already has an instance `{id}`; pick a new id, or call \
          SagaRunner::resume to continue the existing one"
     ))
 }
 
-/// The error for [`SagaStore::update`] on a missing instance.
-pub(crate) fn not_stored(saga: &str, id: &str) -> crate::Error {
+/// The error a store's [`SagaStore::update`] returns for a missing instance.
+pub fn not_stored(saga: &str, id: &str) -> crate::Error {
     crate::Error::not_found(format!(
         "saga `{saga}` has no stored instance `{id}`; start it with SagaRunner::start"
     ))

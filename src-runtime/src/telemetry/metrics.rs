@@ -11,6 +11,8 @@
 //! | [`DEAD_LETTERS_TOTAL`] | counter | `message_type`, `group` | [`EventConsumer`](crate::transport::EventConsumer) |
 //! | [`DELIVERIES_TOTAL`] | counter | `message_type`, `group`, `outcome` | [`EventConsumer`](crate::transport::EventConsumer): `applied`, `duplicate`, `retried`, `dead_lettered` |
 //! | [`IDEMPOTENT_HITS_TOTAL`] | counter | `message_type`, `source` | the idempotency behavior: a duplicate answered from the store (`stored`) or from the execution in flight (`in_flight`) |
+//! | [`SAGA_STEPS_TOTAL`] | counter | `saga`, `step`, `outcome` | the [`SagaRunner`](crate::saga::SagaRunner), once per step it runs |
+//! | [`SAGA_COMPENSATIONS_TOTAL`] | counter | `saga`, `step`, `outcome` | the [`SagaRunner`](crate::saga::SagaRunner), once per compensation it runs |
 //!
 //! `outcome` is `ok` or the error's kind ([`ErrorKind::as_str`](crate::ErrorKind::as_str)),
 //! so the label has a few values, never an error message.
@@ -29,6 +31,10 @@ pub const DEAD_LETTERS_TOTAL: &str = "catga_dead_letters_total";
 pub const DELIVERIES_TOTAL: &str = "catga_consumer_deliveries_total";
 /// Duplicate idempotent commands answered without running, by type and source.
 pub const IDEMPOTENT_HITS_TOTAL: &str = "catga_idempotent_hits_total";
+/// Saga steps run, by saga, step and outcome.
+pub const SAGA_STEPS_TOTAL: &str = "catga_saga_steps_total";
+/// Saga compensations run, by saga, step and outcome.
+pub const SAGA_COMPENSATIONS_TOTAL: &str = "catga_saga_compensations_total";
 
 /// Describes every metric above to the installed recorder (units and help text), so an
 /// exporter can print them; call it once after installing the recorder.
@@ -55,6 +61,23 @@ pub fn describe() {
             IDEMPOTENT_HITS_TOTAL,
             "Duplicate idempotent commands answered without running, by type and source"
         );
+        describe_counter!(
+            SAGA_STEPS_TOTAL,
+            "Saga steps run, by saga, step and outcome"
+        );
+        describe_counter!(
+            SAGA_COMPENSATIONS_TOTAL,
+            "Saga compensations run, by saga, step and outcome"
+        );
+    }
+}
+
+/// The `outcome` label of `result`: `ok` or its error's kind.
+#[inline]
+pub(crate) fn outcome<T>(result: &crate::Result<T>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(error) => error.kind().as_str(),
     }
 }
 
@@ -111,4 +134,24 @@ pub(crate) fn idempotent_hit(message_type: &'static str, source: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!(IDEMPOTENT_HITS_TOTAL, "message_type" => message_type, "source" => source)
         .increment(1);
+}
+
+/// Saga `saga` ran step `step` (a compensation of it when `compensation`), ending with
+/// `outcome`.
+#[inline]
+pub(crate) fn saga_step_ran(
+    saga: &'static str,
+    step: &'static str,
+    compensation: bool,
+    outcome: &'static str,
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let name = if compensation {
+            SAGA_COMPENSATIONS_TOTAL
+        } else {
+            SAGA_STEPS_TOTAL
+        };
+        metrics::counter!(name, "saga" => saga, "step" => step, "outcome" => outcome).increment(1);
+    }
 }

@@ -5,8 +5,9 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::Arc;
 
-use super::{OutboxEntry, SqliteOutbox};
+use super::{Outbox, OutboxEntry};
 use crate::pipeline::{AnyMessage, Behavior, Next, Reply};
 use crate::{Context, Result};
 
@@ -64,7 +65,7 @@ pub(crate) fn hand_up(mut entries: Vec<OutboxEntry>) {
 /// Messages handled inside it (sent or published from its handler) share its scope, except
 /// idempotent commands, whose events go in a scope of their own and commit with their record.
 pub(crate) struct OutboxBehavior {
-    pub(crate) outbox: SqliteOutbox,
+    pub(crate) outbox: Arc<dyn Outbox>,
 }
 
 impl Behavior for OutboxBehavior {
@@ -79,7 +80,11 @@ impl Behavior for OutboxBehavior {
         }
         let (reply, captured) = scope(next.run(ctx)).await;
         let reply = reply?;
-        self.outbox.enqueue(captured).await?;
+        // Checked here: the outbox's boxed future is an allocation a handling that exported
+        // nothing need not make.
+        if !captured.is_empty() {
+            self.outbox.enqueue(captured).await?;
+        }
         Ok(reply)
     }
 }

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use super::routes::EventRoute;
 use super::{
-    ConsumerOptions, Delivery, ENVELOPE_VERSION, Envelope, Routes, SqliteInbox, Transport,
+    ConsumerOptions, Delivery, ENVELOPE_VERSION, Envelope, Inbox, Routes, Transport,
     UNDECODABLE_TYPE, Undecodable, dead_letter_subject,
 };
 use crate::telemetry::{MessagingSpan, Operation};
@@ -64,7 +64,7 @@ pub struct EventConsumer {
     group: String,
     routes: Routes,
     mediator: Mediator,
-    inbox: Option<SqliteInbox>,
+    inbox: Option<Arc<dyn Inbox>>,
     options: ConsumerOptions,
 }
 
@@ -98,9 +98,9 @@ impl EventConsumer {
         }
     }
 
-    /// Deduplicate deliveries through `inbox`.
-    pub fn inbox(mut self, inbox: SqliteInbox) -> Self {
-        self.inbox = Some(inbox);
+    /// Deduplicate deliveries through `inbox` (such as `catga_sqlite::SqliteInbox`).
+    pub fn inbox(mut self, inbox: impl Inbox) -> Self {
+        self.inbox = Some(Arc::new(inbox));
         self
     }
 
@@ -123,7 +123,8 @@ impl EventConsumer {
                 ErrorKind::Configuration,
                 format!(
                     "consumer group `{}` routes events to projections, which write in the \
-                     inbox's transaction: give it one with `.inbox(SqliteInbox::open(..))`",
+                     inbox's transaction: give it one with `.inbox(..)` (such as \
+                     `catga_sqlite::SqliteInbox::open(..)`)",
                     self.group
                 ),
             ));
@@ -316,17 +317,8 @@ impl EventConsumer {
             Err(error) => return Ok(Err(error)),
         };
         match (route, &self.inbox) {
-            (EventRoute::Projection(project), Some(inbox)) => {
-                let project = Arc::clone(project);
-                let owned = envelope.clone();
-                let outcome = inbox
-                    .process(&self.group, &envelope.id, move |tx| project(&owned, tx))
-                    .await
-                    .map(|done| match done {
-                        Some(()) => Handled::Applied,
-                        None => Handled::Duplicate,
-                    });
-                Ok(outcome)
+            (EventRoute::Projection(projection), Some(inbox)) => {
+                Ok(projection.apply(&**inbox, &self.group, envelope).await)
             }
             (EventRoute::Projection(_), None) => Ok(Err(Error::new(
                 ErrorKind::Configuration,
@@ -422,7 +414,7 @@ fn dead_letter_envelope(letter: &DeadLetter) -> Result<Envelope> {
         schema_version: 1,
         correlation_id: original.correlation_id.clone(),
         causation_id: Some(original.id.clone()),
-        created_at_ms: crate::sqlite::now_millis()?,
+        created_at_ms: super::envelope::now_millis()?,
         key: original.key.clone(),
         payload,
         headers: trace_headers(),

@@ -107,7 +107,7 @@ impl Envelope {
             schema_version: 1,
             correlation_id: ctx.correlation_id().to_string(),
             causation_id: Some(ctx.message_id().to_string()),
-            created_at_ms: crate::sqlite::now_millis()?,
+            created_at_ms: now_millis()?,
             key: None,
             payload,
             headers: BTreeMap::new(),
@@ -132,7 +132,7 @@ impl Envelope {
             schema_version: 1,
             correlation_id: self.correlation_id.clone(),
             causation_id: Some(self.id.clone()),
-            created_at_ms: crate::sqlite::now_millis()?,
+            created_at_ms: now_millis()?,
             key: None,
             payload,
             headers: BTreeMap::new(),
@@ -159,7 +159,7 @@ impl Envelope {
             schema_version: 1,
             causation_id: None,
             // A clock before 1970 leaves the time unknown rather than the bytes unkept.
-            created_at_ms: crate::sqlite::now_millis().unwrap_or(0),
+            created_at_ms: now_millis().unwrap_or(0),
             key: None,
             // Plain data with string keys: serializing it cannot fail.
             payload: serde_json::to_value(payload).unwrap_or_default(),
@@ -282,6 +282,14 @@ impl ReplyBody {
             }
         }
     }
+}
+
+/// Milliseconds since the Unix epoch: an envelope's `created_at_ms`.
+pub(crate) fn now_millis() -> Result<i64> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| Error::internal(format!("system clock is before 1970: {e}")))?;
+    Ok(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// 128 random bits in hex.

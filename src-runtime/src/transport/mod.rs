@@ -29,18 +29,11 @@ pub use consumer::{DEAD_LETTER_TYPE, DeadLetter, EventConsumer, Handled};
 pub use envelope::{
     ENVELOPE_VERSION, Envelope, MAX_UNDECODABLE_BYTES, ReplyBody, UNDECODABLE_TYPE, Undecodable,
 };
-pub use inbox::SqliteInbox;
+pub use inbox::{Inbox, Projection};
 pub use memory::MemoryTransport;
-pub use outbox::{DeadOutboxEntry, Flushed, OutboxDispatcher, OutboxEntry, SqliteOutbox};
+pub use outbox::{Outbox, OutboxEntry};
 pub use remote::{DEFAULT_REQUEST_TIMEOUT, RequestServer, send};
 pub use routes::Routes;
-
-pub(crate) use outbox::insert as outbox_insert;
-
-/// The outbox's tables, for stores that open them in their own file.
-pub(crate) fn outbox_schema() -> &'static crate::sqlite::Schema {
-    &outbox::OUTBOX_SCHEMA
-}
 
 /// A heap-allocated, `Send` future: what the transport traits' methods return, so a transport
 /// can live behind `Arc<dyn Transport>`.

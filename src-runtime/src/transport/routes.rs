@@ -5,28 +5,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Transaction;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::{BoxFuture, Envelope, ReplyBody, command_subject, event_subject};
+use super::{BoxFuture, Envelope, Projection, ReplyBody, command_subject, event_subject};
 use crate::message::{Event, Request};
 use crate::{Error, Mediator, MessageId, Result};
 
 /// Publishes an event envelope to a mediator's handlers, which must finish by the deadline.
 type Deliver =
     Arc<dyn Fn(Mediator, Envelope, Instant) -> BoxFuture<'static, Result<()>> + Send + Sync>;
-/// Applies an event envelope inside the inbox's transaction.
-type Project = Arc<dyn Fn(&Envelope, &Transaction<'_>) -> Result<()> + Send + Sync>;
-
 /// How an event type's deliveries are applied.
 #[derive(Clone)]
 pub(crate) enum EventRoute {
     /// Published to the local mediator's handlers.
     Mediator(Deliver),
     /// Written by a projection inside the inbox's transaction.
-    Projection(Project),
+    Projection(Arc<dyn Projection>),
 }
 type RequestRoute = Arc<dyn Fn(Mediator, Envelope) -> BoxFuture<'static, ReplyBody> + Send + Sync>;
 
@@ -82,38 +78,18 @@ impl Routes {
         self
     }
 
-    /// Consume events of type `E` into state kept in the inbox's SQLite file: `project` runs in
-    /// the transaction that records the delivery in the inbox, so its writes happen exactly
-    /// once, whatever the redeliveries and crashes. The consumer needs an inbox. An error from
-    /// `project` rolls the transaction back and counts as a failed delivery (retried, then
-    /// dead-lettered).
+    /// Consume events of type `E` through `projection`, which writes them in the transaction
+    /// that records the delivery in the inbox, so its writes happen exactly once, whatever the
+    /// redeliveries and crashes. The consumer needs an inbox of the kind the projection writes
+    /// to. An error from the projection rolls the transaction back and counts as a failed
+    /// delivery (retried, then dead-lettered). One route per type, as with
+    /// [`event`](Routes::event).
     ///
-    /// ```
-    /// use catga::prelude::*;
-    /// use catga::transport::Routes;
-    ///
-    /// #[derive(Debug, Clone, Serialize, Deserialize, Event)]
-    /// pub struct Deposited { pub account: String, pub cents: i64 }
-    ///
-    /// let routes = Routes::new().projection(|event: &Deposited, tx| {
-    ///     tx.execute(
-    ///         "INSERT INTO balances (account, cents) VALUES (?1, ?2)
-    ///          ON CONFLICT (account) DO UPDATE SET cents = cents + excluded.cents",
-    ///         (&event.account, event.cents),
-    ///     )?;
-    ///     Ok(())
-    /// });
-    /// assert_eq!(routes.event_subjects(), ["catga.events.Deposited"]);
-    /// ```
-    pub fn projection<E, F>(mut self, project: F) -> Routes
-    where
-        E: Event + DeserializeOwned,
-        F: Fn(&E, &Transaction<'_>) -> Result<()> + Send + Sync + 'static,
-    {
-        let route = EventRoute::Projection(Arc::new(
-            move |envelope: &Envelope, tx: &Transaction<'_>| project(&envelope.message::<E>()?, tx),
-        ));
-        self.events.insert(E::NAME, route);
+    /// An inbox's crate builds on it: catga-sqlite's `Routes::projection(|event: &E, tx| ..)`
+    /// (its `SqliteProjections` trait) routes to a closure over a SQLite transaction.
+    pub fn inbox_projection<E: Event>(mut self, projection: impl Projection) -> Routes {
+        self.events
+            .insert(E::NAME, EventRoute::Projection(Arc::new(projection)));
         self
     }
 

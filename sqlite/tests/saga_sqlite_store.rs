@@ -1,13 +1,15 @@
 //! What only the SQLite saga store does: keep instances on disk, so a saga cut off by a process
 //! death resumes from its last saved step after the file is opened again.
 
+#[path = "../../src-runtime/tests/saga_support/mod.rs"]
 mod saga_support;
 
 use std::sync::Arc;
 
 use catga::ErrorKind;
-use catga::idempotency::{Claim, IdempotencyStore, SqliteIdempotencyStore};
-use catga::saga::{SagaFailure, SagaRunner, SagaStatus, SagaStore, SqliteSagaStore};
+use catga::idempotency::{Claim, IdempotencyStore};
+use catga::saga::{SagaFailure, SagaRunner, SagaStatus, SagaStore};
+use catga_sqlite::{SqliteIdempotencyStore, SqliteSagaStore};
 use saga_support::{At, OrderSaga, ctx, log_of, start_and_kill};
 
 #[tokio::test]

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::store::{BoxFuture, Claim, Fence, IdempotencyStore, claim_lost};
-use crate::Result;
-use crate::sqlite::{Database, Schema, millis, now_millis};
-use crate::transport::{OutboxEntry, SqliteOutbox, outbox_schema};
+use catga::Result;
+use catga::idempotency::{BoxFuture, Claim, Fence, IdempotencyStore, claim_lost};
+use catga::transport::OutboxEntry;
+
+use crate::database::{Database, Schema, millis, now_millis};
+use crate::outbox::{OUTBOX_SCHEMA, SqliteOutbox};
 
 static IDEMPOTENCY_SCHEMA: Schema = Schema {
     component: "idempotency",
@@ -58,7 +60,7 @@ impl SqliteIdempotencyStore {
     /// transaction. Register the store with `.idempotency_store(..)` and the outbox with
     /// `.outbox(..)` on the same mediator builder.
     pub async fn open_with_outbox(path: impl AsRef<Path>) -> Result<(Self, SqliteOutbox)> {
-        let db = Database::open_all(path.as_ref(), &[&IDEMPOTENCY_SCHEMA, outbox_schema()]).await?;
+        let db = Database::open_all(path.as_ref(), &[&IDEMPOTENCY_SCHEMA, &OUTBOX_SCHEMA]).await?;
         let outbox = SqliteOutbox::on(db.clone());
         let store = SqliteIdempotencyStore {
             db,
@@ -95,7 +97,7 @@ fn column(fence: Fence) -> i64 {
     i64::try_from(fence.0).unwrap_or(-1)
 }
 
-fn claim(conn: &mut Connection, key: &str, lease: Duration) -> Result<Claim> {
+fn claim(conn: &mut Connection, key: &str, lease: Duration) -> crate::Result<Claim> {
     let now = now_millis()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let existing: Option<(String, Option<Vec<u8>>, i64)> = tx
@@ -129,7 +131,7 @@ fn claim(conn: &mut Connection, key: &str, lease: Duration) -> Result<Claim> {
 }
 
 /// Moves the claim `fence` holds on `key` to now; whether it still held it.
-fn renew(conn: &mut Connection, key: &str, fence: Fence) -> Result<bool> {
+fn renew(conn: &mut Connection, key: &str, fence: Fence) -> crate::Result<bool> {
     let now = now_millis()?;
     let renewed = conn.execute(
         "UPDATE catga_idempotency SET claimed_at_ms = ?1
@@ -147,7 +149,7 @@ fn complete(
     fence: Fence,
     response: &[u8],
     outbox: &[OutboxEntry],
-) -> Result<()> {
+) -> crate::Result<()> {
     let now = now_millis()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let completed = tx.execute(
@@ -158,9 +160,9 @@ fn complete(
     )?;
     if completed != 1 {
         // Dropping the transaction rolls it back: nothing of this execution is stored.
-        return Err(claim_lost(key));
+        return Err(claim_lost(key).into());
     }
-    crate::transport::outbox_insert(&tx, outbox)?;
+    crate::outbox::insert(&tx, outbox)?;
     tx.commit()?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
-use crate::{Error, Result};
+use catga::{Error, Result};
 
 /// How long a connection waits for another connection's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,15 +90,16 @@ impl Database {
         &self.path
     }
 
-    /// Run `work` with the connection on the database's thread.
+    /// Run `work` with the connection on the database's thread. `work` returns this crate's
+    /// [`Result`](crate::Result), so `?` takes rusqlite's errors; the caller gets catga's.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T>
     where
-        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> crate::Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            let _ = reply.send(work(conn));
+            let _ = reply.send(work(conn).map_err(Error::from));
         });
         let stopped = || {
             Error::internal(format!(

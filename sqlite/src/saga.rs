@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 
-use super::record::{SagaRecord, SagaStatus, StepFailure};
-use super::store::{SagaStore, already_exists, not_stored};
-use crate::idempotency::BoxFuture;
-use crate::sqlite::{Database, Schema, now_millis};
-use crate::transport::{OutboxEntry, SqliteOutbox, outbox_insert, outbox_schema};
-use crate::{Error, ErrorKind, Result};
+use catga::idempotency::BoxFuture;
+use catga::saga::{SagaRecord, SagaStatus, SagaStore, StepFailure, already_exists, not_stored};
+use catga::transport::OutboxEntry;
+use catga::{Error, ErrorKind, Result};
+
+use crate::database::{Database, Schema, now_millis};
+use crate::outbox::{OUTBOX_SCHEMA, SqliteOutbox, insert as outbox_insert};
 
 static SAGA_SCHEMA: Schema = Schema {
     component: "saga",
@@ -44,7 +45,7 @@ const COLUMNS: &str = "saga, id, status, completed_steps, state, \
 /// Saga instances in a SQLite file on disk; they survive closing and reopening the store.
 ///
 /// The file may be shared with a
-/// [`SqliteIdempotencyStore`](crate::idempotency::SqliteIdempotencyStore).
+/// [`SqliteIdempotencyStore`](crate::SqliteIdempotencyStore).
 #[derive(Debug, Clone)]
 pub struct SqliteSagaStore {
     db: Database,
@@ -67,7 +68,7 @@ impl SqliteSagaStore {
     /// step's events are dropped. Register the outbox with `.outbox(..)` on the mediator the
     /// steps publish through.
     pub async fn open_with_outbox(path: impl AsRef<Path>) -> Result<(Self, SqliteOutbox)> {
-        let db = Database::open_all(path.as_ref(), &[&SAGA_SCHEMA, outbox_schema()]).await?;
+        let db = Database::open_all(path.as_ref(), &[&SAGA_SCHEMA, &OUTBOX_SCHEMA]).await?;
         let outbox = SqliteOutbox::on(db.clone());
         let store = SqliteSagaStore {
             db,
@@ -148,7 +149,7 @@ impl SagaStore for SqliteSagaStore {
     }
 }
 
-fn insert(conn: &Connection, record: &SagaRecord) -> Result<()> {
+fn insert(conn: &Connection, record: &SagaRecord) -> crate::Result<()> {
     let sql = format!(
         "INSERT INTO catga_sagas ({COLUMNS}, created_at_ms, updated_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
@@ -156,13 +157,13 @@ fn insert(conn: &Connection, record: &SagaRecord) -> Result<()> {
     match execute_with_record(conn, &sql, record)? {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::ConstraintViolation => {
-            Err(already_exists(&record.saga, &record.id))
+            Err(already_exists(&record.saga, &record.id).into())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-fn update(conn: &Connection, record: &SagaRecord) -> Result<()> {
+fn update(conn: &Connection, record: &SagaRecord) -> crate::Result<()> {
     let updated = execute_with_record(
         conn,
         "UPDATE catga_sagas SET
@@ -174,7 +175,7 @@ fn update(conn: &Connection, record: &SagaRecord) -> Result<()> {
         record,
     )??;
     if updated == 0 {
-        return Err(not_stored(&record.saga, &record.id));
+        return Err(not_stored(&record.saga, &record.id).into());
     }
     Ok(())
 }
@@ -261,7 +262,7 @@ impl StoredRow {
         })
     }
 
-    fn into_record(self) -> Result<SagaRecord> {
+    fn into_record(self) -> crate::Result<SagaRecord> {
         let corrupt = |what: String| {
             Error::storage(format!(
                 "saga `{}` instance `{}` is stored with {what}; the row was written by another \

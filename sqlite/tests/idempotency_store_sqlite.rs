@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catga::ErrorKind;
-use catga::idempotency::{Claim, Fence, IdempotencyStore, SqliteIdempotencyStore};
+use catga::idempotency::{Claim, Fence, IdempotencyStore};
+use catga_sqlite::SqliteIdempotencyStore;
 
 const LEASE: Duration = Duration::from_secs(30);
 

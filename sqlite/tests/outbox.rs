@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use catga::idempotency::{BoxFuture, Claim, Fence, IdempotencyStore, SqliteIdempotencyStore};
+use catga::idempotency::{BoxFuture, Claim, Fence, IdempotencyStore};
 use catga::prelude::*;
 use catga::transport::{
-    ConsumerOptions, Envelope, MemoryTransport, OutboxDispatcher, OutboxEntry, SqliteOutbox,
-    Transport, event_subject,
+    ConsumerOptions, Envelope, MemoryTransport, Outbox, OutboxEntry, Transport, event_subject,
 };
+use catga_sqlite::prelude::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Event)]
 pub struct Shipped {
@@ -301,7 +301,7 @@ impl Handler<ShipAndLog> for ShipAndLogHandler {
         ctx.commit(move |tx| {
             tx.execute("INSERT INTO shipping_log (n) VALUES (?1)", [order as i64])?;
             if fail {
-                return Err(Error::conflict("the log refused it"));
+                return Err(Error::conflict("the log refused it").into());
             }
             Ok(())
         })
@@ -384,7 +384,47 @@ async fn a_unit_of_work_without_an_outbox_is_a_configuration_error() {
         .await
         .expect_err("no outbox");
     assert_eq!(error.kind(), ErrorKind::Configuration);
-    assert!(error.message().contains("ctx.commit"), "{error}");
+    assert!(error.message().contains("SqliteOutbox"), "{error}");
+    assert!(error.message().contains("has none"), "{error}");
+}
+
+/// An outbox of another kind than SQLite's, keeping entries in memory.
+#[derive(Debug, Default)]
+struct ListOutbox(std::sync::Mutex<Vec<OutboxEntry>>);
+
+impl Outbox for ListOutbox {
+    fn enqueue(&self, entries: Vec<OutboxEntry>) -> BoxFuture<'_, catga::Result<()>> {
+        self.0.lock().expect("lock").extend(entries);
+        Box::pin(async { Ok(()) })
+    }
+    fn pending(&self) -> BoxFuture<'_, catga::Result<usize>> {
+        let pending = self.0.lock().expect("lock").len();
+        Box::pin(async move { Ok(pending) })
+    }
+    fn oldest_pending_age(&self) -> BoxFuture<'_, catga::Result<Option<std::time::Duration>>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+#[tokio::test]
+async fn a_unit_of_work_on_an_outbox_of_another_kind_is_a_configuration_error() {
+    let mediator = Mediator::builder()
+        .handler(ShipAndLogHandler)
+        .outbox(ListOutbox::default())
+        .export::<Shipped>()
+        .build()
+        .expect("builds");
+    let error = mediator
+        .send(ShipAndLog {
+            order: 1,
+            fail_in_unit: false,
+            fail_after: false,
+        })
+        .await
+        .expect_err("not a SQLite outbox");
+    assert_eq!(error.kind(), ErrorKind::Configuration);
+    assert!(error.message().contains("ListOutbox"), "{error}");
+    assert!(error.message().contains("another kind"), "{error}");
 }
 
 #[tokio::test]
@@ -400,7 +440,7 @@ async fn exporting_without_an_outbox_is_a_configuration_error() {
 
 mod saga {
     use super::*;
-    use catga::saga::{Saga, SagaRunner, SqliteSagaStore};
+    use catga::saga::{Saga, SagaRunner};
 
     /// Ships each step's parcel with an event; fails at step 1 when asked to.
     struct Deliver {
