@@ -2,7 +2,10 @@
 //! a producer whose handler publishes an exported event per command (stored in the outbox), a
 //! dispatcher moving the outbox to NATS, and a consumer applying the events through a
 //! projection into a SQLite table, in the inbox's transaction. `src/bin/catga-fault-worker.rs`
-//! runs one piece; `tests/faults.rs` orchestrates them.
+//! runs one piece; `tests/faults.rs` orchestrates them. [`led`] is the dispatcher run led, for
+//! the handover tests.
+
+pub mod led;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,8 +60,34 @@ pub async fn produce(db: &Path, range: std::ops::Range<u64>) -> catga::Result<()
 
 /// Connects to NATS at `url`.
 pub async fn connect(url: &str) -> catga::Result<Arc<dyn Transport>> {
-    let transport = NatsTransport::connect(url, NatsOptions::default()).await?;
-    Ok(Arc::new(transport))
+    Ok(Arc::new(connect_nats(url).await?))
+}
+
+/// How long a worker keeps trying to reach the broker at start: several processes creating
+/// the streams at once on a loaded machine may time out a few times.
+const CONNECT_FOR: Duration = Duration::from_secs(60);
+
+/// Connects to NATS at `url`, trying again while the broker is unavailable, for up to
+/// [`CONNECT_FOR`].
+pub async fn connect_nats(url: &str) -> catga::Result<NatsTransport> {
+    retrying(|| NatsTransport::connect(url, NatsOptions::default())).await
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or has been unavailable for
+/// [`CONNECT_FOR`].
+pub async fn retrying<T, F: Future<Output = catga::Result<T>>>(
+    mut attempt: impl FnMut() -> F,
+) -> catga::Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match attempt().await {
+            Err(error) if error.is_retryable() && started.elapsed() < CONNECT_FOR => {
+                eprintln!("catga-fault-worker: {error}; trying again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// Moves `db`'s outbox to the broker until killed.

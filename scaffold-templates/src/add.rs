@@ -541,6 +541,7 @@ mod tests {
             path: project.clone(),
             runtime: crate::new::Runtime::Version("0.1".into()),
             force: false,
+            http: false,
             transport: crate::new::TransportChoice::Memory,
         })
         .expect("plans")

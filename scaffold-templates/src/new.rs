@@ -8,7 +8,7 @@ use catga_lints::apply_edits;
 use crate::edit::{ParsedFile, declare_module};
 use crate::format::format_created;
 use crate::name::{self, ProjectName};
-use crate::template::{self, NEW_NATS, NEW_PROJECT};
+use crate::template::{self, NEW_HTTP, NEW_NATS, NEW_NATS_HTTP, NEW_PROJECT, Template};
 use crate::{Plan, ScaffoldError};
 
 /// Where the generated project gets the catga runtime, bench harness and NATS transport from,
@@ -164,11 +164,13 @@ impl Runtime {
 }
 
 /// Each crate a generated project uses (or installs), by its directory in a checkout.
-const CRATE_DIRS: [(&str, &str); 5] = [
+const CRATE_DIRS: [(&str, &str); 7] = [
     ("src-runtime", "catga"),
     ("bench-harness", "catga-bench"),
     ("transport-nats", "catga-nats"),
     ("sqlite", "catga-sqlite"),
+    ("ops", "catga-ops"),
+    ("axum", "catga-axum"),
     ("cli", "catga-cli"),
 ];
 
@@ -262,6 +264,8 @@ pub struct NewOptions {
     pub force: bool,
     /// How the service talks to other services.
     pub transport: TransportChoice,
+    /// Also serve the commands and queries over HTTP (`catga-axum`).
+    pub http: bool,
 }
 
 /// `catga new --transport`.
@@ -286,12 +290,12 @@ pub fn plan(options: &NewOptions) -> Result<Plan, ScaffoldError> {
     let values = values(&name, options, &resolved);
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let workspace = enclosing_workspace(&resolved);
+    let layers = layers(options);
     for file in NEW_PROJECT {
-        let override_file = match options.transport {
-            TransportChoice::Nats => NEW_NATS.iter().find(|nats| nats.path == file.path),
-            TransportChoice::Memory => None,
-        };
-        let mut text = template::render(override_file.unwrap_or(file).text, &values);
+        let mut text = template::render(
+            most_specific(&layers, file.path).unwrap_or(file).text,
+            &values,
+        );
         if file.path == "Cargo.toml"
             && let Some(workspace) = &workspace
         {
@@ -305,20 +309,60 @@ pub fn plan(options: &NewOptions) -> Result<Plan, ScaffoldError> {
                 workspace.display()
             ));
         }
-        if file.path == "src/lib.rs" && options.transport == TransportChoice::Nats {
-            text = with_module(text, "transport")?;
+        if file.path == "src/lib.rs" {
+            for module in modules(options) {
+                text = with_module(text, module)?;
+            }
         }
         plan.create(file.path, text);
     }
-    if options.transport == TransportChoice::Nats {
-        for file in NEW_NATS {
-            if !NEW_PROJECT.iter().any(|base| base.path == file.path) {
-                plan.create(file.path, template::render(file.text, &values));
-            }
+    let mut added: Vec<&str> = Vec::new();
+    for file in layers.iter().flat_map(|layer| layer.iter()) {
+        if !NEW_PROJECT.iter().any(|base| base.path == file.path) && !added.contains(&file.path) {
+            added.push(file.path);
+            let file = most_specific(&layers, file.path).unwrap_or(file);
+            plan.create(file.path, template::render(file.text, &values));
         }
     }
     format_created(&mut plan);
     Ok(plan)
+}
+
+/// The template sets a project is made of besides `new/`, from the least to the most specific:
+/// a file of a later one is written instead of the same file of an earlier one.
+fn layers(options: &NewOptions) -> Vec<&'static [Template]> {
+    let nats = options.transport == TransportChoice::Nats;
+    let mut layers = Vec::new();
+    if nats {
+        layers.push(NEW_NATS);
+    }
+    if options.http {
+        layers.push(NEW_HTTP);
+    }
+    if nats && options.http {
+        layers.push(NEW_NATS_HTTP);
+    }
+    layers
+}
+
+/// The template at `path` of the most specific layer that has one.
+fn most_specific(layers: &[&'static [Template]], path: &str) -> Option<&'static Template> {
+    layers
+        .iter()
+        .rev()
+        .find_map(|layer| layer.iter().find(|file| file.path == path))
+}
+
+/// The modules the layers add to `src/lib.rs`.
+fn modules(options: &NewOptions) -> Vec<&'static str> {
+    let mut modules = Vec::new();
+    if options.http {
+        modules.push("http");
+    }
+    if options.transport == TransportChoice::Nats {
+        modules.extend(["ops", "transport"]);
+    }
+    modules
 }
 
 /// `lib_rs` with `pub mod name;` declared among its modules.
@@ -328,8 +372,9 @@ fn with_module(lib_rs: String, name: &str) -> Result<String, ScaffoldError> {
         Some(edit) => apply_edits(file.text(), [&edit]),
         None => Some(file.text().to_string()),
     };
-    declared
-        .ok_or_else(|| ScaffoldError::project("cannot declare the transport module in src/lib.rs"))
+    declared.ok_or_else(|| {
+        ScaffoldError::project(format!("cannot declare the `{name}` module in src/lib.rs"))
+    })
 }
 
 const OWN_WORKSPACE: &str = "
@@ -349,19 +394,48 @@ fn enclosing_workspace(path: &Path) -> Option<PathBuf> {
 fn values(name: &ProjectName, options: &NewOptions, project: &Path) -> Vec<(&'static str, String)> {
     let runtime = &options.runtime;
     let nats = options.transport == TransportChoice::Nats;
-    let (transport_dependency, transport_dev_dependency, transport_readme) = if nats {
-        (
-            // The SQLite inbox deduplicates what the NATS consumer delivers.
-            format!(
-                "\n{}\n{}",
-                runtime.dependency("catga-nats", project),
-                runtime.dependency("catga-sqlite", project)
-            ),
-            "\ntempfile = \"3\"".to_string(),
-            NATS_README.replace("{{package}}", &name.package),
-        )
-    } else {
-        (String::new(), String::new(), String::new())
+    let http = options.http;
+    let mut dependencies = String::new();
+    let mut dev_dependencies = String::new();
+    let mut tokio_comment = String::new();
+    let mut tokio_features = String::new();
+    let mut features = String::new();
+    let mut readme = String::new();
+    if nats {
+        // The SQLite inbox deduplicates what the NATS consumer delivers; catga-ops serves the
+        // metrics and health.
+        for package in ["catga-nats", "catga-sqlite", "catga-ops"] {
+            dependencies.push_str(&format!("\n{}", runtime.dependency(package, project)));
+        }
+        dependencies.push_str(
+            "\n# With the `otlp` feature only: the subscriber the trace exporter is installed in.\n\
+             tracing-subscriber = { version = \"0.3\", default-features = false, features = \
+             [\"registry\", \"std\"], optional = true }",
+        );
+        dev_dependencies.push_str("\ntempfile = \"3\"");
+        tokio_comment
+            .push_str("\n# `signal`: the service stops on Ctrl-C, after sending its last traces.");
+        tokio_features.push_str(", \"signal\"");
+        features.push_str(OTLP_FEATURE);
+        readme.push_str(NATS_README);
+        readme.push_str(OPS_README);
+    }
+    if http {
+        dependencies.push_str(&format!(
+            "\n{}\naxum = \"0.8\"",
+            runtime.dependency("catga-axum", project)
+        ));
+        dev_dependencies.push_str("\nserde_json = \"1\"");
+        tokio_comment
+            .push_str("\n# `net`: the HTTP listener; `io-util`: the HTTP client of tests/http.rs.");
+        tokio_features.push_str(", \"net\", \"io-util\"");
+        readme.push_str(HTTP_README);
+    }
+    let run_comment = match (nats, http) {
+        (false, false) => "builds the mediator, sends a command, runs a query, publishes an event",
+        (true, false) => "serves other services over NATS (see below)",
+        (false, true) => "serves the commands and queries over HTTP (see below)",
+        (true, true) => "serves over HTTP and NATS (see below)",
     };
     vec![
         ("package", name.package.clone()),
@@ -373,20 +447,24 @@ fn values(name: &ProjectName, options: &NewOptions, project: &Path) -> Vec<(&'st
         ),
         ("cli_install", runtime.cli_install(project)),
         ("cli_install_key", runtime.cli_cache_key()),
-        ("transport_dependency", transport_dependency),
-        ("transport_dev_dependency", transport_dev_dependency),
-        ("transport_readme", transport_readme),
-        (
-            "run_comment",
-            if nats {
-                "serves other services over NATS (see below)"
-            } else {
-                "builds the mediator, sends a command, runs a query, publishes an event"
-            }
-            .to_string(),
-        ),
+        ("extra_dependencies", dependencies),
+        ("extra_dev_dependencies", dev_dependencies),
+        ("tokio_comment", tokio_comment),
+        ("tokio_features", tokio_features),
+        ("features", features),
+        ("extra_readme", readme.replace("{{package}}", &name.package)),
+        ("run_comment", run_comment.to_string()),
     ]
 }
+
+/// The `otlp` feature of a project made with `--transport nats`.
+const OTLP_FEATURE: &str = "
+[features]
+# Traces over OTLP, sent when OTEL_EXPORTER_OTLP_ENDPOINT is set: `cargo build --features otlp`.
+# Off by default: the exporter adds some 35 crates to the build (opentelemetry, prost, tonic,
+# reqwest, ...). Without the feature the service warns at startup when the endpoint is set.
+otlp = [\"catga-ops/otlp\", \"dep:tracing-subscriber\"]
+";
 
 /// The README section of a project made with `--transport nats`.
 const NATS_README: &str = "## Serving other services over NATS
@@ -400,6 +478,60 @@ $ cargo run                                 # serves until stopped; CATGA_NATS_U
 (`TaskCompleted`) as `{{package}}` on the broker; `tests/transport.rs` checks it over the
 in-memory transport. The guarantees, and how to publish events through a transactional outbox:
 https://github.com/catga-rs/catga/blob/main/docs/distributed.md
+
+";
+
+/// The README section on metrics, health and traces, of a project made with `--transport nats`.
+const OPS_README: &str = "## Metrics, health and traces
+
+While it runs, the service serves (`src/ops.rs`, with catga-ops):
+
+| Path | What |
+|---|---|
+| `/metrics` | Prometheus' text format: `catga_messages_handled_total`, `catga_message_handling_seconds`, `catga_consumer_deliveries_total`, `catga_consumer_lag`, ... |
+| `/health/live` | `200` while the process answers |
+| `/health/ready` | `200` while the broker is reachable and the consumer and server run, else `503` with the failing check |
+
+| Variable | Default | What |
+|---|---|---|
+| `CATGA_NATS_URL` | `nats://127.0.0.1:4222` | the broker |
+| `CATGA_METRICS_ADDR` | `127.0.0.1:9464` | where `/metrics` and `/health/*` listen (`0.0.0.0:9464` for a scraper on another host) |
+| `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | the OpenTelemetry collector traces go to (`http://localhost:4318`), in a build with the `otlp` feature |
+
+Traces are the cargo feature `otlp`, off by default: the OTLP exporter adds some 35 crates
+to the build (opentelemetry, prost, tonic, reqwest, ...), which every build and CI run would
+compile whether or not traces are exported. Build it in where a collector listens:
+
+```console
+$ cargo build --release --features otlp
+$ OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 target/release/{{package}}
+```
+
+A build without the feature, started with `OTEL_EXPORTER_OTLP_ENDPOINT` set, says so on
+stderr with that command. The other `OTEL_*` variables (`OTEL_SERVICE_NAME`,
+`OTEL_TRACES_SAMPLER`, ...) and the queries for each metric:
+https://github.com/catga-rs/catga/blob/main/docs/operations.md
+
+";
+
+/// The README section of a project made with `--http`.
+const HTTP_README: &str = "## Serving HTTP
+
+```console
+$ cargo run          # serves until stopped; CATGA_HTTP_ADDR (default 127.0.0.1:8080) picks the address
+$ curl -X POST localhost:8080/tasks -H 'content-type: application/json' \\
+       -d '{\"request_id\": \"req-1\", \"title\": \"Try it\"}'
+1
+$ curl localhost:8080/tasks/1
+{\"id\":1,\"title\":\"Try it\",\"done\":false}
+```
+
+`src/http.rs` routes `POST /tasks` to `CreateTask` and `GET /tasks/{id}` to `GetTask`
+(catga-axum); `tests/http.rs` drives them over a real connection. A message added with
+`catga add` gets its route there, one line. Bad input is a 4xx with an RFC 9457 problem body,
+and never reaches a handler; the headers it reads (`X-Correlation-Id`, `Idempotency-Key`,
+`Request-Timeout`, `traceparent`):
+https://github.com/catga-rs/catga/blob/main/docs/http.md
 
 ";
 
@@ -475,57 +607,198 @@ mod tests {
             runtime: Runtime::Version("0.1".into()),
             force: false,
             transport: TransportChoice::Memory,
+            http: false,
+        }
+    }
+
+    /// The plans of every combination of `--transport` and `--http`.
+    fn plans(dir: &Path) -> [(&'static str, Plan); 4] {
+        let with = |transport, http| {
+            plan(&NewOptions {
+                transport,
+                http,
+                ..options(dir, "my-shop")
+            })
+            .expect("plans")
+        };
+        [
+            ("memory", with(TransportChoice::Memory, false)),
+            ("nats", with(TransportChoice::Nats, false)),
+            ("http", with(TransportChoice::Memory, true)),
+            ("nats http", with(TransportChoice::Nats, true)),
+        ]
+    }
+
+    fn text(plan: &Plan, path: &str) -> String {
+        let file = plan.files.iter().find(|f| f.path == Path::new(path));
+        match file.map(|file| &file.change) {
+            Some(Change::Create(text)) => text.clone(),
+            other => panic!("{path} is not created: {other:?}"),
         }
     }
 
     #[test]
     fn every_placeholder_of_the_project_is_filled() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let memory = plan(&options(dir.path(), "my-shop")).expect("plans");
-        let nats = plan(&NewOptions {
-            transport: TransportChoice::Nats,
-            ..options(dir.path(), "my-shop")
-        })
-        .expect("plans with nats");
-        for file in memory.files.iter().chain(&nats.files) {
-            let Change::Create(text) = &file.change else {
-                panic!("a new project only creates files");
-            };
-            assert_eq!(
-                template::placeholders(text),
-                Vec::<&str>::new(),
-                "{}",
-                file.path.display()
-            );
-            if file.path.extension().is_some_and(|ext| ext == "rs") {
-                syn::parse_file(text).unwrap_or_else(|error| {
-                    panic!("{} does not parse: {error}", file.path.display())
-                });
-            }
-            if file.path.extension().is_some_and(|ext| ext == "toml") {
-                text.parse::<toml::Table>()
-                    .unwrap_or_else(|error| panic!("{} is not TOML: {error}", file.path.display()));
+        for (flags, plan) in plans(dir.path()) {
+            for file in &plan.files {
+                let Change::Create(text) = &file.change else {
+                    panic!("a new project only creates files");
+                };
+                let path = file.path.display();
+                assert_eq!(
+                    template::placeholders(text),
+                    Vec::<&str>::new(),
+                    "{flags}: {path}"
+                );
+                if file.path.extension().is_some_and(|ext| ext == "rs") {
+                    syn::parse_file(text)
+                        .unwrap_or_else(|error| panic!("{flags}: {path} does not parse: {error}"));
+                }
+                if file.path.extension().is_some_and(|ext| ext == "toml") {
+                    text.parse::<toml::Table>()
+                        .unwrap_or_else(|error| panic!("{flags}: {path} is not TOML: {error}"));
+                }
             }
         }
-        let text = |plan: &Plan, path: &str| {
-            let file = plan.files.iter().find(|f| f.path == Path::new(path));
-            match file.map(|file| &file.change) {
-                Some(Change::Create(text)) => text.clone(),
-                other => panic!("{path} is not created: {other:?}"),
-            }
-        };
+    }
+
+    #[test]
+    fn a_memory_project_runs_its_messages_once_and_counts_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let [(_, memory), ..] = plans(dir.path());
         assert!(text(&memory, "src/main.rs").contains("my_shop::mediator()"));
-        assert!(!text(&memory, "Cargo.toml").contains("catga-nats"));
-        assert!(!text(&memory, "Cargo.toml").contains("catga-sqlite"));
+        assert!(text(&memory, "src/lib.rs").contains(".behavior(Metrics::new())"));
+        let manifest = text(&memory, "Cargo.toml");
+        for absent in [
+            "catga-nats",
+            "catga-sqlite",
+            "catga-ops",
+            "axum",
+            "[features]",
+        ] {
+            assert!(!manifest.contains(absent), "{absent}:\n{manifest}");
+        }
         assert!(!text(&memory, "src/lib.rs").contains("pub mod transport;"));
-        assert_eq!(nats.files.len(), memory.files.len() + 2);
-        assert!(text(&nats, "Cargo.toml").contains("catga-nats = \"0.1\""));
-        assert!(text(&nats, "Cargo.toml").contains("catga-sqlite = \"0.1\""));
-        assert!(text(&nats, "src/lib.rs").contains("pub mod tasks;\npub mod transport;\n"));
-        assert!(text(&nats, "src/main.rs").contains("CATGA_NATS_URL"));
-        assert!(text(&nats, "README.md").contains("CATGA_NATS_URL picks another broker"));
-        assert!(text(&nats, "README.md").contains("# serves other services over NATS"));
         assert!(text(&memory, "README.md").contains("# builds the mediator, sends a command"));
+    }
+
+    #[test]
+    fn a_nats_project_serves_metrics_and_health_and_offers_otlp_as_a_feature() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let [(_, memory), (_, nats), ..] = plans(dir.path());
+        assert_eq!(nats.files.len(), memory.files.len() + 3);
+        let manifest = text(&nats, "Cargo.toml");
+        for dependency in [
+            "catga-nats = \"0.1\"",
+            "catga-sqlite = \"0.1\"",
+            "catga-ops = \"0.1\"",
+            "\"signal\"",
+            "[features]",
+            "otlp = [\"catga-ops/otlp\", \"dep:tracing-subscriber\"]",
+        ] {
+            assert!(manifest.contains(dependency), "{dependency}:\n{manifest}");
+        }
+        assert!(!manifest.contains("axum"), "{manifest}");
+        let table: toml::Table = manifest.parse().expect("TOML");
+        assert_eq!(
+            table["features"].get("default"),
+            None,
+            "otlp is off by default"
+        );
+        assert!(
+            text(&nats, "src/lib.rs")
+                .contains("pub mod get_task;\npub mod ops;\npub mod task_completed;\npub mod tasks;\npub mod transport;\n")
+        );
+        let main = text(&nats, "src/main.rs");
+        for wired in [
+            "CATGA_NATS_URL",
+            "CATGA_METRICS_ADDR",
+            "Prometheus::install()?",
+            "Traces::from_env()?",
+            "ops::serve(",
+            "traces.stop().await?",
+        ] {
+            assert!(main.contains(wired), "{wired}:\n{main}");
+        }
+        let ops = text(&nats, "src/ops.rs");
+        for wired in [
+            "health.transport(\"nats\"",
+            "health.task(name, task)",
+            "catga_ops::watch_consumer_lag(",
+            "#[cfg(feature = \"otlp\")]",
+            "#[cfg(not(feature = \"otlp\"))]",
+            "this build of my-shop has no OTLP exporter",
+            "`cargo build --release --features otlp`",
+        ] {
+            assert!(ops.contains(wired), "{wired}:\n{ops}");
+        }
+        let readme = text(&nats, "README.md");
+        for said in [
+            "CATGA_NATS_URL picks another broker",
+            "# serves other services over NATS",
+            "| `CATGA_METRICS_ADDR` | `127.0.0.1:9464` |",
+            "| `/health/ready` |",
+            "cargo build --release --features otlp",
+            "the OTLP exporter adds some 35 crates",
+        ] {
+            assert!(readme.contains(said), "{said}:\n{readme}");
+        }
+    }
+
+    #[test]
+    fn an_http_project_serves_its_commands_and_queries_on_either_transport() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let [(_, memory), (_, nats), (_, http), (_, both)] = plans(dir.path());
+        assert_eq!(http.files.len(), memory.files.len() + 2);
+        assert_eq!(both.files.len(), nats.files.len() + 2);
+        for plan in [&http, &both] {
+            let manifest = text(plan, "Cargo.toml");
+            for dependency in [
+                "catga-axum = \"0.1\"",
+                "axum = \"0.8\"",
+                "\"net\", \"io-util\"",
+            ] {
+                assert!(manifest.contains(dependency), "{dependency}:\n{manifest}");
+            }
+            assert!(text(plan, "src/lib.rs").contains("pub mod http;\n"));
+            let routes = text(plan, "src/http.rs");
+            assert!(
+                routes.contains(".command::<CreateTask>(\"/tasks\")"),
+                "{routes}"
+            );
+            assert!(
+                routes.contains(".query::<GetTask>(\"/tasks/{id}\")"),
+                "{routes}"
+            );
+            assert!(routes.contains("\"CATGA_HTTP_ADDR\""), "{routes}");
+            assert!(routes.contains("\"127.0.0.1:8080\""), "{routes}");
+            let test = text(plan, "tests/http.rs");
+            assert!(
+                test.contains("TcpListener::bind(\"127.0.0.1:0\")"),
+                "{test}"
+            );
+            assert!(test.contains("my_shop::http::serve(listener, my_shop::mediator()?)"));
+            let readme = text(plan, "README.md");
+            assert!(readme.contains("## Serving HTTP"), "{readme}");
+            assert!(
+                readme.contains("CATGA_HTTP_ADDR (default 127.0.0.1:8080)"),
+                "{readme}"
+            );
+            assert!(text(plan, "src/main.rs").contains("http::serve(listener"));
+        }
+        assert!(!text(&http, "Cargo.toml").contains("catga-nats"));
+        assert!(text(&http, "README.md").contains("# serves the commands and queries over HTTP"));
+        let main = text(&both, "src/main.rs");
+        for wired in [
+            "my_shop::transport::serve(",
+            "ops::serve(",
+            "(\"http server\", web)",
+        ] {
+            assert!(main.contains(wired), "{wired}:\n{main}");
+        }
+        assert!(text(&both, "src/lib.rs").contains("pub mod http;\npub mod ops;"));
+        assert!(text(&both, "README.md").contains("# serves over HTTP and NATS"));
     }
 
     #[test]

@@ -59,8 +59,21 @@ pub const NEW_PROJECT: &[Template] = templates!("new":
 /// project's.
 pub const NEW_NATS: &[Template] = templates!("new-nats":
     "src/main.rs",
+    "src/ops.rs",
     "src/transport.rs",
     "tests/transport.rs",
+);
+
+/// `catga new --http`: the files it adds to the project, or writes instead of the project's.
+pub const NEW_HTTP: &[Template] = templates!("new-http":
+    "src/http.rs",
+    "src/main.rs",
+    "tests/http.rs",
+);
+
+/// `catga new --transport nats --http`: written instead of both's.
+pub const NEW_NATS_HTTP: &[Template] = templates!("new-nats-http":
+    "src/main.rs",
 );
 
 /// `catga add`'s slices: each message kind's module, and its test.
@@ -129,28 +142,24 @@ mod tests {
         assert_eq!(placeholders(text), ["package", "Type"]);
     }
 
-    /// Every file under `new/`, `new-nats/` and `add/` is embedded, so a template added on disk cannot be
-    /// forgotten by the binary.
+    /// Every file under `new/`, `new-nats/`, `new-http/`, `new-nats-http/` and `add/` is
+    /// embedded, so a template added on disk cannot be forgotten by the binary.
     #[test]
     fn every_template_file_is_embedded() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut on_disk = Vec::new();
-        collect(&root.join("new"), &root.join("new"), &mut on_disk);
-        let mut embedded: Vec<String> = NEW_PROJECT.iter().map(|t| t.path.to_string()).collect();
-        on_disk.sort();
-        embedded.sort();
-        assert_eq!(on_disk, embedded);
-
-        let mut nats_on_disk = Vec::new();
-        collect(
-            &root.join("new-nats"),
-            &root.join("new-nats"),
-            &mut nats_on_disk,
-        );
-        let mut nats_embedded: Vec<String> = NEW_NATS.iter().map(|t| t.path.to_string()).collect();
-        nats_on_disk.sort();
-        nats_embedded.sort();
-        assert_eq!(nats_on_disk, nats_embedded);
+        for (dir, templates) in [
+            ("new", NEW_PROJECT),
+            ("new-nats", NEW_NATS),
+            ("new-http", NEW_HTTP),
+            ("new-nats-http", NEW_NATS_HTTP),
+        ] {
+            let mut on_disk = Vec::new();
+            collect(&root.join(dir), &root.join(dir), &mut on_disk);
+            let mut embedded: Vec<String> = templates.iter().map(|t| t.path.to_string()).collect();
+            on_disk.sort();
+            embedded.sort();
+            assert_eq!(on_disk, embedded, "{dir}/");
+        }
 
         let mut add_on_disk = Vec::new();
         collect(&root.join("add"), root, &mut add_on_disk);

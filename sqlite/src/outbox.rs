@@ -10,7 +10,8 @@
 //! concurrently. After a failed publish, the later messages of its key wait for the next pass.
 //! A message the broker refuses (too large, invalid) rather than misses (unreachable) is
 //! dead-lettered after `max_attempts` refusals: moved to `catga_outbox_dead` with the reason,
-//! and its key's later messages go on without it. Run one dispatcher per outbox file.
+//! and its key's later messages go on without it. Run one dispatcher per outbox file, or run
+//! it led ([`OutboxDispatcher::run_led`]) in every process sharing the file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,10 +22,13 @@ use futures_util::StreamExt as _;
 use rusqlite::{Transaction, params};
 use tokio::sync::{Notify, oneshot};
 
+use catga::leadership::Lease;
 use catga::transport::{BoxFuture, Envelope, Outbox, OutboxEntry, Transport};
 use catga::{Error, Result};
 
 use crate::database::{Batch, Database, Schema, millis, now_millis};
+
+mod led;
 
 /// The dead-letter table, written once for both a new file and an upgraded one (`concat!`,
 /// which a static schema needs, takes only literals).
@@ -44,10 +48,22 @@ macro_rules! outbox_dead_ddl {
     };
 }
 
+/// The fence of led dispatchers: the largest lease token a settle carried, one row.
+macro_rules! outbox_fence_ddl {
+    () => {
+        "CREATE TABLE catga_outbox_fence (
+             id INTEGER PRIMARY KEY CHECK (id = 0),
+             token INTEGER NOT NULL
+         );
+         INSERT INTO catga_outbox_fence (id, token) VALUES (0, 0);"
+    };
+}
+
 pub(crate) static OUTBOX_SCHEMA: Schema = Schema {
     component: "outbox",
-    version: 2,
-    // `attempts` counts the broker's refusals (version 1 counted every failure).
+    version: 3,
+    // `attempts` counts the broker's refusals (version 1 counted every failure); version 3
+    // adds the fence.
     ddl: concat!(
         "CREATE TABLE catga_outbox (
              seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,12 +77,16 @@ pub(crate) static OUTBOX_SCHEMA: Schema = Schema {
              last_error TEXT
          );
          CREATE INDEX catga_outbox_pending ON catga_outbox (seq) WHERE delivered_at_ms IS NULL;",
-        outbox_dead_ddl!()
+        outbox_dead_ddl!(),
+        outbox_fence_ddl!()
     ),
-    upgrades: &[concat!(
-        "UPDATE catga_outbox SET attempts = 0 WHERE delivered_at_ms IS NULL;",
-        outbox_dead_ddl!()
-    )],
+    upgrades: &[
+        concat!(
+            "UPDATE catga_outbox SET attempts = 0 WHERE delivered_at_ms IS NULL;",
+            outbox_dead_ddl!()
+        ),
+        outbox_fence_ddl!(),
+    ],
 };
 
 /// Outgoing messages in a SQLite file, until a dispatcher has delivered them.
@@ -261,13 +281,47 @@ impl SqliteOutbox {
             .await
     }
 
+    /// Raises the fence to `token`: from then on, settles carrying a smaller token are refused.
+    /// A [`Conflict`](catga::ErrorKind::Conflict) when the fence already holds a larger one (a
+    /// later leader raised it).
+    async fn raise_fence(&self, token: u64) -> Result<()> {
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction()?;
+                pass_fence(&tx, token)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// The largest lease token a led dispatcher has settled with (0: none yet).
+    pub async fn fence_token(&self) -> Result<u64> {
+        self.db
+            .run(|conn| {
+                let token: i64 = conn.query_row(
+                    "SELECT token FROM catga_outbox_fence WHERE id = 0",
+                    [],
+                    |row| row.get(0),
+                )?;
+                Ok(u64::try_from(token).unwrap_or(0))
+            })
+            .await
+    }
+
     /// Records one pass: marks what was delivered, notes why the missed ones were, counts the
     /// refusals, and moves an entry refused `max_attempts` times to the dead-letter table.
-    async fn settle(&self, pass: Pass, max_attempts: u32) -> Result<()> {
+    /// With a `fence` token, only if no settle has carried a larger one: a dispatcher that lost
+    /// its lease to a later leader records nothing (a [`Conflict`](catga::ErrorKind::Conflict)).
+    async fn settle(&self, pass: Pass, max_attempts: u32, fence: Option<u64>) -> Result<()> {
         let now = now_millis()?;
         self.db
             .run(move |conn| {
                 let tx = conn.transaction()?;
+                if let Some(token) = fence {
+                    // Dropping `tx` on refusal rolls back.
+                    pass_fence(&tx, token)?;
+                }
                 // Prepared once per connection: a pass settles up to a whole batch.
                 let mut deliver = tx.prepare_cached(
                     "UPDATE catga_outbox SET delivered_at_ms = ?1 WHERE seq = ?2",
@@ -305,6 +359,29 @@ impl SqliteOutbox {
             })
             .await
     }
+}
+
+/// Raises the fence of the outbox in `tx` to `token`, or refuses a token smaller than it holds.
+fn pass_fence(tx: &Transaction<'_>, token: u64) -> crate::Result<()> {
+    let token = i64::try_from(token).unwrap_or(i64::MAX);
+    let raised = tx.execute(
+        "UPDATE catga_outbox_fence SET token = ?1 WHERE id = 0 AND token <= ?1",
+        [token],
+    )?;
+    if raised == 1 {
+        return Ok(());
+    }
+    let held: i64 = tx.query_row(
+        "SELECT token FROM catga_outbox_fence WHERE id = 0",
+        [],
+        |row| row.get(0),
+    )?;
+    Err(Error::conflict(format!(
+        "the outbox {} is fenced at lease token {held}: a dispatcher holding token {token} lost \
+         its lease to a later leader, so it records nothing",
+        tx.path().unwrap_or("file")
+    ))
+    .into())
 }
 
 /// The envelope stored at `seq`; one this catga cannot read is a storage error.
@@ -438,6 +515,8 @@ pub struct OutboxDispatcher {
     lanes: usize,
     max_attempts: u32,
     idle_poll: Duration,
+    /// The role [`run_led`](Self::run_led) campaigns for; `None`: derived from the file name.
+    role: Option<String>,
 }
 
 impl OutboxDispatcher {
@@ -450,6 +529,7 @@ impl OutboxDispatcher {
             lanes: 128,
             max_attempts: 5,
             idle_poll: Duration::from_millis(200),
+            role: None,
         }
     }
 
@@ -479,14 +559,28 @@ impl OutboxDispatcher {
     /// Publishes everything pending now, in order per key, batch by batch; stops at the first
     /// batch in which nothing could be published (the transport is down).
     pub async fn flush(&self) -> Result<Flushed> {
+        self.flush_under(None).await
+    }
+
+    /// [`flush`](Self::flush), under `lease` when given: the lease is checked before each
+    /// batch and each publish, and each settle is fenced by its token (a lease that never
+    /// lapses has no rival to fence off). A lost lease or a refused settle is a
+    /// [`Conflict`](catga::ErrorKind::Conflict).
+    async fn flush_under(&self, lease: Option<&Lease>) -> Result<Flushed> {
+        let fence = lease
+            .filter(|lease| lease.deadline().is_some())
+            .map(Lease::token);
         let mut total = Flushed::default();
         loop {
+            if let Some(lease) = lease {
+                lease.check()?;
+            }
             let batch = self.outbox.next_batch(self.batch).await?;
             if batch.is_empty() {
                 return Ok(total);
             }
             let full = batch.len() == self.batch;
-            let pass = self.publish(batch).await;
+            let pass = self.publish(batch, lease).await;
             let delivered = pass.delivered.len();
             let dead_lettered = pass
                 .refused
@@ -494,7 +588,7 @@ impl OutboxDispatcher {
                 .filter(|(_, refusals, _)| *refusals >= self.max_attempts)
                 .count();
             let waiting = pass.missed.len() + pass.refused.len() - dead_lettered + pass.held;
-            self.outbox.settle(pass, self.max_attempts).await?;
+            self.outbox.settle(pass, self.max_attempts, fence).await?;
             total.delivered += delivered;
             total.dead_lettered += dead_lettered;
             // Progress made and more may be stored: go on, even past entries that wait (the
@@ -508,8 +602,8 @@ impl OutboxDispatcher {
     }
 
     /// Publishes `batch`: its keys concurrently, each key's entries in order, a key stopping
-    /// at its first failure.
-    async fn publish(&self, batch: Vec<Pending>) -> Pass {
+    /// at its first failure, and every key once `lease` is lost.
+    async fn publish(&self, batch: Vec<Pending>, lease: Option<&Lease>) -> Pass {
         let mut lanes: Vec<Vec<Pending>> = Vec::new();
         let mut lane_of_key: HashMap<String, usize> = HashMap::new();
         for pending in batch {
@@ -526,7 +620,7 @@ impl OutboxDispatcher {
         }
         let mut pass = Pass::default();
         let mut lanes = futures_util::stream::iter(lanes)
-            .map(|lane| self.publish_lane(lane))
+            .map(|lane| self.publish_lane(lane, lease))
             .buffer_unordered(self.lanes);
         while let Some(lane) = lanes.next().await {
             pass.absorb(lane);
@@ -534,11 +628,17 @@ impl OutboxDispatcher {
         pass
     }
 
-    /// Publishes one key's entries in order, stopping at the first failure.
-    async fn publish_lane(&self, lane: Vec<Pending>) -> Pass {
+    /// Publishes one key's entries in order, stopping at the first failure or when `lease`
+    /// is lost.
+    async fn publish_lane(&self, lane: Vec<Pending>, lease: Option<&Lease>) -> Pass {
         let mut pass = Pass::default();
         let mut entries = lane.into_iter();
         for pending in entries.by_ref() {
+            if lease.is_some_and(|lease| !lease.is_held()) {
+                // Not sent: held with the rest.
+                pass.held += 1;
+                break;
+            }
             let published = self
                 .transport
                 .publish(&pending.entry.subject, &pending.entry.envelope)
@@ -566,7 +666,7 @@ impl OutboxDispatcher {
                 }
             }
         }
-        pass.held = entries.count();
+        pass.held += entries.count();
         pass
     }
 
@@ -599,6 +699,7 @@ impl std::fmt::Debug for OutboxDispatcher {
             .field("lanes", &self.lanes)
             .field("max_attempts", &self.max_attempts)
             .field("idle_poll", &self.idle_poll)
+            .field("role", &self.role)
             .finish_non_exhaustive()
     }
 }
@@ -969,7 +1070,176 @@ mod tests {
                 |row| row.get(0),
             )
             .expect("version");
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
+    }
+
+    #[tokio::test]
+    async fn a_settle_with_a_token_below_the_fence_is_refused_and_records_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        outbox.enqueue(keyed_entries(4, 2)).await.expect("enqueue");
+        let batch = outbox.next_batch(10).await.expect("batch");
+        let delivered = || Pass {
+            delivered: batch.iter().map(|pending| pending.seq).collect(),
+            ..Pass::default()
+        };
+        outbox
+            .raise_fence(7)
+            .await
+            .expect("the first leader raises it");
+        let error = outbox
+            .settle(delivered(), 5, Some(6))
+            .await
+            .expect_err("an earlier leader's settle");
+        assert_eq!(error.kind(), catga::ErrorKind::Conflict);
+        assert!(
+            error.message().contains("fenced at lease token 7"),
+            "{error}"
+        );
+        assert_eq!(outbox.pending().await.expect("pending"), 4);
+        assert_eq!(
+            outbox.raise_fence(6).await.expect_err("lower").kind(),
+            catga::ErrorKind::Conflict
+        );
+        outbox
+            .settle(delivered(), 5, Some(7))
+            .await
+            .expect("the leader's own settle");
+        assert_eq!(outbox.pending().await.expect("pending"), 0);
+        assert_eq!(outbox.fence_token().await.expect("fence"), 7);
+    }
+
+    #[tokio::test]
+    async fn a_dispatcher_whose_lease_is_lost_publishes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        outbox.enqueue(keyed_entries(6, 3)).await.expect("enqueue");
+        let (lease, keeper) = Lease::renewed(
+            "outbox.outbox",
+            3,
+            tokio::time::Instant::now() + Duration::from_secs(60),
+        );
+        keeper.depose("another candidate holds the role");
+        let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(MemoryTransport::new()));
+        let error = dispatcher
+            .flush_under(Some(&lease))
+            .await
+            .expect_err("lost");
+        assert_eq!(error.kind(), catga::ErrorKind::Conflict);
+        assert_eq!(outbox.pending().await.expect("pending"), 6);
+    }
+
+    /// A memory transport that deposes `keeper`'s lease as the first publish starts.
+    struct DeposingOnFirstPublish {
+        inner: MemoryTransport,
+        keeper: catga::leadership::LeaseKeeper,
+        published: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Transport for DeposingOnFirstPublish {
+        fn publish<'a>(
+            &'a self,
+            subject: &'a str,
+            envelope: &'a Envelope,
+        ) -> BoxFuture<'a, Result<()>> {
+            self.keeper.depose("another candidate holds the role");
+            self.published
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.publish(subject, envelope)
+        }
+        fn subscribe<'a>(
+            &'a self,
+            group: &'a str,
+            subjects: &'a [String],
+            options: &'a ConsumerOptions,
+        ) -> BoxFuture<'a, Result<Box<dyn Subscription>>> {
+            self.inner.subscribe(group, subjects, options)
+        }
+        fn request<'a>(
+            &'a self,
+            subject: &'a str,
+            envelope: &'a Envelope,
+            timeout: Duration,
+        ) -> BoxFuture<'a, Result<Envelope>> {
+            self.inner.request(subject, envelope, timeout)
+        }
+        fn serve<'a>(
+            &'a self,
+            group: &'a str,
+            subjects: &'a [String],
+        ) -> BoxFuture<'a, Result<Box<dyn Requests>>> {
+            self.inner.serve(group, subjects)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lease_lost_mid_batch_stops_every_key_and_settles_what_was_sent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        outbox.enqueue(keyed_entries(40, 8)).await.expect("enqueue");
+        let (lease, keeper) = Lease::renewed(
+            "outbox.outbox",
+            4,
+            tokio::time::Instant::now() + Duration::from_secs(60),
+        );
+        let transport = Arc::new(DeposingOnFirstPublish {
+            inner: MemoryTransport::new(),
+            keeper,
+            published: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let dispatcher = OutboxDispatcher::new(outbox.clone(), transport.clone());
+        let flushed = dispatcher.flush_under(Some(&lease)).await.expect("settled");
+        assert_eq!((flushed.delivered, flushed.waiting), (1, 39));
+        assert_eq!(
+            transport
+                .published
+                .load(std::sync::atomic::Ordering::SeqCst),
+            1
+        );
+        // No one raised the fence past this lease's token: what it sent is recorded.
+        assert_eq!(outbox.pending().await.expect("pending"), 39);
+        assert_eq!(outbox.fence_token().await.expect("fence"), 4);
+    }
+
+    #[tokio::test]
+    async fn run_led_with_embedded_leadership_delivers_what_is_stored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        let transport = MemoryTransport::new();
+        let running = tokio::spawn(
+            OutboxDispatcher::new(outbox.clone(), Arc::new(transport.clone()))
+                .run_led(Arc::new(catga::leadership::EmbeddedLeadership::new())),
+        );
+        outbox.enqueue(vec![entry("k", 1)]).await.expect("enqueue");
+        let got = tokio::time::timeout(Duration::from_secs(60), received(&transport, 1))
+            .await
+            .expect("delivered in time");
+        assert_eq!(got, [("k".into(), 1)]);
+        // A lease that never lapses has no rival to fence off.
+        assert_eq!(outbox.fence_token().await.expect("fence"), 0);
+        running.abort();
+    }
+
+    #[tokio::test]
+    async fn an_invalid_role_is_refused_before_campaigning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outbox = SqliteOutbox::open(dir.path().join("outbox.db"))
+            .await
+            .expect("open");
+        let error = OutboxDispatcher::new(outbox, Arc::new(MemoryTransport::new()))
+            .leader_role("outbox shop")
+            .run_led(Arc::new(catga::leadership::EmbeddedLeadership::new()))
+            .await
+            .expect_err("invalid role");
+        assert_eq!(error.kind(), catga::ErrorKind::Configuration);
     }
 
     #[tokio::test]

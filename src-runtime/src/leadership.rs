@@ -55,6 +55,28 @@ pub trait Leadership: Send + Sync + fmt::Debug {
     fn campaign<'a>(&'a self, role: &'a str) -> BoxFuture<'a, Result<Lease>>;
 }
 
+/// Checks that `role` can name a role in every [`Leadership`]: letters, digits, `-`, `_`, `=`,
+/// `/` and `.` (not first or last), as in `outbox.shop` (one key of a key-value bucket).
+pub fn validate_role(role: &str) -> Result<()> {
+    let valid = !role.is_empty()
+        && !role.starts_with('.')
+        && !role.ends_with('.')
+        && role
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-_=/.".contains(&byte));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::new(
+            crate::ErrorKind::Configuration,
+            format!(
+                "`{role}` cannot name a leadership role: use letters, digits, `-`, `_`, `=`, \
+                 `/` and `.` (not first or last), as in `outbox.shop`"
+            ),
+        ))
+    }
+}
+
 /// The leadership of a single process: every campaign wins at once and its lease never lapses.
 /// Tokens still grow from one campaign to the next.
 #[derive(Debug, Clone, Default)]
@@ -341,6 +363,24 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn role_names_are_key_value_keys() {
+        for role in ["outbox", "outbox.shop", "saga/billing-2", "a=b_c"] {
+            assert!(validate_role(role).is_ok(), "{role}");
+        }
+        for role in [
+            "",
+            ".outbox",
+            "outbox.",
+            "outbox shop",
+            "outbox.*",
+            "outbox.>",
+        ] {
+            let error = validate_role(role).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Configuration, "{role}");
+        }
+    }
 
     #[tokio::test]
     async fn embedded_leadership_always_leads_with_growing_tokens() {

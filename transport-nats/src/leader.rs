@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
-use catga::leadership::{Leadership, Lease, LeaseKeeper};
+use catga::leadership::{Leadership, Lease, LeaseKeeper, validate_role};
 use catga::transport::BoxFuture;
 use catga::{Error, ErrorKind, Result};
 use futures_util::StreamExt as _;
@@ -450,48 +450,9 @@ fn validate_bucket(bucket: &str) -> Result<()> {
     }
 }
 
-/// A role is one key: letters, digits, `-`, `_`, `=`, `/` and `.` (not first or last).
-fn validate_role(role: &str) -> Result<()> {
-    let valid = !role.is_empty()
-        && !role.starts_with('.')
-        && !role.ends_with('.')
-        && role
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"-_=/.".contains(&byte));
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::Configuration,
-            format!(
-                "`{role}` cannot name a leadership role: use letters, digits, `-`, `_`, `=`, \
-                 `/` and `.` (not first or last), as in `outbox.shop`"
-            ),
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn role_names_are_key_value_keys() {
-        for role in ["outbox", "outbox.shop", "saga/billing-2", "a=b_c"] {
-            assert!(validate_role(role).is_ok(), "{role}");
-        }
-        for role in [
-            "",
-            ".outbox",
-            "outbox.",
-            "outbox shop",
-            "outbox.*",
-            "outbox.>",
-        ] {
-            let error = validate_role(role).unwrap_err();
-            assert_eq!(error.kind(), ErrorKind::Configuration, "{role}");
-        }
-    }
 
     #[test]
     fn bucket_names_are_stream_name_tails() {

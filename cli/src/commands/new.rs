@@ -50,6 +50,11 @@ pub(crate) struct NewArgs {
     /// How the service talks to other services
     #[arg(long, value_enum, default_value_t = NewTransport::Memory, value_name = "TRANSPORT")]
     pub(crate) transport: NewTransport,
+
+    /// Also serve the commands and queries over HTTP (catga-axum), on CATGA_HTTP_ADDR
+    /// [default: 127.0.0.1:8080]; with either transport
+    #[arg(long)]
+    pub(crate) http: bool,
 }
 
 /// `catga new --transport`.
@@ -81,6 +86,7 @@ pub(crate) fn run(args: &NewArgs) -> CommandResult {
             NewTransport::Memory => TransportChoice::Memory,
             NewTransport::Nats => TransportChoice::Nats,
         },
+        http: args.http,
     };
     let plan = new::plan(&options)?;
     for note in &plan.notes {
@@ -96,8 +102,18 @@ pub(crate) fn run(args: &NewArgs) -> CommandResult {
     {
         terminal::eprint(&format!("note: {note}\n"));
     }
+    let runs = match (args.transport, args.http) {
+        (NewTransport::Memory, false) => "a command, a query and an event through the mediator",
+        (NewTransport::Memory, true) => "serves HTTP on CATGA_HTTP_ADDR (127.0.0.1:8080)",
+        (NewTransport::Nats, false) => {
+            "serves over NATS (CATGA_NATS_URL), /metrics on 127.0.0.1:9464"
+        }
+        (NewTransport::Nats, true) => {
+            "serves HTTP (127.0.0.1:8080) and NATS, /metrics on 127.0.0.1:9464"
+        }
+    };
     terminal::eprint(&format!(
-        "     Created catga service `{}` in `{}` ({} files)\n\nNext:\n  cd {}\n  cargo run       # a command, a query and an event through the mediator\n  cargo test\n  catga lint\n  catga bench\n",
+        "     Created catga service `{}` in `{}` ({} files)\n\nNext:\n  cd {}\n  cargo run       # {runs}\n  cargo test\n  catga lint\n  catga bench\n",
         args.name,
         options.path.display(),
         plan.files.len(),

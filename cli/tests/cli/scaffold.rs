@@ -244,6 +244,103 @@ fn new_at_a_dot_dot_path_outside_the_repository_runs_git_init_without_a_note() {
 }
 
 #[test]
+fn http_adds_its_routes_to_either_transport_and_nats_adds_metrics_and_health() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listed = |args: &[&str]| {
+        let (code, stdout, stderr) = run(dir.path(), args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        stdout
+    };
+    let http = listed(&["new", "web", "--http", "--dry-run"]);
+    for file in ["src/http.rs", "tests/http.rs", "src/main.rs"] {
+        assert!(
+            http.contains(&format!("create web/{file}\n")),
+            "{file}:\n{http}"
+        );
+    }
+    assert!(!http.contains("src/transport.rs"), "{http}");
+    let both = listed(&["new", "web", "--transport", "nats", "--http", "--dry-run"]);
+    for file in [
+        "src/http.rs",
+        "tests/http.rs",
+        "src/ops.rs",
+        "src/transport.rs",
+    ] {
+        assert!(
+            both.contains(&format!("create web/{file}\n")),
+            "{file}:\n{both}"
+        );
+    }
+    let nats = listed(&["new", "web", "--transport", "nats", "--dry-run"]);
+    assert!(nats.contains("create web/src/ops.rs\n"), "{nats}");
+    assert!(!nats.contains("src/http.rs"), "{nats}");
+    assert_eq!(
+        snapshot(dir.path()),
+        Vec::new(),
+        "--dry-run wrote something"
+    );
+
+    let (code, _, stderr) = run(
+        dir.path(),
+        &["new", "web", "--no-git", "--transport", "nats", "--http"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("cargo run       # serves HTTP (127.0.0.1:8080) and NATS"),
+        "{stderr}"
+    );
+    let main = fs::read_to_string(dir.path().join("web/src/main.rs")).expect("read");
+    assert!(main.contains("web::transport::serve(") && main.contains("http::serve("));
+}
+
+#[test]
+fn bad_http_combinations_exit_2_and_write_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (args, reason) in [
+        (
+            &["new", "a", "--http=8080"][..],
+            "unexpected value '8080' for '--http'",
+        ),
+        (
+            &["new", "b", "--http", "--http"],
+            "cannot be used multiple times",
+        ),
+        (
+            &["new", "c", "--http", "--transport", "grpc"],
+            "invalid value 'grpc'",
+        ),
+        (&["new", "d", "--http", "--rev", "v1"], "--runtime-git"),
+        (
+            &["new", "fn", "--http", "--transport", "nats"],
+            "Rust keyword",
+        ),
+    ] {
+        let (code, _, stderr) = run(dir.path(), args);
+        assert_eq!(code, 2, "{args:?} accepted: {stderr}");
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    fs::create_dir(dir.path().join("taken")).expect("mkdir");
+    fs::write(dir.path().join("taken/keep.txt"), "mine").expect("write");
+    let before = snapshot(dir.path());
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "new",
+            "svc",
+            "--path",
+            "taken",
+            "--http",
+            "--transport",
+            "nats",
+            "--force",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not empty"), "{stderr}");
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
 fn add_writes_slices_declares_modules_and_registers_handlers() {
     let dir = tempfile::tempdir().expect("temp dir");
     new(dir.path(), "demo");
@@ -271,7 +368,7 @@ fn add_writes_slices_declares_modules_and_registers_handlers() {
         "        .handler(get_shipment::GetShipmentHandler)\n",
         "        .event_handler(orders::order_shipped::OrderShippedHandler)\n",
         "        .handler(orders::fulfilment::StartFulfilmentHandler::default())\n",
-        "        .handler(billing::invoices::create_invoice::CreateInvoiceHandler)\n        // Runs each",
+        "        .handler(billing::invoices::create_invoice::CreateInvoiceHandler)\n        // Counts each",
     ] {
         assert!(lib.contains(line), "src/lib.rs lacks {line:?}:\n{lib}");
     }

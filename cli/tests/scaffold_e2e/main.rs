@@ -6,7 +6,9 @@
 //! its generated CI workflow runs step by step as GitHub would run it (`workflow`): `cargo
 //! install catga-cli` from the registry, `catga lint --format github`, `cargo test`, `catga
 //! bench --compare`. Then it grows with `catga add`, and still tests, lints, formats and passes
-//! clippy clean.
+//! clippy clean. A second project, `catga new --transport nats --http`, tests, lints and formats
+//! clean, and runs against a real nats-server while it is driven over NATS and over HTTP and
+//! its `/metrics` and health endpoints are read.
 //!
 //! Where the time goes, on two cores: compiling. Each project is built three ways (debug for its
 //! tests, checked for clippy, release for its bench target) and the workflow's install step
@@ -47,7 +49,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The crates a user installs or depends on: what `cargo package` must produce.
-const PUBLISHED: [&str; 10] = [
+const PUBLISHED: [&str; 11] = [
     "catga",
     "catga-macros",
     "catga-lints",
@@ -57,6 +59,7 @@ const PUBLISHED: [&str; 10] = [
     "catga-nats",
     "catga-sqlite",
     "catga-ops",
+    "catga-axum",
     "catga-cli",
 ];
 
@@ -540,27 +543,33 @@ fn e2e_packaged_crates_build_a_new_project_whose_ci_workflow_passes_then_it_grow
     );
 }
 
-/// `catga new --transport nats`: the project tests (its transport test over the in-memory
-/// transport), lints and formats clean, and, run with `CATGA_NATS_URL`, answers a `CreateTask`
-/// sent over a real nats-server.
+/// `catga new --transport nats --http`: the project tests (its transport test over the
+/// in-memory transport, its HTTP test over a local port), lints and formats clean, and, run
+/// against a real nats-server, answers a `CreateTask` sent over the broker, serves its metrics
+/// and health over HTTP (ready once connected, the handled message counted), and answers a
+/// command and a query over HTTP. One project for both flags: each build of it is minutes on
+/// two cores, and `--http` alone differs only by its `main.rs` (which the unit tests parse).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
+async fn e2e_new_nats_http_project_tests_lints_and_serves_over_a_real_broker_and_http() {
     use catga::transport::{Envelope, ReplyBody, Transport};
     use catga_nats::testing::NatsServer;
     use catga_nats::{NatsOptions, NatsTransport};
+    use tokio::io::AsyncBufReadExt;
 
-    let _total = TotalTime::start("e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker");
+    let _total = TotalTime::start("e2e_new_nats_http_project_..._over_a_real_broker_and_http");
     let dir = tempfile::tempdir().expect("temp dir");
     catga(
         dir.path(),
-        &["new", "relay", "--transport", "nats", "--no-git"],
+        &["new", "relay", "--transport", "nats", "--http", "--no-git"],
     );
     let project = dir.path().join("relay");
     let tests = cargo(&project, &["test"]);
-    assert!(
-        tests.contains("other_services_create_read_and_complete_tasks ... ok"),
-        "{tests}"
-    );
+    for test in [
+        "other_services_create_read_and_complete_tasks ... ok",
+        "a_task_created_over_http_can_be_read_back ... ok",
+    ] {
+        assert!(tests.contains(test), "`{test}` did not pass:\n{tests}");
+    }
     assert_lint_clean(&project);
     cargo(&project, &["fmt", "--check"]);
     cargo(
@@ -568,19 +577,61 @@ async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
         &["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"],
     );
 
-    let Some(server) = NatsServer::start_or_skip("e2e_new_nats_project_..._over_a_real_broker")
+    let Some(server) = NatsServer::start_or_skip("e2e_new_nats_http_project_..._real_broker")
         .await
         .expect("nats-server")
     else {
         return;
     };
     let binary = target_dir().join("debug/relay");
+    // Port 0 for both listeners: the service prints the addresses it got.
     let mut service = tokio::process::Command::new(&binary)
         .current_dir(&project)
         .env("CATGA_NATS_URL", server.url())
+        .env("CATGA_METRICS_ADDR", "127.0.0.1:0")
+        .env("CATGA_HTTP_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("run the service");
+    let mut printed =
+        tokio::io::BufReader::new(service.stdout.take().expect("the service's stdout")).lines();
+    let (mut ops, mut http) = (None, None);
+    // A hang guard, generous for a loaded machine: the service is built already and only
+    // has to start and connect.
+    let limit = std::time::Duration::from_secs(120);
+    while ops.is_none() || http.is_none() {
+        let line = tokio::time::timeout(limit, printed.next_line())
+            .await
+            .expect("the service printed its addresses in time")
+            .expect("read the service's stdout")
+            .expect("the service printed its addresses before exiting");
+        let url = |after: &str| {
+            line.split_once(after)
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .and_then(|url| url.strip_prefix("http://"))
+                .map(str::to_string)
+        };
+        ops = ops.or_else(|| url("relay operations on "));
+        http = http.or_else(|| url("relay HTTP on "));
+    }
+    let (ops, http) = (ops.expect("ops address"), http.expect("HTTP address"));
+
+    let (status, live) = http_request(&ops, "GET", "/health/live", "").await;
+    assert_eq!(status, 200, "{live}");
+    let started = std::time::Instant::now();
+    let ready = loop {
+        let (status, ready) = http_request(&ops, "GET", "/health/ready", "").await;
+        if status == 200 {
+            break ready;
+        }
+        assert!(started.elapsed() < limit, "never ready: {status} {ready}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let ready: serde_json::Value = serde_json::from_str(&ready).expect("a JSON report");
+    assert_eq!(ready["checks"][0]["name"], "nats", "{ready}");
+    assert_eq!(ready["checks"][0]["healthy"], true, "{ready}");
+
     let transport = NatsTransport::connect(&server.url(), NatsOptions::default())
         .await
         .expect("connect");
@@ -588,8 +639,6 @@ async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
         Envelope::of(&Probe, &catga::Context::new(catga::MessageId::next())).expect("an envelope");
     request.type_name = "CreateTask".into();
     request.payload = serde_json::json!({ "request_id": "e2e-1", "title": "Over NATS" });
-    // A hang guard, generous for a loaded machine: the service is built already and only
-    // has to start and connect.
     let started = std::time::Instant::now();
     let reply = loop {
         match transport
@@ -601,7 +650,7 @@ async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
             .await
         {
             Ok(reply) => break reply,
-            Err(error) if started.elapsed() < std::time::Duration::from_secs(120) => {
+            Err(error) if started.elapsed() < limit => {
                 assert!(
                     service.try_wait().expect("poll the service").is_none(),
                     "the service exited: {error}"
@@ -613,6 +662,55 @@ async fn e2e_new_nats_project_tests_lints_and_serves_over_a_real_broker() {
     };
     let body: ReplyBody = serde_json::from_value(reply.payload).expect("a reply body");
     assert_eq!(body.into_result::<u64>().expect("a task id"), 1);
+
+    let create = r#"{"request_id": "e2e-2", "title": "Over HTTP"}"#;
+    let (status, id) = http_request(&http, "POST", "/tasks", create).await;
+    assert_eq!((status, id.as_str()), (200, "2"), "POST /tasks");
+    for (path, title) in [("/tasks/2", "Over HTTP"), ("/tasks/1", "Over NATS")] {
+        let (status, task) = http_request(&http, "GET", path, "").await;
+        assert_eq!(status, 200, "GET {path}: {task}");
+        let task: serde_json::Value = serde_json::from_str(&task).expect("a JSON task");
+        assert_eq!(task["title"], title, "GET {path}");
+    }
+
+    let (status, metrics) = http_request(&ops, "GET", "/metrics", "").await;
+    assert_eq!(status, 200, "{metrics}");
+    for counted in [
+        r#"catga_messages_handled_total{message_type="CreateTask",outcome="ok"} 2"#,
+        r#"catga_messages_handled_total{message_type="GetTask",outcome="ok"} 2"#,
+    ] {
+        assert!(
+            metrics.lines().any(|line| line == counted),
+            "{counted} is not in:\n{metrics}"
+        );
+    }
+}
+
+/// `method path` with `body` (JSON) to `addr` (`host:port`) over a connection of its own, as
+/// HTTP/1.1: the status and the body.
+async fn http_request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|error| panic!("connect to {addr}: {error}"));
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("no status in: {head}"));
+    (status, body.to_string())
 }
 
 /// Only its envelope's ids are used: the request is a `CreateTask` of the generated project.

@@ -6,16 +6,45 @@
 //! catga-fault-worker consume  DB NATS_URL ACK_WAIT_MS  # apply deposits into DB, until killed
 //! catga-fault-worker charge   DB PAYMENT LEASE_MS TAKES_MS  # one idempotent, slow charge
 //! catga-fault-worker transfer DB FROM TO      # Transfer FROM..TO in units of work, resuming
+//! catga-fault-worker dispatch-led DB NATS_URL LOG TTL_MS PAUSE_AT
+//!     # DB's outbox to NATS while leading its role, logging to LOG; SIGSTOPs itself inside
+//!     # its PAUSE_AT-th publish (0: never); until killed
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = match args
+    // The led dispatcher pauses itself by blocking its thread: on one thread, nothing else of
+    // it runs meanwhile.
+    let runtime = if args.first().is_some_and(|mode| mode == "dispatch-led") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let outcome = match runtime {
+        Ok(runtime) => runtime.block_on(run(&args)),
+        Err(error) => Err(catga::Error::internal(format!(
+            "cannot start the runtime: {error}"
+        ))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("catga-fault-worker: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: &[String]) -> catga::Result<()> {
+    match args
         .iter()
         .map(String::as_str)
         .collect::<Vec<_>>()
@@ -55,15 +84,25 @@ async fn main() -> ExitCode {
                 "LEASE_MS and TAKES_MS must be numbers: {lease_ms} {takes_ms}"
             ))),
         },
-        _ => Err(catga::Error::validation(format!(
-            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS | charge DB PAYMENT LEASE_MS TAKES_MS | transfer DB FROM TO (got {args:?})"
-        ))),
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("catga-fault-worker: {error}");
-            ExitCode::from(2)
+        ["dispatch-led", db, url, log, ttl_ms, pause_at] => {
+            match (ttl_ms.parse(), pause_at.parse()) {
+                (Ok(ttl), Ok(pause_at)) => {
+                    catga_fault_tests::led::dispatch_led(
+                        &PathBuf::from(db),
+                        url,
+                        &PathBuf::from(log),
+                        Duration::from_millis(ttl),
+                        (pause_at > 0).then_some(pause_at),
+                    )
+                    .await
+                }
+                _ => Err(catga::Error::validation(format!(
+                    "TTL_MS and PAUSE_AT must be numbers: {ttl_ms} {pause_at}"
+                ))),
+            }
         }
+        _ => Err(catga::Error::validation(format!(
+            "usage: catga-fault-worker produce DB FROM TO | dispatch DB NATS_URL | consume DB NATS_URL ACK_WAIT_MS | charge DB PAYMENT LEASE_MS TAKES_MS | transfer DB FROM TO | dispatch-led DB NATS_URL LOG TTL_MS PAUSE_AT (got {args:?})"
+        ))),
     }
 }

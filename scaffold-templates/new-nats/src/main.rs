@@ -1,19 +1,52 @@
-//! Runs {{package}} as a service: it answers other services' commands and queries and applies
-//! their events over NATS JetStream until stopped. The broker is `CATGA_NATS_URL`, by default
-//! `nats://127.0.0.1:4222`; the tests run the same wiring over the in-memory transport.
+//! Runs {{package}} as a service until stopped (Ctrl-C): it answers other services' commands
+//! and queries and applies their events over NATS JetStream, and serves its metrics and health
+//! (`src/ops.rs`). The tests run the same wiring over the in-memory transport.
+//!
+//! | Variable | Default | What |
+//! |---|---|---|
+//! | `CATGA_NATS_URL` | `nats://127.0.0.1:4222` | the broker |
+//! | `CATGA_METRICS_ADDR` | `127.0.0.1:9464` | `/metrics`, `/health/live`, `/health/ready` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | traces over OTLP (a build with `--features otlp`) |
 
 use std::sync::Arc;
 
+use catga::prelude::*;
+use catga::transport::Transport;
 use catga_nats::{NatsOptions, NatsTransport};
+use catga_ops::Prometheus;
 use catga_sqlite::SqliteInbox;
+use {{crate}}::ops::{self, Traces};
 
 const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 
 #[tokio::main]
 async fn main() -> catga::Result<()> {
+    let traces = Traces::from_env()?;
+    // Before the first message, so that every one is counted.
+    let prometheus = Prometheus::install()?;
     let url = std::env::var("CATGA_NATS_URL").unwrap_or_else(|_| DEFAULT_NATS_URL.to_string());
-    let transport = Arc::new(NatsTransport::connect(&url, NatsOptions::default()).await?);
+    let transport: Arc<dyn Transport> =
+        Arc::new(NatsTransport::connect(&url, NatsOptions::default()).await?);
     let inbox = SqliteInbox::open("{{package}}-inbox.db").await?;
+    let serving = tokio::spawn({{crate}}::transport::serve(
+        Arc::clone(&transport),
+        {{crate}}::mediator()?,
+        inbox,
+    ));
+    let ops = ops::serve(
+        prometheus,
+        transport,
+        vec![("nats consumer and server", serving.abort_handle())],
+    )
+    .await?;
     println!("{{package}} serves on {url}");
-    {{crate}}::transport::serve(transport, {{crate}}::mediator()?, inbox).await
+    println!("{{package}} operations on http://{ops} (/metrics, /health/live, /health/ready)");
+    let outcome = tokio::select! {
+        served = serving => served
+            .unwrap_or_else(|error| Err(Error::internal(format!("the service stopped: {error}")))),
+        stop = tokio::signal::ctrl_c() => stop
+            .map_err(|error| Error::internal(format!("cannot wait for Ctrl-C: {error}"))),
+    };
+    traces.stop().await?;
+    outcome
 }

@@ -23,6 +23,9 @@ pub fn mediator() -> catga::Result<Mediator> {
         .handler(create_task::CreateTaskHandler::new(Arc::clone(&tasks)))
         .handler(get_task::GetTaskHandler::new(Arc::clone(&tasks)))
         .event_handler(task_completed::MarkTaskDone::new(tasks))
+        // Counts each message and times it, by type and outcome: `catga_messages_handled_total`
+        // and `catga_message_handling_seconds` when a metrics exporter (catga-ops) is installed.
+        .behavior(Metrics::new())
         // Runs each message's `Validate` impl before its handler.
         .behavior(Validation)
         .build()

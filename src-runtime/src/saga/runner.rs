@@ -13,6 +13,7 @@ use super::definition::Saga;
 use super::failure::SagaFailure;
 use super::record::{SagaRecord, SagaStatus, StepFailure};
 use super::store::SagaStore;
+use crate::leadership::{Leadership, Lease, validate_role};
 use crate::telemetry::metrics;
 use crate::transport::{OutboxEntry, capture};
 use crate::{Context, Error, ErrorKind, Result};
@@ -21,7 +22,8 @@ use crate::{Context, Error, ErrorKind, Result};
 /// step and every compensation.
 ///
 /// One runner (one process) should drive a given saga's instances at a time: the store does not
-/// lock an instance against a second runner resuming it concurrently.
+/// lock an instance against a second runner resuming it concurrently. In a group of processes,
+/// [`recover_led`](SagaRunner::recover_led) elects the one that resumes.
 #[derive(Clone)]
 pub struct SagaRunner {
     store: Arc<dyn SagaStore>,
@@ -112,9 +114,82 @@ impl SagaRunner {
         saga: &S,
         ctx: &Context,
     ) -> Result<Vec<ResumedSaga<S::State>>> {
+        self.resume_pending_under(saga, ctx, None).await
+    }
+
+    /// [`resume_pending`](Self::resume_pending) while `lease` is held: the lease is checked
+    /// before each instance, and a lost one stops the resuming with its
+    /// [`Conflict`](ErrorKind::Conflict) (the instances resumed before it ran to their end).
+    pub async fn resume_pending_led<S: Saga>(
+        &self,
+        saga: &S,
+        ctx: &Context,
+        lease: &Lease,
+    ) -> Result<Vec<ResumedSaga<S::State>>> {
+        self.resume_pending_under(saga, ctx, Some(lease)).await
+    }
+
+    /// The recovery runner of a group of processes: resumes `saga`'s pending instances each
+    /// time this process becomes the leader of role `saga.<group>` in `leadership` (checking
+    /// the lease before each instance), then holds the role until it loses it, and campaigns
+    /// again. Run it in every process of the group instead of calling
+    /// [`resume_pending`](Self::resume_pending) at start-up: one resumes, and when it dies
+    /// another takes over within the lease and resumes what it left. Returns only when the
+    /// store cannot list the instances or the role name is invalid.
+    ///
+    /// ```no_run
+    /// # async fn run<S: catga::saga::Saga>(runner: catga::saga::SagaRunner, saga: S, leadership: std::sync::Arc<dyn catga::leadership::Leadership>) -> catga::Result<()> {
+    /// let ctx = catga::Context::new(catga::MessageId(0));
+    /// runner.recover_led(&saga, &ctx, leadership.as_ref(), "billing").await
+    /// # }
+    /// ```
+    pub async fn recover_led<S: Saga>(
+        &self,
+        saga: &S,
+        ctx: &Context,
+        leadership: &dyn Leadership,
+        group: &str,
+    ) -> Result<()> {
+        let role = format!("saga.{group}");
+        validate_role(&role)?;
+        loop {
+            let lease = leadership.campaign(&role).await?;
+            match self.resume_pending_led(saga, ctx, &lease).await {
+                Ok(resumed) => tracing::info!(
+                    role,
+                    saga = S::NAME,
+                    token = lease.token(),
+                    resumed = resumed.len(),
+                    "catga: leading saga recovery; resumed the pending instances"
+                ),
+                Err(error) if error.kind() == ErrorKind::Conflict => {
+                    tracing::warn!(role, saga = S::NAME, %error, "catga: saga recovery stopped");
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
+            let reason = lease.lost().await;
+            tracing::info!(
+                role,
+                saga = S::NAME,
+                reason,
+                "catga: lost the saga recovery lease"
+            );
+        }
+    }
+
+    async fn resume_pending_under<S: Saga>(
+        &self,
+        saga: &S,
+        ctx: &Context,
+        lease: Option<&Lease>,
+    ) -> Result<Vec<ResumedSaga<S::State>>> {
         let pending = self.store.pending(S::NAME).await?;
         let mut resumed = Vec::with_capacity(pending.len());
         for record in pending {
+            if let Some(lease) = lease {
+                lease.check()?;
+            }
             let id = record.id.clone();
             let result = match decode::<S>(&record) {
                 Ok(state) => self.drive(saga, record, state, ctx).await,
@@ -293,4 +368,108 @@ fn decode<S: Saga>(record: &SagaRecord) -> Result<S::State> {
         ))
         .with_source(e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::MessageId;
+    use crate::leadership::EmbeddedLeadership;
+    use crate::saga::MemorySagaStore;
+
+    /// One step, counting its runs.
+    #[derive(Default)]
+    struct Counted {
+        runs: Arc<AtomicUsize>,
+    }
+
+    impl Saga for Counted {
+        type State = u32;
+        const NAME: &'static str = "counted";
+        const STEPS: &'static [&'static str] = &["count"];
+
+        async fn execute(&self, _step: usize, state: &mut u32, _ctx: &Context) -> Result<()> {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            *state += 1;
+            Ok(())
+        }
+
+        async fn compensate(&self, _step: usize, _state: &mut u32, _ctx: &Context) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn with_pending(count: usize) -> Arc<dyn SagaStore> {
+        let store: Arc<dyn SagaStore> = Arc::new(MemorySagaStore::new());
+        for i in 0..count {
+            let record = SagaRecord::new(Counted::NAME, &format!("c-{i}"), b"0".to_vec());
+            store.create(&record).await.unwrap();
+        }
+        store
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_resumes_no_instance() {
+        let runner = SagaRunner::with_shared_store(with_pending(3).await);
+        let saga = Counted::default();
+        let (lease, keeper) = Lease::renewed(
+            "saga.billing",
+            2,
+            tokio::time::Instant::now() + Duration::from_secs(60),
+        );
+        keeper.depose("another candidate holds the role");
+        let error = runner
+            .resume_pending_led(&saga, &Context::new(MessageId(1)), &lease)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Conflict);
+        assert_eq!(saga.runs.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn the_recovery_leader_resumes_every_pending_instance_once() {
+        let store = with_pending(3).await;
+        let runner = SagaRunner::with_shared_store(Arc::clone(&store));
+        let saga = Arc::new(Counted::default());
+        let recovering = tokio::spawn({
+            let saga = Arc::clone(&saga);
+            async move {
+                runner
+                    .recover_led(
+                        saga.as_ref(),
+                        &Context::new(MessageId(1)),
+                        &EmbeddedLeadership::new(),
+                        "billing",
+                    )
+                    .await
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while !store.pending(Counted::NAME).await.unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("resumed in time");
+        assert_eq!(saga.runs.load(Ordering::SeqCst), 3);
+        recovering.abort();
+    }
+
+    #[tokio::test]
+    async fn a_group_that_cannot_name_a_role_is_refused() {
+        let runner = SagaRunner::with_shared_store(with_pending(0).await);
+        let error = runner
+            .recover_led(
+                &Counted::default(),
+                &Context::new(MessageId(1)),
+                &EmbeddedLeadership::new(),
+                "billing team",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Configuration);
+    }
 }
