@@ -41,6 +41,9 @@ const BLOCKING_METHODS: &[&str] = &[
     "blocking_write",
 ];
 
+/// Methods that wait for a process to end (of `std::process::Command` or its `Child`).
+const PROCESS_WAITS: &[&str] = &["output", "status", "wait", "wait_with_output"];
+
 /// A call site: what is called, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallSite {
@@ -191,6 +194,17 @@ impl CallGraphRecorder {
                 (callee, source.span_of(&path.path))
             }
             syn::Expr::MethodCall(call) => {
+                // Most method calls are none of these: decide before naming the method.
+                let on_self =
+                    matches!(&*call.receiver, syn::Expr::Path(path) if path.path.is_ident("self"));
+                if !on_self
+                    && !BLOCKING_METHODS
+                        .iter()
+                        .chain(PROCESS_WAITS)
+                        .any(|name| call.method == name)
+                {
+                    return;
+                }
                 let method = call.method.to_string();
                 let callee = if BLOCKING_METHODS.contains(&method.as_str())
                     && (method != "block_on" || call.args.len() == 1)
@@ -198,8 +212,7 @@ impl CallGraphRecorder {
                     Callee::Blocking(blocking_method_name(call, &method, resolver))
                 } else if let Some(process) = process_wait(call, &method, resolver) {
                     Callee::Blocking(process)
-                } else if matches!(&*call.receiver, syn::Expr::Path(path) if path.path.is_ident("self"))
-                {
+                } else if on_self {
                     match self.method_path(&call.method) {
                         Some(path) => Callee::Workspace(path),
                         None => return,
@@ -255,7 +268,7 @@ impl CallGraphRecorder {
 /// `std::process::Command::output` (or `status`, or a spawned child's `wait`) when `call` runs
 /// a process to its end and its chain starts at `std::process::Command::new`.
 fn process_wait(call: &syn::ExprMethodCall, method: &str, resolver: &Resolver) -> Option<String> {
-    if !matches!(method, "output" | "status" | "wait" | "wait_with_output") {
+    if !PROCESS_WAITS.contains(&method) {
         return None;
     }
     let chain = crate::semantic::method_chain(&call.receiver);

@@ -23,7 +23,9 @@ use crate::file_index::FileIndex;
 use crate::resolve::{Resolver, Scope, is_catga_item};
 use crate::rule::{FileEnv, FnSyntax, Rule, RuleCx};
 use crate::semantic::Bindings;
+use std::cell::OnceCell;
 use std::fmt;
+use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 
 /// Which catga trait a handler impl implements.
@@ -304,6 +306,10 @@ fn returns_result(sig: &syn::Signature) -> bool {
         .is_some_and(|segment| segment.ident == "Result")
 }
 
+fn is_closure(expr: &syn::Expr) -> bool {
+    matches!(expr, syn::Expr::Closure(_))
+}
+
 /// Callees whose closure arguments run on a thread where blocking is fine.
 fn is_blocking_spawner(resolved: &str) -> bool {
     let last = resolved.rsplit("::").next().unwrap_or(resolved);
@@ -378,6 +384,36 @@ impl HookTable {
     }
 }
 
+/// Macro arguments parsed during the walk (`println!("{}", fs::read(p)?)`), kept as long as the
+/// file's own syntax so the semantic model may refer to them alike: an append-only list, each
+/// node filled once.
+#[derive(Debug, Default)]
+struct ParsedArgs {
+    args: OnceCell<Punctuated<syn::Expr, syn::Token![,]>>,
+    next: OnceCell<Box<ParsedArgs>>,
+}
+
+impl ParsedArgs {
+    /// Keep `args` in this (empty, last) node; returns them and the new last node.
+    fn keep(
+        &self,
+        args: Punctuated<syn::Expr, syn::Token![,]>,
+    ) -> (&Punctuated<syn::Expr, syn::Token![,]>, &ParsedArgs) {
+        let kept = self.args.get_or_init(|| args);
+        (kept, self.next.get_or_init(Box::default))
+    }
+}
+
+impl Drop for ParsedArgs {
+    /// One node at a time: a long list must not recurse once per node.
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(mut node) = next {
+            next = node.next.take();
+        }
+    }
+}
+
 /// Walk one parsed file: run every hook, collect diagnostics and facts.
 pub(crate) fn walk_file(
     file: &syn::File,
@@ -385,13 +421,14 @@ pub(crate) fn walk_file(
     hooks: &HookTable,
 ) -> (Vec<Diagnostic>, FileFacts) {
     let resolver = Resolver::for_file_in(file, env.module);
-    // Built once for every rule that reads declarations beyond the node it is given.
-    let file_index = (!hooks.file.is_empty()).then(|| FileIndex::new(file, &resolver));
+    // The declarations every fn's semantic model reads.
+    let file_index = FileIndex::new(file, &resolver);
+    let parsed_args = ParsedArgs::default();
     let mut walker = Walker {
         env,
         hooks,
         file,
-        file_index: file_index.as_ref(),
+        file_index: &file_index,
         resolver,
         frames: Vec::new(),
         diagnostics: Vec::new(),
@@ -402,6 +439,12 @@ pub(crate) fn walk_file(
         awaited: false,
         awaited_next: false,
         call_graph: CallGraphRecorder::default(),
+        crate_name: env.module.split("::").next().unwrap_or("crate"),
+        modules: vec!["self".to_string()],
+        self_tys: Vec::new(),
+        impl_self_ty: None,
+        enclosing: Vec::new(),
+        parsed_args: &parsed_args,
     };
     if env.test_file || is_test_attr(&file.attrs) {
         walker.frames.push(Frame::Test);
@@ -414,11 +457,11 @@ pub(crate) fn walk_file(
     (walker.diagnostics, walker.facts)
 }
 
-struct Walker<'a> {
-    env: &'a FileEnv<'a>,
-    hooks: &'a HookTable,
-    file: &'a syn::File,
-    file_index: Option<&'a FileIndex<'a>>,
+struct Walker<'f> {
+    env: &'f FileEnv<'f>,
+    hooks: &'f HookTable,
+    file: &'f syn::File,
+    file_index: &'f FileIndex<'f>,
     resolver: Resolver,
     frames: Vec<Frame>,
     diagnostics: Vec<Diagnostic>,
@@ -426,12 +469,26 @@ struct Walker<'a> {
     /// The kind the next closure visited gets (set just before visiting a closure argument).
     pending_closure: Option<ClosureKind>,
     /// The semantic model's locals at this point of the walk.
-    bindings: Bindings<'static>,
+    bindings: Bindings<'f>,
     /// The expression whose hooks run now is the operand of `.await`.
     awaited: bool,
     /// The next expression visited is the operand of `.await`.
     awaited_next: bool,
     call_graph: CallGraphRecorder,
+    /// The crate the file belongs to (the first segment of its module path).
+    crate_name: &'f str,
+    /// The inline modules entered, innermost last, by their path in the file (`self::a`).
+    modules: Vec<String>,
+    /// Per enclosing fn, innermost last: the `Self` type of its impl (`None` for a free fn, a
+    /// trait's default method, a fn nested in a body).
+    self_tys: Vec<Option<&'f syn::Type>>,
+    /// The self type of the innermost impl being walked.
+    impl_self_ty: Option<&'f syn::Type>,
+    /// The expressions around the one being visited, outermost first (the model's expression
+    /// stack, as ruff's `current_expressions`).
+    enclosing: Vec<&'f syn::Expr>,
+    /// Where macro arguments parsed next are kept.
+    parsed_args: &'f ParsedArgs,
 }
 
 /// Call `hook` of every rule in `list` on `node`, with the walker's current context.
@@ -446,6 +503,9 @@ macro_rules! run_hooks {
                     resolver: &$walker.resolver,
                     frames: &$walker.frames,
                     bindings: &$walker.bindings,
+                    module: $walker.modules.last().map_or("self", String::as_str),
+                    self_ty: $walker.self_tys.last().copied().flatten(),
+                    enclosing: &$walker.enclosing,
                     awaited: $walker.awaited,
                     meta: rule.meta,
                     severity,
@@ -457,50 +517,112 @@ macro_rules! run_hooks {
     };
 }
 
-impl Walker<'_> {
-    fn with_frames(&mut self, frames: Vec<Frame>, body: impl FnOnce(&mut Self)) {
+impl<'f> Walker<'f> {
+    /// Run `body` with `frames` pushed on the scope stack (`None` pushes nothing).
+    fn with_frames<const N: usize>(
+        &mut self,
+        frames: [Option<Frame>; N],
+        body: impl FnOnce(&mut Self),
+    ) {
         let depth = self.frames.len();
-        self.frames.extend(frames);
+        self.frames.extend(frames.into_iter().flatten());
         body(self);
         self.frames.truncate(depth);
     }
 
     fn walk_fn(
         &mut self,
-        attrs: &[syn::Attribute],
-        sig: &syn::Signature,
-        body: &syn::Block,
+        attrs: &'f [syn::Attribute],
+        sig: &'f syn::Signature,
+        body: &'f syn::Block,
         path: Option<String>,
+        self_ty: Option<&'f syn::Type>,
     ) {
         self.call_graph.enter_fn(sig, path);
-        let mut frames = Vec::with_capacity(2);
-        if is_test_attr(attrs) {
-            frames.push(Frame::Test);
-        }
-        frames.push(Frame::Fn {
-            name: sig.ident.to_string(),
-            is_async: sig.asyncness.is_some(),
-            returns_result: returns_result(sig),
-        });
-        let mark = self.bindings.mark();
+        let frames = [
+            is_test_attr(attrs).then_some(Frame::Test),
+            Some(Frame::Fn {
+                name: sig.ident.to_string(),
+                is_async: sig.asyncness.is_some(),
+                returns_result: returns_result(sig),
+            }),
+        ];
+        // The fn's semantic model: its parameters bound (and no local around it), over the
+        // file's declarations.
+        let floor = self.bindings.enter_fn();
         for input in &sig.inputs {
             if let syn::FnArg::Typed(typed) = input {
                 self.bindings
                     .walk_param(&typed.pat, &typed.ty, &self.resolver);
             }
         }
+        self.self_tys.push(self_ty);
         self.with_frames(frames, |walker| {
-            let syntax = FnSyntax { attrs, sig, body };
+            let syntax = FnSyntax {
+                attrs,
+                sig,
+                body,
+                self_ty,
+            };
             run_hooks!(walker, function, function, &syntax);
             walker.visit_signature(sig);
             walker.visit_block(body);
         });
-        self.bindings.reset(mark);
+        self.self_tys.pop();
+        self.bindings.leave_fn(floor);
         self.call_graph.leave_fn();
     }
 
+    /// Whether the arguments of `mac` may hold a call, a method call, a macro, a closure body,
+    /// a block or a struct literal: a bracket outside string literals. Arguments without one
+    /// (`info!("sent {id}")`, `assert!(done)`) hold nothing any hook, fact or binding looks
+    /// at, and parsing them is costly.
+    fn may_hold_a_call(&self, mac: &syn::Macro) -> bool {
+        let group = match &mac.delimiter {
+            syn::MacroDelimiter::Paren(paren) => paren.span.join(),
+            syn::MacroDelimiter::Brace(brace) => brace.span.join(),
+            syn::MacroDelimiter::Bracket(bracket) => bracket.span.join(),
+        };
+        let span = self.env.source.span_from(group);
+        let inner = self
+            .env
+            .source
+            .text
+            .as_bytes()
+            .get(span.start + 1..span.end.saturating_sub(1))
+            .unwrap_or_default();
+        let mut in_string = false;
+        let mut escaped = false;
+        for (at, &byte) in inner.iter().enumerate() {
+            if in_string {
+                match byte {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match byte {
+                b'"' => {
+                    // A raw string (`r"..."`, `r#"..."#`) may hold a `"` without a `\`: do not
+                    // try to skip it.
+                    if at > 0 && matches!(inner[at - 1], b'r' | b'#') {
+                        return true;
+                    }
+                    in_string = true;
+                }
+                // A char literal may be `'"'`, and a comment may hold a lone `"`: do not try
+                // to skip those either.
+                b'(' | b'[' | b'{' | b'\'' | b'/' => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// Visit the arguments of an expression macro as expressions when they parse as such.
-    fn walk_macro_args(&mut self, mac: &syn::Macro) {
+    fn walk_macro_args(&mut self, mac: &'f syn::Macro) {
         // Every rule that looks inside expressions cares about async or handler code only, and
         // re-parsing macro bodies is costly: skip the others.
         let scope = ScopeView {
@@ -509,35 +631,35 @@ impl Walker<'_> {
         if scope.async_context().is_none() && scope.handler().is_none() {
             return;
         }
-        let Some(name) = mac
-            .path
-            .segments
-            .last()
-            .map(|segment| segment.ident.to_string())
-        else {
+        let Some(last) = mac.path.segments.last() else {
             return;
         };
-        if !EXPRESSION_MACROS.contains(&name.as_str()) {
+        if !EXPRESSION_MACROS.iter().any(|name| last.ident == name) {
+            return;
+        }
+        if !self.may_hold_a_call(mac) {
             return;
         }
         let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
         if let Ok(args) = mac.parse_body_with(parser) {
-            for arg in &args {
+            let (args, next) = self.parsed_args.keep(args);
+            self.parsed_args = next;
+            for arg in args {
                 self.visit_expr(arg);
             }
         }
     }
 }
 
-impl<'ast> Visit<'ast> for Walker<'_> {
-    fn visit_file(&mut self, file: &'ast syn::File) {
+impl<'f> Visit<'f> for Walker<'f> {
+    fn visit_file(&mut self, file: &'f syn::File) {
         run_hooks!(self, file, file);
         for item in &file.items {
             self.visit_item(item);
         }
     }
 
-    fn visit_item(&mut self, item: &'ast syn::Item) {
+    fn visit_item(&mut self, item: &'f syn::Item) {
         run_hooks!(self, item, item, item);
         FactRecorder {
             facts: &mut self.facts,
@@ -559,20 +681,25 @@ impl<'ast> Visit<'ast> for Walker<'_> {
             syn::Item::Static(s) => is_test_attr(&s.attrs),
             _ => false,
         };
-        let frames = if test { vec![Frame::Test] } else { Vec::new() };
-        self.with_frames(frames, |walker| match item {
+        self.with_frames([test.then_some(Frame::Test)], |walker| match item {
             syn::Item::Fn(f) => {
                 let path = walker
                     .resolver
                     .canonical(&syn::Path::from(f.sig.ident.clone()));
-                walker.walk_fn(&f.attrs, &f.sig, &f.block, path);
+                walker.walk_fn(&f.attrs, &f.sig, &f.block, path, None);
             }
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
                     walker.resolver.push(Scope::inline_module(&m.ident, items));
+                    let module = match walker.modules.last() {
+                        Some(outer) => format!("{outer}::{}", m.ident),
+                        None => format!("self::{}", m.ident),
+                    };
+                    walker.modules.push(module);
                     for item in items {
                         walker.visit_item(item);
                     }
+                    walker.modules.pop();
                     walker.resolver.pop();
                 }
             }
@@ -583,9 +710,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                     .and_then(|path| path.segments.last())
                     .map(|segment| segment.ident.to_string());
                 walker.call_graph.enter_impl(&i.self_ty, &walker.resolver);
-                walker.with_frames(vec![Frame::Impl { handler, self_name }], |walker| {
+                let outer = walker.impl_self_ty.replace(&i.self_ty);
+                walker.with_frames([Some(Frame::Impl { handler, self_name })], |walker| {
                     visit::visit_item_impl(walker, i)
                 });
+                walker.impl_self_ty = outer;
                 walker.call_graph.leave_impl();
             }
             syn::Item::Macro(m) => walker.walk_macro_args(&m.mac),
@@ -593,19 +722,20 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         });
     }
 
-    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+    fn visit_impl_item_fn(&mut self, f: &'f syn::ImplItemFn) {
         let path = self.call_graph.method_path(&f.sig.ident);
-        self.walk_fn(&f.attrs, &f.sig, &f.block, path);
+        let self_ty = self.impl_self_ty;
+        self.walk_fn(&f.attrs, &f.sig, &f.block, path, self_ty);
     }
 
-    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+    fn visit_trait_item_fn(&mut self, f: &'f syn::TraitItemFn) {
         match &f.default {
-            Some(body) => self.walk_fn(&f.attrs, &f.sig, body, None),
+            Some(body) => self.walk_fn(&f.attrs, &f.sig, body, None, None),
             None => self.visit_signature(&f.sig),
         }
     }
 
-    fn visit_block(&mut self, block: &'ast syn::Block) {
+    fn visit_block(&mut self, block: &'f syn::Block) {
         let scope = Scope::block(&block.stmts);
         let pushed = scope.is_some();
         if let Some(scope) = scope {
@@ -620,10 +750,11 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
     }
 
-    fn visit_expr(&mut self, expr: &'ast syn::Expr) {
+    fn visit_expr(&mut self, expr: &'f syn::Expr) {
         self.awaited = std::mem::take(&mut self.awaited_next);
         run_hooks!(self, expr, expr, expr);
         self.awaited = false;
+        self.enclosing.push(expr);
         FactRecorder {
             facts: &mut self.facts,
             resolver: &self.resolver,
@@ -636,24 +767,24 @@ impl<'ast> Visit<'ast> for Walker<'_> {
                 frames: &self.frames,
             },
         );
-        let crate_name = self.env.module.split("::").next().unwrap_or("crate");
         self.call_graph.expr(
             expr,
             &self.frames,
             &self.resolver,
             self.env.source,
-            crate_name,
+            self.crate_name,
         );
         visit::visit_expr(self, expr);
+        self.enclosing.pop();
     }
 
-    fn visit_expr_async(&mut self, block: &'ast syn::ExprAsync) {
-        self.with_frames(vec![Frame::AsyncBlock], |walker| {
+    fn visit_expr_async(&mut self, block: &'f syn::ExprAsync) {
+        self.with_frames([Some(Frame::AsyncBlock)], |walker| {
             visit::visit_expr_async(walker, block)
         });
     }
 
-    fn visit_expr_closure(&mut self, closure: &'ast syn::ExprClosure) {
+    fn visit_expr_closure(&mut self, closure: &'f syn::ExprClosure) {
         let pending = self.pending_closure.take();
         let kind = if closure.asyncness.is_some() {
             ClosureKind::Async
@@ -664,13 +795,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         for input in &closure.inputs {
             self.bindings.walk_closure_input(input, &self.resolver);
         }
-        self.with_frames(vec![Frame::Closure(kind)], |walker| {
+        self.with_frames([Some(Frame::Closure(kind))], |walker| {
             visit::visit_expr_closure(walker, closure)
         });
         self.bindings.reset(mark);
     }
 
-    fn visit_expr_await(&mut self, expr: &'ast syn::ExprAwait) {
+    fn visit_expr_await(&mut self, expr: &'f syn::ExprAwait) {
         for attr in &expr.attrs {
             self.visit_attribute(attr);
         }
@@ -678,7 +809,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.visit_expr(&expr.base);
     }
 
-    fn visit_expr_for_loop(&mut self, for_loop: &'ast syn::ExprForLoop) {
+    fn visit_expr_for_loop(&mut self, for_loop: &'f syn::ExprForLoop) {
         for attr in &for_loop.attrs {
             self.visit_attribute(attr);
         }
@@ -689,12 +820,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.bindings.reset(mark);
     }
 
-    fn visit_local(&mut self, local: &'ast syn::Local) {
+    fn visit_local(&mut self, local: &'f syn::Local) {
         visit::visit_local(self, local);
         self.bindings.walk_local(local, &self.resolver);
     }
 
-    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+    fn visit_expr_call(&mut self, call: &'f syn::ExprCall) {
         for attr in &call.attrs {
             self.visit_attribute(attr);
         }
@@ -707,10 +838,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
         self.visit_expr(&call.func);
         self.pending_closure = None;
-        let blocking = self
-            .resolver
-            .resolve_expr(callee)
-            .is_some_and(|path| is_blocking_spawner(&path));
+        // Only a closure argument's kind depends on the callee: resolve it for those calls.
+        let blocking = call.args.iter().any(is_closure)
+            && self
+                .resolver
+                .resolve_expr(callee)
+                .is_some_and(|path| is_blocking_spawner(&path));
         for arg in &call.args {
             if blocking && matches!(arg, syn::Expr::Closure(_)) {
                 self.pending_closure = Some(ClosureKind::Blocking);
@@ -720,7 +853,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
     }
 
-    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+    fn visit_expr_method_call(&mut self, call: &'f syn::ExprMethodCall) {
         for attr in &call.attrs {
             self.visit_attribute(attr);
         }
@@ -728,9 +861,15 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         if let Some(turbofish) = &call.turbofish {
             self.visit_angle_bracketed_generic_arguments(turbofish);
         }
-        let method = call.method.to_string();
-        let blocking = is_blocking_spawner(&method);
-        let in_place = IN_PLACE_COMBINATORS.contains(&method.as_str());
+        let (blocking, in_place) = if call.args.iter().any(is_closure) {
+            let method = call.method.to_string();
+            (
+                is_blocking_spawner(&method),
+                IN_PLACE_COMBINATORS.contains(&method.as_str()),
+            )
+        } else {
+            (false, false)
+        };
         for arg in &call.args {
             if blocking && matches!(arg, syn::Expr::Closure(_)) {
                 self.pending_closure = Some(ClosureKind::Blocking);
@@ -742,7 +881,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         }
     }
 
-    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+    fn visit_macro(&mut self, mac: &'f syn::Macro) {
         self.walk_macro_args(mac);
     }
 }

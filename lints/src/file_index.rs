@@ -1,55 +1,18 @@
-//! Declarations of one file, for rules whose evidence lies outside the node a hook is given: the
-//! fields of the file's structs, its statics (`lazy_static!` and `thread_local!` ones included),
-//! and every fn body with its enclosing impl and the
-//! name-resolution scope of its module. Built from the `file` hook's `syn::File`; the
-//! semantic model ([`crate::semantic::SemanticModel`]) reads it to type fields, statics and
-//! aliases.
+//! Declarations of one file, the part of the semantic model ([`crate::semantic::SemanticModel`])
+//! that lies outside the fn being walked: the fields of the file's structs, its statics
+//! (`lazy_static!` and `thread_local!` ones included) and consts, its type aliases, and its fns
+//! that hand out a lock guard. Built once per file, before the walk.
 //!
-//! Structs and aliases are keyed by their owner's path in the file (`self::a::Pool` for `Pool`
-//! in `mod a`, as [`crate::semantic::types`] names types), so two of one name in two modules
-//! stay apart; their field and aliased types are read with their own module's imports.
+//! Structs, statics and aliases are keyed by their owner's path in the file (`self::a::Pool`
+//! for `Pool` in `mod a`, as [`crate::semantic::types`] names types), so two of one name in two
+//! modules stay apart; their field and declared types are read with their own module's imports.
 
-use crate::context::{HandlerKind, handler_kind, is_test_attr};
+use crate::locks::GuardKind;
 use crate::resolve::{Resolver, Scope};
 use crate::semantic::types::{TypeChain, type_chain};
 use proc_macro2::TokenTree;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use syn::visit::Visit;
-
-/// A fn with a body, where it sits, and how to resolve names inside it.
-#[derive(Debug)]
-pub(crate) struct FnSite<'a> {
-    /// Its signature.
-    pub(crate) sig: &'a syn::Signature,
-    /// Its body.
-    pub(crate) body: &'a syn::Block,
-    /// The `Self` type of the enclosing impl.
-    pub(crate) self_ty: Option<&'a syn::Type>,
-    /// The catga trait the enclosing impl implements, if any.
-    pub(crate) handler: Option<HandlerKind>,
-    /// Test code: the fn, its impl or one of its modules is `#[cfg(test)]` / `#[test]`.
-    pub(crate) in_test: bool,
-    module: usize,
-}
-
-impl FnSite<'_> {
-    /// Handler code: a method of a catga handler impl that is not test code.
-    pub(crate) fn is_handler_code(&self) -> bool {
-        self.handler.is_some() && !self.in_test
-    }
-
-    /// `Type::name` for a method of an impl whose self type is a path, else `name`.
-    pub(crate) fn display_name(&self) -> String {
-        let name = &self.sig.ident;
-        match self.self_ty {
-            Some(syn::Type::Path(path)) => match path.path.segments.last() {
-                Some(segment) => format!("{}::{name}", segment.ident),
-                None => name.to_string(),
-            },
-            _ => name.to_string(),
-        }
-    }
-}
 
 /// How a static of the file is declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +36,16 @@ pub(crate) struct FileIndex<'a> {
     /// `lazy_static!` path in the file -> type (parsed from the macro body) and module; `None`
     /// when declared twice.
     lazy_statics: HashMap<String, Option<(syn::Type, usize)>>,
-    /// Name of a static (not a const) -> how it is declared; `None` when the file declares the
-    /// name more than once (in two modules, or also as a const).
+    /// Static path in the file (`self::a::CACHE`) -> how it is declared; `None` when the file
+    /// declares that path more than once (also as a const).
     static_kinds: HashMap<String, Option<StaticKind>>,
+    /// The fn bodies that may suspend (see [`FileIndex::may_await`]).
+    awaiting_bodies: HashSet<*const syn::Block>,
+    /// Name of a fn or method -> the guard its declared return type hands out; `None` when two
+    /// fns of that name disagree.
+    guard_fns: HashMap<String, Option<GuardKind>>,
     /// Type alias path in the file -> aliased type and its module; `None` when declared twice.
     aliases: HashMap<String, Option<(&'a syn::Type, usize)>>,
-    fns: Vec<FnSite<'a>>,
     /// One resolver per module of the file (the file itself first).
     modules: Vec<Resolver>,
     /// The path of each module in the file (`self`, `self::a`), as `modules` is indexed.
@@ -93,34 +60,46 @@ impl<'a> FileIndex<'a> {
             statics: HashMap::new(),
             lazy_statics: HashMap::new(),
             static_kinds: HashMap::new(),
+            guard_fns: HashMap::new(),
+            awaiting_bodies: HashSet::new(),
             aliases: HashMap::new(),
-            fns: Vec::new(),
             modules: vec![resolver.clone()],
             module_paths: vec!["self".to_string()],
         };
-        index.add_items(&file.items, 0, false);
+        index.add_items(&file.items, 0);
         index
     }
 
-    /// Every fn with a body, nested ones included, in source order of their enclosing items.
-    pub(crate) fn fns(&self) -> &[FnSite<'a>] {
-        &self.fns
+    /// How the file declares the static at `path` in the file (`self::a::CACHE`; `None` for
+    /// anything else, consts included, and for a path declared more than once).
+    pub(crate) fn static_kind(&self, path: &str) -> Option<StaticKind> {
+        self.static_kinds.get(path).copied().flatten()
     }
 
-    /// How the file declares the static `name` (`None` for anything else, consts included, and
-    /// for a name declared more than once).
-    pub(crate) fn static_kind(&self, name: &str) -> Option<StaticKind> {
-        self.static_kinds.get(name).copied().flatten()
+    /// The path in the file of the static or const `name` named where `resolver` resolves names
+    /// in `module` (`self::a`): the one that module declares or imports from this file (a
+    /// `lazy_static!` or `thread_local!` one is bound by no scope: it is the module's own).
+    pub(crate) fn static_path(
+        &self,
+        name: &syn::Ident,
+        resolver: &Resolver,
+        module: &str,
+    ) -> String {
+        resolver
+            .local_path(&syn::Path::from(name.clone()))
+            .unwrap_or_else(|| format!("{module}::{name}"))
     }
 
     /// The layers of the declared type of the static or const `name` (`lazy_static!` ones
-    /// included) named in `site`: the one its module declares or imports from this file.
-    pub(crate) fn static_type(&self, name: &syn::Ident, site: &FnSite<'_>) -> Option<TypeChain> {
-        let resolver = self.resolver(site);
-        // A `lazy_static!` one is bound by no scope: it is the module's own.
-        let path = resolver
-            .local_path(&syn::Path::from(name.clone()))
-            .unwrap_or_else(|| self.item_path(site.module, name));
+    /// included) named where `resolver` resolves names in `module`; see
+    /// [`FileIndex::static_path`].
+    pub(crate) fn static_type(
+        &self,
+        name: &syn::Ident,
+        resolver: &Resolver,
+        module: &str,
+    ) -> Option<TypeChain> {
+        let path = self.static_path(name, resolver, module);
         let (ty, module) = match (self.statics.get(&path), self.lazy_statics.get(&path)) {
             (Some(found), None) => (*found)?,
             (None, Some(found)) => found.as_ref().map(|(ty, module)| (ty, *module))?,
@@ -129,18 +108,30 @@ impl<'a> FileIndex<'a> {
         Some(self.written(ty, &self.modules[module]))
     }
 
-    /// The resolver for names inside `site`.
-    pub(crate) fn resolver(&self, site: &FnSite<'_>) -> &Resolver {
-        &self.modules[site.module]
+    /// Whether the body of a fn of the file may suspend: it holds an `.await`, an `async` block
+    /// or closure, or a macro (nested items aside). A body that may not has no await point for
+    /// anything to be alive across.
+    pub(crate) fn may_await(&self, body: &syn::Block) -> bool {
+        self.awaiting_bodies.contains(&std::ptr::from_ref(body))
     }
 
-    fn add_items(&mut self, items: &'a [syn::Item], module: usize, in_test: bool) {
+    /// The guard a call of the file's fn or method `name` hands out, from its declared return
+    /// type (`fn state(&self) -> RefMut<'_, State>`, `Result<MutexGuard<..>, E>`).
+    pub(crate) fn guard_fn(&self, name: &syn::Ident) -> Option<GuardKind> {
+        // Most files declare none: no name to spell then.
+        if self.guard_fns.is_empty() {
+            return None;
+        }
+        self.guard_fns.get(&name.to_string()).copied().flatten()
+    }
+
+    fn add_items(&mut self, items: &'a [syn::Item], module: usize) {
         for item in items {
-            self.add_item(item, module, in_test);
+            self.add_item(item, module);
         }
     }
 
-    fn add_item(&mut self, item: &'a syn::Item, module: usize, in_test: bool) {
+    fn add_item(&mut self, item: &'a syn::Item, module: usize) {
         match item {
             syn::Item::Struct(strukt) => {
                 let path = self.item_path(module, &strukt.ident);
@@ -148,21 +139,17 @@ impl<'a> FileIndex<'a> {
             }
             syn::Item::Static(statik) => {
                 let path = self.item_path(module, &statik.ident);
+                insert_unique(&mut self.static_kinds, path.clone(), StaticKind::Static);
                 insert_unique(&mut self.statics, path, (&*statik.ty, module));
-                insert_unique(
-                    &mut self.static_kinds,
-                    statik.ident.to_string(),
-                    StaticKind::Static,
-                );
             }
             syn::Item::Macro(mac) => {
                 let Some((kind, declared)) = macro_statics(&mac.mac) else {
                     return;
                 };
                 for (name, ty) in declared {
-                    insert_unique(&mut self.static_kinds, name.to_string(), kind);
+                    let path = self.item_path(module, &name);
+                    insert_unique(&mut self.static_kinds, path.clone(), kind);
                     if kind == StaticKind::LazyStatic {
-                        let path = self.item_path(module, &name);
                         insert_unique(&mut self.lazy_statics, path, (ty, module));
                     }
                 }
@@ -173,45 +160,24 @@ impl<'a> FileIndex<'a> {
             }
             syn::Item::Const(konst) => {
                 let path = self.item_path(module, &konst.ident);
+                // A const is not a static: a path declared as both is ambiguous.
+                self.static_kinds.insert(path.clone(), None);
                 insert_unique(&mut self.statics, path, (&*konst.ty, module));
-                // A const is not a static: a name declared as both is ambiguous.
-                self.static_kinds.insert(konst.ident.to_string(), None);
             }
-            syn::Item::Fn(f) => {
-                let in_test = in_test || is_test_attr(&f.attrs);
-                self.add_fn(&f.sig, &f.block, None, None, module, in_test);
-            }
+            syn::Item::Fn(f) => self.add_fn(&f.sig, &f.block, module),
             syn::Item::Impl(imp) => {
-                let in_test = in_test || is_test_attr(&imp.attrs);
-                let handler = handler_kind(&self.modules[module], imp);
                 for impl_item in &imp.items {
                     if let syn::ImplItem::Fn(f) = impl_item {
-                        let in_test = in_test || is_test_attr(&f.attrs);
-                        self.add_fn(
-                            &f.sig,
-                            &f.block,
-                            Some(&imp.self_ty),
-                            handler,
-                            module,
-                            in_test,
-                        );
+                        self.add_fn(&f.sig, &f.block, module);
                     }
                 }
             }
             syn::Item::Trait(tr) => {
-                let in_test = in_test || is_test_attr(&tr.attrs);
                 for trait_item in &tr.items {
                     if let syn::TraitItem::Fn(f) = trait_item
                         && let Some(body) = &f.default
                     {
-                        self.add_fn(
-                            &f.sig,
-                            body,
-                            None,
-                            None,
-                            module,
-                            in_test || is_test_attr(&f.attrs),
-                        );
+                        self.add_fn(&f.sig, body, module);
                     }
                 }
             }
@@ -223,36 +189,53 @@ impl<'a> FileIndex<'a> {
                     let path = self.item_path(module, &m.ident);
                     self.module_paths.push(path);
                     let inner = self.modules.len() - 1;
-                    self.add_items(items, inner, in_test || is_test_attr(&m.attrs));
+                    self.add_items(items, inner);
                 }
             }
             _ => {}
         }
     }
 
-    fn add_fn(
-        &mut self,
-        sig: &'a syn::Signature,
-        body: &'a syn::Block,
-        self_ty: Option<&'a syn::Type>,
-        handler: Option<HandlerKind>,
-        module: usize,
-        in_test: bool,
-    ) {
-        self.fns.push(FnSite {
-            sig,
-            body,
-            self_ty,
-            handler,
-            in_test,
-            module,
-        });
+    /// A fn with a body: whether it hands out a guard, and the items declared inside it.
+    fn add_fn(&mut self, sig: &'a syn::Signature, body: &'a syn::Block, module: usize) {
+        self.add_guard_fn(sig, module);
         // Items declared inside the body (nested fns, impls, structs) belong to the file too.
         let mut nested = NestedItems::default();
         nested.visit_block(body);
-        for item in nested.items {
-            self.add_item(item, module, in_test);
+        if nested.may_await {
+            self.awaiting_bodies.insert(std::ptr::from_ref(body));
         }
+        for item in nested.items {
+            self.add_item(item, module);
+        }
+    }
+
+    /// Record `sig` when its declared return type is a guard (or a `Result` or `Option` of one).
+    fn add_guard_fn(&mut self, sig: &syn::Signature, module: usize) {
+        let syn::ReturnType::Type(_, ty) = &sig.output else {
+            return;
+        };
+        let chain = type_chain(ty, &self.modules[module]);
+        let Some(kind) = chain
+            .iter()
+            .find(|layer| {
+                !matches!(
+                    layer.as_str(),
+                    "std::result::Result" | "std::option::Option"
+                )
+            })
+            .and_then(|layer| GuardKind::of_type(layer))
+        else {
+            return;
+        };
+        self.guard_fns
+            .entry(sig.ident.to_string())
+            .and_modify(|known| {
+                if *known != Some(kind) {
+                    *known = None;
+                }
+            })
+            .or_insert(Some(kind));
     }
 
     /// The path in the file of item `name` declared in `module`.
@@ -345,15 +328,38 @@ fn macro_statics(mac: &syn::Macro) -> Option<(StaticKind, Vec<(syn::Ident, syn::
         .map(|declared| (kind, declared))
 }
 
-/// Items directly inside a fn body (at any block depth), not inside nested items.
+/// Items directly inside a fn body (at any block depth), not inside nested items; and whether
+/// the body may suspend.
 #[derive(Default)]
 struct NestedItems<'a> {
     items: Vec<&'a syn::Item>,
+    /// An `.await`, an `async` block or closure, or a macro (whose tokens may hold an `.await`
+    /// or be an awaiting `select!`).
+    may_await: bool,
 }
 
 impl<'a> Visit<'a> for NestedItems<'a> {
     fn visit_item(&mut self, item: &'a syn::Item) {
         self.items.push(item);
+    }
+
+    fn visit_expr_await(&mut self, expr: &'a syn::ExprAwait) {
+        self.may_await = true;
+        syn::visit::visit_expr_await(self, expr);
+    }
+
+    fn visit_expr_async(&mut self, block: &'a syn::ExprAsync) {
+        self.may_await = true;
+        syn::visit::visit_expr_async(self, block);
+    }
+
+    fn visit_expr_closure(&mut self, closure: &'a syn::ExprClosure) {
+        self.may_await |= closure.asyncness.is_some();
+        syn::visit::visit_expr_closure(self, closure);
+    }
+
+    fn visit_macro(&mut self, _mac: &'a syn::Macro) {
+        self.may_await = true;
     }
 }
 
@@ -368,17 +374,15 @@ mod tests {
                       static SEEN: u8 = 0; const MAX: u8 = 1; fn f() {}";
         let file: syn::File = syn::parse_str(source).unwrap();
         let index = FileIndex::new(&file, &Resolver::for_file(&file));
-        assert_eq!(index.static_kind("CACHE"), Some(StaticKind::LazyStatic));
-        assert_eq!(index.static_kind("BUF"), Some(StaticKind::ThreadLocal));
-        assert_eq!(index.static_kind("SEEN"), Some(StaticKind::Static));
-        assert_eq!(index.static_kind("MAX"), None);
-    }
-
-    #[test]
-    fn methods_of_impls_in_inline_test_modules_are_test_code() {
-        let source = "mod tests { #[cfg(test)] impl S { fn f(m: &u8) {} } }";
-        let file: syn::File = syn::parse_str(source).unwrap();
-        let index = FileIndex::new(&file, &Resolver::for_file(&file));
-        assert!(index.fns()[0].in_test);
+        assert_eq!(
+            index.static_kind("self::CACHE"),
+            Some(StaticKind::LazyStatic)
+        );
+        assert_eq!(
+            index.static_kind("self::BUF"),
+            Some(StaticKind::ThreadLocal)
+        );
+        assert_eq!(index.static_kind("self::SEEN"), Some(StaticKind::Static));
+        assert_eq!(index.static_kind("self::MAX"), None);
     }
 }

@@ -1,17 +1,16 @@
 //! What a blocking lock guard is, read from syntax: the lock methods of std, parking_lot
 //! (including its `*_arc` guards) and `RefCell`, the async locks whose guards may cross an
-//! `.await` (tokio, futures, async-std, async-lock, smol), and the fns of the file that hand out
-//! a guard (`fn state(&self) -> RefMut<'_, State>`).
+//! `.await` (tokio, futures, async-std, async-lock, smol), and calls of the file's fns that hand
+//! out a guard (`fn state(&self) -> RefMut<'_, State>`, which the file's declarations record:
+//! [`crate::file_index::FileIndex::guard_fn`]).
 //!
 //! Method calls are only syntax, so a call counts as taking a lock when the receiver's declared
-//! type (see [`SemanticModel::chain_of`]) says which lock it is, or when the call itself leaves no
-//! doubt: `.lock()` whose result is unwrapped (`.unwrap()`, `.expect(..)`, `.map_err(..)?`, `?`)
+//! type (the semantic model's [`SemanticModel::chain_of`]) says which lock it is, or when the
+//! call itself leaves no doubt: `.lock()` whose result is unwrapped (`.unwrap()`, `.expect(..)`, `.map_err(..)?`, `?`)
 //! is std's poisoning `Mutex`, and so is `.read()`/`.write()` unwrapped for std's `RwLock`.
 
-use crate::file_index::FileIndex;
 use crate::semantic::SemanticModel;
-use crate::semantic::types::{innermost_value, type_chain};
-use std::collections::HashMap;
+use crate::semantic::types::innermost_value;
 
 /// What a guard guards, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +46,7 @@ impl GuardKind {
     }
 
     /// The kind of a guard type by its full path (`std::cell::RefMut`).
-    fn of_type(path: &str) -> Option<GuardKind> {
+    pub(crate) fn of_type(path: &str) -> Option<GuardKind> {
         Some(match path {
             "std::sync::MutexGuard" => GuardKind::StdMutex,
             "std::sync::RwLockReadGuard" => GuardKind::StdRead,
@@ -125,51 +124,18 @@ impl Receiver {
 /// Methods that unwrap a lock call's `Result` (or map its error) and keep the guard.
 const UNWRAPS: &[&str] = &["unwrap", "expect", "unwrap_or_else", "map_err"];
 
-/// The file's knowledge of guards: its fns that return one, and whether the crate uses
-/// parking_lot (whose `*_arc` methods then need no declared receiver).
-#[derive(Debug, Default)]
+/// How lock calls are judged in one crate: whether it uses parking_lot (whose `*_arc` methods
+/// then need no declared receiver). What a receiver is, and which of the file's fns hand out a
+/// guard, the semantic model answers.
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Locks {
-    /// Fn and method name -> the guard its declared return type is; `None` when two fns of that
-    /// name disagree.
-    guard_fns: HashMap<String, Option<GuardKind>>,
     parking_lot: bool,
 }
 
 impl Locks {
-    /// The guard-returning fns of `index`; `parking_lot`: the crate depends on parking_lot.
-    pub(crate) fn new(index: &FileIndex<'_>, parking_lot: bool) -> Locks {
-        let mut guard_fns: HashMap<String, Option<GuardKind>> = HashMap::new();
-        for site in index.fns() {
-            let syn::ReturnType::Type(_, ty) = &site.sig.output else {
-                continue;
-            };
-            let chain = type_chain(ty, index.resolver(site));
-            // `Result<MutexGuard<..>, E>` and `Option<Ref<..>>` hand out a guard too.
-            let Some(kind) = chain
-                .iter()
-                .find(|layer| {
-                    !matches!(
-                        layer.as_str(),
-                        "std::result::Result" | "std::option::Option"
-                    )
-                })
-                .and_then(|layer| GuardKind::of_type(layer))
-            else {
-                continue;
-            };
-            guard_fns
-                .entry(site.sig.ident.to_string())
-                .and_modify(|known| {
-                    if *known != Some(kind) {
-                        *known = None;
-                    }
-                })
-                .or_insert(Some(kind));
-        }
-        Locks {
-            guard_fns,
-            parking_lot,
-        }
+    /// `parking_lot`: the crate depends on parking_lot.
+    pub(crate) fn new(parking_lot: bool) -> Locks {
+        Locks { parking_lot }
     }
 
     /// The guard `expr` evaluates to, if it takes a blocking lock or borrow: the kind and the
@@ -189,7 +155,7 @@ impl Locks {
                     continue;
                 }
                 syn::Expr::MethodCall(method)
-                    if UNWRAPS.contains(&method.method.to_string().as_str()) =>
+                    if UNWRAPS.iter().any(|name| method.method == name) =>
                 {
                     call = &method.receiver;
                 }
@@ -211,10 +177,7 @@ impl Locks {
                 if !local {
                     return None;
                 }
-                self.guard_fns
-                    .get(&segments.last()?.ident.to_string())
-                    .copied()
-                    .flatten()?
+                model.index().guard_fn(&segments.last()?.ident)?
             }
             _ => return None,
         };
@@ -241,7 +204,7 @@ impl Locks {
             "borrow",
             "borrow_mut",
         ];
-        if !call.args.is_empty() || !LOCK_METHODS.contains(&call.method.to_string().as_str()) {
+        if !call.args.is_empty() || !LOCK_METHODS.iter().any(|name| call.method == name) {
             return None;
         }
         let chain = model.chain_of(&call.receiver);
@@ -280,22 +243,19 @@ impl Locks {
         call: &syn::ExprMethodCall,
         model: &SemanticModel<'_, '_>,
     ) -> Option<GuardKind> {
+        let kind = model.index().guard_fn(&call.method)?;
         let on_self =
             matches!(&*call.receiver, syn::Expr::Path(path) if path.path.is_ident("self"));
         // A method of another type may share the name: ask for `self.` or a receiver whose
         // type the file declares in this module.
-        let declared_here = model
-            .chain_of(&call.receiver)
-            .as_deref()
-            .and_then(innermost_value)
-            .is_some_and(|layer| layer.starts_with("self::"));
-        if !on_self && !declared_here {
-            return None;
-        }
-        self.guard_fns
-            .get(&call.method.to_string())
-            .copied()
-            .flatten()
+        let declared_here = || {
+            model
+                .chain_of(&call.receiver)
+                .as_deref()
+                .and_then(innermost_value)
+                .is_some_and(|layer| layer.starts_with("self::"))
+        };
+        (on_self || declared_here()).then_some(kind)
     }
 }
 

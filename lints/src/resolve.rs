@@ -19,6 +19,7 @@
 //! `async_trait::async_trait` then means the crate's item, not `async_trait::async_trait::async_trait`.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 /// Crate roots no glob import shadows in practice (a glob that re-exports `tokio` re-exports
 /// the crate): the rules' vocabulary stays resolved beside `use crate::errors::*;`.
@@ -526,27 +527,34 @@ impl Resolver {
     /// The full path `path` refers to: `thread::sleep` after `use std::thread` is
     /// `std::thread::sleep`. `None` when unknown (a local variable, a name from an unknown glob).
     pub fn resolve(&self, path: &syn::Path) -> Option<String> {
-        let mut segments = path
-            .segments
-            .iter()
-            .map(|segment| segment.ident.to_string());
-        let first = segments.next()?;
-        let rest: Vec<String> = segments.collect();
+        // Called for most paths of every file: build the result in one string, with no string
+        // per segment.
+        let first_ident = &path.segments.first()?.ident;
+        let first = first_ident.to_string();
+        let has_rest = path.segments.len() > 1;
+        let joined = |head: &str| {
+            let mut full = String::with_capacity(head.len() + 16 * path.segments.len());
+            full.push_str(head);
+            for segment in path.segments.iter().skip(1) {
+                full.push_str("::");
+                // Writing into a `String` cannot fail.
+                let _ = write!(full, "{}", segment.ident);
+            }
+            full
+        };
         if path.leading_colon.is_some() {
-            return Some(join_all(&first, &rest));
+            return Some(joined(&first));
         }
         if matches!(first.as_str(), "crate" | "self" | "super" | "Self") {
-            return Some(join_all(&first, &rest));
+            return Some(joined(&first));
         }
         for scope in self.scopes.iter().rev() {
-            match scope.lookup(&first, !rest.is_empty()) {
-                Some(Lookup::Path(full)) => return Some(join_all(&full, &rest)),
-                Some(Lookup::Local) => return Some(join_all(&format!("self::{first}"), &rest)),
+            match scope.lookup(&first, has_rest) {
+                Some(Lookup::Path(full)) => return Some(joined(&full)),
+                Some(Lookup::Local) => return Some(joined(&format!("self::{first}"))),
                 // A glob of an unknown module could bring in any single name, but not a crate
                 // root: `std::fs::read` stays std's whatever `use crate::errors::*;` exports.
-                Some(Lookup::Unknown)
-                    if !rest.is_empty() && CRATE_ROOTS.contains(&first.as_str()) =>
-                {
+                Some(Lookup::Unknown) if has_rest && CRATE_ROOTS.contains(&first.as_str()) => {
                     break;
                 }
                 Some(Lookup::Unknown) => return None,
@@ -555,10 +563,10 @@ impl Resolver {
             }
         }
         if let Some((_, full)) = STD_PRELUDE.iter().find(|(name, _)| *name == first) {
-            return Some(join_all(full, &rest));
+            return Some(joined(full));
         }
         // A multi-segment path whose first segment is not bound names a crate: `std::fs::read`.
-        (!rest.is_empty()).then(|| join_all(&first, &rest))
+        has_rest.then(|| joined(&first))
     }
 
     /// The workspace-wide name of the item `path` names: the same for every file that names it,

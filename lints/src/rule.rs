@@ -39,14 +39,15 @@
 //! ## Hooks
 //!
 //! The engine walks every file once and calls, for every enabled rule that sets the hook:
-//! - [`Hooks::file`]: once per file, before anything else; `cx.file()` is the whole `syn::File`
-//!   and `cx.file_index()` its declarations (struct fields, statics, every fn with its impl),
-//!   built once for all such rules. A rule that scans a fn body asks types and locals of
-//!   `crate::semantic::SemanticModel::for_fn(index, site)`, binding as it goes.
+//! - [`Hooks::file`]: once per file, before anything else; `cx.file()` is the whole `syn::File`.
 //! - [`Hooks::item`]: every item, nested ones included, before entering it (the context is the
 //!   enclosing one; use [`RuleCx::handler_kind_of`] to classify an `impl`).
 //! - [`Hooks::function`]: every fn with a body (free fns, impl methods, trait default methods),
-//!   after entering it: `cx.fn_name()` is this fn, `cx.handler()` tells if it is a handler method.
+//!   after entering it: `cx.fn_name()` is this fn, `cx.handler()` tells if it is a handler method,
+//!   [`FnSyntax::self_ty`] the type of its impl, and `cx.semantic()` the model the engine built
+//!   for it (its parameters bound). A rule whose question is about the whole body (a flow
+//!   analysis: a guard alive at an `.await`) scans it here, on a clone of that model, binding
+//!   the body's locals as it goes (`bind_local`, `bind_unknown`; `mark`/`reset` per scope).
 //! - [`Hooks::block`]: every block (fn bodies, async blocks, closure bodies, nested blocks).
 //! - [`Hooks::workspace`]: once per run, after every file was checked, with the
 //!   [`WorkspaceIndex`] of every file's facts (for rules whose evidence spans files: "no
@@ -64,11 +65,19 @@
 //!   [`RuleCx::in_handler`] / [`RuleCx::handler`] (body of an impl of catga's `Handler`,
 //!   `EventHandler` or `Saga`, resolved by name, never in test code), [`RuleCx::in_test`]
 //!   (`#[cfg(test)]`, `#[test]`, `#[tokio::test]`, `#![cfg(test)]` files, every file of a
-//!   test or bench target), [`RuleCx::fn_name`],
-//!   [`RuleCx::fn_returns_result`].
+//!   test or bench target), [`RuleCx::in_handler_method`] (a handler impl's method itself, its
+//!   closures and async blocks, not a fn nested in it), [`RuleCx::fn_name`] /
+//!   [`RuleCx::fn_display_name`], [`RuleCx::fn_returns_result`], and
+//!   [`RuleCx::enclosing_exprs`] (the expressions around this one, innermost first: the method
+//!   calls a receiver feeds, as ruff's expression stack).
+//! - The semantic model, built once per fn by the engine's walk and shared by every rule:
+//!   `cx.semantic()` is the model at this point (the locals bound so far, the file's
+//!   declarations, the names in scope), whose `chain_of(expr)` gives the layers of an
+//!   expression's type when the file declares them (`self.state` of `Arc<Mutex<State>>`, a
+//!   parameter, a `let` with a type or a constructor, a static).
 //! - Evidence about receivers: [`RuleCx::local`] / [`RuleCx::local_of`] say where a local
 //!   variable came from (`let (tx, rx) = std::sync::mpsc::channel()`), [`RuleCx::is_awaited`]
-//!   whether the expression is the operand of `.await`, [`crate::locals::method_chain`] takes
+//!   whether the expression is the operand of `.await`, [`crate::semantic::method_chain`] takes
 //!   `a.b()?.c()` apart, [`RuleCx::await_allowed`] whether a fix may add `.await` here.
 //! - Names: [`RuleCx::resolve`] / [`RuleCx::resolve_expr`] turn a path into the full path it
 //!   names (`thread::sleep` after `use std::thread` is `std::thread::sleep`; a local `fn sleep`
@@ -80,8 +89,7 @@
 //!   [`RuleCx::depends_on_feature`] (and enables this feature of it), [`RuleCx::tokio_has`]
 //!   (a fix may use `tokio::fs`, `tokio::time`, ...).
 //! - Text: [`RuleCx::span`] (span of any syntax node), [`RuleCx::text`], [`RuleCx::source`],
-//!   [`RuleCx::file`] (the whole file's syntax), `RuleCx::file_index` (its declarations, for
-//!   `file` hooks).
+//!   [`RuleCx::file`] (the whole file's syntax).
 //!
 //! ## Reporting
 //!
@@ -98,7 +106,7 @@ use crate::context::{AsyncContext, Frame, HandlerKind, ScopeView};
 use crate::diagnostic::{Diagnostic, Edit, Fix, Severity, Span};
 use crate::file_index::FileIndex;
 use crate::resolve::Resolver;
-use crate::semantic::{Bindings, LocalOrigin};
+use crate::semantic::{Bindings, LocalOrigin, SemanticModel};
 use crate::source::SourceFile;
 use crate::workspace::{WorkspaceCx, WorkspaceIndex};
 use std::collections::BTreeSet;
@@ -157,6 +165,27 @@ pub struct FnSyntax<'a> {
     pub sig: &'a syn::Signature,
     /// Its body.
     pub body: &'a syn::Block,
+    /// The `Self` type of the impl it is a method of (`None` for a free fn, a trait's default
+    /// method and a fn nested in a body).
+    pub self_ty: Option<&'a syn::Type>,
+}
+
+impl FnSyntax<'_> {
+    /// `Type::name` for a method of an impl whose self type is a path, else `name`.
+    pub fn display_name(&self) -> String {
+        display_name(&self.sig.ident.to_string(), self.self_ty)
+    }
+}
+
+/// `Type::name` for method `name` of an impl of `self_ty` when it is a path, else `name`.
+fn display_name(name: &str, self_ty: Option<&syn::Type>) -> String {
+    match self_ty {
+        Some(syn::Type::Path(path)) => match path.path.segments.last() {
+            Some(segment) => format!("{}::{name}", segment.ident),
+            None => name.to_string(),
+        },
+        _ => name.to_string(),
+    }
 }
 
 /// The hooks of a rule; `None` means the rule does not look at that kind of node.
@@ -217,10 +246,16 @@ pub struct FileEnv<'a> {
 pub struct RuleCx<'a> {
     pub(crate) env: &'a FileEnv<'a>,
     pub(crate) file: &'a syn::File,
-    pub(crate) file_index: Option<&'a FileIndex<'a>>,
+    pub(crate) file_index: &'a FileIndex<'a>,
     pub(crate) resolver: &'a Resolver,
     pub(crate) frames: &'a [Frame],
     pub(crate) bindings: &'a Bindings<'a>,
+    /// The inline module the walk is in (`self::a`).
+    pub(crate) module: &'a str,
+    /// The `Self` type of the innermost fn's impl.
+    pub(crate) self_ty: Option<&'a syn::Type>,
+    /// The expressions around this point, outermost first.
+    pub(crate) enclosing: &'a [&'a syn::Expr],
     pub(crate) awaited: bool,
     pub(crate) meta: &'static RuleMeta,
     pub(crate) severity: Severity,
@@ -291,10 +326,17 @@ impl<'a> RuleCx<'a> {
         self.file
     }
 
-    /// The file's declarations (struct fields, statics, every fn with its impl and scope),
-    /// built once per file when a rule of the run has a `file` hook; `None` otherwise.
-    pub(crate) fn file_index(&self) -> Option<&'a FileIndex<'a>> {
-        self.file_index
+    /// The semantic model here: the locals visible at this point of the walk (bound once, by
+    /// the engine, for every rule), over the file's declarations; what type an expression has
+    /// ([`SemanticModel::chain_of`]) and where a local came from.
+    pub(crate) fn semantic(&self) -> SemanticModel<'a, 'a> {
+        SemanticModel::new(
+            self.file_index,
+            self.resolver,
+            self.module,
+            self.self_ty,
+            self.bindings,
+        )
     }
 
     /// The full path `path` names here; see [`Resolver::resolve`].
@@ -328,6 +370,25 @@ impl<'a> RuleCx<'a> {
             syn::Expr::Reference(reference) => self.local_of(&reference.expr),
             _ => None,
         }
+    }
+
+    /// The expressions around the one the hook was called with, innermost first: in
+    /// `v.iter().map(f).count()`, around `v.iter()` are `v.iter().map(f)`, then the whole
+    /// chain, then what holds it.
+    pub fn enclosing_exprs(&self) -> impl Iterator<Item = &'a syn::Expr> + use<'a> {
+        self.enclosing.iter().rev().copied()
+    }
+
+    /// Whether this is the code of a method of a handler impl (its closures and async blocks
+    /// included; not a fn nested in it, not test code).
+    pub fn in_handler_method(&self) -> bool {
+        self.self_ty.is_some() && self.in_handler()
+    }
+
+    /// The innermost fn as messages name it: `Type::name` for a method of an impl whose self
+    /// type is a path, else `name`.
+    pub fn fn_display_name(&self) -> Option<String> {
+        Some(display_name(self.fn_name()?, self.self_ty))
     }
 
     /// Whether the expression the hook was called with is the operand of `.await`
@@ -408,22 +469,10 @@ impl<'a> RuleCx<'a> {
         crate::context::handler_kind(self.resolver, item)
     }
 
-    /// Record a diagnostic of this rule at `span`; chain `.help(..)` and `.fix(..)`.
+    /// Record a diagnostic of this rule at `span`; chain `.help(..)` and `.fix(..)`. In test
+    /// code its severity is at most the configured `test_severity`.
     pub fn report(&mut self, span: Span, message: impl Into<String>) -> DiagnosticBuilder<'_> {
-        let in_test = self.in_test();
-        self.report_in(span, message, in_test)
-    }
-
-    /// [`RuleCx::report`] for a `file` hook that knows better than the walk where the finding
-    /// is: `in_test` says it lies in test code (a [`crate::file_index`] fn site's `in_test`),
-    /// whose findings get at most the configured `test_severity`.
-    pub fn report_in(
-        &mut self,
-        span: Span,
-        message: impl Into<String>,
-        in_test: bool,
-    ) -> DiagnosticBuilder<'_> {
-        let severity = if in_test {
+        let severity = if self.in_test() {
             self.severity.min(self.env.settings.test_severity)
         } else {
             self.severity

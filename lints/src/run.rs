@@ -498,8 +498,9 @@ pub(crate) fn check_unit(
     cache: Option<&Cache>,
 ) -> Result<Checked, LintError> {
     let bytes = read_bytes(unit)?;
-    let key = cache::file_key(&bytes, unit);
-    if let Some(result) = cache.and_then(|cache| cache.get(&unit.display, key)) {
+    // Without a cache (`--no-cache`), no key to compute and no copy of the result to keep.
+    let key = cache.map(|cache| (cache, cache::file_key(&bytes, unit)));
+    if let Some(result) = key.and_then(|(cache, key)| cache.get(&unit.display, key)) {
         return Ok(Checked {
             result: result.clone(),
             cache_update: None,
@@ -507,7 +508,7 @@ pub(crate) fn check_unit(
     }
     let (_, result) = check_bytes(bytes, &unit.display, env);
     Ok(Checked {
-        cache_update: Some((key, result.clone())),
+        cache_update: key.map(|(_, key)| (key, result.clone())),
         result,
     })
 }

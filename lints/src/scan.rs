@@ -20,16 +20,20 @@ pub(crate) fn scan(text: &str, mut on: impl FnMut(Token) -> bool) {
     let mut index = 0;
     while index < bytes.len() {
         let byte = bytes[index];
-        let next = bytes.get(index + 1).copied();
         index = match byte {
-            b'/' if next == Some(b'/') => {
-                let end = memchr_newline(bytes, index);
-                if !on(Token::LineComment { start: index, end }) {
-                    return;
+            // Whitespace first: most bytes between tokens.
+            b' ' | b'\n' | b'\t' | b'\r' => index + 1,
+            b'/' => match bytes.get(index + 1) {
+                Some(b'/') => {
+                    let end = memchr_newline(bytes, index);
+                    if !on(Token::LineComment { start: index, end }) {
+                        return;
+                    }
+                    end
                 }
-                end
-            }
-            b'/' if next == Some(b'*') => skip_block_comment(bytes, index),
+                Some(b'*') => skip_block_comment(bytes, index),
+                _ => index + 1,
+            },
             b'"' => skip_string(bytes, index + 1),
             b'r' | b'b' | b'c' if starts_raw_or_prefixed_string(bytes, index) => {
                 skip_prefixed_string(bytes, index)
@@ -63,11 +67,26 @@ pub(crate) fn scan(text: &str, mut on: impl FnMut(Token) -> bool) {
     }
 }
 
-fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
+/// The offset of the first `\n` at or after `from`, or the length of `bytes`.
+pub(crate) fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    // Comments are a large part of most files: look for the newline a word at a time.
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut index = from;
+    while let Some(word) = bytes.get(index..index + 8) {
+        let word = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
+        let newlines = word ^ NEWLINES;
+        // A zero byte in `newlines` is a newline in `word`.
+        if newlines.wrapping_sub(LOW) & !newlines & HIGH != 0 {
+            break;
+        }
+        index += 8;
+    }
+    bytes[index..]
         .iter()
         .position(|&byte| byte == b'\n')
-        .map_or(bytes.len(), |offset| from + offset)
+        .map_or(bytes.len(), |offset| index + offset)
 }
 
 fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
@@ -226,6 +245,15 @@ mod tests {
             true
         });
         assert_eq!((depth, max), (0, 2));
+    }
+
+    #[test]
+    fn long_comments_end_at_their_newline_or_at_the_end_of_the_text() {
+        for length in 0..40 {
+            let comment = format!("// {}", "x".repeat(length));
+            let text = format!("a {comment}\nb {comment}");
+            assert_eq!(comments(&text), [comment.as_str(), comment.as_str()]);
+        }
     }
 
     #[test]

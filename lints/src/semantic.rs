@@ -1,19 +1,23 @@
 //! The semantic model of a file, asked by every rule: what a local is, where its value came from
 //! and what its type is known to be, as ruff's `SemanticModel` answers it for Python.
 //!
-//! - [`Bindings`]: the locals visible at a point of a walk (`let`, fn and closure parameters,
-//!   `for` patterns), innermost last, with scopes entered and left by [`Bindings::mark`] and
-//!   [`Bindings::reset`]. In a rule's scan of a fn body a binding keeps the syntax its type and
-//!   value come from (an annotation, an initializer); in the engine's walk, its [`LocalOrigin`]
-//!   (the call it was made by), what [`crate::rule::RuleCx::local`] answers.
-//! - [`SemanticModel`]: those bindings at one point of a fn body together with the file's
+//! - [`Bindings`]: the locals visible at a point of the engine's walk (`let`, fn and closure
+//!   parameters, `for` patterns), innermost last, with scopes entered and left by
+//!   [`Bindings::mark`] and [`Bindings::reset`]; a fn sees none of the locals around it. The
+//!   walk binds once for every rule, keeping each binding's syntax (the annotated type, the
+//!   initializer) and its [`LocalOrigin`] (the call it was made by, what
+//!   [`crate::rule::RuleCx::local`] answers).
+//! - [`SemanticModel`]: those bindings at one point of the walk together with the file's
 //!   declarations ([`FileIndex`]: struct fields keyed by their owning struct's path, statics,
-//!   aliases), answering "what type does this expression have" ([`SemanticModel::chain_of`]).
+//!   aliases, guard-returning fns) and the names in scope, answering "what type does this
+//!   expression have" ([`SemanticModel::chain_of`]). Hooks get it from
+//!   [`crate::rule::RuleCx::semantic`]; a rule that scans a whole body in its own order binds on
+//!   a clone of it.
 //! - [`types`]: how a type is represented ([`types::TypeChain`]).
 
 pub(crate) mod types;
 
-use crate::file_index::{FileIndex, FnSite};
+use crate::file_index::FileIndex;
 use crate::resolve::Resolver;
 use proc_macro2::{TokenStream, TokenTree};
 use types::{TypeChain, constructor_chain};
@@ -156,48 +160,63 @@ pub(crate) fn mentions_variable(tokens: TokenStream, name: &str) -> bool {
     false
 }
 
-/// What a rule's scan knows of a binding: the syntax its type and value come from.
+/// What the model knows of a binding: the syntax its type and value come from.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Declared<'a> {
+pub(crate) struct Declared<'f> {
     /// Where it sits among the bindings, for [`SemanticModel::binding`]'s `visible`.
     pub(crate) at: usize,
     /// The annotated type of a plain name (`x: Mutex<u64>`).
-    pub(crate) ty: Option<&'a syn::Type>,
+    pub(crate) ty: Option<&'f syn::Type>,
     /// The value a plain name is bound to: a `let` initializer, or what a closure parameter
     /// views (`CACHE` in `CACHE.with(|buf| ..)`).
-    pub(crate) value: Option<&'a syn::Expr>,
+    pub(crate) value: Option<&'f syn::Expr>,
 }
 
 /// One local binding.
-#[derive(Debug)]
-struct Binding<'a> {
+#[derive(Debug, Clone)]
+struct Binding<'f> {
     name: String,
-    declared: Declared<'a>,
-    /// Recorded by the engine's walk only.
+    declared: Declared<'f>,
+    /// Where its value came from, as the engine's walk records it.
     origin: LocalOrigin,
 }
 
 /// The bindings visible at a point of a walk, innermost last; see the module docs.
 ///
-/// Two walks fill it. A rule's scan of a fn body binds with [`Bindings::bind_param`] and
-/// [`Bindings::bind_local`], which keep the syntax a type comes from. The engine's walk binds
-/// with the `walk_*` methods, which keep each binding's [`LocalOrigin`] instead: it also walks
-/// macro arguments parsed on the spot, which do not live as long as the file's syntax.
-#[derive(Debug, Default)]
-pub(crate) struct Bindings<'a> {
-    bindings: Vec<Binding<'a>>,
+/// The engine's walk binds with the `walk_*` methods, which keep both the syntax a binding's
+/// type and value come from and its [`LocalOrigin`]. A rule's own scan of a body (a flow
+/// analysis such as CATGA007's) binds on a copy of the model with [`SemanticModel::bind_local`]
+/// and the like, in its own order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Bindings<'f> {
+    bindings: Vec<Binding<'f>>,
+    /// The first binding of the innermost fn: a fn sees none of the locals around it.
+    floor: usize,
     /// Record [`LocalOrigin::constructed`] in the engine's walk: set for files that may register
     /// handlers (`.handler(var)`), since resolving every binding's type costs time elsewhere.
     constructed: bool,
 }
 
-impl<'a> Bindings<'a> {
+impl<'f> Bindings<'f> {
     /// No bindings yet; `constructed`: see the field.
-    pub(crate) fn new(constructed: bool) -> Bindings<'a> {
+    pub(crate) fn new(constructed: bool) -> Bindings<'f> {
         Bindings {
             bindings: Vec::new(),
+            floor: 0,
             constructed,
         }
+    }
+
+    /// Entering a fn: the bindings made so far are out of its sight. Returns what
+    /// [`Bindings::leave_fn`] restores.
+    pub(crate) fn enter_fn(&mut self) -> usize {
+        std::mem::replace(&mut self.floor, self.bindings.len())
+    }
+
+    /// Leaving a fn entered when [`Bindings::enter_fn`] returned `floor`.
+    pub(crate) fn leave_fn(&mut self, floor: usize) {
+        self.reset(self.floor);
+        self.floor = floor;
     }
 
     /// A mark to return to when the current scope ends.
@@ -210,7 +229,7 @@ impl<'a> Bindings<'a> {
         self.bindings.truncate(mark);
     }
 
-    fn push_all(&mut self, pat: &syn::Pat, declared: Declared<'a>, origin: LocalOrigin) {
+    fn push_all(&mut self, pat: &syn::Pat, declared: Declared<'f>, origin: LocalOrigin) {
         let mut names = Vec::new();
         bound_names(pat, &mut names);
         for name in names {
@@ -229,36 +248,31 @@ impl<'a> Bindings<'a> {
         self.push_all(pat, Declared::default(), LocalOrigin::default());
     }
 
-    /// Bind a fn parameter `pat: ty`, keeping its declared type.
-    pub(crate) fn bind_param(&mut self, pat: &'a syn::Pat, ty: &'a syn::Type) {
-        let ty = plain_name(pat).then_some(ty);
-        let declared = Declared {
-            ty,
-            ..Declared::default()
-        };
-        self.push_all(pat, declared, LocalOrigin::default());
-    }
-
-    /// Bind the names of a `let` statement, keeping the syntax their type and value come from.
-    pub(crate) fn bind_local(&mut self, local: &'a syn::Local) {
+    /// The syntax a `let`'s names are declared with.
+    fn declared_by(local: &'f syn::Local) -> Declared<'f> {
         let (pat, ty) = match &local.pat {
             syn::Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
             pat => (pat, None),
         };
-        let declared = match plain_name(pat) {
+        match plain_name(pat) {
             true => Declared {
                 ty,
                 value: local.init.as_ref().map(|init| &*init.expr),
                 at: 0,
             },
             false => Declared::default(),
-        };
-        self.push_all(&local.pat, declared, LocalOrigin::default());
+        }
+    }
+
+    /// Bind the names of a `let` statement, keeping the syntax their type and value come from
+    /// (a rule's own scan: no origin).
+    fn bind_local(&mut self, local: &'f syn::Local) {
+        self.push_all(&local.pat, Self::declared_by(local), LocalOrigin::default());
     }
 
     /// Bind a closure parameter `pat` that views the value of `value` (`buf` in
     /// `CACHE.with(|buf| ..)`).
-    pub(crate) fn bind_view(&mut self, pat: &'a syn::Pat, value: &'a syn::Expr) {
+    fn bind_view(&mut self, pat: &'f syn::Pat, value: &'f syn::Expr) {
         let declared = Declared {
             value: plain_name(pat).then_some(value),
             ..Declared::default()
@@ -266,31 +280,35 @@ impl<'a> Bindings<'a> {
         self.push_all(pat, declared, LocalOrigin::default());
     }
 
-    /// The engine's walk: bind a parameter `pat: ty` (of a fn or a closure) with its origin.
-    pub(crate) fn walk_param(&mut self, pat: &syn::Pat, ty: &syn::Type, resolver: &Resolver) {
-        self.push_all(pat, Declared::default(), LocalOrigin::of_type(ty, resolver));
+    /// The engine's walk: bind a parameter `pat: ty` (of a fn or a closure).
+    pub(crate) fn walk_param(&mut self, pat: &'f syn::Pat, ty: &'f syn::Type, resolver: &Resolver) {
+        let declared = Declared {
+            ty: plain_name(pat).then_some(ty),
+            ..Declared::default()
+        };
+        self.push_all(pat, declared, LocalOrigin::of_type(ty, resolver));
     }
 
     /// The engine's walk: bind a closure parameter, typed (`|m: &Mutex<u8>|`) or not.
-    pub(crate) fn walk_closure_input(&mut self, input: &syn::Pat, resolver: &Resolver) {
+    pub(crate) fn walk_closure_input(&mut self, input: &'f syn::Pat, resolver: &Resolver) {
         match input {
             syn::Pat::Type(typed) => self.walk_param(&typed.pat, &typed.ty, resolver),
             _ => self.bind_unknown(input),
         }
     }
 
-    /// The engine's walk: bind the names of a `let` statement with their origin.
-    pub(crate) fn walk_local(&mut self, local: &syn::Local, resolver: &Resolver) {
+    /// The engine's walk: bind the names of a `let` statement.
+    pub(crate) fn walk_local(&mut self, local: &'f syn::Local, resolver: &Resolver) {
         let mut origin = local_origin(local, resolver);
         if self.constructed {
             origin.constructed = constructed(local, resolver);
         }
-        self.push_all(&local.pat, Declared::default(), origin);
+        self.push_all(&local.pat, Self::declared_by(local), origin);
     }
 
     /// Where the innermost binding called `name` came from (bound by the engine's walk).
     pub(crate) fn get(&self, name: &str) -> Option<&LocalOrigin> {
-        self.bindings
+        self.bindings[self.floor..]
             .iter()
             .rev()
             .find(|binding| binding.name == name)
@@ -298,8 +316,11 @@ impl<'a> Bindings<'a> {
     }
 
     /// The innermost binding called `name` among the first `visible`.
-    fn find(&self, name: &str, visible: usize) -> Option<Declared<'a>> {
-        let visible = &self.bindings[..visible.min(self.bindings.len())];
+    fn find(&self, name: &str, visible: usize) -> Option<Declared<'f>> {
+        let visible = self
+            .bindings
+            .get(self.floor..visible.min(self.bindings.len()))
+            .unwrap_or_default();
         visible
             .iter()
             .rev()
@@ -343,65 +364,113 @@ fn constructed(local: &syn::Local, resolver: &Resolver) -> Option<String> {
     }
 }
 
-/// The semantic model at one point of a fn body that a rule scans: the bindings made so far
-/// and the file's declarations; see the module docs.
-#[derive(Debug)]
-pub(crate) struct SemanticModel<'i, 'a> {
-    index: &'i FileIndex<'a>,
-    site: &'i FnSite<'a>,
-    resolver: &'i Resolver,
-    self_ty: Option<&'a syn::Type>,
-    bindings: Bindings<'a>,
+/// The bindings a model reads: the engine walk's, or a rule's own copy it binds in as it scans.
+#[derive(Debug, Clone)]
+enum Visible<'m, 'f> {
+    Walk(&'m Bindings<'f>),
+    Own(Bindings<'f>),
 }
 
-impl<'i, 'a> SemanticModel<'i, 'a> {
-    /// The model at the start of `site`'s body: its parameters are bound.
-    pub(crate) fn for_fn(index: &'i FileIndex<'a>, site: &'i FnSite<'a>) -> SemanticModel<'i, 'a> {
-        let mut bindings = Bindings::new(false);
-        for input in &site.sig.inputs {
-            if let syn::FnArg::Typed(typed) = input {
-                bindings.bind_param(&typed.pat, &typed.ty);
-            }
+impl<'f> Visible<'_, 'f> {
+    fn get(&self) -> &Bindings<'f> {
+        match self {
+            Visible::Walk(bindings) => bindings,
+            Visible::Own(bindings) => bindings,
         }
+    }
+
+    /// The bindings to bind in: a copy of the walk's on the first binding.
+    fn own(&mut self) -> &mut Bindings<'f> {
+        if let Visible::Walk(bindings) = self {
+            *self = Visible::Own((*bindings).clone());
+        }
+        match self {
+            Visible::Own(bindings) => bindings,
+            Visible::Walk(_) => unreachable!("a walk's scope was just copied"),
+        }
+    }
+}
+
+/// The semantic model at one point of the engine's walk, built once per fn as the walk enters
+/// it and kept up to date as it binds: the bindings visible here, the file's declarations,
+/// the names in scope, and the `Self` type of the fn's impl; see the module docs. Every hook
+/// gets it through [`crate::rule::RuleCx::semantic`]. A rule that scans a body in its own
+/// order (a flow analysis) clones it and binds as it goes; the copy never changes the walk's.
+#[derive(Debug, Clone)]
+pub(crate) struct SemanticModel<'m, 'f> {
+    index: &'m FileIndex<'f>,
+    resolver: &'m Resolver,
+    /// The module the point is in (`self::a`), for statics no scope binds.
+    module: &'m str,
+    self_ty: Option<&'f syn::Type>,
+    scope: Visible<'m, 'f>,
+}
+
+impl<'m, 'f> SemanticModel<'m, 'f> {
+    /// The model over the walk's `bindings`, with names resolved by `resolver` in `module`.
+    pub(crate) fn new(
+        index: &'m FileIndex<'f>,
+        resolver: &'m Resolver,
+        module: &'m str,
+        self_ty: Option<&'f syn::Type>,
+        bindings: &'m Bindings<'f>,
+    ) -> SemanticModel<'m, 'f> {
         SemanticModel {
             index,
-            site,
-            resolver: index.resolver(site),
-            self_ty: site.self_ty,
-            bindings,
+            resolver,
+            module,
+            self_ty,
+            scope: Visible::Walk(bindings),
         }
+    }
+
+    /// The file's declarations.
+    pub(crate) fn index(&self) -> &'m FileIndex<'f> {
+        self.index
+    }
+
+    /// The name resolver at this point.
+    pub(crate) fn resolver(&self) -> &'m Resolver {
+        self.resolver
+    }
+
+    /// The module this point is in (`self`, `self::a`).
+    pub(crate) fn module(&self) -> &'m str {
+        self.module
     }
 
     /// A mark to return to when the current scope ends.
     pub(crate) fn mark(&self) -> usize {
-        self.bindings.mark()
+        self.scope.get().mark()
     }
 
     /// Forget the bindings made since `mark`.
     pub(crate) fn reset(&mut self, mark: usize) {
-        self.bindings.reset(mark);
+        if mark < self.mark() {
+            self.scope.own().reset(mark);
+        }
     }
 
     /// Bind every name `pat` binds, with an unknown type.
     pub(crate) fn bind_unknown(&mut self, pat: &syn::Pat) {
-        self.bindings.bind_unknown(pat);
+        self.scope.own().bind_unknown(pat);
     }
 
     /// Bind the names of a `let` statement.
-    pub(crate) fn bind_local(&mut self, local: &'a syn::Local) {
-        self.bindings.bind_local(local);
+    pub(crate) fn bind_local(&mut self, local: &'f syn::Local) {
+        self.scope.own().bind_local(local);
     }
 
     /// Bind a closure parameter that views `value`; see [`Bindings::bind_view`].
-    pub(crate) fn bind_view(&mut self, pat: &'a syn::Pat, value: &'a syn::Expr) {
-        self.bindings.bind_view(pat, value);
+    pub(crate) fn bind_view(&mut self, pat: &'f syn::Pat, value: &'f syn::Expr) {
+        self.scope.own().bind_view(pat, value);
     }
 
     /// The innermost local called `name` among the first `visible` bindings (all of them:
     /// [`SemanticModel::mark`]); an expression its value names is read with `visible` set to
     /// the binding's `at`, the bindings made before it.
-    pub(crate) fn binding(&self, name: &str, visible: usize) -> Option<Declared<'a>> {
-        self.bindings.find(name, visible)
+    pub(crate) fn binding(&self, name: &str, visible: usize) -> Option<Declared<'f>> {
+        self.scope.get().find(name, visible)
     }
 
     /// The layers of a type written here, aliases of the file expanded.
@@ -414,7 +483,7 @@ impl<'i, 'a> SemanticModel<'i, 'a> {
     /// (`let state = self.state.clone();`, `Arc::clone(&self.state)`), a static, `self.field`,
     /// `param.field`. `None` when unknown.
     pub(crate) fn chain_of(&self, expr: &syn::Expr) -> Option<TypeChain> {
-        self.chain_with(expr, self.bindings.mark())
+        self.chain_with(expr, self.mark())
     }
 
     /// [`SemanticModel::chain_of`] seeing only the first `visible` bindings (an initializer
@@ -426,8 +495,8 @@ impl<'i, 'a> SemanticModel<'i, 'a> {
                 if ident == "self" {
                     return Some(self.written(self.self_ty?));
                 }
-                let Some(declared) = self.bindings.find(&ident.to_string(), visible) else {
-                    return self.index.static_type(ident, self.site);
+                let Some(declared) = self.scope.get().find(&ident.to_string(), visible) else {
+                    return self.index.static_type(ident, self.resolver, self.module);
                 };
                 if let Some(ty) = declared.ty {
                     return Some(self.written(ty));
@@ -473,6 +542,11 @@ impl<'i, 'a> SemanticModel<'i, 'a> {
 mod tests {
     use super::types::innermost_value;
     use super::*;
+    use crate::config::Settings;
+    use crate::context::{HookTable, walk_file};
+    use crate::diagnostic::Severity;
+    use crate::rule::{FileEnv, FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+    use crate::source::SourceFile;
 
     #[test]
     fn chain_skips_unwrap_and_question_mark() {
@@ -502,37 +576,75 @@ mod tests {
         assert!(bindings.get("other").is_none());
     }
 
-    fn chain_in(source: &str, fn_name: &str, expr: &str) -> Option<TypeChain> {
-        let file: syn::File = syn::parse_str(source).unwrap();
-        let resolver = Resolver::for_file(&file);
-        let index = FileIndex::new(&file, &resolver);
-        let site = index
-            .fns()
-            .iter()
-            .find(|site| site.sig.ident == fn_name)
-            .unwrap();
-        let model = SemanticModel::for_fn(&index, site);
-        model.chain_of(&syn::parse_str(expr).unwrap())
+    static PROBE_META: RuleMeta = RuleMeta {
+        code: "CATGA999",
+        name: "probe",
+        severity: Severity::Info,
+        fix: FixAvailability::None,
+        fix_applicabilities: &[],
+        summary: "Reports the type the semantic model gives the argument of every `probe(..)`.",
+        docs: "",
+    };
+
+    /// At every `probe(expr)`, reports the layers the engine's model gives `expr` there.
+    static PROBE: Rule = Rule {
+        meta: &PROBE_META,
+        hooks: Hooks {
+            expr: Some(probe),
+            ..Hooks::NONE
+        },
+    };
+
+    fn probe(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
+        let syn::Expr::Call(call) = expr else { return };
+        let syn::Expr::Path(func) = &*call.func else {
+            return;
+        };
+        if !func.path.is_ident("probe") {
+            return;
+        }
+        let chain = cx.semantic().chain_of(&call.args[0]);
+        let span = cx.span(call);
+        cx.report(
+            span,
+            chain.map_or("none".to_string(), |chain| chain.join(" ")),
+        );
     }
 
-    /// Each `(fn, expr, layer)`: the outermost layer of `expr`'s type in that fn is `layer`.
-    fn assert_layers(source: &str, cases: &[(&str, &str, &str)]) {
-        for (fn_name, expr, layer) in cases {
-            let chain = chain_in(source, fn_name, expr);
-            assert_eq!(
-                chain.as_ref().map(|chain| chain[0].as_str()),
-                Some(*layer),
-                "`{expr}` in `{fn_name}`"
-            );
-        }
+    /// The layers of each `probe(..)` argument of `source`, in source order.
+    fn probed(source: &str) -> Vec<String> {
+        let file = SourceFile::new("t.rs", source);
+        let parsed = syn::parse_file(&file.text).unwrap();
+        let settings = Settings::default();
+        let env = FileEnv {
+            source: &file,
+            settings: &settings,
+            dependencies: None,
+            test_file: false,
+            module: "crate",
+        };
+        let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
+        walk_file(&parsed, &env, &hooks)
+            .0
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    /// The outermost layer of each probed type.
+    fn outermost(source: &str) -> Vec<String> {
+        probed(source)
+            .into_iter()
+            .map(|chain| chain.split(' ').next().unwrap_or_default().to_string())
+            .collect()
     }
 
     #[test]
     fn self_field_type_comes_from_the_struct_declared_in_the_file() {
         let source = "use std::sync::{Arc, Mutex}; struct Book { totals: Arc<Mutex<u64>> } \
-                      impl Book { fn f(&self) {} }";
-        let chain = chain_in(source, "f", "self.totals").unwrap();
-        assert_eq!(chain, ["std::sync::Arc", "std::sync::Mutex", "?"]);
+                      impl Book { fn f(&self) { probe(self.totals); } }";
+        assert_eq!(probed(source), ["std::sync::Arc std::sync::Mutex ?"]);
+        let chain = ["std::sync::Arc".to_string(), "std::sync::Mutex".to_string()];
         assert_eq!(innermost_value(&chain), Some("std::sync::Mutex"));
     }
 
@@ -541,96 +653,88 @@ mod tests {
         // Two `Pool`s: each `self.state` is the field of the struct its own module declares,
         // its type read with that module's imports.
         let source = "mod a { use std::sync::Mutex; pub struct Pool { state: Mutex<u8> } \
-                      impl Pool { fn f(&self) {} } }\n\
+                      impl Pool { fn f(&self) { probe(self.state); } } }\n\
                       mod b { use tokio::sync::Mutex; pub struct Pool { state: Mutex<u8> } \
-                      impl Pool { fn g(&self) {} } }";
-        assert_layers(
-            source,
-            &[
-                ("f", "self.state", "std::sync::Mutex"),
-                ("g", "self.state", "tokio::sync::Mutex"),
-            ],
+                      impl Pool { fn g(&self) { probe(self.state); } } }";
+        assert_eq!(
+            outermost(source),
+            ["std::sync::Mutex", "tokio::sync::Mutex"]
         );
     }
 
     #[test]
     fn statics_are_keyed_by_their_module_and_read_with_its_imports() {
-        let source = "mod a { use std::sync::Mutex; static CACHE: Mutex<u8> = Mutex::new(0); fn f() {} }\n\
+        let source = "mod a { use std::sync::Mutex; static CACHE: Mutex<u8> = Mutex::new(0); \
+                      fn f() { probe(CACHE); probe(NAMES); } }\n\
                       mod b { use tokio::sync::Mutex; static CACHE: Mutex<u8> = Mutex::const_new(0); \
                       lazy_static::lazy_static! { static ref NAMES: parking_lot::Mutex<u8> = Default::default(); } \
-                      fn g() {} }\n\
-                      mod c { use super::b::CACHE; fn h() {} }";
-        assert_layers(
-            source,
-            &[
-                ("f", "CACHE", "std::sync::Mutex"),
-                ("g", "CACHE", "tokio::sync::Mutex"),
-                ("g", "NAMES", "parking_lot::Mutex"),
-                ("h", "CACHE", "tokio::sync::Mutex"),
-            ],
+                      fn g() { probe(CACHE); probe(NAMES); } }\n\
+                      mod c { use super::b::CACHE; fn h() { probe(CACHE); } }";
+        assert_eq!(
+            outermost(source),
+            [
+                "std::sync::Mutex",
+                "none",
+                "tokio::sync::Mutex",
+                "parking_lot::Mutex",
+                "tokio::sync::Mutex"
+            ]
         );
-        assert_eq!(chain_in(source, "f", "NAMES"), None);
     }
 
     #[test]
     fn parameter_field_and_static_types_are_found() {
         let source = "struct Cmd { ids: Vec<u64> } static CACHE: parking_lot::RwLock<u8> = todo!(); \
-                      fn f(cmd: &Cmd, items: &[u8]) {}";
-        assert_layers(
-            source,
-            &[
-                ("f", "cmd.ids", "std::vec::Vec"),
-                ("f", "items", "[]"),
-                ("f", "CACHE", "parking_lot::RwLock"),
-            ],
+                      fn f(cmd: &Cmd, items: &[u8]) { probe(cmd.ids); probe(items); probe(CACHE); probe(other); }";
+        assert_eq!(
+            outermost(source),
+            ["std::vec::Vec", "[]", "parking_lot::RwLock", "none"]
         );
-        assert_eq!(chain_in(source, "f", "other"), None);
     }
 
     #[test]
     fn type_aliases_of_the_file_are_expanded() {
         let source = "use std::sync::{Arc, Mutex}; type Shared<T> = Arc<Mutex<T>>; type Db = Shared<u8>; \
-                      fn f(db: Db) {}";
-        let chain = chain_in(source, "f", "db").unwrap();
-        assert_eq!(innermost_value(&chain), Some("std::sync::Mutex"));
+                      fn f(db: Db) { probe(db); }";
+        assert_eq!(probed(source), ["std::sync::Arc std::sync::Mutex ?"]);
     }
 
     #[test]
     fn a_local_cloned_from_a_field_has_the_field_type_and_shadowing_does_not_loop() {
-        let file: syn::File = syn::parse_str(
-            "use std::sync::{Arc, Mutex}; struct S { state: Arc<Mutex<u8>> } \
-             impl S { fn f(&self) { let state = self.state.clone(); let other = Arc::clone(&state); \
-             let state = state.clone(); let unknown = make(); } }",
-        )
-        .unwrap();
-        let resolver = Resolver::for_file(&file);
-        let index = FileIndex::new(&file, &resolver);
-        let site = &index.fns()[0];
-        let mut model = SemanticModel::for_fn(&index, site);
-        for stmt in &site.body.stmts {
-            if let syn::Stmt::Local(local) = stmt {
-                model.bind_local(local);
-            }
-        }
-        let chain = |expr: &str| {
-            model
-                .chain_of(&syn::parse_str(expr).unwrap())
-                .map(|chain| chain[..2].to_vec())
-        };
-        let arc_mutex = Some(vec![
-            "std::sync::Arc".to_string(),
-            "std::sync::Mutex".to_string(),
-        ]);
-        assert_eq!(chain("state"), arc_mutex);
-        assert_eq!(chain("other"), arc_mutex);
-        assert_eq!(chain("unknown"), None);
+        let source = "use std::sync::{Arc, Mutex}; struct S { state: Arc<Mutex<u8>> } \
+                      impl S { fn f(&self) { let state = self.state.clone(); let other = Arc::clone(&state); \
+                      let state = state.clone(); let unknown = make(); \
+                      probe(state); probe(other); probe(unknown); } }";
+        let arc_mutex = "std::sync::Arc std::sync::Mutex ?";
+        assert_eq!(probed(source), [arc_mutex, arc_mutex, "none"]);
     }
 
     #[test]
     fn methods_of_impls_in_inline_test_modules_see_their_module_imports() {
-        let source =
-            "mod tests { use parking_lot::Mutex; #[cfg(test)] impl S { fn f(m: &Mutex<u8>) {} } }";
-        let chain = chain_in(source, "f", "m").unwrap();
-        assert_eq!(chain[0], "parking_lot::Mutex");
+        let source = "mod tests { use parking_lot::Mutex; #[cfg(test)] impl S { fn f(m: &Mutex<u8>) { probe(m); } } }";
+        assert_eq!(outermost(source), ["parking_lot::Mutex"]);
+    }
+
+    #[test]
+    fn locals_bound_by_the_walk_are_typed_where_they_are_visible() {
+        // Each point sees the bindings made before it in its own fn and its enclosing blocks
+        // and closures: not a later `let`, a block's after it ends, nor another fn's.
+        let source = "use std::sync::Mutex; \
+                      fn f(flag: bool) { probe(m); let m = Mutex::new(0); probe(m); \
+                      { let inner: std::sync::RwLock<u8> = todo!(); probe(inner); } probe(inner); \
+                      let c = |x: &Mutex<u8>| probe(x); \
+                      fn nested() { probe(m); } \
+                      println!(\"{:?}\", probe(m)); }";
+        assert_eq!(
+            outermost(source),
+            [
+                "none",
+                "std::sync::Mutex",
+                "std::sync::RwLock",
+                "none",
+                "std::sync::Mutex",
+                "none",
+            ]
+        );
     }
 }

@@ -163,20 +163,30 @@ struct LineIndex {
 
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
-        // Every file of a run is indexed: search newlines with memchr and test whole lines for
-        // ASCII a word at a time, rather than looking at each byte twice.
-        let mut line_starts = vec![0];
-        let mut non_ascii_lines = Vec::new();
+        // Every file of a run is indexed: one pass for the newlines, and whole lines tested for
+        // ASCII only in the rare file that is not ASCII throughout (one vectorised test).
+        let bytes = text.as_bytes();
+        let mut line_starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        line_starts.push(0);
         let mut start = 0;
-        loop {
-            let newline = text[start..].find('\n').map(|offset| start + offset);
-            if !text.as_bytes()[start..newline.unwrap_or(text.len())].is_ascii() {
-                non_ascii_lines.push(line_starts.len() - 1);
+        while start < bytes.len() {
+            let newline = crate::scan::memchr_newline(bytes, start);
+            if newline == bytes.len() {
+                break;
             }
-            let Some(newline) = newline else { break };
             start = newline + 1;
             line_starts.push(start);
         }
+        let non_ascii_lines = if text.is_ascii() {
+            Vec::new()
+        } else {
+            (0..line_starts.len())
+                .filter(|&line| {
+                    let end = line_starts.get(line + 1).copied().unwrap_or(bytes.len());
+                    !bytes[line_starts[line]..end].is_ascii()
+                })
+                .collect()
+        };
         LineIndex {
             line_starts,
             non_ascii_lines,

@@ -13,8 +13,9 @@
 use crate::context::AsyncContext;
 use crate::diagnostic::{Applicability, Edit, Fix, Severity};
 use crate::locks::{GuardKind, Locks};
-use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::rule::{FixAvailability, FnSyntax, Hooks, Rule, RuleCx, RuleMeta};
 use crate::semantic::{SemanticModel, bound_names, mentions_variable};
+use crate::source::SourceFile;
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use std::collections::HashSet;
@@ -113,44 +114,32 @@ None.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
     hooks: Hooks {
-        file: Some(check_file),
+        function: Some(check_fn),
         ..Hooks::NONE
     },
 };
 
-fn check_file(cx: &mut RuleCx<'_>) {
-    let Some(index) = cx.file_index() else {
+/// Scan one fn's body (its async blocks and closures included) with the semantic model the
+/// engine built for it, binding the body's locals in a copy of it as the scan goes.
+fn check_fn(f: &FnSyntax<'_>, cx: &mut RuleCx<'_>) {
+    let model = cx.semantic();
+    // No await point, nothing alive across one.
+    if !model.index().may_await(f.body) {
         return;
-    };
-    let locks = Locks::new(index, cx.depends_on("parking_lot"));
-    // `select!` after `use tokio::select;` awaits as `tokio::select!` does.
-    let imported_awaiting: Vec<&str> = AWAITING_MACROS
-        .iter()
-        .copied()
-        .filter(|name| {
-            cx.resolve(&syn::Path::from(syn::Ident::new(
-                name,
-                proc_macro2::Span::call_site(),
-            )))
-            .is_some_and(|path| path.starts_with("tokio::") || path.starts_with("futures::"))
-        })
-        .collect();
-    for site in index.fns() {
-        let fn_name = site.sig.ident.to_string();
-        let mut scan = BodyScan::new(SemanticModel::for_fn(index, site), &locks, fn_name.clone());
-        scan.imported_awaiting = &imported_awaiting;
-        let context = site
-            .sig
-            .asyncness
-            .map(|_| AsyncContext::AsyncFn { name: &fn_name }.to_string());
-        scan.scan_body(context, |scan| scan.scan_block(site.body));
-        let in_test = site.in_test || cx.in_test();
-        for crossing in &scan.crossings {
-            report(crossing, in_test, cx);
-        }
-        for temporary in &scan.temporaries {
-            report_temporary(temporary, in_test, cx);
-        }
+    }
+    let locks = Locks::new(cx.depends_on("parking_lot"));
+    let fn_name = f.sig.ident.to_string();
+    let mut scan = BodyScan::new(model, cx.source(), locks, fn_name.clone());
+    let context = f
+        .sig
+        .asyncness
+        .map(|_| AsyncContext::AsyncFn { name: &fn_name }.to_string());
+    scan.scan_body(context, |scan| scan.scan_block(f.body));
+    for crossing in &scan.crossings {
+        report(crossing, cx);
+    }
+    for temporary in &scan.temporaries {
+        report_temporary(temporary, cx);
     }
 }
 
@@ -230,7 +219,9 @@ enum Use {
 #[derive(Debug)]
 struct BodyScan<'i, 'a> {
     model: SemanticModel<'i, 'a>,
-    locks: &'i Locks,
+    /// The file, for the text of macro calls.
+    source: &'i SourceFile,
+    locks: Locks,
     fn_name: String,
     state: BodyState<'a>,
     /// Lock calls already accounted for: bound by a `let`, or the inner call of a temporary
@@ -238,8 +229,6 @@ struct BodyScan<'i, 'a> {
     claimed: HashSet<*const syn::Expr>,
     crossings: Vec<Crossing<'a>>,
     temporaries: Vec<Temporary<'a>>,
-    /// Names of [`AWAITING_MACROS`] the file imports from tokio or futures.
-    imported_awaiting: &'i [&'i str],
 }
 
 /// Macros of tokio and futures that await the futures they are given: an await point like
@@ -248,16 +237,21 @@ struct BodyScan<'i, 'a> {
 const AWAITING_MACROS: [&str; 4] = ["select", "select_biased", "join", "try_join"];
 
 impl<'i, 'a> BodyScan<'i, 'a> {
-    fn new(model: SemanticModel<'i, 'a>, locks: &'i Locks, fn_name: String) -> Self {
+    fn new(
+        model: SemanticModel<'i, 'a>,
+        source: &'i SourceFile,
+        locks: Locks,
+        fn_name: String,
+    ) -> Self {
         BodyScan {
             model,
+            source,
             locks,
             fn_name,
             state: BodyState::default(),
             claimed: HashSet::new(),
             crossings: Vec::new(),
             temporaries: Vec::new(),
-            imported_awaiting: &[],
         }
     }
 
@@ -466,23 +460,47 @@ impl<'i, 'a> BodyScan<'i, 'a> {
     /// like (tokio's or futures', by path or imported) are an await point themselves, after the
     /// futures they are given are made.
     fn scan_macro(&mut self, mac: &syn::Macro) {
+        // Outside an async body, or in a plain closure, nothing is an await point.
+        if self.state.context.is_none() || self.state.closure_depth > 0 {
+            return;
+        }
         let Some(last) = mac.path.segments.last() else {
-            self.scan_tokens(mac.tokens.clone());
+            self.scan_macro_tokens(mac);
             return;
         };
-        let name = last.ident.to_string();
-        let awaiting = AWAITING_MACROS.contains(&name.as_str())
+        let awaiting = AWAITING_MACROS.iter().any(|name| last.ident == name)
             && match mac.path.segments.first() {
                 Some(first) if mac.path.segments.len() > 1 => {
                     first.ident == "tokio" || first.ident == "futures"
                 }
-                _ => self.imported_awaiting.contains(&name.as_str()),
+                // `select!` after `use tokio::select;` awaits as `tokio::select!` does.
+                _ => self
+                    .model
+                    .resolver()
+                    .resolve(&mac.path)
+                    .is_some_and(|path| {
+                        path.starts_with("tokio::") || path.starts_with("futures::")
+                    }),
             };
         // The macro suspends the task before any `.await` of its arms runs.
         if awaiting {
             self.on_await(last.ident.span());
         }
-        self.scan_tokens(mac.tokens.clone());
+        self.scan_macro_tokens(mac);
+    }
+
+    /// Scan a macro's arguments for `.await`: only when its text holds `await` at all, which
+    /// spares copying the tokens of every `format!` and `assert!`.
+    fn scan_macro_tokens(&mut self, mac: &syn::Macro) {
+        let group = match &mac.delimiter {
+            syn::MacroDelimiter::Paren(paren) => paren.span.join(),
+            syn::MacroDelimiter::Brace(brace) => brace.span.join(),
+            syn::MacroDelimiter::Bracket(bracket) => bracket.span.join(),
+        };
+        let span = self.source.span_from(group);
+        if self.source.text_of(span).contains("await") {
+            self.scan_tokens(mac.tokens.clone());
+        }
     }
 
     /// Macro arguments are opaque: look for `.await` in them; mentions are borrows.
@@ -755,7 +773,7 @@ fn is_panic_macro(mac: &syn::Macro) -> bool {
     })
 }
 
-fn report(crossing: &Crossing<'_>, in_test: bool, cx: &mut RuleCx<'_>) {
+fn report(crossing: &Crossing<'_>, cx: &mut RuleCx<'_>) {
     let guard = &crossing.guard;
     let Some((await_span, _)) = guard.crossing else {
         return;
@@ -786,7 +804,7 @@ fn report(crossing: &Crossing<'_>, in_test: bool, cx: &mut RuleCx<'_>) {
     };
     let fix = scope_fix(crossing, await_line, &point, cx);
     let span = cx.span(guard.local);
-    let builder = cx.report_in(span, message, in_test).help(help);
+    let builder = cx.report(span, message).help(help);
     if let Some(fix) = fix {
         builder.fix(fix);
     }
@@ -803,7 +821,7 @@ fn await_point(span: proc_macro2::Span, cx: &RuleCx<'_>) -> String {
 
 /// A temporary guard (no `let` binds it) alive at an `.await`: no fix, since where the value
 /// it yields should live is the author's choice.
-fn report_temporary(temporary: &Temporary<'_>, in_test: bool, cx: &mut RuleCx<'_>) {
+fn report_temporary(temporary: &Temporary<'_>, cx: &mut RuleCx<'_>) {
     let Some(await_span) = temporary.crossing else {
         return;
     };
@@ -820,7 +838,7 @@ fn report_temporary(temporary: &Temporary<'_>, in_test: bool, cx: &mut RuleCx<'_
     );
     let help = "read what you need in a statement of its own before the `.await` \
                 (`let value = lock.lock().unwrap().clone();`), so the guard is released there";
-    cx.report_in(span, message, in_test).help(help);
+    cx.report(span, message).help(help);
 }
 
 /// End the guard's scope before the statement holding the `.await`: the guard's `let` and the

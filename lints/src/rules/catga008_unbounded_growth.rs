@@ -5,9 +5,9 @@
 //! ([`FileIndex`]), and whether the handler also evicts from that static needs the whole body.
 
 use crate::diagnostic::{Severity, Span};
-use crate::file_index::{FileIndex, FnSite, StaticKind};
+use crate::file_index::{FileIndex, StaticKind};
 use crate::resolve::{Resolver, Scope};
-use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+use crate::rule::{FixAvailability, FnSyntax, Hooks, Rule, RuleCx, RuleMeta};
 use crate::semantic::SemanticModel;
 use std::collections::HashSet;
 use syn::visit::{self, Visit};
@@ -89,7 +89,7 @@ None.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
     hooks: Hooks {
-        file: Some(check_file),
+        function: Some(check_fn),
         ..Hooks::NONE
     },
 };
@@ -210,27 +210,22 @@ const ACCESS_METHODS: &[&str] = &[
 /// `thread_local!` accessors whose closure receives the value.
 const LOCAL_KEY_ACCESSORS: &[&str] = &["with", "with_borrow_mut", "with_borrow"];
 
-fn check_file(cx: &mut RuleCx<'_>) {
-    if cx.in_test() {
+/// Scan a handler method's body with the semantic model the engine built for it.
+fn check_fn(f: &FnSyntax<'_>, cx: &mut RuleCx<'_>) {
+    // A method of a handler impl (not a fn nested in one, nor test code).
+    if f.self_ty.is_none() || !cx.in_handler() {
         return;
     }
-    let Some(index) = cx.file_index() else {
-        return;
+    let model = cx.semantic();
+    let mut scan = BodyScan {
+        index: model.index(),
+        resolver: model.resolver().clone(),
+        model,
+        found: Vec::new(),
+        bounded: HashSet::new(),
     };
-    for site in index.fns() {
-        if !site.is_handler_code() {
-            continue;
-        }
-        let mut scan = BodyScan {
-            index,
-            resolver: index.resolver(site).clone(),
-            model: SemanticModel::for_fn(index, site),
-            found: Vec::new(),
-            bounded: HashSet::new(),
-        };
-        scan.visit_block(site.body);
-        report(site, scan, cx);
-    }
+    scan.visit_block(f.body);
+    report(f, scan, cx);
 }
 
 /// Something a handler body does that grows without bound.
@@ -242,8 +237,8 @@ enum Finding {
     StaticGrowth([proc_macro2::Span; 2], String, String),
 }
 
-fn report(site: &FnSite<'_>, scan: BodyScan<'_, '_>, cx: &mut RuleCx<'_>) {
-    let handler = site.display_name();
+fn report(f: &FnSyntax<'_>, scan: BodyScan<'_, '_>, cx: &mut RuleCx<'_>) {
+    let handler = f.display_name();
     for finding in scan.found {
         match finding {
             Finding::Call(at, path) => {
@@ -317,23 +312,34 @@ impl BodyScan<'_, '_> {
         {
             return Some(name);
         }
+        // The static's path in the file, when the file declares it (`self::a::CACHE`).
+        let in_file = |path: &str| self.index.static_kind(path);
         match self.resolver.resolve(path) {
             // Declared in this file (a `static` item), or a macro-declared static, which no
             // scope binds.
             Some(full) if full == format!("self::{last}") => {
-                self.index.static_kind(&last).map(|_| last)
+                let ident = &path.segments.last()?.ident;
+                in_file(
+                    &self
+                        .index
+                        .static_path(ident, &self.resolver, self.model.module()),
+                )
+                .map(|_| last)
             }
-            None if path.segments.len() == 1 => self
-                .index
-                .static_kind(&last)
-                .filter(|kind| *kind != StaticKind::Static)
-                .map(|_| last),
+            None if path.segments.len() == 1 => {
+                in_file(&format!("{}::{last}", self.model.module()))
+                    .filter(|kind| *kind != StaticKind::Static)
+                    .map(|_| last)
+            }
             None => None,
             // Imported (`use crate::cache::CACHE;`) or qualified (`state::EVENTS`).
             Some(full) => {
                 let imported = full.rsplit("::").next().unwrap_or(&full).to_string();
                 let module = full.rsplit("::").nth(1).unwrap_or("");
-                let declared_here = self.index.static_kind(&imported).is_some();
+                let declared_here = self
+                    .resolver
+                    .local_path(path)
+                    .is_some_and(|local| in_file(&local).is_some());
                 let from_module =
                     module.starts_with(|c: char| c.is_lowercase()) && is_screaming_case(&imported);
                 (declared_here || from_module).then_some(imported)

@@ -7,14 +7,11 @@
 //! `.to_vec()` also needs the receiver's declared type to be a `Vec`, slice or array.
 
 use crate::diagnostic::{Applicability, Edit, Fix, Severity, Span};
-use crate::file_index::{FileIndex, FnSite};
 use crate::rule::{FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
 use crate::semantic::types::{first_type_argument, is_transparent_wrapper};
 use crate::semantic::{SemanticModel, mentions_variable};
 use crate::source::SourceFile;
 use quote::ToTokens;
-use std::collections::{HashMap, HashSet};
-use syn::visit::Visit;
 
 static META: RuleMeta = RuleMeta {
     code: "CATGA009",
@@ -79,24 +76,35 @@ None.
 pub(crate) static RULE: Rule = Rule {
     meta: &META,
     hooks: Hooks {
-        file: Some(check_file),
+        expr: Some(check_expr),
         ..Hooks::NONE
     },
 };
 
-fn check_file(cx: &mut RuleCx<'_>) {
-    let Some(index) = cx.file_index() else {
+/// Every method call of a handler method's code (its closures and async blocks included).
+fn check_expr(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
+    let syn::Expr::MethodCall(call) = expr else {
         return;
     };
-    let source = cx.source();
-    for site in index.fns().iter().filter(|site| site.is_handler_code()) {
-        let mut scan = ChainScan::new(site, index, source);
-        scan.visit_block(site.body);
-        for finding in scan.findings {
-            let builder = cx.report(finding.span, finding.message).help(finding.help);
-            if let Some(fix) = finding.fix {
-                builder.fix(fix);
-            }
+    if !cx.in_handler_method() {
+        return;
+    }
+    let Some(fn_name) = cx.fn_display_name() else {
+        return;
+    };
+    let mut check = ChainCheck {
+        source: cx.source(),
+        model: cx.semantic(),
+        fn_name,
+        enclosing: cx.enclosing_exprs().collect(),
+        awaited: cx.is_awaited(),
+        findings: Vec::new(),
+    };
+    check.check(call);
+    for finding in check.findings {
+        let builder = cx.report(finding.span, finding.message).help(finding.help);
+        if let Some(fix) = finding.fix {
+            builder.fix(fix);
         }
     }
 }
@@ -229,37 +237,40 @@ struct Finding {
     fix: Option<Fix>,
 }
 
-/// Finds the patterns in one handler fn body (closures included, nested items not).
-struct ChainScan<'i, 'a> {
-    source: &'i SourceFile,
-    model: SemanticModel<'i, 'a>,
+/// Finds the patterns that end at one method call of a handler method.
+struct ChainCheck<'a> {
+    source: &'a SourceFile,
+    /// The engine's model at the call.
+    model: SemanticModel<'a, 'a>,
     /// "`PlaceOrderHandler::handle`", for messages.
     fn_name: String,
-    /// Method call -> the method call it is the receiver of.
-    parents: HashMap<*const syn::ExprMethodCall, &'a syn::ExprMethodCall>,
-    /// Method calls that are the operand of `.await`.
-    awaited: HashSet<*const syn::ExprMethodCall>,
+    /// The expressions around the call, innermost first.
+    enclosing: Vec<&'a syn::Expr>,
+    /// The call is the operand of `.await`.
+    awaited: bool,
     findings: Vec<Finding>,
 }
 
-impl<'i, 'a> ChainScan<'i, 'a> {
-    fn new(site: &'i FnSite<'a>, index: &'i FileIndex<'a>, source: &'i SourceFile) -> Self {
-        let mut model = SemanticModel::for_fn(index, site);
-        // Receiver evidence comes from parameters, fields and statics; a name bound in the body
-        // may shadow a parameter, so every body binding counts as unknown.
-        let mut bindings = BodyPatterns::default();
-        bindings.visit_block(site.body);
-        for pat in bindings.patterns {
-            model.bind_unknown(pat);
+impl<'a> ChainCheck<'a> {
+    /// The method calls `call` is the receiver of, innermost first: in `a.b().c().d()`, for
+    /// `a.b()`, `.c()` then `.d()`.
+    fn downstream(&self, call: &syn::ExprMethodCall) -> Vec<&'a syn::ExprMethodCall> {
+        let mut calls: Vec<&'a syn::ExprMethodCall> = Vec::new();
+        let mut receiver: *const syn::ExprMethodCall = call;
+        for expr in &self.enclosing {
+            let syn::Expr::MethodCall(outer) = expr else {
+                break;
+            };
+            let syn::Expr::MethodCall(inner) = &*outer.receiver else {
+                break;
+            };
+            if !std::ptr::eq(inner, receiver) {
+                break;
+            }
+            calls.push(outer);
+            receiver = outer;
         }
-        ChainScan {
-            source,
-            model,
-            fn_name: site.display_name(),
-            parents: HashMap::new(),
-            awaited: HashSet::new(),
-            findings: Vec::new(),
-        }
+        calls
     }
 
     fn check(&mut self, call: &'a syn::ExprMethodCall) {
@@ -279,7 +290,7 @@ impl<'i, 'a> ChainScan<'i, 'a> {
             });
         }
         if let Some(receiver) = no_args(call, "next")
-            && !self.awaited.contains(&(call as *const _))
+            && !self.awaited
         {
             if let Some(filter) =
                 one_arg(receiver, "filter").filter(|filter| is_iterator(&filter.receiver))
@@ -406,7 +417,8 @@ impl<'i, 'a> ChainScan<'i, 'a> {
         into_iter: &syn::ExprMethodCall,
         collect: &syn::ExprMethodCall,
     ) -> bool {
-        let Some(next) = self.parents.get(&(into_iter as *const _)) else {
+        let downstream = self.downstream(into_iter);
+        let Some(next) = downstream.first() else {
             return false;
         };
         if !ANY_ITERATOR_METHODS.contains(&next.method.to_string().as_str())
@@ -421,18 +433,11 @@ impl<'i, 'a> ChainScan<'i, 'a> {
         let Some(root_name) = root_variable(root) else {
             return false;
         };
-        let mut downstream = Some(*next);
-        while let Some(call) = downstream {
-            if call
-                .args
+        !downstream.iter().any(|call| {
+            call.args
                 .iter()
                 .any(|arg| mentions_variable(arg.to_token_stream(), &root_name))
-            {
-                return false;
-            }
-            downstream = self.parents.get(&(call as *const _)).copied();
-        }
-        true
+        })
     }
 
     /// Whether the declared type of `expr` is a `Vec`, a slice or an array (behind `&`, `Box`,
@@ -465,39 +470,6 @@ impl<'i, 'a> ChainScan<'i, 'a> {
             self.source.span_of(last).end,
         )
     }
-}
-
-impl<'a> Visit<'a> for ChainScan<'_, 'a> {
-    fn visit_item(&mut self, _: &'a syn::Item) {}
-
-    fn visit_expr_await(&mut self, await_expr: &'a syn::ExprAwait) {
-        if let syn::Expr::MethodCall(call) = &*await_expr.base {
-            self.awaited.insert(std::ptr::from_ref(call));
-        }
-        syn::visit::visit_expr_await(self, await_expr);
-    }
-
-    fn visit_expr_method_call(&mut self, call: &'a syn::ExprMethodCall) {
-        if let syn::Expr::MethodCall(receiver) = &*call.receiver {
-            self.parents.insert(std::ptr::from_ref(receiver), call);
-        }
-        self.check(call);
-        syn::visit::visit_expr_method_call(self, call);
-    }
-}
-
-/// Every top-level pattern a fn body binds (`let`, closure parameters, `for`, `match` arms).
-#[derive(Default)]
-struct BodyPatterns<'a> {
-    patterns: Vec<&'a syn::Pat>,
-}
-
-impl<'a> Visit<'a> for BodyPatterns<'a> {
-    fn visit_pat(&mut self, pat: &'a syn::Pat) {
-        self.patterns.push(pat);
-    }
-
-    fn visit_item(&mut self, _: &'a syn::Item) {}
 }
 
 fn as_method_call(expr: &syn::Expr) -> Option<&syn::ExprMethodCall> {
@@ -621,4 +593,41 @@ fn is_assignment(op: &syn::BinOp) -> bool {
             | syn::BinOp::ShlAssign(_)
             | syn::BinOp::ShrAssign(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::diagnostics_for_test;
+
+    fn messages(body: &str) -> Vec<String> {
+        let text = format!(
+            "use catga::prelude::*;\nstruct H;\n\
+             impl Handler<Cmd> for H {{ async fn handle(&self, cmd: Cmd, ctx: &Context) -> catga::Result<()> {{ {body} Ok(()) }} }}"
+        );
+        diagnostics_for_test(&text, &[])
+            .into_iter()
+            .filter(|diagnostic| diagnostic.code == "CATGA009")
+            .map(|diagnostic| diagnostic.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_local_is_typed_where_it_is_used_and_a_shadowing_one_hides_it() {
+        // The engine's model binds in walk order: `ids` is a `Vec` at its first use and of an
+        // unknown type once a later `let` shadows it.
+        let got = messages(
+            "let ids: Vec<u64> = cmd.ids.clone(); let a = ids.iter().cloned().collect::<Vec<_>>(); \
+             let ids = load(); let b = ids.iter().cloned().collect::<Vec<_>>();",
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("copies a slice item by item"), "{}", got[0]);
+    }
+
+    #[test]
+    fn a_fn_nested_in_a_handler_method_is_not_handler_code() {
+        let got = messages(
+            "fn helper(v: &[u8]) -> usize { v.iter().filter(|b| **b > 1).next().map_or(0, |_| 1) }",
+        );
+        assert!(got.is_empty(), "{got:?}");
+    }
 }
