@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use rusqlite::{Transaction, params};
+use rusqlite::{Transaction, TransactionBehavior, params};
 use tokio::sync::{Notify, oneshot};
 
 use catga::leadership::Lease;
@@ -149,7 +149,11 @@ impl SqliteOutbox {
         let value = self
             .db
             .run(move |conn| {
-                let tx = conn.transaction()?;
+                // Immediate: `work` may read before it writes, and a deferred transaction that
+                // does fails at once ("database is locked") when another connection to the file
+                // (an inbox applying a projection) commits in between; taking the write lock
+                // first waits for it instead, up to the busy timeout.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let value = work(&tx)?;
                 insert(&tx, &entries)?;
                 tx.commit()?;
@@ -747,6 +751,41 @@ mod tests {
             delivery.ack().await.expect("ack");
         }
         out
+    }
+
+    #[tokio::test]
+    async fn a_unit_of_work_that_reads_first_waits_for_another_connections_write() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("outbox.db");
+        let outbox = SqliteOutbox::open(&path).await.expect("open");
+        let other = rusqlite::Connection::open(&path).expect("a second connection");
+        other
+            .busy_timeout(Duration::from_secs(10))
+            .expect("timeout");
+        other
+            .execute_batch("CREATE TABLE stock (sku TEXT)")
+            .expect("a table of the service's");
+        let (write_now, writes) = std::sync::mpsc::channel::<()>();
+        let writer = std::thread::spawn(move || {
+            writes.recv().expect("told to write");
+            other.execute("INSERT INTO stock VALUES ('b')", [])
+        });
+        let value = outbox
+            .commit_with(vec![entry("a", 1)], move |tx| {
+                let before: i64 =
+                    tx.query_row("SELECT count(*) FROM stock", [], |row| row.get(0))?;
+                // The other connection writes while this transaction has read: it must wait
+                // for this one rather than make this one's write fail.
+                write_now.send(()).expect("the writer listens");
+                std::thread::sleep(Duration::from_millis(100));
+                tx.execute("INSERT INTO stock VALUES ('a')", [])?;
+                Ok(before)
+            })
+            .await
+            .expect("the unit of work commits");
+        assert_eq!(value, 0);
+        assert_eq!(writer.join().expect("joins").expect("the other write"), 1);
+        assert_eq!(outbox.pending().await.expect("pending"), 1);
     }
 
     #[tokio::test]
