@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::scenario::{Group, Scenario, Workload};
 
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(feature = "nats")]
 pub mod nats;
 mod outbox;
@@ -75,7 +77,7 @@ fn local_scenarios() -> Vec<Scenario> {
         })
         .concurrency(n)
     };
-    vec![
+    let scenarios = vec![
         Scenario::new("direct_call", Group::Baseline, || async {
             DirectCall(Context::new(MessageId::next()))
         }),
@@ -124,7 +126,10 @@ fn local_scenarios() -> Vec<Scenario> {
         concurrent(10),
         concurrent(100),
         concurrent(1000),
-    ]
+    ];
+    #[cfg(feature = "metrics")]
+    let scenarios = metrics::beside_send(scenarios);
+    scenarios
 }
 
 /// The handlers' work.
