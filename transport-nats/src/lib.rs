@@ -333,12 +333,40 @@ async fn ensure_streams(jetstream: &jetstream::Context, options: &NatsOptions) -
             num_replicas: 1,
             ..stream::Config::default()
         };
-        jetstream
-            .create_or_update_stream(config)
-            .await
-            .map_err(|error| errors::create_stream(name, subjects, error))?;
+        // Write only what is missing or different: nats-server 2.9 can crash (a nil pointer in
+        // its stream update) when several processes update one stream at once, as services
+        // that start together did.
+        let written = match jetstream.get_stream(name).await {
+            Ok(existing) if is_configured_as(&existing.cached_info().config, &config) => Ok(()),
+            Ok(_) => jetstream.update_stream(&config).await.map(drop),
+            Err(error) if is_stream_not_found(&error) => {
+                jetstream.create_stream(config).await.map(drop)
+            }
+            Err(_) => jetstream.create_or_update_stream(config).await.map(drop),
+        };
+        written.map_err(|error| errors::create_stream(name, subjects, error))?;
     }
     Ok(())
+}
+
+/// Whether an existing stream has every setting catga gives its streams.
+fn is_configured_as(existing: &stream::Config, wanted: &stream::Config) -> bool {
+    existing.subjects == wanted.subjects
+        && existing.description == wanted.description
+        && existing.retention == wanted.retention
+        && existing.storage == wanted.storage
+        && existing.discard == wanted.discard
+        && existing.max_age == wanted.max_age
+        && existing.duplicate_window == wanted.duplicate_window
+        && existing.num_replicas == wanted.num_replicas
+}
+
+fn is_stream_not_found(error: &jetstream::context::GetStreamError) -> bool {
+    matches!(
+        error.kind(),
+        jetstream::context::GetStreamErrorKind::JetStream(error)
+            if error.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+    )
 }
 
 impl Transport for NatsTransport {

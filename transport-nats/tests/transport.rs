@@ -89,6 +89,46 @@ async fn stream_messages(transport: &NatsTransport, stream: &str) -> u64 {
     stream.info().await.expect("stream info").state.messages
 }
 
+/// Services that start together each make sure of the streams: those that find them as
+/// configured write nothing (nats-server 2.9 can crash when several processes update one
+/// stream at once), and a connection asking for another setting has it applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_starting_together_share_the_streams_and_a_changed_setting_is_applied() {
+    if no_nats_server(
+        "services_starting_together_share_the_streams_and_a_changed_setting_is_applied",
+    ) {
+        return;
+    }
+    bounded(60, async {
+        let server = NatsServer::start().await.expect("nats-server starts");
+        let options = NatsOptions {
+            operation_timeout: Duration::from_secs(5),
+            ..NatsOptions::default()
+        };
+        let starting: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, options) = (server.url(), options.clone());
+                tokio::spawn(async move { NatsTransport::connect(&url, options).await })
+            })
+            .collect();
+        for service in starting {
+            service.await.expect("joins").expect("connects");
+        }
+        let changed = NatsOptions {
+            duplicate_window: Duration::from_secs(30),
+            ..options
+        };
+        let transport = NatsTransport::connect(&server.url(), changed)
+            .await
+            .expect("the broker is still up");
+        let jetstream = async_nats::jetstream::new(transport.client().clone());
+        let mut events = jetstream.get_stream(EVENTS_STREAM).await.expect("exists");
+        let config = events.info().await.expect("stream info").config.clone();
+        assert_eq!(config.duplicate_window, Duration::from_secs(30));
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_group_gets_each_event_and_one_member_of_a_group_handles_it() {
     if no_nats_server("every_group_gets_each_event_and_one_member_of_a_group_handles_it") {
