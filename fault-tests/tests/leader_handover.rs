@@ -345,11 +345,14 @@ async fn a_led_dispatcher_paused_past_its_lease_publishes_nothing_after_resuming
             .map(|line| line.ns)
     })
     .await;
-    let started = Instant::now();
-    while process_state(paused) != Some('T') {
-        assert!(started.elapsed() < STALL, "the dispatcher never stopped");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Bounded so that a dispatcher that never stops fails the test instead of hanging it.
+    tokio::time::timeout(STALL, async {
+        while process_state(paused) != Some('T') {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the dispatcher never stopped");
     // Another leads and publishes: it has raised the fence past the paused one's token.
     let within = TTL + TTL / 4 + TAKEOVER_SLACK;
     let successor = wait_in_log(&log, within, "a takeover", |lines| {

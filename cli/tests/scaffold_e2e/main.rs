@@ -619,15 +619,18 @@ async fn e2e_new_nats_http_project_tests_lints_and_serves_over_a_real_broker_and
 
     let (status, live) = http_request(&ops, "GET", "/health/live", "").await;
     assert_eq!(status, 200, "{live}");
-    let started = std::time::Instant::now();
-    let ready = loop {
-        let (status, ready) = http_request(&ops, "GET", "/health/ready", "").await;
-        if status == 200 {
-            break ready;
+    // Bounded so that a service that never gets ready fails the test instead of hanging it.
+    let ready = tokio::time::timeout(limit, async {
+        loop {
+            let (status, ready) = http_request(&ops, "GET", "/health/ready", "").await;
+            if status == 200 {
+                break ready;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        assert!(started.elapsed() < limit, "never ready: {status} {ready}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the service was never ready within {limit:?}"));
     let ready: serde_json::Value = serde_json::from_str(&ready).expect("a JSON report");
     assert_eq!(ready["checks"][0]["name"], "nats", "{ready}");
     assert_eq!(ready["checks"][0]["healthy"], true, "{ready}");
