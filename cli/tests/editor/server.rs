@@ -11,6 +11,25 @@ fn has(codes: &[String], code: &str) -> bool {
     codes.iter().any(|found| found == code)
 }
 
+/// Opens the blocking handler and waits for its CATGA005 finding (the `thread::sleep`).
+fn blocking_sleep_finding(client: &mut Client) -> Value {
+    client.open("src/handlers.rs", BLOCKING_HANDLER);
+    let diagnostics = client.diagnostics_for("src/handlers.rs", |codes| has(codes, "CATGA005"));
+    diagnostics
+        .into_iter()
+        .find(|diagnostic| diagnostic["code"] == "CATGA005")
+        .expect("a CATGA005 finding")
+}
+
+/// The code actions the server offers at `finding` in the handler file, asked with `context`.
+fn code_actions(client: &mut Client, finding: &Value, context: Value) -> Value {
+    let uri = client.uri("src/handlers.rs");
+    client.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": finding["range"], "context": context }),
+    )
+}
+
 #[test]
 fn server_publishes_a_blocking_call_on_open_and_clears_it_when_the_buffer_loses_it() {
     let dir = handler_project();
@@ -61,22 +80,8 @@ fn server_publishes_a_blocking_call_on_open_and_clears_it_when_the_buffer_loses_
 fn server_quick_fix_edit_applied_to_the_buffer_clears_the_finding() {
     let dir = handler_project();
     let mut client = Client::start(dir.path());
-    client.open("src/handlers.rs", BLOCKING_HANDLER);
-    let diagnostics = client.diagnostics_for("src/handlers.rs", |codes| has(codes, "CATGA005"));
-    let sleep = diagnostics
-        .iter()
-        .find(|diagnostic| diagnostic["code"] == "CATGA005")
-        .unwrap()
-        .clone();
-    let uri = client.uri("src/handlers.rs");
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": uri },
-            "range": sleep["range"],
-            "context": { "diagnostics": [sleep] },
-        }),
-    );
+    let sleep = blocking_sleep_finding(&mut client);
+    let actions = code_actions(&mut client, &sleep, json!({ "diagnostics": [sleep] }));
     let actions = actions.as_array().expect("a list of actions");
     let titles: Vec<&str> = actions
         .iter()
@@ -100,7 +105,7 @@ fn server_quick_fix_edit_applied_to_the_buffer_clears_the_finding() {
         "{titles:?}"
     );
 
-    let edits = fix["edit"]["changes"][uri.as_str()]
+    let edits = fix["edit"]["changes"][client.uri("src/handlers.rs").as_str()]
         .as_array()
         .expect("edits for the document");
     let fixed = apply_text_edits(BLOCKING_HANDLER, edits);
@@ -118,21 +123,11 @@ fn server_quick_fix_edit_applied_to_the_buffer_clears_the_finding() {
 fn server_allow_action_inserts_a_catga_allow_comment_that_silences_the_finding() {
     let dir = handler_project();
     let mut client = Client::start(dir.path());
-    client.open("src/handlers.rs", BLOCKING_HANDLER);
-    let diagnostics = client.diagnostics_for("src/handlers.rs", |codes| has(codes, "CATGA005"));
-    let sleep = diagnostics
-        .iter()
-        .find(|diagnostic| diagnostic["code"] == "CATGA005")
-        .unwrap()
-        .clone();
-    let uri = client.uri("src/handlers.rs");
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({
-            "textDocument": { "uri": uri },
-            "range": sleep["range"],
-            "context": { "diagnostics": [sleep], "only": ["quickfix"] },
-        }),
+    let sleep = blocking_sleep_finding(&mut client);
+    let actions = code_actions(
+        &mut client,
+        &sleep,
+        json!({ "diagnostics": [sleep], "only": ["quickfix"] }),
     );
     let allow = actions
         .as_array()
@@ -146,7 +141,9 @@ fn server_allow_action_inserts_a_catga_allow_comment_that_silences_the_finding()
         })
         .expect("an allow action")
         .clone();
-    let edits = allow["edit"]["changes"][uri.as_str()].as_array().unwrap();
+    let edits = allow["edit"]["changes"][client.uri("src/handlers.rs").as_str()]
+        .as_array()
+        .unwrap();
     let allowed = apply_text_edits(BLOCKING_HANDLER, edits);
     assert!(
         allowed
