@@ -55,13 +55,23 @@ impl Database {
     /// Open (or create) the file at `path` in WAL mode and create or check every one of
     /// `schemas`: stores that must write in one transaction share one database.
     pub(crate) async fn open_all(path: &Path, schemas: &[&'static Schema]) -> Result<Self> {
+        Database::start(path, schemas[0].component, schemas).await
+    }
+
+    /// Open (or create) the file at `path` in WAL mode, with no store's schema: for a
+    /// service's own tables ([`SqliteReader`](crate::SqliteReader)). `name` names the thread.
+    pub(crate) async fn open_plain(path: &Path, name: &str) -> Result<Self> {
+        Database::start(path, name, &[]).await
+    }
+
+    async fn start(path: &Path, name: &str, schemas: &[&'static Schema]) -> Result<Self> {
         let schemas = schemas.to_vec();
         let path: Arc<Path> = Arc::from(path);
         let (jobs, queue) = mpsc::channel::<Job>();
         let (opened, open_result) = oneshot::channel();
         let thread_path = Arc::clone(&path);
         std::thread::Builder::new()
-            .name(format!("catga-sqlite-{}", schemas[0].component))
+            .name(format!("catga-sqlite-{name}"))
             .spawn(move || {
                 let mut conn = match open_connection(&thread_path, &schemas) {
                     Ok(conn) => conn,

@@ -15,6 +15,9 @@
 //! [`Error`] takes both SQLite's errors and catga's with `?`. Import both with
 //! `use catga_sqlite::prelude::*;`.
 //!
+//! The read side of those writes is [`SqliteReader`]: it creates a service's own tables in its
+//! file and runs its query handlers' reads.
+//!
 //! Every store runs its SQLite calls on a thread of its own, never on the async executor; stores
 //! can share one file.
 
@@ -25,6 +28,7 @@ mod inbox;
 mod outbox;
 pub mod prelude;
 mod projection;
+mod reader;
 mod saga;
 mod unit_of_work;
 
@@ -33,5 +37,6 @@ pub use idempotency::SqliteIdempotencyStore;
 pub use inbox::SqliteInbox;
 pub use outbox::{DeadOutboxEntry, Flushed, OutboxDispatcher, SqliteOutbox};
 pub use projection::SqliteProjections;
+pub use reader::SqliteReader;
 pub use saga::SqliteSagaStore;
 pub use unit_of_work::UnitOfWork;

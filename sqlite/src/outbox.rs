@@ -511,7 +511,7 @@ pub struct Flushed {
 }
 
 /// Publishes an outbox's entries to a transport.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OutboxDispatcher {
     outbox: SqliteOutbox,
     transport: Arc<dyn Transport>,
@@ -692,19 +692,6 @@ impl OutboxDispatcher {
                 () = tokio::time::sleep(self.idle_poll) => {}
             }
         }
-    }
-}
-
-impl std::fmt::Debug for OutboxDispatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxDispatcher")
-            .field("outbox", &self.outbox)
-            .field("batch", &self.batch)
-            .field("lanes", &self.lanes)
-            .field("max_attempts", &self.max_attempts)
-            .field("idle_poll", &self.idle_poll)
-            .field("role", &self.role)
-            .finish_non_exhaustive()
     }
 }
 

@@ -100,7 +100,8 @@ const DETACHED: MediatorId = 0;
 impl Context {
     /// A context for a message that starts a new conversation, attached to no mediator (so
     /// [`send`](Context::send) and [`publish`](Context::publish) fail). Useful to call a
-    /// handler directly in a test.
+    /// handler directly in a test; for work a process starts itself, take
+    /// [`Mediator::context`](crate::Mediator::context), which is attached.
     #[inline]
     pub fn new(message_id: MessageId) -> Self {
         Context {
@@ -174,6 +175,13 @@ impl Context {
         self
     }
 
+    /// This context without a deadline: for work that goes on after its caller stops waiting
+    /// (a detached saga run).
+    pub(crate) fn without_deadline(mut self) -> Self {
+        self.deadline = None;
+        self
+    }
+
     /// Sends `request` through the mediator that delivered this message, as a consequence of it.
     pub async fn send<R: Request>(&self, request: R) -> Result<R::Response> {
         let mediator = self.attached_mediator()?;
@@ -212,7 +220,7 @@ impl Context {
             return Err(Error::new(
                 crate::ErrorKind::Configuration,
                 "this context is not attached to a mediator (it was built with Context::new); \
-                 send the message through Mediator::send to get one",
+                 take one from Mediator::context, or send the message through Mediator::send",
             ));
         }
         mediator::lookup(self.mediator).ok_or_else(|| {

@@ -1,4 +1,5 @@
-//! Correlation and causation ids flow through `ctx.publish` and `ctx.send`.
+//! Correlation and causation ids flow through `ctx.publish` and `ctx.send`, and from the
+//! context a mediator gives for the process' own work (`Mediator::context`).
 
 use std::sync::{Arc, Mutex};
 
@@ -101,6 +102,44 @@ async fn correlation_and_causation_ids_propagate_through_ctx_publish_and_send() 
 async fn a_detached_context_cannot_publish() {
     let ctx = Context::new(MessageId::next());
     let err = ctx.publish(OrderPlaced).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Configuration);
+}
+
+#[tokio::test]
+async fn a_mediators_own_context_sends_through_it_as_the_cause() {
+    let steps = Steps::default();
+    let mediator = Mediator::builder()
+        .handler::<ReserveStock, _>(steps.clone())
+        .build()
+        .unwrap();
+    let job = mediator.context();
+    assert_eq!(
+        job.causation_id(),
+        None,
+        "nothing caused the process' own work"
+    );
+    assert_eq!(job.correlation_id(), job.message_id());
+    assert_eq!(job.deadline(), None);
+    job.send(ReserveStock).await.unwrap();
+
+    let seen = steps.seen.lock().unwrap().clone();
+    let [reserve] = seen.as_slice() else {
+        panic!("expected the handler to run once, saw {seen:?}")
+    };
+    assert_eq!(reserve.0, "reserve");
+    assert_eq!(reserve.2, job.correlation_id());
+    assert_eq!(reserve.3, Some(job.message_id()));
+}
+
+#[tokio::test]
+async fn a_mediators_context_outliving_it_cannot_send() {
+    let mediator = Mediator::builder()
+        .handler::<ReserveStock, _>(Steps::default())
+        .build()
+        .unwrap();
+    let job = mediator.context();
+    drop(mediator);
+    let err = job.send(ReserveStock).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Configuration);
 }
 

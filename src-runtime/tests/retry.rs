@@ -152,3 +152,58 @@ async fn retry_gives_up_when_the_next_pause_would_pass_the_deadline() {
         "attempts at 0 ms and 100 ms; a third at 300 ms is past the deadline"
     );
 }
+
+/// Hangs on its first `hangs` attempts, then answers; counts the attempts.
+#[derive(Clone)]
+struct Hanging {
+    hangs: usize,
+    attempts: Arc<Mutex<usize>>,
+}
+
+impl Handler<FetchRates> for Hanging {
+    async fn handle(&self, _q: FetchRates, _ctx: &Context) -> catga::Result<&'static str> {
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap();
+            *attempts += 1;
+            *attempts
+        };
+        if attempt <= self.hangs {
+            std::future::pending::<()>().await;
+        }
+        Ok("rates")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attempt_past_its_timeout_is_dropped_and_tried_again() {
+    let handler = Hanging {
+        hangs: 2,
+        attempts: Arc::default(),
+    };
+    let mediator = Mediator::builder()
+        .handler(handler.clone())
+        .behavior(Retry::exponential(3).attempt_timeout(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(60), mediator.send(FetchRates))
+        .await
+        .expect("the attempt timeout ended the hung attempts");
+    assert_eq!(answer.unwrap(), "rates");
+    assert_eq!(*handler.attempts.lock().unwrap(), 3);
+
+    let always_hanging = Hanging {
+        hangs: usize::MAX,
+        attempts: Arc::default(),
+    };
+    let mediator = Mediator::builder()
+        .handler(always_hanging.clone())
+        .behavior(Retry::exponential(2).attempt_timeout(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(60), mediator.send(FetchRates))
+        .await
+        .expect("the attempt timeout ended the hung attempts")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(*always_hanging.attempts.lock().unwrap(), 2);
+}

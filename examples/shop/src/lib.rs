@@ -8,11 +8,11 @@
 //! - [`payments`] charges and refunds.
 //!
 //! Each service keeps its state, catga's stores (idempotency records, sagas, outbox, inbox)
-//! and its own tables in one SQLite file. `src/bin/` runs each as a process.
+//! and its own tables (read by its queries through `catga_sqlite::SqliteReader`) in one SQLite
+//! file. `src/bin/` runs each as a process.
 
 pub mod in_process;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
 pub mod process;
-pub mod tables;

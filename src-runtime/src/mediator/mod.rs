@@ -197,6 +197,44 @@ impl Mediator {
         }
     }
 
+    /// A context attached to this mediator, for work the process starts itself rather than a
+    /// message it handles: recovery at start-up ([`SagaRunner::resume_pending`]), a scheduled
+    /// job. It starts a new conversation and has no causation id and no deadline (set one with
+    /// [`Context::with_deadline`]); messages sent or published through it
+    /// ([`Context::send`], [`Context::publish`]) go through this mediator's handlers and
+    /// outbox, as consequences of it.
+    ///
+    /// It names the mediator without keeping it alive: once every clone of the mediator is
+    /// dropped, its sends fail with [`ErrorKind::Configuration`].
+    ///
+    /// [`SagaRunner::resume_pending`]: crate::saga::SagaRunner::resume_pending
+    ///
+    /// ```
+    /// use catga::prelude::*;
+    ///
+    /// #[derive(Debug, Clone, Command)]
+    /// #[command(response = Option<MessageId>)]
+    /// struct Sweep;
+    ///
+    /// struct SweepHandler;
+    /// impl Handler<Sweep> for SweepHandler {
+    ///     async fn handle(&self, _cmd: Sweep, ctx: &Context) -> catga::Result<Option<MessageId>> {
+    ///         Ok(ctx.causation_id())
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let mediator = Mediator::builder().handler(SweepHandler).build()?;
+    /// let job = mediator.context();
+    /// assert_eq!(job.causation_id(), None);
+    /// assert_eq!(job.send(Sweep).await?, Some(job.message_id()));
+    /// # Ok::<(), catga::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn context(&self) -> Context {
+        Context::root(self.inner.id)
+    }
+
     /// The context for a message that arrived over a transport in conversation
     /// `correlation_id`.
     pub(crate) fn arrived_context(&self, correlation_id: Option<MessageId>) -> Context {

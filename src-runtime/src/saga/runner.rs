@@ -1,12 +1,15 @@
 //! [`SagaRunner`]: drives saga instances forward, compensates them when a step fails, and
-//! resumes the ones a restart interrupted.
+//! resumes the ones a restart interrupted; runs an instance on a task of its own when its
+//! caller may stop waiting.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::FutureExt;
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::definition::Saga;
@@ -27,7 +30,13 @@ use crate::{Context, Error, ErrorKind, Result};
 #[derive(Clone)]
 pub struct SagaRunner {
     store: Arc<dyn SagaStore>,
+    /// The instances this runner and its clones drive on tasks of their own.
+    detached: Arc<Detached>,
 }
+
+/// The instances [`SagaRunner::run_detached`] drives, by saga name and instance id; each is
+/// watched by the runs that joined it, and woken when its task ends.
+type Detached = Mutex<HashMap<(&'static str, String), watch::Receiver<()>>>;
 
 impl fmt::Debug for SagaRunner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,14 +56,15 @@ pub struct ResumedSaga<T> {
 impl SagaRunner {
     /// A runner saving to `store`.
     pub fn new(store: impl SagaStore) -> Self {
-        SagaRunner {
-            store: Arc::new(store),
-        }
+        SagaRunner::with_shared_store(Arc::new(store))
     }
 
     /// A runner saving to a store shared with other code (for example, to inspect instances).
     pub fn with_shared_store(store: Arc<dyn SagaStore>) -> Self {
-        SagaRunner { store }
+        SagaRunner {
+            store,
+            detached: Arc::default(),
+        }
     }
 
     /// Start instance `id` of `saga` with `state` and run it to the end.
@@ -71,15 +81,134 @@ impl SagaRunner {
         state: S::State,
         ctx: &Context,
     ) -> Result<S::State> {
-        if id.is_empty() {
-            return Err(Error::validation(format!(
-                "saga `{}` needs a non-empty instance id",
-                S::NAME
-            )));
-        }
-        let record = SagaRecord::new(S::NAME, id, encode::<S>(id, &state)?);
+        let record = new_record::<S>(id, &state)?;
         self.store.create(&record).await?;
         self.drive(saga, record, state, ctx).await
+    }
+
+    /// Runs instance `id` of `saga` to its end on a task of its own, so that it reaches a final
+    /// status even when the caller stops waiting (its future is dropped: a closed HTTP
+    /// connection, a deadline), and returns its outcome as [`start`](SagaRunner::start) does.
+    ///
+    /// An instance `id` that exists is carried on instead of refused, because a caller that
+    /// stopped waiting may ask again: one this runner (or a clone) is driving now is joined,
+    /// and the outcome returned when its run ends; a stored one is [resumed](SagaRunner::resume)
+    /// (a finished one returns its outcome without running anything). The stored state wins
+    /// over `state` then, so give each instance id to one request: a business key such as the
+    /// order id.
+    ///
+    /// The task runs in `ctx`'s conversation and trace (the caller's span and
+    /// [`telemetry::current`](crate::telemetry::current)), without `ctx`'s deadline: that is
+    /// when the caller stops waiting, and the instance runs on past it, so bound each step's
+    /// own waits inside the step. Nor do the steps' events wait for the caller's handling to
+    /// succeed: a store that keeps an outbox commits them with each step, as always; otherwise
+    /// they reach the mediator's outbox as they are published. A panic of the runner's task is
+    /// an [`ErrorKind::Internal`] error (a panicking step is compensated like any failed
+    /// step).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use catga::saga::{MemorySagaStore, Saga, SagaRunner};
+    /// use catga::{Context, MessageId, Result};
+    ///
+    /// struct Greet;
+    /// impl Saga for Greet {
+    ///     type State = String;
+    ///     const NAME: &'static str = "greet";
+    ///     const STEPS: &'static [&'static str] = &["greet"];
+    ///     async fn execute(&self, _: usize, name: &mut String, _: &Context) -> Result<()> {
+    ///         name.insert_str(0, "hello, ");
+    ///         Ok(())
+    ///     }
+    ///     async fn compensate(&self, _: usize, _: &mut String, _: &Context) -> Result<()> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let runner = SagaRunner::new(MemorySagaStore::new());
+    /// let saga = Arc::new(Greet);
+    /// let ctx = Context::new(MessageId(1));
+    /// let greeted = runner.run_detached(Arc::clone(&saga), "g-1", "ada".into(), &ctx).await?;
+    /// assert_eq!(greeted, "hello, ada");
+    /// // Asked again: the instance's outcome, without running it again.
+    /// let again = runner.run_detached(saga, "g-1", "bob".into(), &ctx).await?;
+    /// assert_eq!(again, "hello, ada");
+    /// # Ok::<(), catga::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn run_detached<S: Saga>(
+        &self,
+        saga: Arc<S>,
+        id: &str,
+        state: S::State,
+        ctx: &Context,
+    ) -> Result<S::State> {
+        let key = (S::NAME, id.to_owned());
+        let driving = loop {
+            let mut running = {
+                let mut detached = self.detached.lock().unwrap_or_else(PoisonError::into_inner);
+                match detached.get(&key) {
+                    Some(running) => running.clone(),
+                    None => {
+                        let (ended, running) = watch::channel(());
+                        detached.insert(key.clone(), running);
+                        break Driving {
+                            detached: Arc::clone(&self.detached),
+                            key,
+                            _ended: ended,
+                        };
+                    }
+                }
+            };
+            // Another run drives the instance: wait for its task to end (its sender drops),
+            // then look again; the outcome is stored by then, and this run resumes it.
+            let _ = running.changed().await;
+        };
+        let runner = self.clone();
+        let instance = id.to_owned();
+        let ctx = ctx.clone().without_deadline();
+        let run = async move {
+            // Dropped when the task ends, even by a panic: joined runs look again then.
+            let _driving = driving;
+            runner
+                .start_or_resume(saga.as_ref(), &instance, state, &ctx)
+                .await
+        }
+        .instrument(tracing::Span::current());
+        let task = match crate::telemetry::current() {
+            Some(trace) => tokio::spawn(crate::telemetry::in_context(trace, run)),
+            None => tokio::spawn(run),
+        };
+        task.await.unwrap_or_else(|stopped| {
+            let why = if stopped.is_panic() {
+                format!("panicked: {}", panic_message(stopped.into_panic().as_ref()))
+            } else {
+                "was cancelled (the runtime is shutting down)".to_string()
+            };
+            Err(Error::internal(format!(
+                "the task running saga `{}` instance `{id}` {why}; the instance stays stored \
+                 where it stopped, for resume",
+                S::NAME
+            )))
+        })
+    }
+
+    /// Starts instance `id`, or resumes it when it exists.
+    async fn start_or_resume<S: Saga>(
+        &self,
+        saga: &S,
+        id: &str,
+        state: S::State,
+        ctx: &Context,
+    ) -> Result<S::State> {
+        let record = new_record::<S>(id, &state)?;
+        match self.store.create(&record).await {
+            Ok(()) => self.drive(saga, record, state, ctx).await,
+            Err(error) if error.kind() == ErrorKind::Conflict => self.resume(saga, id, ctx).await,
+            Err(error) => Err(error),
+        }
     }
 
     /// Continue instance `id` of `saga` from where its stored record stands.
@@ -105,7 +234,9 @@ impl SagaRunner {
     }
 
     /// Resume every running or compensating instance of `saga`, oldest first, one after the
-    /// other; call it once at start-up, after a restart.
+    /// other; call it once at start-up, after a restart, with a context attached to the
+    /// service's mediator ([`Mediator::context`](crate::Mediator::context)) so that the steps
+    /// can send and publish.
     ///
     /// Fails only when the store cannot list the instances; each instance's own outcome is in
     /// its [`ResumedSaga`].
@@ -138,8 +269,9 @@ impl SagaRunner {
     /// store cannot list the instances or the role name is invalid.
     ///
     /// ```no_run
-    /// # async fn run<S: catga::saga::Saga>(runner: catga::saga::SagaRunner, saga: S, leadership: std::sync::Arc<dyn catga::leadership::Leadership>) -> catga::Result<()> {
-    /// let ctx = catga::Context::new(catga::MessageId(0));
+    /// # async fn run<S: catga::saga::Saga>(runner: catga::saga::SagaRunner, saga: S, leadership: std::sync::Arc<dyn catga::leadership::Leadership>, mediator: catga::Mediator) -> catga::Result<()> {
+    /// // The steps publish and send through the service's mediator.
+    /// let ctx = mediator.context();
     /// runner.recover_led(&saga, &ctx, leadership.as_ref(), "billing").await
     /// # }
     /// ```
@@ -324,6 +456,35 @@ impl SagaRunner {
             )),
         }
     }
+}
+
+/// The claim of one [`SagaRunner::run_detached`] on its instance: while it lives, other runs of
+/// the instance wait for it; dropped (the run's task ended), it leaves the map first, then wakes
+/// them by dropping the sender.
+struct Driving {
+    detached: Arc<Detached>,
+    key: (&'static str, String),
+    _ended: watch::Sender<()>,
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        self.detached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+/// The record of a new instance `id` of `S` holding `state`.
+fn new_record<S: Saga>(id: &str, state: &S::State) -> Result<SagaRecord> {
+    if id.is_empty() {
+        return Err(Error::validation(format!(
+            "saga `{}` needs a non-empty instance id",
+            S::NAME
+        )));
+    }
+    Ok(SagaRecord::new(S::NAME, id, encode::<S>(id, state)?))
 }
 
 /// Await a step or compensation, turning a panic into an internal error so that it is handled

@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | [`HANDLED_TOTAL`] | counter | `message_type`, `outcome` | the [`Metrics`](crate::behavior::Metrics) behavior |
 //! | [`HANDLING_SECONDS`] | histogram | `message_type`, `outcome` | the [`Metrics`](crate::behavior::Metrics) behavior |
-//! | [`RETRIES_TOTAL`] | counter | `message_type`, `stage` | the [`Retry`](crate::behavior::Retry) behavior (`stage="pipeline"`), [`EventConsumer`](crate::transport::EventConsumer) (`stage="consumer"`) |
+//! | [`RETRIES_TOTAL`] | counter | `message_type`, `stage` | the [`Retry`](crate::behavior::Retry) behavior (`stage="pipeline"`), [`EventConsumer`](crate::transport::EventConsumer) (`stage="consumer"`), [`send_retrying`](crate::transport::send_retrying) (`stage="remote"`) |
 //! | [`DEAD_LETTERS_TOTAL`] | counter | `message_type`, `group` | [`EventConsumer`](crate::transport::EventConsumer) |
 //! | [`DELIVERIES_TOTAL`] | counter | `message_type`, `group`, `outcome` | [`EventConsumer`](crate::transport::EventConsumer): `applied`, `duplicate`, `retried`, `dead_lettered` |
 //! | [`IDEMPOTENT_HITS_TOTAL`] | counter | `message_type`, `source` | the idempotency behavior: a duplicate answered from the store (`stored`) or from the execution in flight (`in_flight`) |
@@ -23,7 +23,7 @@
 pub const HANDLED_TOTAL: &str = "catga_messages_handled_total";
 /// How long handling took, in seconds, by type and outcome.
 pub const HANDLING_SECONDS: &str = "catga_message_handling_seconds";
-/// Attempts after a failure, by type and stage (`pipeline` or `consumer`).
+/// Attempts after a failure, by type and stage (`pipeline`, `consumer` or `remote`).
 pub const RETRIES_TOTAL: &str = "catga_retries_total";
 /// Messages a consumer group gave up on, by type and group.
 pub const DEAD_LETTERS_TOTAL: &str = "catga_dead_letters_total";

@@ -58,7 +58,7 @@ pub struct DeadLetter {
 pub const DEAD_LETTER_TYPE: &str = "catga.dead_letter";
 
 /// A consumer group member feeding `routes`' events to a mediator.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct EventConsumer {
     transport: Arc<dyn Transport>,
     group: String,
@@ -66,17 +66,6 @@ pub struct EventConsumer {
     mediator: Mediator,
     inbox: Option<Arc<dyn Inbox>>,
     options: ConsumerOptions,
-}
-
-impl std::fmt::Debug for EventConsumer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventConsumer")
-            .field("group", &self.group)
-            .field("routes", &self.routes)
-            .field("inbox", &self.inbox)
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
 }
 
 impl EventConsumer {

@@ -32,7 +32,7 @@ pub use envelope::{
 pub use inbox::{Inbox, Projection};
 pub use memory::MemoryTransport;
 pub use outbox::{Outbox, OutboxEntry};
-pub use remote::{DEFAULT_REQUEST_TIMEOUT, RequestServer, send};
+pub use remote::{DEFAULT_REQUEST_TIMEOUT, RequestServer, in_doubt, send, send_retrying};
 pub use routes::Routes;
 
 /// A heap-allocated, `Send` future: what the transport traits' methods return, so a transport
@@ -115,6 +115,16 @@ pub trait Transport: Send + Sync + 'static {
     fn lag<'a>(&'a self, group: &'a str, subject: &'a str) -> BoxFuture<'a, Result<Option<u64>>> {
         let _ = (group, subject);
         Box::pin(async { Ok(None) })
+    }
+}
+
+/// The broker by its [`messaging_system`](Transport::messaging_system) name
+/// (`Transport("nats")`), so that types holding an `Arc<dyn Transport>` can derive `Debug`.
+impl std::fmt::Debug for dyn Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Transport")
+            .field(&self.messaging_system())
+            .finish()
     }
 }
 
@@ -286,6 +296,12 @@ pub trait Respond: Send {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transport_debugs_as_its_messaging_system() {
+        let transport: std::sync::Arc<dyn Transport> = std::sync::Arc::new(MemoryTransport::new());
+        assert_eq!(format!("{transport:?}"), r#"Transport("catga.memory")"#);
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {

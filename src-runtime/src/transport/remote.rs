@@ -1,8 +1,9 @@
 //! Commands and queries across services: [`send`] asks the service that serves a request type
-//! over the transport and waits for its reply within the caller's deadline; [`RequestServer`]
-//! serves a service's request types from its mediator. The caller gets the error kinds a local
-//! send returns (`NotFound`, `Validation`, `Conflict`, ...), plus `NoHandler` when no service
-//! serves the type and `Timeout` when the reply does not come in time.
+//! over the transport and waits for its reply within the caller's deadline, [`send_retrying`]
+//! asks again while the outcome is in doubt; [`RequestServer`] serves a service's request types
+//! from its mediator. The caller gets the error kinds a local send returns (`NotFound`,
+//! `Validation`, `Conflict`, ...), plus `NoHandler` when no service serves the type and
+//! `Timeout` when the reply does not come in time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +13,10 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::{Envelope, ReplyBody, Routes, Transport, command_subject};
-use crate::message::Request;
+use crate::behavior::Retry;
+use crate::message::{MessageKind, Request};
 use crate::telemetry::{MessagingSpan, Operation};
-use crate::{Context, Error, Mediator, Result};
+use crate::{Context, Error, ErrorKind, Mediator, Result};
 
 /// How long a remote send waits when the caller's context has no deadline.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,8 +62,88 @@ where
     body.into_result()
 }
 
+/// Sends `request` like [`send`], and asks again, paced by `retry`, while the outcome is
+/// [in doubt](in_doubt): no reply in time, the broker or the service unavailable, no instance
+/// serving the type (one restarting, say). Any other error is the answer, returned at once.
+///
+/// The budget is `ctx`'s deadline and `retry`'s attempts, whichever ends first: no attempt
+/// starts whose pause would end past the deadline, and each attempt waits at most until it (or
+/// [`DEFAULT_REQUEST_TIMEOUT`] without one), or [`Retry::attempt_timeout`] when that is
+/// shorter. The last attempt's error is returned. Each attempt is a `catga.send` span of its
+/// own; each retry counts in `catga_retries_total` with `stage="remote"`.
+///
+/// Asking again is only safe when asking twice has the effect of asking once: queries, and
+/// [`Idempotent`](crate::Idempotent) commands (deduplicated by the serving mediator). A command
+/// that is not idempotent is refused with [`ErrorKind::Configuration`] before anything is
+/// sent; send it once, with [`send`].
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// use catga::prelude::*;
+/// use catga::transport::{Transport, send_retrying};
+///
+/// #[derive(Debug, Clone, Serialize, Deserialize, Command)]
+/// #[command(response = u64, idempotent)]
+/// struct Charge {
+///     #[idempotency_key]
+///     payment_id: String,
+///     cents: u64,
+/// }
+///
+/// async fn charge(transport: &dyn Transport, ctx: &Context) -> catga::Result<u64> {
+///     // Each attempt waits 2 s at most; asking again stops 30 s from now.
+///     let retry = Retry::exponential(u32::MAX)
+///         .max_delay(Duration::from_secs(1))
+///         .attempt_timeout(Duration::from_secs(2));
+///     let budget = ctx.clone().with_deadline(tokio::time::Instant::now() + Duration::from_secs(30));
+///     let charge = Charge { payment_id: "p-1".into(), cents: 1999 };
+///     send_retrying(transport, &charge, &budget, &retry).await
+/// }
+/// ```
+pub async fn send_retrying<R>(
+    transport: &dyn Transport,
+    request: &R,
+    ctx: &Context,
+    retry: &Retry,
+) -> Result<R::Response>
+where
+    R: Request + Serialize,
+    R::Response: DeserializeOwned,
+{
+    if R::KIND == MessageKind::Command && R::idempotency().is_none() {
+        return Err(Error::new(
+            ErrorKind::Configuration,
+            format!(
+                "`{}` is a command that is not idempotent, so asking again could apply it \
+                 twice; make it idempotent (`#[command(idempotent)]` with an \
+                 `#[idempotency_key]` field) or send it once with `catga::transport::send`",
+                R::NAME
+            ),
+        ));
+    }
+    retry
+        .run(ctx, R::NAME, "remote", in_doubt, |attempt| async move {
+            send(transport, request, &attempt).await
+        })
+        .await
+}
+
+/// Whether a remote send that failed with `error` may have been handled, or may succeed if
+/// asked again: no reply came in time ([`Timeout`](ErrorKind::Timeout)), the broker or the
+/// service was [`Unavailable`](ErrorKind::Unavailable), or no instance served the type
+/// ([`NoHandler`](ErrorKind::NoHandler): after [`send_retrying`], an earlier attempt may have
+/// reached one). What `send_retrying` asks again on; a saga step whose request ends in doubt
+/// undoes its possible effect before failing.
+pub fn in_doubt(error: &Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::Timeout | ErrorKind::Unavailable | ErrorKind::NoHandler
+    )
+}
+
 /// Serves `routes`' request types from a mediator, as a member of queue group `group`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RequestServer {
     transport: Arc<dyn Transport>,
     group: String,
@@ -117,14 +199,5 @@ impl RequestServer {
                 }
             });
         }
-    }
-}
-
-impl std::fmt::Debug for RequestServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestServer")
-            .field("group", &self.group)
-            .field("routes", &self.routes)
-            .finish_non_exhaustive()
     }
 }

@@ -1,9 +1,8 @@
 //! Reading an order's reservation: the `GetReservation` query and its handler.
 
 use catga::prelude::*;
+use catga_sqlite::SqliteReader;
 use rusqlite::OptionalExtension;
-
-use crate::tables::Tables;
 
 /// Order `order_id`'s reservation; fails with `ErrorKind::NotFound` when it has none.
 #[derive(Debug, Clone, Serialize, Deserialize, Query)]
@@ -26,36 +25,38 @@ pub struct Reservation {
 /// Handles [`GetReservation`] from the service's tables.
 #[derive(Debug)]
 pub struct GetReservationHandler {
-    tables: Tables,
+    reader: SqliteReader,
 }
 
 impl GetReservationHandler {
-    pub fn new(tables: Tables) -> Self {
-        GetReservationHandler { tables }
+    pub fn new(reader: SqliteReader) -> Self {
+        GetReservationHandler { reader }
     }
 }
 
 impl Handler<GetReservation> for GetReservationHandler {
     async fn handle(&self, query: GetReservation, _ctx: &Context) -> catga::Result<Reservation> {
         let order_id = query.order_id.clone();
-        self.tables
+        self.reader
             .read(move |db| {
-                db.query_row(
-                    "SELECT r.sku, r.quantity, r.status, COALESCE(s.available, 0) \
-                     FROM reservations r LEFT JOIN stock s ON s.sku = r.sku \
-                     WHERE r.order_id = ?1",
-                    [&order_id],
-                    |row| {
-                        Ok(Reservation {
-                            order_id: order_id.clone(),
-                            sku: row.get(0)?,
-                            quantity: row.get(1)?,
-                            status: row.get(2)?,
-                            available: row.get(3)?,
-                        })
-                    },
-                )
-                .optional()
+                let found = db
+                    .query_row(
+                        "SELECT r.sku, r.quantity, r.status, COALESCE(s.available, 0) \
+                         FROM reservations r LEFT JOIN stock s ON s.sku = r.sku \
+                         WHERE r.order_id = ?1",
+                        [&order_id],
+                        |row| {
+                            Ok(Reservation {
+                                order_id: order_id.clone(),
+                                sku: row.get(0)?,
+                                quantity: row.get(1)?,
+                                status: row.get(2)?,
+                                available: row.get(3)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                Ok(found)
             })
             .await?
             .ok_or_else(|| Error::not_found(format!("order {} has no reservation", query.order_id)))

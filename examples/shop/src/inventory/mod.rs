@@ -13,7 +13,6 @@ use catga::transport::{EventConsumer, RequestServer, Routes, Transport};
 use catga_sqlite::prelude::*;
 
 use crate::orders::order_confirmed::OrderConfirmed;
-use crate::tables::Tables;
 
 /// This service's name on the broker: its consumer group and its queue group.
 pub const SERVICE: &str = "inventory";
@@ -56,13 +55,13 @@ impl Inventory {
     /// Opens the service's state in the SQLite file at `path`.
     pub async fn open(path: impl AsRef<Path>) -> catga::Result<Inventory> {
         let path = path.as_ref();
-        let tables = Tables::open(path, TABLES).await?;
+        let reader = SqliteReader::open(path, TABLES).await?;
         let (idempotency, outbox) = SqliteIdempotencyStore::open_with_outbox(path).await?;
         let inbox = SqliteInbox::open(path).await?;
         let mediator = Mediator::builder()
             .handler(reserve_stock::ReserveStockHandler)
             .handler(release_stock::ReleaseStockHandler)
-            .handler(get_reservation::GetReservationHandler::new(tables))
+            .handler(get_reservation::GetReservationHandler::new(reader))
             .idempotency_store(idempotency)
             // Commands write their rows with `ctx.commit`, a transaction on the outbox's file.
             .outbox(outbox)

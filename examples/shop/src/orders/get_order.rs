@@ -1,9 +1,8 @@
 //! Reading an order: the `GetOrder` query and its handler, over the order view.
 
 use catga::prelude::*;
+use catga_sqlite::SqliteReader;
 use rusqlite::OptionalExtension;
-
-use crate::tables::Tables;
 
 /// Order `id` as the view has it; fails with `ErrorKind::NotFound` until the view has recorded
 /// it (the view follows the events, a moment after the order is placed).
@@ -29,36 +28,38 @@ pub struct OrderView {
 /// Handles [`GetOrder`] from the order view.
 #[derive(Debug)]
 pub struct GetOrderHandler {
-    tables: Tables,
+    reader: SqliteReader,
 }
 
 impl GetOrderHandler {
-    pub fn new(tables: Tables) -> Self {
-        GetOrderHandler { tables }
+    pub fn new(reader: SqliteReader) -> Self {
+        GetOrderHandler { reader }
     }
 }
 
 impl Handler<GetOrder> for GetOrderHandler {
     async fn handle(&self, query: GetOrder, _ctx: &Context) -> catga::Result<OrderView> {
         let order_id = query.id.clone();
-        self.tables
+        self.reader
             .read(move |db| {
-                db.query_row(
-                    "SELECT status, sku, quantity, amount_cents, reason \
-                     FROM order_view WHERE order_id = ?1",
-                    [&order_id],
-                    |row| {
-                        Ok(OrderView {
-                            order_id: order_id.clone(),
-                            status: row.get(0)?,
-                            sku: row.get(1)?,
-                            quantity: row.get(2)?,
-                            amount_cents: row.get(3)?,
-                            reason: row.get(4)?,
-                        })
-                    },
-                )
-                .optional()
+                let found = db
+                    .query_row(
+                        "SELECT status, sku, quantity, amount_cents, reason \
+                         FROM order_view WHERE order_id = ?1",
+                        [&order_id],
+                        |row| {
+                            Ok(OrderView {
+                                order_id: order_id.clone(),
+                                status: row.get(0)?,
+                                sku: row.get(1)?,
+                                quantity: row.get(2)?,
+                                amount_cents: row.get(3)?,
+                                reason: row.get(4)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                Ok(found)
             })
             .await?
             .ok_or_else(|| Error::not_found(format!("no order {}", query.id)))

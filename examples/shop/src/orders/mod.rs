@@ -9,7 +9,6 @@ pub mod order_view;
 pub mod place_order;
 pub mod place_order_saga;
 pub mod remote;
-pub mod resume_orders;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,7 +19,6 @@ use catga::transport::{EventConsumer, Transport};
 use catga_axum::MessageRoutes;
 use catga_sqlite::prelude::*;
 
-use crate::tables::Tables;
 use get_order::GetOrder;
 use order_cancelled::OrderCancelled;
 use order_confirmed::OrderConfirmed;
@@ -37,6 +35,8 @@ pub struct Orders {
     mediator: Mediator,
     outbox: SqliteOutbox,
     inbox: SqliteInbox,
+    runner: SagaRunner,
+    saga: Arc<PlaceOrderSaga>,
 }
 
 impl Orders {
@@ -47,7 +47,7 @@ impl Orders {
         transport: Arc<dyn Transport>,
     ) -> catga::Result<Orders> {
         let path = path.as_ref();
-        let tables = Tables::open(path, order_view::TABLES).await?;
+        let reader = SqliteReader::open(path, order_view::TABLES).await?;
         // Each saga step's events commit with the saga's state after that step.
         let (sagas, outbox) = SqliteSagaStore::open_with_outbox(path).await?;
         let idempotency = SqliteIdempotencyStore::open(path).await?;
@@ -60,8 +60,7 @@ impl Orders {
                 runner.clone(),
                 Arc::clone(&saga),
             ))
-            .handler(resume_orders::ResumeOrdersHandler::new(runner, saga))
-            .handler(get_order::GetOrderHandler::new(tables))
+            .handler(get_order::GetOrderHandler::new(reader))
             .idempotency_store(idempotency)
             .outbox(outbox.clone())
             .export_keyed::<OrderPlaced, _>(move |event| by_order(&event.order_id))
@@ -74,6 +73,8 @@ impl Orders {
             mediator,
             outbox,
             inbox,
+            runner,
+            saga,
         })
     }
 
@@ -95,9 +96,13 @@ impl Orders {
             .with_state(self.mediator.clone())
     }
 
-    /// Finishes the orders a stop interrupted; call it once before serving.
+    /// Drives every place-order saga a stop left running or compensating to its end, and
+    /// answers how many there were; call it once before serving. The steps send and publish
+    /// through the service's mediator.
     pub async fn resume(&self) -> catga::Result<usize> {
-        self.mediator.send(resume_orders::ResumeOrders).await
+        let ctx = self.mediator.context();
+        let resumed = self.runner.resume_pending(self.saga.as_ref(), &ctx).await?;
+        Ok(resumed.len())
     }
 
     /// Publishes the outbox's events and keeps the order view until the transport fails.

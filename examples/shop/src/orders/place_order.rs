@@ -75,21 +75,14 @@ impl Handler<PlaceOrder> for PlaceOrderHandler {
             card: command.card,
             failure: None,
         };
-        // The saga runs on a task of its own: a caller that stops waiting (a closed HTTP
-        // connection drops this future) must not leave the order half-way.
-        let running = run_saga(
-            self.runner.clone(),
-            Arc::clone(&self.saga),
-            state,
-            ctx.clone(),
-        );
-        let ended = match catga::telemetry::current() {
-            Some(trace) => tokio::spawn(catga::telemetry::in_context(trace, running)).await,
-            None => tokio::spawn(running).await,
-        }
-        .map_err(|stopped| {
-            Error::internal(format!("order {order_id}'s saga stopped: {stopped}"))
-        })?;
+        // Detached: a caller that stops waiting (a closed HTTP connection drops this future)
+        // must not leave the order half-way, and an order whose saga exists already (its
+        // idempotency record was lost, or a retry arrived while it ran) is carried on to its
+        // outcome rather than started again.
+        let ended = self
+            .runner
+            .run_detached(Arc::clone(&self.saga), &order_id, state, ctx)
+            .await;
         match ended {
             Ok(_) => Ok(OrderOutcome {
                 order_id,
@@ -105,22 +98,5 @@ impl Handler<PlaceOrder> for PlaceOrderHandler {
                 _ => Err(error),
             },
         }
-    }
-}
-
-/// Runs the saga of the order in `state` to its end; an order whose saga exists already (its
-/// idempotency record was lost, or a retry arrived while it ran) is resumed to its outcome.
-async fn run_saga(
-    runner: SagaRunner,
-    saga: Arc<PlaceOrderSaga>,
-    state: PlaceOrderState,
-    ctx: Context,
-) -> catga::Result<PlaceOrderState> {
-    let order_id = state.order_id.clone();
-    match runner.start(saga.as_ref(), &order_id, state, &ctx).await {
-        Err(error) if error.kind() == ErrorKind::Conflict && SagaFailure::of(&error).is_none() => {
-            runner.resume(saga.as_ref(), &order_id, &ctx).await
-        }
-        ended => ended,
     }
 }

@@ -1,16 +1,15 @@
 //! The place-order saga: accept the order, reserve its stock, charge its payment, confirm it.
 //! A failed step undoes the completed ones in reverse order, and the order ends cancelled.
 
-use std::fmt;
 use std::sync::Arc;
 
 use catga::prelude::*;
-use catga::transport::Transport;
+use catga::transport::{Transport, in_doubt};
 
 use super::order_cancelled::OrderCancelled;
 use super::order_confirmed::OrderConfirmed;
 use super::order_placed::OrderPlaced;
-use super::remote::{call, in_doubt};
+use super::remote::call;
 use crate::inventory::release_stock::ReleaseStock;
 use crate::inventory::reserve_stock::ReserveStock;
 use crate::payments::charge_payment::ChargePayment;
@@ -31,14 +30,9 @@ pub struct PlaceOrderState {
 
 /// The steps, calling inventory and payments over the transport. Each call is keyed by the
 /// order, so a step run again after a crash has the effect of running once.
+#[derive(Debug)]
 pub struct PlaceOrderSaga {
     transport: Arc<dyn Transport>,
-}
-
-impl fmt::Debug for PlaceOrderSaga {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PlaceOrderSaga").finish_non_exhaustive()
-    }
 }
 
 impl PlaceOrderSaga {

@@ -1,9 +1,8 @@
 //! Reading an order's payment: the `GetPayment` query and its handler.
 
 use catga::prelude::*;
+use catga_sqlite::SqliteReader;
 use rusqlite::OptionalExtension;
-
-use crate::tables::Tables;
 
 /// Order `order_id`'s charge; fails with `ErrorKind::NotFound` when it has none.
 #[derive(Debug, Clone, Serialize, Deserialize, Query)]
@@ -24,32 +23,34 @@ pub struct Payment {
 /// Handles [`GetPayment`] from the service's tables.
 #[derive(Debug)]
 pub struct GetPaymentHandler {
-    tables: Tables,
+    reader: SqliteReader,
 }
 
 impl GetPaymentHandler {
-    pub fn new(tables: Tables) -> Self {
-        GetPaymentHandler { tables }
+    pub fn new(reader: SqliteReader) -> Self {
+        GetPaymentHandler { reader }
     }
 }
 
 impl Handler<GetPayment> for GetPaymentHandler {
     async fn handle(&self, query: GetPayment, _ctx: &Context) -> catga::Result<Payment> {
         let order_id = query.order_id.clone();
-        self.tables
+        self.reader
             .read(move |db| {
-                db.query_row(
-                    "SELECT amount_cents, status FROM charges WHERE order_id = ?1",
-                    [&order_id],
-                    |row| {
-                        Ok(Payment {
-                            order_id: order_id.clone(),
-                            amount_cents: row.get(0)?,
-                            status: row.get(1)?,
-                        })
-                    },
-                )
-                .optional()
+                let found = db
+                    .query_row(
+                        "SELECT amount_cents, status FROM charges WHERE order_id = ?1",
+                        [&order_id],
+                        |row| {
+                            Ok(Payment {
+                                order_id: order_id.clone(),
+                                amount_cents: row.get(0)?,
+                                status: row.get(1)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                Ok(found)
             })
             .await?
             .ok_or_else(|| Error::not_found(format!("order {} has no payment", query.order_id)))

@@ -13,7 +13,6 @@ use catga::transport::{EventConsumer, RequestServer, Routes, Transport};
 use catga_sqlite::prelude::*;
 
 use crate::orders::order_confirmed::OrderConfirmed;
-use crate::tables::Tables;
 
 /// This service's name on the broker: its consumer group and its queue group.
 pub const SERVICE: &str = "payments";
@@ -51,14 +50,14 @@ impl Payments {
     /// Opens the service's state in the SQLite file at `path`.
     pub async fn open(path: impl AsRef<Path>) -> catga::Result<Payments> {
         let path = path.as_ref();
-        let tables = Tables::open(path, TABLES).await?;
+        let reader = SqliteReader::open(path, TABLES).await?;
         let (idempotency, outbox) = SqliteIdempotencyStore::open_with_outbox(path).await?;
         let inbox = SqliteInbox::open(path).await?;
         let metrics = Metrics::new();
         let mediator = Mediator::builder()
             .handler(charge_payment::ChargePaymentHandler)
             .handler(refund_payment::RefundPaymentHandler)
-            .handler(get_payment::GetPaymentHandler::new(tables))
+            .handler(get_payment::GetPaymentHandler::new(reader))
             .idempotency_store(idempotency)
             // Commands write their rows with `ctx.commit`, a transaction on the outbox's file.
             .outbox(outbox)
