@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """The books check of load.sh: reads the three services' SQLite files (read-only) and the
-orders the load generator saw accepted, and checks that every order is either confirmed with
+orders the load generators saw accepted, and checks that every order is either confirmed with
 exactly one charge (captured) and one reservation (shipped), or cancelled with neither in
 effect; that no charge or reservation exists without an order; that nothing is lost or doubled.
+
+The accepted orders come two ways. wrk's script writes each one it saw answered 200
+(`accepted-*`: "<order_id> confirmed|cancelled"). oha reports only counts, so each oha run
+leaves `oha-<run>`: "<order id prefix> <answered 200> <idempotent replays> <not answered 200>",
+the replays read from the orders service's metrics; its distinct accepted orders are the
+answered ones less the replays, and each must have a saga.
 
 Usage: books.py <data dir> <accepted dir> <initial stock of the sku>
 Prints the problems it finds, then one line: "books: N orders C confirmed K compensated
@@ -57,6 +63,24 @@ def main():
                     doubled += 1
                     problems.append(f"order {order_id} accepted twice")
                 accepted[order_id] = outcome
+    open_loop_accepted = 0
+    for path in glob.glob(f"{accepted_dir}/oha-*"):
+        with open(path) as file:
+            prefix, answered, replays, unanswered = file.read().split()
+        distinct = int(answered) - int(replays)
+        placed = sum(1 for order_id in sagas if order_id.startswith(prefix))
+        open_loop_accepted += distinct
+        if placed < distinct:
+            lost += distinct - placed
+            problems.append(
+                f"{prefix}*: {answered} answered less {replays} replays, but {placed} sagas"
+            )
+        elif placed > distinct + int(unanswered):
+            doubled += placed - distinct - int(unanswered)
+            problems.append(
+                f"{prefix}*: {placed} sagas for {distinct} orders accepted "
+                f"and {unanswered} requests not answered 200"
+            )
 
     for order_id, outcome in accepted.items():
         if order_id not in sagas:
@@ -121,7 +145,8 @@ def main():
         print(f"books: ... and {len(problems) - 20} more")
     print(
         f"books: {len(sagas)} orders {confirmed} confirmed {compensated} compensated "
-        f"lost {lost} doubled {doubled} pending {pending} accepted {len(accepted)} problems {len(problems)}"
+        f"lost {lost} doubled {doubled} pending {pending} "
+        f"accepted {len(accepted) + open_loop_accepted} problems {len(problems)}"
     )
     sys.exit(1 if problems else 0)
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Loads the shop as deployed: nats-server (JetStream) and the three services (release builds),
-# all on 127.0.0.1, driven over HTTP by wrk. Run by hand (not in CI), from anywhere:
+# all on 127.0.0.1, driven over HTTP by oha and wrk. Run by hand (not in CI), from anywhere:
 #
 #   examples/shop/load.sh
 #
-# 1. fixed rates, with latency percentiles;
-# 2. steps of more connections, unpaced, to find the saturation point;
-# 3. the same JSON work on a bare axum handler (the floor), by the same wrk;
+# 1. fixed rates, open loop (oha), with latency percentiles corrected for coordinated omission;
+# 2. steps of more connections, unpaced (wrk), to find the saturation point;
+# 3. the same JSON work on a bare axum handler (the floor), by the same generators;
 # 4. chaos at a steady rate: payments SIGKILLed and restarted, nats-server restarted,
 #    inventory paused (SIGSTOP) and resumed;
 # 5. the books (books.py over the services' SQLite files): every accepted order confirmed with
@@ -17,9 +17,10 @@
 # build. Everything it starts is stopped on exit; SHOP_LOAD_KEEP=1 keeps its directory (logs,
 # databases).
 #
-# wrk (4.x, Debian's) paces a connection by a random pause between a response and its next
-# request: the fixed-rate runs are closed loop, so their percentiles are not corrected for
-# coordinated omission (wrk2's and oha's are; see docs/example.md).
+# The fixed rates are oha's (`-q`, `--latency-correction`): every request has its time on a fixed
+# schedule and its latency counts from then, so a stall counts against every request it delays.
+# The chaos run is wrk's, paced (closed loop), because wrk's script sees each response and so
+# records which orders were accepted, for the books (see docs/example.md).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,6 +35,10 @@ INITIAL_STOCK=1000000000
 
 if ! command -v wrk > /dev/null; then
     echo "load.sh needs wrk, the HTTP load generator: apt-get install -y wrk" >&2
+    exit 2
+fi
+if ! oha --version > /dev/null 2>&1; then
+    echo "load.sh needs oha (1.5 or later), the open-loop HTTP load generator: cargo install oha --locked" >&2
     exit 2
 fi
 if [ ! -x "$NATS_SERVER" ]; then
@@ -127,6 +132,55 @@ drive() {
         | tee "$WORK/logs/wrk-$run.log" | grep '^RESULT' | sed "s/^RESULT/$run/"
 }
 
+# oha against `url` at `rate` requests/s for `seconds`, open loop on PACED_CONNECTIONS
+# connections, waiting for the requests still out at the end; prints a RESULT line like
+# drive's. Each request's body is a line drawn at random from a file of `rate * seconds * 100`
+# orders (oha draws with replacement, so about one request in 200 repeats an order: the
+# idempotent replay a retrying client makes). With `orders_ops` (the orders service's ops
+# address) it writes `<prefix> <answered> <replays> <unanswered>` to <results>/oha-<run>, for
+# the books: the requests answered 200, the idempotent replays among them (from the service's
+# metrics), and the requests not answered 200.
+drive_fixed() {
+    local url=$1 run=$2 rate=$3 seconds=$4 results=$5 orders_ops=${6:-}
+    local bodies="$WORK/bodies-$run" replays_before=0
+    order_bodies "$bodies" "$run-" $((rate * seconds * 100))
+    if [ -n "$orders_ops" ]; then
+        replays_before=$(idempotent_replays "$orders_ops")
+    fi
+    oha -z "${seconds}s" -q "$rate" --latency-correction -c "$PACED_CONNECTIONS" \
+        --wait-ongoing-requests-after-deadline --no-tui --output-format json \
+        -m POST -T application/json -Z "$bodies" "$url/orders" \
+        > "$WORK/logs/oha-$run.json" 2> "$WORK/logs/oha-$run.err"
+    rm -f "$bodies"
+    local line
+    line=$(python3 "$HERE/oha_result.py" "$WORK/logs/oha-$run.json")
+    echo "${line/#RESULT/$run}"
+    if [ -n "$orders_ops" ]; then
+        local answered requests
+        answered=$(field answered "$line")
+        requests=$(field requests "$line")
+        echo "$run- $answered $(($(idempotent_replays "$orders_ops") - replays_before)) $((requests - answered))" \
+            > "$results/oha-$run"
+    fi
+}
+
+order_bodies() { # order_bodies FILE PREFIX COUNT: COUNT orders, one JSON body a line
+    python3 -c '
+import sys
+path, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(path, "w") as out:
+    for n in range(1, count + 1):
+        card = "4000-0000-0000-0002" if n % 10 == 0 else "4242-4242-4242-4242"
+        out.write(f"{{\"order_id\":\"{prefix}{n}\",\"sku\":\"book\",\"quantity\":1,"
+                  f"\"amount_cents\":1999,\"card\":\"{card}\"}}\n")
+' "$@"
+}
+
+idempotent_replays() { # the PlaceOrders the orders service at ADDR answered without running
+    curl -sf "http://$1/metrics" \
+        | awk '/^catga_idempotent_hits_total\{.*PlaceOrder/ { n += $NF } END { print n + 0 }'
+}
+
 field() { # field NAME LINE: the value of NAME=... in LINE
     sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"
 }
@@ -145,15 +199,15 @@ for name in orders payments inventory; do
 done
 wait_for "http://$HTTP_ADDR/orders/none" 404
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "nats-server $("$NATS_SERVER" --version 2>&1 | head -1), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
+echo "nats-server $("$NATS_SERVER" --version 2>&1 | head -1), wrk $(wrk -v 2>&1 | head -1 | cut -d' ' -f2), $(oha --version)"
 
 echo "== warm-up"
 drive "http://$HTTP_ADDR" warmup 8 0 5 "$WORK/accepted" > /dev/null
 
-echo "== fixed rates ($PACED_CONNECTIONS connections, paced)"
+echo "== fixed rates (open loop, up to $PACED_CONNECTIONS in flight; latency from each request's scheduled time)"
 HEADLINE=""
 for rate in "${FIXED_RATES[@]}"; do
-    line=$(drive "http://$HTTP_ADDR" "rate$rate" "$PACED_CONNECTIONS" "$(pause_for "$rate")" 10 "$WORK/accepted")
+    line=$(drive_fixed "http://$HTTP_ADDR" "rate$rate" "$rate" 10 "$WORK/accepted" "${OPS_ADDR[orders]}")
     echo "$line"
     HEADLINE=$line
 done
@@ -172,7 +226,7 @@ SHOP_HTTP_ADDR="$FLOOR_ADDR" "$BIN/examples/bare-axum-floor" >> "$WORK/logs/floo
 PID[floor]=$!
 wait_for "http://$FLOOR_ADDR/orders" 405
 top_rate=${FIXED_RATES[-1]}
-drive "http://$FLOOR_ADDR" "floor-rate$top_rate" "$PACED_CONNECTIONS" "$(pause_for "$top_rate")" 10 "$WORK/floor"
+drive_fixed "http://$FLOOR_ADDR" "floor-rate$top_rate" "$top_rate" 10 "$WORK/floor"
 top_connections=${STEP_CONNECTIONS[-1]}
 drive "http://$FLOOR_ADDR" "floor-step$top_connections" "$top_connections" 0 8 "$WORK/floor"
 stop floor
