@@ -1,6 +1,8 @@
 //! The `{{Type}}` saga (its state, and its steps with their compensations) and the
 //! `Start{{Type}}` command that runs it.
 
+use std::sync::Arc;
+
 use catga::prelude::*;
 use catga::saga::MemorySagaStore;
 
@@ -63,25 +65,29 @@ impl Saga for {{Type}} {
     }
 }
 
-/// Runs a `{{Type}}` instance for `id` and answers its final state.
+/// Runs the `{{Type}}` instance `id` and answers its final state; sent again with the same
+/// `id`, answers that instance's outcome without running it again.
 #[derive(Debug, Clone, Serialize, Deserialize, Command)]
 #[command(response = {{Type}}State)]
 pub struct Start{{Type}} {
     pub id: String,
 }
 
-/// Handles [`Start{{Type}}`] with a saga runner. Its in-memory store forgets instances on
-/// restart; use `catga_sqlite::SqliteSagaStore` and `resume_pending` at start-up for sagas that
-/// must resume.
+/// Handles [`Start{{Type}}`] with a saga runner. The instance runs on a task of its own
+/// (`run_detached`), so a caller that stops waiting does not leave it half-way. Its in-memory
+/// store forgets instances on restart; use `catga_sqlite::SqliteSagaStore`, and
+/// `resume_pending` with `mediator.context()` at start-up, for sagas that must resume.
 #[derive(Debug)]
 pub struct Start{{Type}}Handler {
     runner: SagaRunner,
+    saga: Arc<{{Type}}>,
 }
 
 impl Default for Start{{Type}}Handler {
     fn default() -> Self {
         Start{{Type}}Handler {
             runner: SagaRunner::new(MemorySagaStore::new()),
+            saga: Arc::new({{Type}}),
         }
     }
 }
@@ -93,6 +99,8 @@ impl Handler<Start{{Type}}> for Start{{Type}}Handler {
         ctx: &Context,
     ) -> catga::Result<{{Type}}State> {
         let state = {{Type}}State::new(command.id.clone());
-        self.runner.start(&{{Type}}, &command.id, state, ctx).await
+        self.runner
+            .run_detached(Arc::clone(&self.saga), &command.id, state, ctx)
+            .await
     }
 }

@@ -13,6 +13,15 @@ async fn start_{{module}}_runs_every_step() -> catga::Result<()> {
 }
 
 #[tokio::test]
+async fn starting_an_instance_again_answers_its_outcome() -> catga::Result<()> {
+    let mediator = {{mediator}};
+    let first = mediator.send(Start{{Type}} { id: "1".into() }).await?;
+    let again = mediator.send(Start{{Type}} { id: "1".into() }).await?;
+    assert_eq!(first, again);
+    Ok(())
+}
+
+#[tokio::test]
 async fn compensations_undo_every_step() -> catga::Result<()> {
     let saga = {{Type}};
     let ctx = Context::new(MessageId::next());
