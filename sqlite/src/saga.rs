@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 
 use catga::idempotency::BoxFuture;
-use catga::saga::{SagaRecord, SagaStatus, SagaStore, StepFailure, already_exists, not_stored};
+use catga::saga::{
+    SagaRecord, SagaStatus, SagaStore, StepFailure, already_exists, moved_on, not_stored,
+};
 use catga::transport::OutboxEntry;
 use catga::{Error, ErrorKind, Result};
 
@@ -15,7 +17,9 @@ use crate::outbox::{OUTBOX_SCHEMA, SqliteOutbox, insert as outbox_insert};
 
 static SAGA_SCHEMA: Schema = Schema {
     component: "saga",
-    version: 1,
+    version: 2,
+    // Version 2 adds `version`, the record's version that updates compare and set; last, where
+    // the upgrade's ALTER TABLE puts it.
     ddl: "CREATE TABLE catga_sagas (
               saga TEXT NOT NULL,
               id TEXT NOT NULL,
@@ -32,15 +36,16 @@ static SAGA_SCHEMA: Schema = Schema {
               compensation_message TEXT,
               created_at_ms INTEGER NOT NULL,
               updated_at_ms INTEGER NOT NULL,
+              version INTEGER NOT NULL DEFAULT 0,
               PRIMARY KEY (saga, id)
           );
           CREATE INDEX catga_sagas_by_status ON catga_sagas (saga, status);",
-    upgrades: &[],
+    upgrades: &["ALTER TABLE catga_sagas ADD COLUMN version INTEGER NOT NULL DEFAULT 0;"],
 };
 
 const COLUMNS: &str = "saga, id, status, completed_steps, state, \
      failed_step, failed_step_name, failure_kind, failure_message, \
-     compensation_step, compensation_step_name, compensation_kind, compensation_message";
+     compensation_step, compensation_step_name, compensation_kind, compensation_message, version";
 
 /// Saga instances in a SQLite file on disk; they survive closing and reopening the store.
 ///
@@ -152,7 +157,7 @@ impl SagaStore for SqliteSagaStore {
 fn insert(conn: &Connection, record: &SagaRecord) -> crate::Result<()> {
     let sql = format!(
         "INSERT INTO catga_sagas ({COLUMNS}, created_at_ms, updated_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)"
     );
     match execute_with_record(conn, &sql, record)? {
         Ok(_) => Ok(()),
@@ -163,6 +168,7 @@ fn insert(conn: &Connection, record: &SagaRecord) -> crate::Result<()> {
     }
 }
 
+/// Replaces the stored record when its version is the one `record` replaces (compare and set).
 fn update(conn: &Connection, record: &SagaRecord) -> crate::Result<()> {
     let updated = execute_with_record(
         conn,
@@ -170,17 +176,27 @@ fn update(conn: &Connection, record: &SagaRecord) -> crate::Result<()> {
              status = ?3, completed_steps = ?4, state = ?5,
              failed_step = ?6, failed_step_name = ?7, failure_kind = ?8, failure_message = ?9,
              compensation_step = ?10, compensation_step_name = ?11, compensation_kind = ?12,
-             compensation_message = ?13, updated_at_ms = ?14
-         WHERE saga = ?1 AND id = ?2",
+             compensation_message = ?13, version = ?14, updated_at_ms = ?15
+         WHERE saga = ?1 AND id = ?2 AND version = ?14 - 1",
         record,
     )??;
-    if updated == 0 {
-        return Err(not_stored(&record.saga, &record.id).into());
+    if updated == 1 {
+        return Ok(());
     }
-    Ok(())
+    let stored: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM catga_sagas WHERE saga = ?1 AND id = ?2)",
+        [&record.saga, &record.id],
+        |row| row.get(0),
+    )?;
+    Err(if stored {
+        moved_on(&record.saga, &record.id)
+    } else {
+        not_stored(&record.saga, &record.id)
+    }
+    .into())
 }
 
-/// Runs `sql` with `record` bound as ?1..?13 (in `COLUMNS` order) and the current time as ?14.
+/// Runs `sql` with `record` bound as ?1..?14 (in `COLUMNS` order) and the current time as ?15.
 ///
 /// The outer error is a record that cannot be stored; the inner one is SQLite's, left for the
 /// caller to interpret (an insert turns a constraint violation into "already exists").
@@ -192,6 +208,12 @@ fn execute_with_record(
     let now = now_millis()?;
     let (failed_step, failed_name, failure_kind, failure_message) = columns(&record.failure)?;
     let (comp_step, comp_name, comp_kind, comp_message) = columns(&record.compensation_failure)?;
+    let version = i64::try_from(record.version).map_err(|_| {
+        Error::storage(format!(
+            "saga `{}` instance `{}` reached version {}, more than SQLite can store",
+            record.saga, record.id, record.version
+        ))
+    })?;
     Ok(conn.execute(
         sql,
         params![
@@ -208,6 +230,7 @@ fn execute_with_record(
             comp_name,
             comp_kind,
             comp_message,
+            version,
             now,
         ],
     ))
@@ -245,6 +268,7 @@ struct StoredRow {
     state: Vec<u8>,
     failure: StoredFailure,
     compensation_failure: StoredFailure,
+    version: i64,
 }
 
 type StoredFailure = (Option<i64>, Option<String>, Option<String>, Option<String>);
@@ -259,6 +283,7 @@ impl StoredRow {
             state: row.get(4)?,
             failure: (row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?),
             compensation_failure: (row.get(9)?, row.get(10)?, row.get(11)?, row.get(12)?),
+            version: row.get(13)?,
         })
     }
 
@@ -278,6 +303,8 @@ impl StoredRow {
             .map_err(|column| corrupt(format!("a failed step without its {column}")))?;
         let compensation_failure = step_failure(self.compensation_failure)
             .map_err(|column| corrupt(format!("a failed compensation without its {column}")))?;
+        let version = u64::try_from(self.version)
+            .map_err(|_| corrupt(format!("version {}", self.version)))?;
         Ok(SagaRecord {
             saga: self.saga,
             id: self.id,
@@ -286,6 +313,7 @@ impl StoredRow {
             state: self.state,
             failure,
             compensation_failure,
+            version,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! What only the SQLite saga store does: keep instances on disk, so a saga cut off by a process
-//! death resumes from its last saved step after the file is opened again.
+//! death resumes from its last saved step after the file is opened again; upgrade a file an
+//! older catga wrote; refuse a stale update together with its step's events.
 
 #[path = "../../src-runtime/tests/saga_support/mod.rs"]
 mod saga_support;
@@ -8,7 +9,9 @@ use std::sync::Arc;
 
 use catga::ErrorKind;
 use catga::idempotency::{Claim, IdempotencyStore};
-use catga::saga::{SagaFailure, SagaRunner, SagaStatus, SagaStore};
+use catga::prelude::{Deserialize, Event, Serialize};
+use catga::saga::{SagaFailure, SagaRecord, SagaRunner, SagaStatus, SagaStore};
+use catga::transport::{Envelope, OutboxEntry, event_subject};
 use catga_sqlite::{SqliteIdempotencyStore, SqliteSagaStore};
 use saga_support::{At, OrderSaga, ctx, log_of, start_and_kill};
 
@@ -144,4 +147,110 @@ async fn row_with_an_unknown_status_is_a_storage_error_naming_the_instance() {
     assert_eq!(err.kind(), ErrorKind::Storage);
     assert!(err.message().contains("unknown status `paused`"), "{err}");
     assert!(err.message().contains("`o-1`"), "{err}");
+}
+
+#[tokio::test]
+async fn a_saga_file_of_schema_version_1_is_upgraded_and_its_instances_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sagas.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE catga_schema (component TEXT PRIMARY KEY NOT NULL,
+                                        version INTEGER NOT NULL);
+             INSERT INTO catga_schema VALUES ('saga', 1);
+             CREATE TABLE catga_sagas (
+                 saga TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 status TEXT NOT NULL,
+                 completed_steps INTEGER NOT NULL CHECK (completed_steps >= 0),
+                 state BLOB NOT NULL,
+                 failed_step INTEGER,
+                 failed_step_name TEXT,
+                 failure_kind TEXT,
+                 failure_message TEXT,
+                 compensation_step INTEGER,
+                 compensation_step_name TEXT,
+                 compensation_kind TEXT,
+                 compensation_message TEXT,
+                 created_at_ms INTEGER NOT NULL,
+                 updated_at_ms INTEGER NOT NULL,
+                 PRIMARY KEY (saga, id)
+             );
+             CREATE INDEX catga_sagas_by_status ON catga_sagas (saga, status);
+             INSERT INTO catga_sagas (saga, id, status, completed_steps, state,
+                                      created_at_ms, updated_at_ms)
+             VALUES ('order', 'o-1', 'running', 1,
+                     CAST('{\"order_id\":\"o-1\",\"standing\":1}' AS BLOB), 0, 0);",
+        )
+        .expect("a version 1 saga file with an instance stopped after step 0");
+    }
+
+    let store = Arc::new(
+        SqliteSagaStore::open(&path)
+            .await
+            .expect("opens and upgrades"),
+    );
+    assert_eq!(
+        store.load("order", "o-1").await.unwrap().unwrap().version,
+        0
+    );
+    let runner = SagaRunner::with_shared_store(store.clone());
+    let saga = OrderSaga::new();
+    let resumed = runner.resume_pending(&saga, &ctx()).await.unwrap();
+    assert_eq!(resumed[0].result.as_ref().unwrap().standing, 3);
+    assert_eq!(
+        saga.log(),
+        log_of(&["execute:charge_card", "execute:ship_order"])
+    );
+    let record = store.load("order", "o-1").await.unwrap().unwrap();
+    assert_eq!((record.status, record.version), (SagaStatus::Completed, 3));
+    drop((runner, store));
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row(
+            "SELECT version FROM catga_schema WHERE component = 'saga'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, 2);
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+struct Charged {
+    order: String,
+}
+
+#[tokio::test]
+async fn a_refused_saga_update_stores_none_of_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, outbox) = SqliteSagaStore::open_with_outbox(dir.path().join("service.db"))
+        .await
+        .unwrap();
+    let mut record = SagaRecord::new("order", "o-1", b"{}".to_vec());
+    store.create(&record).await.unwrap();
+    record.version = 1;
+    store.update(&record).await.unwrap();
+
+    // Saved by a runner that loaded version 0, with the event its step published.
+    let mut stale = SagaRecord::new("order", "o-1", b"{}".to_vec());
+    stale.completed_steps = 1;
+    stale.version = 1;
+    let event = Charged {
+        order: "o-1".into(),
+    };
+    let entry = OutboxEntry {
+        subject: event_subject("Charged"),
+        envelope: Envelope::of(&event, &ctx()).unwrap(),
+    };
+    let err = store
+        .update_with_outbox(&stale, &[entry])
+        .expect("the store keeps an outbox")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(store.load("order", "o-1").await.unwrap(), Some(record));
 }

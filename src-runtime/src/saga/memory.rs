@@ -6,7 +6,7 @@ use std::collections::hash_map::Entry;
 use std::sync::{Mutex, MutexGuard};
 
 use super::record::SagaRecord;
-use super::store::{SagaStore, already_exists, not_stored};
+use super::store::{SagaStore, already_exists, moved_on, not_stored};
 use crate::Result;
 use crate::idempotency::BoxFuture;
 
@@ -54,10 +54,11 @@ impl MemorySagaStore {
         let mut inner = self.lock();
         let key = (record.saga.clone(), record.id.clone());
         match inner.records.get_mut(&key) {
-            Some((_, stored)) => {
+            Some((_, stored)) if stored.version.checked_add(1) == Some(record.version) => {
                 *stored = record.clone();
                 Ok(())
             }
+            Some(_) => Err(moved_on(&record.saga, &record.id)),
             None => Err(not_stored(&record.saga, &record.id)),
         }
     }

@@ -19,7 +19,7 @@ pub use failure::SagaFailure;
 pub use memory::MemorySagaStore;
 pub use record::{SagaRecord, SagaStatus, StepFailure};
 pub use runner::{ResumedSaga, SagaRunner};
-pub use store::{SagaStore, already_exists, not_stored};
+pub use store::{SagaStore, already_exists, moved_on, not_stored};
 
 // `guide/sagas.md` links to `docs/sagas.md`: inside the crate, so the package has it.
 #[doc = include_str!("../../guide/sagas.md")]

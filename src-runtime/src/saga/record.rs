@@ -114,6 +114,11 @@ pub struct SagaRecord {
     pub failure: Option<StepFailure>,
     /// The compensation that failed, if one did.
     pub compensation_failure: Option<StepFailure>,
+    /// How many times the instance was saved since it was created: 0 for a new record, and
+    /// each [`update`](super::SagaStore::update) writes one more than the version it replaces,
+    /// so a runner whose save finds another version knows another runner moved the instance
+    /// on.
+    pub version: u64,
 }
 
 impl SagaRecord {
@@ -127,6 +132,7 @@ impl SagaRecord {
             state,
             failure: None,
             compensation_failure: None,
+            version: 0,
         }
     }
 }

@@ -1,12 +1,13 @@
 //! [`SagaRunner`]: drives saga instances forward, compensates them when a step fails, and
 //! resumes the ones a restart interrupted; runs an instance on a task of its own when its
-//! caller may stop waiting.
+//! caller may stop waiting. Recovery in a group of processes is in `runner/recovery.rs`.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::watch;
@@ -16,22 +17,29 @@ use super::definition::Saga;
 use super::failure::SagaFailure;
 use super::record::{SagaRecord, SagaStatus, StepFailure};
 use super::store::SagaStore;
-use crate::leadership::{Leadership, Lease, validate_role};
+use crate::leadership::Lease;
 use crate::telemetry::metrics;
 use crate::transport::{OutboxEntry, capture};
 use crate::{Context, Error, ErrorKind, Result};
 
+mod recovery;
+
 /// Runs saga instances, saving each one's state and progress to a [`SagaStore`] after every
 /// step and every compensation.
 ///
-/// One runner (one process) should drive a given saga's instances at a time: the store does not
-/// lock an instance against a second runner resuming it concurrently. In a group of processes,
-/// [`recover_led`](SagaRunner::recover_led) elects the one that resumes.
+/// Each save is checked against the version the runner loaded ([`SagaStore::update`]): when
+/// two runners drive one instance, the one whose save comes second finds it overtaken and stops
+/// (a [`Conflict`](ErrorKind::Conflict)), leaving the instance to the other. In a group of
+/// processes, [`recover_led`](SagaRunner::recover_led) elects the one that resumes.
 #[derive(Clone)]
 pub struct SagaRunner {
     store: Arc<dyn SagaStore>,
     /// The instances this runner and its clones drive on tasks of their own.
     detached: Arc<Detached>,
+    /// How often [`recover_led`](SagaRunner::recover_led) looks for stale instances.
+    sweep_every: Duration,
+    /// How long an instance goes unsaved before the recovery leader resumes it.
+    stale_after: Duration,
 }
 
 /// The instances [`SagaRunner::run_detached`] drives, by saga name and instance id; each is
@@ -64,6 +72,8 @@ impl SagaRunner {
         SagaRunner {
             store,
             detached: Arc::default(),
+            sweep_every: recovery::SWEEP_EVERY,
+            stale_after: recovery::STALE_AFTER,
         }
     }
 
@@ -72,8 +82,10 @@ impl SagaRunner {
     /// Returns the final state when every step ran. When a step fails, the completed steps are
     /// compensated in reverse order and the error (kind of the step's error) carries a
     /// [`SagaFailure`] saying which step failed and whether compensation succeeded. An existing
-    /// instance `id` is a [`ErrorKind::Conflict`]; storage failures are returned as they happen,
-    /// leaving the instance to [`resume_pending`](SagaRunner::resume_pending).
+    /// instance `id` is a [`ErrorKind::Conflict`], and so is an instance another runner saved
+    /// while this one drove it (this runner stops, see [`SagaStore::update`]); storage failures
+    /// are returned as they happen, leaving the instance to
+    /// [`resume_pending`](SagaRunner::resume_pending).
     pub async fn start<S: Saga>(
         &self,
         saga: &S,
@@ -217,7 +229,8 @@ impl SagaRunner {
     /// interrupted, if any); a compensating one compensates its remaining steps; an instance
     /// whose compensation failed retries that compensation. A completed instance returns its
     /// state and a compensated one its failure, without running anything. An unknown id is
-    /// [`ErrorKind::NotFound`].
+    /// [`ErrorKind::NotFound`]; an instance another runner saves while this one drives it is a
+    /// [`ErrorKind::Conflict`], and this runner stops driving it.
     pub async fn resume<S: Saga>(&self, saga: &S, id: &str, ctx: &Context) -> Result<S::State> {
         let Some(mut record) = self.store.load(S::NAME, id).await? else {
             return Err(Error::not_found(format!(
@@ -248,68 +261,6 @@ impl SagaRunner {
         self.resume_pending_under(saga, ctx, None).await
     }
 
-    /// [`resume_pending`](Self::resume_pending) while `lease` is held: the lease is checked
-    /// before each instance, and a lost one stops the resuming with its
-    /// [`Conflict`](ErrorKind::Conflict) (the instances resumed before it ran to their end).
-    pub async fn resume_pending_led<S: Saga>(
-        &self,
-        saga: &S,
-        ctx: &Context,
-        lease: &Lease,
-    ) -> Result<Vec<ResumedSaga<S::State>>> {
-        self.resume_pending_under(saga, ctx, Some(lease)).await
-    }
-
-    /// The recovery runner of a group of processes: resumes `saga`'s pending instances each
-    /// time this process becomes the leader of role `saga.<group>` in `leadership` (checking
-    /// the lease before each instance), then holds the role until it loses it, and campaigns
-    /// again. Run it in every process of the group instead of calling
-    /// [`resume_pending`](Self::resume_pending) at start-up: one resumes, and when it dies
-    /// another takes over within the lease and resumes what it left. Returns only when the
-    /// store cannot list the instances or the role name is invalid.
-    ///
-    /// ```no_run
-    /// # async fn run<S: catga::saga::Saga>(runner: catga::saga::SagaRunner, saga: S, leadership: std::sync::Arc<dyn catga::leadership::Leadership>, mediator: catga::Mediator) -> catga::Result<()> {
-    /// // The steps publish and send through the service's mediator.
-    /// let ctx = mediator.context();
-    /// runner.recover_led(&saga, &ctx, leadership.as_ref(), "billing").await
-    /// # }
-    /// ```
-    pub async fn recover_led<S: Saga>(
-        &self,
-        saga: &S,
-        ctx: &Context,
-        leadership: &dyn Leadership,
-        group: &str,
-    ) -> Result<()> {
-        let role = format!("saga.{group}");
-        validate_role(&role)?;
-        loop {
-            let lease = leadership.campaign(&role).await?;
-            match self.resume_pending_led(saga, ctx, &lease).await {
-                Ok(resumed) => tracing::info!(
-                    role,
-                    saga = S::NAME,
-                    token = lease.token(),
-                    resumed = resumed.len(),
-                    "catga: leading saga recovery; resumed the pending instances"
-                ),
-                Err(error) if error.kind() == ErrorKind::Conflict => {
-                    tracing::warn!(role, saga = S::NAME, %error, "catga: saga recovery stopped");
-                    continue;
-                }
-                Err(error) => return Err(error),
-            }
-            let reason = lease.lost().await;
-            tracing::info!(
-                role,
-                saga = S::NAME,
-                reason,
-                "catga: lost the saga recovery lease"
-            );
-        }
-    }
-
     async fn resume_pending_under<S: Saga>(
         &self,
         saga: &S,
@@ -317,8 +268,19 @@ impl SagaRunner {
         lease: Option<&Lease>,
     ) -> Result<Vec<ResumedSaga<S::State>>> {
         let pending = self.store.pending(S::NAME).await?;
-        let mut resumed = Vec::with_capacity(pending.len());
-        for record in pending {
+        self.resume_each(saga, ctx, pending, lease).await
+    }
+
+    /// Resumes `records` one after the other, checking `lease` (if any) before each.
+    async fn resume_each<S: Saga>(
+        &self,
+        saga: &S,
+        ctx: &Context,
+        records: Vec<SagaRecord>,
+        lease: Option<&Lease>,
+    ) -> Result<Vec<ResumedSaga<S::State>>> {
+        let mut resumed = Vec::with_capacity(records.len());
+        for record in records {
             if let Some(lease) = lease {
                 lease.check()?;
             }
@@ -346,7 +308,8 @@ impl SagaRunner {
             .await
     }
 
-    /// Execute or compensate step after step, saving state and progress after each one.
+    /// Execute or compensate step after step, saving state and progress after each one. A
+    /// save refused because another runner saved the instance since ends the run there.
     async fn run_to_end<S: Saga>(
         &self,
         saga: &S,
@@ -377,7 +340,7 @@ impl SagaRunner {
                 }
                 SagaStatus::Running if record.completed_steps == steps.len() => {
                     record.status = SagaStatus::Completed;
-                    self.store.update(&record).await?;
+                    self.save::<S>(&mut record, Vec::new()).await?;
                 }
                 SagaStatus::Running => {
                     let step = record.completed_steps;
@@ -395,11 +358,11 @@ impl SagaRunner {
                         }
                     }
                     record.state = encode::<S>(&record.id, &state)?;
-                    self.save(&record, published).await?;
+                    self.save::<S>(&mut record, published).await?;
                 }
                 SagaStatus::Compensating if record.completed_steps == 0 => {
                     record.status = SagaStatus::Compensated;
-                    self.store.update(&record).await?;
+                    self.save::<S>(&mut record, Vec::new()).await?;
                 }
                 SagaStatus::Compensating => {
                     let step = record.completed_steps - 1;
@@ -418,7 +381,7 @@ impl SagaRunner {
                         }
                     }
                     record.state = encode::<S>(&record.id, &state)?;
-                    self.save(&record, published).await?;
+                    self.save::<S>(&mut record, published).await?;
                 }
             }
         }
@@ -444,17 +407,29 @@ impl SagaRunner {
         (outcome, published)
     }
 
-    /// Saves `record`, with the events its step published in the same transaction.
-    async fn save(&self, record: &SagaRecord, published: Vec<OutboxEntry>) -> Result<()> {
-        if published.is_empty() {
-            return self.store.update(record).await;
-        }
-        match self.store.update_with_outbox(record, &published) {
-            Some(both) => both.await,
-            None => Err(Error::internal(
-                "a saga store that keeps an outbox declined the step's events",
-            )),
-        }
+    /// Saves `record` as its next version, with the events its step published in the same
+    /// transaction. A version the store refuses (another runner saved the instance since this
+    /// one loaded it) is the runner's [`overtaken`] error.
+    async fn save<S: Saga>(
+        &self,
+        record: &mut SagaRecord,
+        published: Vec<OutboxEntry>,
+    ) -> Result<()> {
+        record.version += 1;
+        let saved = if published.is_empty() {
+            self.store.update(record).await
+        } else {
+            match self.store.update_with_outbox(record, &published) {
+                Some(both) => both.await,
+                None => Err(Error::internal(
+                    "a saga store that keeps an outbox declined the step's events",
+                )),
+            }
+        };
+        saved.map_err(|error| match error.kind() {
+            ErrorKind::Conflict => overtaken::<S>(&record.id, error),
+            _ => error,
+        })
     }
 }
 
@@ -485,6 +460,19 @@ fn new_record<S: Saga>(id: &str, state: &S::State) -> Result<SagaRecord> {
         )));
     }
     Ok(SagaRecord::new(S::NAME, id, encode::<S>(id, state)?))
+}
+
+/// The error that ends a run whose save `refused` (another runner saved the instance since):
+/// that runner drives the instance now, so this one runs nothing more, compensations included.
+fn overtaken<S: Saga>(id: &str, refused: Error) -> Error {
+    tracing::warn!(error = %refused, "another runner drives the instance now; stopped driving it");
+    Error::conflict(format!(
+        "saga `{}` instance `{id}` is driven by another runner now (it saved the instance since \
+         this runner loaded it), so this runner stopped without running further steps or \
+         compensations; the instance's outcome is what that runner stores",
+        S::NAME
+    ))
+    .with_source(refused)
 }
 
 /// Await a step or compensation, turning a panic into an internal error so that it is handled
@@ -529,108 +517,4 @@ fn decode<S: Saga>(record: &SagaRecord) -> Result<S::State> {
         ))
         .with_source(e)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
-
-    use super::*;
-    use crate::MessageId;
-    use crate::leadership::EmbeddedLeadership;
-    use crate::saga::MemorySagaStore;
-
-    /// One step, counting its runs.
-    #[derive(Default)]
-    struct Counted {
-        runs: Arc<AtomicUsize>,
-    }
-
-    impl Saga for Counted {
-        type State = u32;
-        const NAME: &'static str = "counted";
-        const STEPS: &'static [&'static str] = &["count"];
-
-        async fn execute(&self, _step: usize, state: &mut u32, _ctx: &Context) -> Result<()> {
-            self.runs.fetch_add(1, Ordering::SeqCst);
-            *state += 1;
-            Ok(())
-        }
-
-        async fn compensate(&self, _step: usize, _state: &mut u32, _ctx: &Context) -> Result<()> {
-            Ok(())
-        }
-    }
-
-    async fn with_pending(count: usize) -> Arc<dyn SagaStore> {
-        let store: Arc<dyn SagaStore> = Arc::new(MemorySagaStore::new());
-        for i in 0..count {
-            let record = SagaRecord::new(Counted::NAME, &format!("c-{i}"), b"0".to_vec());
-            store.create(&record).await.unwrap();
-        }
-        store
-    }
-
-    #[tokio::test]
-    async fn a_lost_lease_resumes_no_instance() {
-        let runner = SagaRunner::with_shared_store(with_pending(3).await);
-        let saga = Counted::default();
-        let (lease, keeper) = Lease::renewed(
-            "saga.billing",
-            2,
-            tokio::time::Instant::now() + Duration::from_secs(60),
-        );
-        keeper.depose("another candidate holds the role");
-        let error = runner
-            .resume_pending_led(&saga, &Context::new(MessageId(1)), &lease)
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Conflict);
-        assert_eq!(saga.runs.load(Ordering::SeqCst), 0);
-    }
-
-    #[tokio::test]
-    async fn the_recovery_leader_resumes_every_pending_instance_once() {
-        let store = with_pending(3).await;
-        let runner = SagaRunner::with_shared_store(Arc::clone(&store));
-        let saga = Arc::new(Counted::default());
-        let recovering = tokio::spawn({
-            let saga = Arc::clone(&saga);
-            async move {
-                runner
-                    .recover_led(
-                        saga.as_ref(),
-                        &Context::new(MessageId(1)),
-                        &EmbeddedLeadership::new(),
-                        "billing",
-                    )
-                    .await
-            }
-        });
-        tokio::time::timeout(Duration::from_secs(60), async {
-            while !store.pending(Counted::NAME).await.unwrap().is_empty() {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-        .expect("resumed in time");
-        assert_eq!(saga.runs.load(Ordering::SeqCst), 3);
-        recovering.abort();
-    }
-
-    #[tokio::test]
-    async fn a_group_that_cannot_name_a_role_is_refused() {
-        let runner = SagaRunner::with_shared_store(with_pending(0).await);
-        let error = runner
-            .recover_led(
-                &Counted::default(),
-                &Context::new(MessageId(1)),
-                &EmbeddedLeadership::new(),
-                "billing team",
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Configuration);
-    }
 }

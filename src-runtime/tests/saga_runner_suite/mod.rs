@@ -346,6 +346,7 @@ pub async fn store_keeps_records_exactly_as_written(store: Arc<dyn SagaStore>) {
         "charge_card",
         &catga::Error::conflict("refunded twice"),
     ));
+    record.version = 1;
     store.update(&record).await.unwrap();
     assert_eq!(
         store.load("order", "o-1").await.unwrap(),
@@ -357,10 +358,111 @@ pub async fn store_keeps_records_exactly_as_written(store: Arc<dyn SagaStore>) {
         store.create(&record).await.unwrap_err().kind(),
         ErrorKind::Conflict
     );
-    let missing = SagaRecord::new("order", "o-2", b"{}".to_vec());
+    let mut missing = SagaRecord::new("order", "o-2", b"{}".to_vec());
+    missing.version = 1;
     assert_eq!(
         store.update(&missing).await.unwrap_err().kind(),
         ErrorKind::NotFound
+    );
+}
+
+pub async fn versions_count_the_saves_from_zero(store: Arc<dyn SagaStore>) {
+    let created = SagaRecord::new("order", "o-1", b"{}".to_vec());
+    assert_eq!(created.version, 0);
+    store.create(&created).await.unwrap();
+    assert_eq!(stored(&store, "o-1").await.version, 0);
+    let mut next = created.clone();
+    next.completed_steps = 1;
+    next.version = 1;
+    store.update(&next).await.unwrap();
+    assert_eq!(stored(&store, "o-1").await, next);
+
+    // The runner saves after each of the three steps, then the completion.
+    let runner = SagaRunner::with_shared_store(Arc::clone(&store));
+    runner
+        .start(&OrderSaga::new(), "o-2", OrderState::new("o-2"), &ctx())
+        .await
+        .unwrap();
+    assert_eq!(stored(&store, "o-2").await.version, 4);
+}
+
+pub async fn an_update_with_a_stale_version_is_a_conflict_and_changes_nothing(
+    store: Arc<dyn SagaStore>,
+) {
+    let created = SagaRecord::new("order", "o-1", b"{}".to_vec());
+    store.create(&created).await.unwrap();
+    let mut saved = created.clone();
+    saved.completed_steps = 1;
+    saved.version = 1;
+    store.update(&saved).await.unwrap();
+
+    // A second runner that loaded version 0 saves its own version 1; another one skips ahead.
+    let mut stale = created.clone();
+    stale.status = SagaStatus::Compensating;
+    stale.version = 1;
+    let mut ahead = saved.clone();
+    ahead.completed_steps = 3;
+    ahead.version = 3;
+    for refused in [stale, ahead] {
+        let err = store.update(&refused).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+        assert!(err.message().contains("`order` instance `o-1`"), "{err}");
+        assert!(err.message().contains("another runner"), "{err}");
+        assert_eq!(stored(&store, "o-1").await, saved);
+    }
+}
+
+pub async fn of_two_runners_resuming_one_instance_the_second_to_save_stops(
+    store: Arc<dyn SagaStore>,
+) {
+    let state = serde_json::to_vec(&OrderState::new("o-1")).unwrap();
+    store
+        .create(&SagaRecord::new("order", "o-1", state))
+        .await
+        .unwrap();
+    // The first runner runs step 0 and stops inside step 1, which fails when released.
+    let held = Arc::new(OrderSaga {
+        fail: vec![At::Execute(1)],
+        hang: Some(At::Execute(1)),
+        ..OrderSaga::new()
+    });
+    let overtaken = tokio::spawn({
+        let runner = SagaRunner::with_shared_store(Arc::clone(&store));
+        let held = Arc::clone(&held);
+        async move { runner.resume(held.as_ref(), "o-1", &ctx()).await }
+    });
+    held.reached.notified().await;
+    // Meanwhile the second runner resumes the instance from step 1 and finishes it.
+    let winner = OrderSaga::new();
+    let finished = SagaRunner::with_shared_store(Arc::clone(&store))
+        .resume(&winner, "o-1", &ctx())
+        .await
+        .unwrap();
+    assert_eq!(finished.standing, 3);
+    held.release.notify_one();
+
+    let err = overtaken.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.message().contains("`order` instance `o-1`"), "{err}");
+    assert!(err.message().contains("another runner"), "{err}");
+    assert!(SagaFailure::of(&err).is_none(), "not a failed saga: {err}");
+    // Its failed step 1 is not compensated: the instance is the other runner's.
+    assert_eq!(
+        held.log(),
+        log_of(&["execute:reserve_stock", "execute:charge_card"])
+    );
+    assert_eq!(
+        winner.log(),
+        log_of(&["execute:charge_card", "execute:ship_order"])
+    );
+    let record = stored(&store, "o-1").await;
+    assert_eq!(
+        (record.status, record.completed_steps, record.version),
+        (SagaStatus::Completed, 3, 4)
+    );
+    assert_eq!(
+        serde_json::from_slice::<OrderState>(&record.state).unwrap(),
+        finished
     );
 }
 
@@ -415,6 +517,9 @@ macro_rules! saga_suite {
                 instance_stored_past_the_last_step_is_a_configuration_error,
                 unreadable_stored_state_is_a_storage_error,
                 store_keeps_records_exactly_as_written,
+                versions_count_the_saves_from_zero,
+                an_update_with_a_stale_version_is_a_conflict_and_changes_nothing,
+                of_two_runners_resuming_one_instance_the_second_to_save_stops,
                 pending_lists_running_and_compensating_instances_oldest_first,
             );
         }

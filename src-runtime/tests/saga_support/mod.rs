@@ -42,9 +42,11 @@ pub struct OrderSaga {
     pub log: Arc<Mutex<Vec<String>>>,
     pub fail: Vec<At>,
     pub panic: Option<At>,
-    /// Hang forever at this point after notifying `reached`, so a test can kill the run there.
+    /// Hang at this point after notifying `reached`, until `release` is notified (forever if
+    /// it never is), so a test can kill the run there, or let another run overtake it.
     pub hang: Option<At>,
     pub reached: Arc<Notify>,
+    pub release: Arc<Notify>,
 }
 
 impl OrderSaga {
@@ -99,7 +101,7 @@ impl OrderSaga {
         }
         if self.hang == Some(at) {
             self.reached.notify_one();
-            std::future::pending::<()>().await;
+            self.release.notified().await;
         }
         if self.panic == Some(at) {
             panic!("{verb} {step} blew up");
