@@ -105,7 +105,7 @@ impl Retry {
     pub(crate) async fn run<T, F, Fut>(
         &self,
         ctx: &Context,
-        message_type: &str,
+        message_type: &'static str,
         stage: &'static str,
         retryable: fn(&Error) -> bool,
         mut attempt: F,

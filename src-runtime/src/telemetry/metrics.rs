@@ -96,36 +96,43 @@ pub(crate) fn handled(
 
 /// `message_type` is attempted again after a failure, by `stage`.
 #[inline]
-pub(crate) fn retried(message_type: &str, stage: &'static str) {
+pub(crate) fn retried(message_type: &'static str, stage: &'static str) {
     #[cfg(feature = "metrics")]
-    metrics::counter!(RETRIES_TOTAL, "message_type" => message_type.to_string(), "stage" => stage)
-        .increment(1);
+    metrics::counter!(RETRIES_TOTAL, "message_type" => message_type, "stage" => stage).increment(1);
 }
 
-/// Consumer group `group` settled a delivery of `message_type` as `outcome`.
+/// Consumer group `group` settled a delivery of `message_type` as `outcome`. The labels are
+/// shared strings, not copies: this runs for every delivery.
 #[cfg(feature = "metrics")]
 #[inline]
-pub(crate) fn delivered(message_type: &str, group: &str, outcome: &'static str) {
-    {
-        metrics::counter!(
-            DELIVERIES_TOTAL,
-            "message_type" => message_type.to_string(),
-            "group" => group.to_string(),
-            "outcome" => outcome,
+pub(crate) fn delivered(
+    message_type: metrics::SharedString,
+    group: &std::sync::Arc<str>,
+    outcome: &'static str,
+) {
+    let group = metrics::SharedString::from_shared(std::sync::Arc::clone(group));
+    match outcome {
+        "dead_lettered" => metrics::counter!(
+            DEAD_LETTERS_TOTAL,
+            "message_type" => message_type.clone(),
+            "group" => group.clone(),
         )
-        .increment(1);
-        if outcome == "dead_lettered" {
-            metrics::counter!(
-                DEAD_LETTERS_TOTAL,
-                "message_type" => message_type.to_string(),
-                "group" => group.to_string(),
-            )
-            .increment(1);
-        }
-        if outcome == "retried" {
-            retried(message_type, "consumer");
-        }
+        .increment(1),
+        "retried" => metrics::counter!(
+            RETRIES_TOTAL,
+            "message_type" => message_type.clone(),
+            "stage" => "consumer",
+        )
+        .increment(1),
+        _ => {}
     }
+    metrics::counter!(
+        DELIVERIES_TOTAL,
+        "message_type" => message_type,
+        "group" => group,
+        "outcome" => outcome,
+    )
+    .increment(1);
 }
 
 /// A duplicate of idempotent `message_type` was answered from `source`.

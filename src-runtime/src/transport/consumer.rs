@@ -61,7 +61,8 @@ pub const DEAD_LETTER_TYPE: &str = "catga.dead_letter";
 #[derive(Debug, Clone)]
 pub struct EventConsumer {
     transport: Arc<dyn Transport>,
-    group: String,
+    /// Shared, so that labelling a delivery's metrics with it copies no string.
+    group: Arc<str>,
     routes: Routes,
     mediator: Mediator,
     inbox: Option<Arc<dyn Inbox>>,
@@ -79,7 +80,7 @@ impl EventConsumer {
     ) -> Self {
         EventConsumer {
             transport,
-            group: group.into(),
+            group: Arc::from(group.into()),
             routes,
             mediator,
             inbox: None,
@@ -249,7 +250,7 @@ impl EventConsumer {
             &delivery.envelope,
         );
         #[cfg(feature = "metrics")]
-        let type_name = delivery.envelope.type_name.clone();
+        let type_name = self.routes.metric_label(&delivery.envelope.type_name);
         let handled = span.run(self.handle_in_span(delivery)).await;
         #[cfg(feature = "metrics")]
         if let Ok(outcome) = &handled {
@@ -259,7 +260,7 @@ impl EventConsumer {
                 Handled::Retried => "retried",
                 Handled::DeadLettered => "dead_lettered",
             };
-            crate::telemetry::metrics::delivered(&type_name, &self.group, outcome);
+            crate::telemetry::metrics::delivered(type_name, &self.group, outcome);
         }
         handled
     }
@@ -347,7 +348,7 @@ impl EventConsumer {
             "catga: dead-lettering a message"
         );
         let letter = DeadLetter {
-            group: self.group.clone(),
+            group: self.group.to_string(),
             attempts: delivery.attempt,
             error_kind: error.kind().as_str().to_string(),
             error: error.message().to_string(),

@@ -174,6 +174,17 @@ impl Routes {
             .ok_or_else(|| unknown(envelope, "event", self.events.keys()))
     }
 
+    /// The `message_type` label of event type `type_name`: the routed type's own `'static`
+    /// name, so that labelling each delivery copies no string; a copy only for a type that is
+    /// not routed (it is dead-lettered).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn metric_label(&self, type_name: &str) -> metrics::SharedString {
+        match self.events.get_key_value(type_name) {
+            Some((&name, _)) => metrics::SharedString::const_str(name),
+            None => metrics::SharedString::from_owned(type_name.to_owned()),
+        }
+    }
+
     /// Whether any event type is routed to a projection (which needs an inbox).
     pub(crate) fn has_projections(&self) -> bool {
         self.events
