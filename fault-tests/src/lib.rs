@@ -112,7 +112,10 @@ pub fn consumer_options(ack_wait: Duration) -> ConsumerOptions {
     }
 }
 
-/// A connection to `db` that waits for the other processes' writes.
+/// A connection to `db` that waits for the other processes' writes. It leaves the journal
+/// mode alone: the catga store that shares the file puts it in WAL mode when it opens, waiting
+/// for the other processes that open it at the same moment (a plain `PRAGMA journal_mode`
+/// would fail instead of waiting).
 fn open(db: impl AsRef<Path>) -> catga_sqlite::Result<rusqlite::Connection> {
     let conn = rusqlite::Connection::open(db)?;
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -123,17 +126,14 @@ fn open(db: impl AsRef<Path>) -> catga_sqlite::Result<rusqlite::Connection> {
 /// duplicate shows as a second row.
 pub fn create_ledger(db: &Path) -> catga_sqlite::Result<()> {
     let conn = open(db)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         CREATE TABLE IF NOT EXISTS applied (n INTEGER NOT NULL);",
-    )?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS applied (n INTEGER NOT NULL);")?;
     Ok(())
 }
 
 /// Applies deposits into `db` (projection and inbox in one transaction) until killed.
 pub async fn consume(db: &Path, url: &str, ack_wait: Duration) -> catga::Result<()> {
-    create_ledger(db)?;
     let inbox = SqliteInbox::open(db).await?;
+    create_ledger(db)?;
     let routes = Routes::new().projection(|event: &Deposited, tx| {
         if event.n == POISON {
             return Err(Error::unavailable("this deposit can never be applied").into());
@@ -218,13 +218,14 @@ pub async fn charge(
     lease: Duration,
     takes: Duration,
 ) -> catga::Result<String> {
+    let idempotency = SqliteIdempotencyStore::open(db).await?;
     create_executions(db)?;
     let mediator = Mediator::builder()
         .handler(ChargeHandler {
             db: db.to_path_buf(),
             takes,
         })
-        .idempotency_store(SqliteIdempotencyStore::open(db).await?)
+        .idempotency_store(idempotency)
         .idempotency_lease(lease)
         .build()?;
     mediator
@@ -238,8 +239,7 @@ pub async fn charge(
 pub fn create_executions(db: &Path) -> catga_sqlite::Result<()> {
     let conn = open(db)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         CREATE TABLE IF NOT EXISTS executions (payment TEXT NOT NULL, pid INTEGER NOT NULL);",
+        "CREATE TABLE IF NOT EXISTS executions (payment TEXT NOT NULL, pid INTEGER NOT NULL);",
     )?;
     Ok(())
 }
@@ -297,10 +297,7 @@ pub async fn transfer(db: &Path, range: std::ops::Range<u64>) -> catga::Result<(
 /// Creates the table [`transfer`]'s handler writes.
 pub fn create_transfers(db: &Path) -> catga_sqlite::Result<()> {
     let conn = open(db)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         CREATE TABLE IF NOT EXISTS transfers (n INTEGER NOT NULL);",
-    )?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS transfers (n INTEGER NOT NULL);")?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
 use catga::{Error, Result};
@@ -189,9 +189,7 @@ fn open_connection(path: &Path, schemas: &[&'static Schema]) -> Result<Connectio
     };
     let mut conn = Connection::open(path).map_err(context)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(context)?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(context)?;
+    let mode = use_wal(&conn).map_err(context)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::storage(format!(
             "SQLite database {} cannot use write-ahead logging (journal mode is `{mode}`); \
@@ -221,6 +219,39 @@ fn open_connection(path: &Path, schemas: &[&'static Schema]) -> Result<Connectio
         }
     }
     Ok(conn)
+}
+
+/// Puts the file in write-ahead-log mode and returns the journal mode it ends in. WAL is a
+/// property of the file, so only the first open of a new file converts it. The conversion needs
+/// the file to itself and SQLite does not wait for that (the busy handler does not run for it),
+/// so processes that start together and open one new file would fail with "database is
+/// locked": an open that finds the file busy looks again, until [`BUSY_TIMEOUT`].
+fn use_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let mode = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(mode)
+                } else {
+                    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                }
+            });
+        match mode {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if matches!(
+                    error.code,
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            mode => return mode,
+        }
+    }
 }
 
 /// Create `schema`'s tables unless the file already has them; returns the version on file.
@@ -282,4 +313,43 @@ pub(crate) fn now_millis() -> Result<i64> {
 /// `duration` in whole milliseconds, saturating at `i64::MAX`.
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+
+    use super::*;
+
+    static PROBE_SCHEMA: Schema = Schema {
+        component: "probe",
+        version: 1,
+        ddl: "CREATE TABLE probe (id INTEGER PRIMARY KEY);",
+        upgrades: &[],
+    };
+
+    /// Processes that start together (a service and its dispatcher, the members of a group)
+    /// open one new file at once; each open must wait for the others, not fail.
+    #[test]
+    fn many_connections_opening_one_new_file_at_once_all_open_it() {
+        const OPENERS: usize = 16;
+        for round in 0..20 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join(format!("shared-{round}.db"));
+            let start = Arc::new(Barrier::new(OPENERS));
+            let openers: Vec<_> = (0..OPENERS)
+                .map(|_| {
+                    let (path, start) = (path.clone(), Arc::clone(&start));
+                    std::thread::spawn(move || {
+                        start.wait();
+                        open_connection(&path, &[&PROBE_SCHEMA]).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("the opener does not panic");
+                assert!(opened.is_ok(), "round {round}: {:?}", opened.err());
+            }
+        }
+    }
 }
