@@ -62,7 +62,8 @@ impl SagaRunner {
     /// checking the lease before each instance; when it loses the role it campaigns again. Run
     /// it in every process of the group instead of calling
     /// [`resume_pending`](Self::resume_pending) at start-up. Returns only when the store cannot
-    /// list the instances or the role name is invalid.
+    /// list the instances as this process becomes the leader, or the role name is invalid; a
+    /// sweep that cannot list them is logged and tried again at the next sweep.
     ///
     /// An instance a member is driving when the leader resumes it is driven by whichever saves
     /// first; the other stops with a [`Conflict`](ErrorKind::Conflict) (see
@@ -131,7 +132,21 @@ impl SagaRunner {
                 reason = lease.lost() => return Ok(reason),
                 () = tokio::time::sleep(self.sweep_every) => {}
             }
-            let pending = self.store.pending(S::NAME).await?;
+            let pending = match self.store.pending(S::NAME).await {
+                Ok(pending) => pending,
+                // A store that cannot answer now (busy, restarting) may at the next sweep;
+                // ending the recovery here would leave the stale instances for good.
+                Err(error) => {
+                    tracing::warn!(
+                        role,
+                        saga = S::NAME,
+                        %error,
+                        "catga: saga recovery could not list the pending instances; trying again \
+                         at the next sweep"
+                    );
+                    continue;
+                }
+            };
             let stale = sightings.stale(pending, Instant::now(), self.stale_after);
             if stale.is_empty() {
                 continue;
@@ -367,6 +382,60 @@ mod tests {
         until_none_pending(&store).await;
         assert_eq!(saga.runs.load(Ordering::SeqCst), 1);
         assert_eq!(leadership.campaigns.load(Ordering::SeqCst), 1);
+        recovering.abort();
+    }
+
+    /// [`MemorySagaStore`] whose listing of pending instances fails at chosen calls.
+    #[derive(Default)]
+    struct FailingListings {
+        inner: MemorySagaStore,
+        listings: AtomicUsize,
+        failing: Vec<usize>,
+    }
+
+    impl SagaStore for FailingListings {
+        fn create<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<()>> {
+            self.inner.create(record)
+        }
+        fn update<'a>(&'a self, record: &'a SagaRecord) -> BoxFuture<'a, Result<()>> {
+            self.inner.update(record)
+        }
+        fn load<'a>(
+            &'a self,
+            saga: &'a str,
+            id: &'a str,
+        ) -> BoxFuture<'a, Result<Option<SagaRecord>>> {
+            self.inner.load(saga, id)
+        }
+        fn pending<'a>(&'a self, saga: &'a str) -> BoxFuture<'a, Result<Vec<SagaRecord>>> {
+            let listing = self.listings.fetch_add(1, Ordering::SeqCst);
+            if self.failing.contains(&listing) {
+                return Box::pin(async { Err(crate::Error::storage("database is locked")) });
+            }
+            self.inner.pending(saga)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_the_store_fails_is_tried_again_at_the_next() {
+        // Listing 0 is the election's; the first three sweeps' fail.
+        let store: Arc<dyn SagaStore> = Arc::new(FailingListings {
+            failing: vec![1, 2, 3],
+            ..FailingListings::default()
+        });
+        let saga = Arc::new(Counted::default());
+        let recovering = recovering(&store, &saga, &Arc::default());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        store.create(&running("left")).await.unwrap();
+        tokio::time::timeout(HANG_GUARD, async {
+            while saga.runs.load(Ordering::SeqCst) == 0 {
+                assert!(!recovering.is_finished(), "the recovery ended");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+        .await
+        .expect("the instance was resumed");
+        assert!(!recovering.is_finished(), "the recovery goes on");
         recovering.abort();
     }
 
