@@ -457,6 +457,59 @@ pub(crate) fn walk_file(
     (walker.diagnostics, walker.facts)
 }
 
+/// Test support: probe rules, which report what the walk (scopes, the semantic model) says at
+/// the points a test marks, and the messages a rule reports in a snippet.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{HookTable, walk_file};
+    use crate::config::Settings;
+    use crate::diagnostic::Severity;
+    use crate::rule::{FileEnv, FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
+    use crate::source::SourceFile;
+
+    static PROBE_META: RuleMeta = RuleMeta {
+        code: "CATGA999",
+        name: "probe",
+        severity: Severity::Info,
+        fix: FixAvailability::None,
+        fix_applicabilities: &[],
+        summary: "Reports, at the points a test marks, what the walk says there.",
+        docs: "",
+    };
+
+    /// A probe rule: `expr` sees every expression and reports what the test asks about.
+    pub(crate) const fn probe_rule(expr: fn(&syn::Expr, &mut RuleCx<'_>)) -> Rule {
+        Rule {
+            meta: &PROBE_META,
+            hooks: Hooks {
+                expr: Some(expr),
+                ..Hooks::NONE
+            },
+        }
+    }
+
+    /// The messages `rule` reports in `text`, walked as the crate root of a non-test file with
+    /// default settings, in source order.
+    pub(crate) fn rule_messages(rule: &'static Rule, text: &str) -> Vec<String> {
+        let file = SourceFile::new("t.rs", text);
+        let parsed = syn::parse_file(&file.text).unwrap();
+        let settings = Settings::default();
+        let env = FileEnv {
+            source: &file,
+            settings: &settings,
+            dependencies: None,
+            test_file: false,
+            module: "crate",
+        };
+        let hooks = HookTable::new(&[(rule, Severity::Info)]);
+        walk_file(&parsed, &env, &hooks)
+            .0
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+}
+
 struct Walker<'f> {
     env: &'f FileEnv<'f>,
     hooks: &'f HookTable,
@@ -888,30 +941,11 @@ impl<'f> Visit<'f> for Walker<'f> {
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{probe_rule, rule_messages};
     use super::*;
-    use crate::config::Settings;
-    use crate::diagnostic::Applicability;
-    use crate::rule::{FixAvailability, Hooks, RuleMeta};
-    use crate::source::SourceFile;
-
-    static PROBE_META: RuleMeta = RuleMeta {
-        code: "CATGA999",
-        name: "probe",
-        severity: Severity::Info,
-        fix: FixAvailability::Sometimes,
-        fix_applicabilities: &[Applicability::Safe],
-        summary: "Reports the context of every call to `probe()`.",
-        docs: "",
-    };
 
     /// Reports, at every `probe()` call, what the context says about that point.
-    static PROBE: Rule = Rule {
-        meta: &PROBE_META,
-        hooks: Hooks {
-            expr: Some(probe),
-            ..Hooks::NONE
-        },
-    };
+    static PROBE: Rule = probe_rule(probe);
 
     fn probe(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
         let syn::Expr::Call(call) = expr else { return };
@@ -936,26 +970,7 @@ mod tests {
     }
 
     fn probe_messages(source: &str) -> Vec<String> {
-        probe_messages_in(&format!("fn probe() {{}}\n{source}"))
-    }
-
-    fn probe_messages_in(text: &str) -> Vec<String> {
-        let file = SourceFile::new("t.rs", text);
-        let parsed = syn::parse_file(&file.text).unwrap();
-        let settings = Settings::default();
-        let env = FileEnv {
-            source: &file,
-            settings: &settings,
-            dependencies: None,
-            test_file: false,
-            module: "crate",
-        };
-        let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
-        walk_file(&parsed, &env, &hooks)
-            .0
-            .into_iter()
-            .map(|d| d.message)
-            .collect()
+        rule_messages(&PROBE, &format!("fn probe() {{}}\n{source}"))
     }
 
     #[test]
@@ -1034,7 +1049,8 @@ mod tests {
 
     #[test]
     fn file_level_cfg_test_makes_the_whole_file_test_code() {
-        let got = probe_messages_in(
+        let got = rule_messages(
+            &PROBE,
             "#![cfg(test)]\nfn probe() {}\nuse catga::prelude::*;\nimpl Handler<A> for H { async fn handle(&self) { probe(); } }",
         );
         assert!(got[0].contains("handler=None test=true"), "{}", got[0]);

@@ -542,11 +542,8 @@ impl<'m, 'f> SemanticModel<'m, 'f> {
 mod tests {
     use super::types::innermost_value;
     use super::*;
-    use crate::config::Settings;
-    use crate::context::{HookTable, walk_file};
-    use crate::diagnostic::Severity;
-    use crate::rule::{FileEnv, FixAvailability, Hooks, Rule, RuleCx, RuleMeta};
-    use crate::source::SourceFile;
+    use crate::context::test_support::{probe_rule, rule_messages};
+    use crate::rule::{Rule, RuleCx};
 
     #[test]
     fn chain_skips_unwrap_and_question_mark() {
@@ -576,24 +573,8 @@ mod tests {
         assert!(bindings.get("other").is_none());
     }
 
-    static PROBE_META: RuleMeta = RuleMeta {
-        code: "CATGA999",
-        name: "probe",
-        severity: Severity::Info,
-        fix: FixAvailability::None,
-        fix_applicabilities: &[],
-        summary: "Reports the type the semantic model gives the argument of every `probe(..)`.",
-        docs: "",
-    };
-
     /// At every `probe(expr)`, reports the layers the engine's model gives `expr` there.
-    static PROBE: Rule = Rule {
-        meta: &PROBE_META,
-        hooks: Hooks {
-            expr: Some(probe),
-            ..Hooks::NONE
-        },
-    };
+    static PROBE: Rule = probe_rule(probe);
 
     fn probe(expr: &syn::Expr, cx: &mut RuleCx<'_>) {
         let syn::Expr::Call(call) = expr else { return };
@@ -613,22 +594,7 @@ mod tests {
 
     /// The layers of each `probe(..)` argument of `source`, in source order.
     fn probed(source: &str) -> Vec<String> {
-        let file = SourceFile::new("t.rs", source);
-        let parsed = syn::parse_file(&file.text).unwrap();
-        let settings = Settings::default();
-        let env = FileEnv {
-            source: &file,
-            settings: &settings,
-            dependencies: None,
-            test_file: false,
-            module: "crate",
-        };
-        let hooks = HookTable::new(&[(&PROBE, Severity::Info)]);
-        walk_file(&parsed, &env, &hooks)
-            .0
-            .into_iter()
-            .map(|d| d.message)
-            .collect()
+        rule_messages(&PROBE, source)
     }
 
     /// The outermost layer of each probed type.

@@ -842,10 +842,13 @@ mod tests {
         let failing = entries[0].envelope.id.clone();
         outbox.enqueue(entries).await.expect("enqueue");
         let memory = MemoryTransport::new();
-        let flaky = Refusing {
-            fail_once: Mutex::new(HashSet::from([failing])),
-            ..Refusing::new(&memory)
-        };
+        let flaky = Hooked::new(
+            &memory,
+            Refusing {
+                fail_once: Mutex::new(HashSet::from([failing])),
+                ..Refusing::new()
+            },
+        );
         let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(flaky));
         assert_eq!(
             dispatcher.flush().await.expect("first"),
@@ -876,44 +879,37 @@ mod tests {
         assert_eq!((a, b), (vec![1, 2, 3], vec![1, 2]));
     }
 
-    /// A memory transport in front of which publishes fail: of the envelope ids in
-    /// `fail_once`, the first time, as an unreachable broker; of those in `refused`, every
-    /// time, with `refusal`'s error. Every publish waits a random few yields, so keys finish
-    /// out of order.
-    struct Refusing {
-        inner: MemoryTransport,
-        fail_once: Mutex<HashSet<String>>,
-        refused: HashSet<String>,
-        refusal: fn() -> Error,
+    /// What a [`Hooked`] transport does as each publish is called, before the memory
+    /// transport publishes: an error is the publish's outcome.
+    trait BeforePublish: Send + Sync + 'static {
+        fn before_publish<'a>(&'a self, envelope: &'a Envelope) -> BoxFuture<'a, Result<()>>;
     }
 
-    impl Refusing {
-        fn new(inner: &MemoryTransport) -> Self {
-            Refusing {
+    /// A memory transport whose publishes go through `hook` first; subscribing, requests and
+    /// serving go straight to the memory transport.
+    struct Hooked<H> {
+        inner: MemoryTransport,
+        hook: H,
+    }
+
+    impl<H> Hooked<H> {
+        fn new(inner: &MemoryTransport, hook: H) -> Self {
+            Hooked {
                 inner: inner.clone(),
-                fail_once: Mutex::new(HashSet::new()),
-                refused: HashSet::new(),
-                refusal: || Error::validation("refused"),
+                hook,
             }
         }
     }
 
-    impl Transport for Refusing {
+    impl<H: BeforePublish> Transport for Hooked<H> {
         fn publish<'a>(
             &'a self,
             subject: &'a str,
             envelope: &'a Envelope,
         ) -> BoxFuture<'a, Result<()>> {
+            let before = self.hook.before_publish(envelope);
             Box::pin(async move {
-                for _ in 0..fastrand::u32(0..4) {
-                    tokio::task::yield_now().await;
-                }
-                if self.fail_once.lock().expect("lock").remove(&envelope.id) {
-                    return Err(Error::unavailable("broker unreachable"));
-                }
-                if self.refused.contains(&envelope.id) {
-                    return Err((self.refusal)());
-                }
+                before.await?;
                 self.inner.publish(subject, envelope).await
             })
         }
@@ -939,6 +935,42 @@ mod tests {
             subjects: &'a [String],
         ) -> BoxFuture<'a, Result<Box<dyn Requests>>> {
             self.inner.serve(group, subjects)
+        }
+    }
+
+    /// Publishes that fail: of the envelope ids in `fail_once`, the first time, as an
+    /// unreachable broker; of those in `refused`, every time, with `refusal`'s error. Every
+    /// publish waits a random few yields, so keys finish out of order.
+    struct Refusing {
+        fail_once: Mutex<HashSet<String>>,
+        refused: HashSet<String>,
+        refusal: fn() -> Error,
+    }
+
+    impl Refusing {
+        fn new() -> Self {
+            Refusing {
+                fail_once: Mutex::new(HashSet::new()),
+                refused: HashSet::new(),
+                refusal: || Error::validation("refused"),
+            }
+        }
+    }
+
+    impl BeforePublish for Refusing {
+        fn before_publish<'a>(&'a self, envelope: &'a Envelope) -> BoxFuture<'a, Result<()>> {
+            Box::pin(async move {
+                for _ in 0..fastrand::u32(0..4) {
+                    tokio::task::yield_now().await;
+                }
+                if self.fail_once.lock().expect("lock").remove(&envelope.id) {
+                    return Err(Error::unavailable("broker unreachable"));
+                }
+                if self.refused.contains(&envelope.id) {
+                    return Err((self.refusal)());
+                }
+                Ok(())
+            })
         }
     }
 
@@ -969,7 +1001,7 @@ mod tests {
             .await
             .expect("enqueue");
         let memory = MemoryTransport::new();
-        let transport = Refusing::new(&memory);
+        let transport = Hooked::new(&memory, Refusing::new());
         let flushed = OutboxDispatcher::new(outbox.clone(), Arc::new(transport))
             .flush()
             .await
@@ -992,11 +1024,16 @@ mod tests {
         assert_eq!((poison.envelope.key.as_deref(), 1), (Some("k1"), 4 / 3));
         outbox.enqueue(entries).await.expect("enqueue");
         let memory = MemoryTransport::new();
-        let transport = Refusing {
-            refused: HashSet::from([poison.envelope.id.clone()]),
-            refusal: || Error::validation("the envelope is larger than the server's max_payload"),
-            ..Refusing::new(&memory)
-        };
+        let transport = Hooked::new(
+            &memory,
+            Refusing {
+                refused: HashSet::from([poison.envelope.id.clone()]),
+                refusal: || {
+                    Error::validation("the envelope is larger than the server's max_payload")
+                },
+                ..Refusing::new()
+            },
+        );
         let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(transport)).max_attempts(3);
         let mut delivered = 0;
         let mut dead_lettered = 0;
@@ -1031,11 +1068,14 @@ mod tests {
         let entries = keyed_entries(4, 2);
         let missed = entries[0].envelope.id.clone();
         outbox.enqueue(entries).await.expect("enqueue");
-        let transport = Refusing {
-            refused: HashSet::from([missed]),
-            refusal: || Error::unavailable("broker unreachable"),
-            ..Refusing::new(&MemoryTransport::new())
-        };
+        let transport = Hooked::new(
+            &MemoryTransport::new(),
+            Refusing {
+                refused: HashSet::from([missed]),
+                refusal: || Error::unavailable("broker unreachable"),
+                ..Refusing::new()
+            },
+        );
         let dispatcher = OutboxDispatcher::new(outbox.clone(), Arc::new(transport)).max_attempts(1);
         for _ in 0..5 {
             let flushed = dispatcher.flush().await.expect("flush");
@@ -1159,46 +1199,19 @@ mod tests {
         assert_eq!(outbox.pending().await.expect("pending"), 6);
     }
 
-    /// A memory transport that deposes `keeper`'s lease as the first publish starts.
+    /// Deposes `keeper`'s lease as the first publish starts (and at any later one, which a
+    /// deposed dispatcher should not make), and counts the publishes.
     struct DeposingOnFirstPublish {
-        inner: MemoryTransport,
         keeper: catga::leadership::LeaseKeeper,
         published: std::sync::atomic::AtomicUsize,
     }
 
-    impl Transport for DeposingOnFirstPublish {
-        fn publish<'a>(
-            &'a self,
-            subject: &'a str,
-            envelope: &'a Envelope,
-        ) -> BoxFuture<'a, Result<()>> {
+    impl BeforePublish for DeposingOnFirstPublish {
+        fn before_publish<'a>(&'a self, _envelope: &'a Envelope) -> BoxFuture<'a, Result<()>> {
             self.keeper.depose("another candidate holds the role");
             self.published
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.inner.publish(subject, envelope)
-        }
-        fn subscribe<'a>(
-            &'a self,
-            group: &'a str,
-            subjects: &'a [String],
-            options: &'a ConsumerOptions,
-        ) -> BoxFuture<'a, Result<Box<dyn Subscription>>> {
-            self.inner.subscribe(group, subjects, options)
-        }
-        fn request<'a>(
-            &'a self,
-            subject: &'a str,
-            envelope: &'a Envelope,
-            timeout: Duration,
-        ) -> BoxFuture<'a, Result<Envelope>> {
-            self.inner.request(subject, envelope, timeout)
-        }
-        fn serve<'a>(
-            &'a self,
-            group: &'a str,
-            subjects: &'a [String],
-        ) -> BoxFuture<'a, Result<Box<dyn Requests>>> {
-            self.inner.serve(group, subjects)
+            Box::pin(async { Ok(()) })
         }
     }
 
@@ -1214,16 +1227,19 @@ mod tests {
             4,
             tokio::time::Instant::now() + Duration::from_secs(60),
         );
-        let transport = Arc::new(DeposingOnFirstPublish {
-            inner: MemoryTransport::new(),
-            keeper,
-            published: std::sync::atomic::AtomicUsize::new(0),
-        });
+        let transport = Arc::new(Hooked::new(
+            &MemoryTransport::new(),
+            DeposingOnFirstPublish {
+                keeper,
+                published: std::sync::atomic::AtomicUsize::new(0),
+            },
+        ));
         let dispatcher = OutboxDispatcher::new(outbox.clone(), transport.clone());
         let flushed = dispatcher.flush_under(Some(&lease)).await.expect("settled");
         assert_eq!((flushed.delivered, flushed.waiting), (1, 39));
         assert_eq!(
             transport
+                .hook
                 .published
                 .load(std::sync::atomic::Ordering::SeqCst),
             1

@@ -2,68 +2,12 @@
 //! writes in the inbox's transaction exactly once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use catga::prelude::*;
-use catga::transport::{
-    BoxFuture, ConsumerOptions, Delivery, Envelope, EventConsumer, Handled, MemoryTransport,
-    Routes, Settle, event_subject,
-};
+use catga::testing::{CountOrders, OrderPlaced, billing_consumer, delivery_of, placed};
+use catga::transport::{EventConsumer, Handled, MemoryTransport, Routes};
 use catga_sqlite::prelude::*;
-
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
-pub struct OrderPlaced {
-    pub order: u64,
-}
-
-/// Counts handled events.
-#[derive(Clone, Default)]
-struct CountOrders {
-    handled: Arc<AtomicU32>,
-}
-
-impl EventHandler<OrderPlaced> for CountOrders {
-    async fn handle(&self, _event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
-        self.handled.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-fn placed(order: u64) -> Envelope {
-    Envelope::of(&OrderPlaced { order }, &Context::new(MessageId(order))).expect("serializes")
-}
-
-fn consumer(
-    transport: &MemoryTransport,
-    counter: &CountOrders,
-    options: ConsumerOptions,
-) -> EventConsumer {
-    let mediator = Mediator::builder()
-        .event_handler(counter.clone())
-        .build()
-        .expect("builds");
-    EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        mediator,
-    )
-    .options(options)
-}
-
-/// Settles nothing, so a test can hand the same message to a consumer twice, as a broker does
-/// when an acknowledgement is lost.
-struct LostAck;
-
-impl Settle for LostAck {
-    fn ack(self: Box<Self>) -> BoxFuture<'static, catga::Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn retry(self: Box<Self>, _delay: Duration) -> BoxFuture<'static, catga::Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
-}
 
 #[tokio::test]
 async fn the_inbox_skips_a_redelivered_message() {
@@ -73,22 +17,20 @@ async fn the_inbox_skips_a_redelivered_message() {
         .expect("inbox");
     let transport = MemoryTransport::new();
     let counter = CountOrders::default();
-    let consumer = consumer(&transport, &counter, ConsumerOptions::default()).inbox(inbox);
+    let consumer = billing_consumer(Arc::new(transport.clone()), counter.clone()).inbox(inbox);
     let envelope = placed(1);
-    let delivery = |attempt| {
-        Delivery::new(
-            envelope.clone(),
-            event_subject("OrderPlaced"),
-            attempt,
-            Box::new(LostAck),
-        )
-    };
     assert_eq!(
-        consumer.handle(delivery(1)).await.expect("first"),
+        consumer
+            .handle(delivery_of(&envelope, 1))
+            .await
+            .expect("first"),
         Handled::Applied
     );
     assert_eq!(
-        consumer.handle(delivery(2)).await.expect("again"),
+        consumer
+            .handle(delivery_of(&envelope, 2))
+            .await
+            .expect("again"),
         Handled::Duplicate
     );
     assert_eq!(counter.handled.load(Ordering::SeqCst), 1);
@@ -121,33 +63,31 @@ async fn a_projection_writes_in_the_inbox_transaction_exactly_once() {
         mediator.clone(),
     )
     .inbox(inbox);
-    let delivery = |envelope: &Envelope, attempt| {
-        Delivery::new(
-            envelope.clone(),
-            event_subject("OrderPlaced"),
-            attempt,
-            Box::new(LostAck),
-        )
-    };
     let first = placed(1);
     assert_eq!(
-        consumer.handle(delivery(&first, 1)).await.expect("first"),
+        consumer
+            .handle(delivery_of(&first, 1))
+            .await
+            .expect("first"),
         Handled::Applied
     );
     assert_eq!(
-        consumer.handle(delivery(&first, 2)).await.expect("again"),
+        consumer
+            .handle(delivery_of(&first, 2))
+            .await
+            .expect("again"),
         Handled::Duplicate
     );
     assert_eq!(
         consumer
-            .handle(delivery(&placed(2), 1))
+            .handle(delivery_of(&placed(2), 1))
             .await
             .expect("second"),
         Handled::Applied
     );
     assert_eq!(
         consumer
-            .handle(delivery(&placed(99), 1))
+            .handle(delivery_of(&placed(99), 1))
             .await
             .expect("failing"),
         Handled::Retried

@@ -8,27 +8,11 @@ use std::time::Duration;
 use catga::prelude::*;
 use catga::telemetry::testing::Spans;
 use catga::telemetry::{self, TraceContext};
-use catga::transport::{EventConsumer, MemoryTransport, Routes};
+use catga::testing::{Bill, OrderPlaced, billing_consumer};
+use catga::transport::MemoryTransport;
 use catga_sqlite::{OutboxDispatcher, SqliteOutbox};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
-
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
-struct OrderPlaced {
-    order: u64,
-}
-
-/// Opens a span of its own inside the consumer's, and reports the order.
-#[derive(Clone)]
-struct Bill(mpsc::UnboundedSender<u64>);
-
-impl EventHandler<OrderPlaced> for Bill {
-    async fn handle(&self, event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
-        let _work = tracing::info_span!("billing.work").entered();
-        self.0.send(event.order).expect("the test listens");
-        Ok(())
-    }
-}
 
 /// Fails the test when `future` does not finish within 30 s.
 async fn bounded<F: Future>(future: F) -> F::Output {
@@ -64,16 +48,7 @@ async fn an_events_trace_crosses_the_outbox_and_the_transport_into_the_consuming
     assert_eq!(flushed.delivered, 1, "{flushed:?}");
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let billing = Mediator::builder()
-        .event_handler(Bill(tx))
-        .build()
-        .expect("builds");
-    let consumer = EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        billing,
-    );
+    let consumer = billing_consumer(Arc::new(transport.clone()), Bill(tx));
     let running = tokio::spawn(consumer.run());
     assert_eq!(bounded(rx.recv()).await, Some(7));
     running.abort();

@@ -27,6 +27,8 @@ mod pipeline;
 pub mod prelude;
 pub mod saga;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 pub use catga_macros::{Command, Event, Query, handler};

@@ -7,42 +7,11 @@ use std::time::Duration;
 
 use catga::prelude::*;
 use catga::telemetry::{self, TraceContext};
-use catga::transport::{EventConsumer, MemoryTransport, RequestServer, Routes, send};
+use catga::testing::{Bill, Charge, OrderPlaced, billing_consumer, billing_server};
+use catga::transport::{MemoryTransport, send};
 use tokio::sync::mpsc;
 
 use catga::telemetry::testing::Spans;
-
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
-struct OrderPlaced {
-    order: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, Command)]
-#[command(response = u64)]
-struct Charge {
-    cents: u64,
-}
-
-/// Opens a span of its own inside the consumer's, and reports the order.
-#[derive(Clone)]
-struct Bill(mpsc::UnboundedSender<u64>);
-
-impl EventHandler<OrderPlaced> for Bill {
-    async fn handle(&self, event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
-        let _work = tracing::info_span!("billing.work").entered();
-        self.0.send(event.order).expect("the test listens");
-        Ok(())
-    }
-}
-
-struct ChargeHandler;
-
-impl Handler<Charge> for ChargeHandler {
-    async fn handle(&self, charge: Charge, _ctx: &Context) -> catga::Result<u64> {
-        let _work = tracing::info_span!("billing.charge").entered();
-        Ok(charge.cents * 2)
-    }
-}
 
 /// Fails the test when `future` does not finish within 30 s.
 async fn bounded<F: Future>(future: F) -> F::Output {
@@ -68,16 +37,7 @@ async fn a_message_produced_outside_any_trace_starts_one_that_the_consumer_conti
     .expect("publishes");
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let billing = Mediator::builder()
-        .event_handler(Bill(tx))
-        .build()
-        .expect("builds");
-    let consumer = EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        billing,
-    );
+    let consumer = billing_consumer(Arc::new(transport.clone()), Bill(tx));
     let running = tokio::spawn(consumer.run());
     assert_eq!(bounded(rx.recv()).await, Some(1));
     running.abort();
@@ -95,16 +55,7 @@ async fn a_message_produced_outside_any_trace_starts_one_that_the_consumer_conti
 async fn a_remote_sends_trace_reaches_the_serving_handler() {
     let (spans, _guard) = Spans::install();
     let transport = MemoryTransport::new();
-    let billing = Mediator::builder()
-        .handler(ChargeHandler)
-        .build()
-        .expect("builds");
-    let server = RequestServer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().request::<Charge>(),
-        billing,
-    );
+    let server = billing_server(Arc::new(transport.clone()));
     let serving = tokio::spawn(server.run());
     // The server subscribes on its first poll (this is a one-thread runtime).
     for _ in 0..10 {

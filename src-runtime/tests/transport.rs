@@ -8,38 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use catga::prelude::*;
+use catga::testing::{CountOrders, OrderPlaced, billing_consumer, delivery_of, placed};
 use catga::transport::{
-    BoxFuture, ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, Delivery, Envelope, EventConsumer,
-    Handled, Inbox, MemoryTransport, RequestServer, Routes, Settle, Transport, event_subject, send,
+    BoxFuture, ConsumerOptions, DEAD_LETTER_TYPE, DeadLetter, EventConsumer, Handled, Inbox,
+    MemoryTransport, RequestServer, Routes, Transport, event_subject, send,
 };
-
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
-pub struct OrderPlaced {
-    pub order: u64,
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, Query)]
 #[query(response = u64)]
 pub struct GetStock {
     pub sku: String,
-}
-
-/// Counts handled events; fails the first `failures` times with `Unavailable`.
-#[derive(Clone, Default)]
-struct CountOrders {
-    handled: Arc<AtomicU32>,
-    calls: Arc<AtomicU32>,
-    failures: u32,
-}
-
-impl EventHandler<OrderPlaced> for CountOrders {
-    async fn handle(&self, _event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
-            return Err(Error::unavailable("the database is restarting"));
-        }
-        self.handled.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
 }
 
 struct Stock;
@@ -53,46 +31,11 @@ impl Handler<GetStock> for Stock {
     }
 }
 
-fn placed(order: u64) -> Envelope {
-    Envelope::of(&OrderPlaced { order }, &Context::new(MessageId(order))).expect("serializes")
-}
-
-fn consumer(
-    transport: &MemoryTransport,
-    counter: &CountOrders,
-    options: ConsumerOptions,
-) -> EventConsumer {
-    let mediator = Mediator::builder()
-        .event_handler(counter.clone())
-        .build()
-        .expect("builds");
-    EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        mediator,
-    )
-    .options(options)
-}
-
-/// Settles nothing, so a test can hand the same message to a consumer twice, as a broker does
-/// when an acknowledgement is lost.
-struct LostAck;
-
-impl Settle for LostAck {
-    fn ack(self: Box<Self>) -> BoxFuture<'static, catga::Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn retry(self: Box<Self>, _delay: Duration) -> BoxFuture<'static, catga::Result<()>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
 #[tokio::test]
 async fn a_consumer_group_member_applies_each_event_once() {
     let transport = MemoryTransport::new();
     let counter = CountOrders::default();
-    let consumer = consumer(&transport, &counter, ConsumerOptions::default());
+    let consumer = billing_consumer(Arc::new(transport.clone()), counter.clone());
     let running = tokio::spawn(consumer.run());
     for order in 0..50 {
         transport
@@ -134,22 +77,20 @@ async fn the_inbox_skips_a_redelivered_message() {
     let transport = MemoryTransport::new();
     let counter = CountOrders::default();
     let consumer =
-        consumer(&transport, &counter, ConsumerOptions::default()).inbox(SetInbox::default());
+        billing_consumer(Arc::new(transport.clone()), counter.clone()).inbox(SetInbox::default());
     let envelope = placed(1);
-    let delivery = |attempt| {
-        Delivery::new(
-            envelope.clone(),
-            event_subject("OrderPlaced"),
-            attempt,
-            Box::new(LostAck),
-        )
-    };
     assert_eq!(
-        consumer.handle(delivery(1)).await.expect("first"),
+        consumer
+            .handle(delivery_of(&envelope, 1))
+            .await
+            .expect("first"),
         Handled::Applied
     );
     assert_eq!(
-        consumer.handle(delivery(2)).await.expect("again"),
+        consumer
+            .handle(delivery_of(&envelope, 2))
+            .await
+            .expect("again"),
         Handled::Duplicate
     );
     assert_eq!(counter.handled.load(Ordering::SeqCst), 1);
@@ -172,7 +113,8 @@ async fn failures_are_retried_with_backoff_then_dead_lettered() {
         failures: 2,
         ..CountOrders::default()
     };
-    let consumer_a = consumer(&transport, &recovering, options.clone());
+    let consumer_a =
+        billing_consumer(Arc::new(transport.clone()), recovering.clone()).options(options.clone());
     transport
         .publish(&event_subject("OrderPlaced"), &placed(1))
         .await
@@ -199,7 +141,8 @@ async fn failures_are_retried_with_backoff_then_dead_lettered() {
         failures: u32::MAX,
         ..CountOrders::default()
     };
-    let consumer_b = consumer(&transport, &failing, options.clone());
+    let consumer_b =
+        billing_consumer(Arc::new(transport.clone()), failing.clone()).options(options.clone());
     transport
         .publish(&event_subject("OrderPlaced"), &placed(2))
         .await
@@ -405,20 +348,11 @@ impl EventHandler<OrderPlaced> for OrderLog {
 async fn consume_keyed(concurrency: usize) -> OrderLog {
     let transport = MemoryTransport::new();
     let log = OrderLog::default();
-    let mediator = Mediator::builder()
-        .event_handler(log.clone())
-        .build()
-        .expect("builds");
-    let consumer = EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        mediator,
-    )
-    .options(ConsumerOptions {
-        concurrency,
-        ..ConsumerOptions::default()
-    });
+    let consumer =
+        billing_consumer(Arc::new(transport.clone()), log.clone()).options(ConsumerOptions {
+            concurrency,
+            ..ConsumerOptions::default()
+        });
     let running = tokio::spawn(consumer.run());
     for order in 0..200 {
         let envelope = placed(order).with_key(format!("k{}", order % 4));
@@ -463,18 +397,16 @@ async fn a_concurrency_of_one_handles_everything_in_order() {
 async fn a_poison_message_is_dead_lettered_at_once_and_the_stream_moves_on() {
     let transport = MemoryTransport::new();
     let counter = CountOrders::default();
-    let consumer = consumer(&transport, &counter, ConsumerOptions::default());
+    let consumer = billing_consumer(Arc::new(transport.clone()), counter.clone());
     let mut poison = placed(1);
     poison.payload = serde_json::json!({ "order": "not a number" });
-    let subject = event_subject("OrderPlaced");
-    let settle = || Box::new(LostAck);
     let outcome = consumer
-        .handle(Delivery::new(poison, subject.clone(), 1, settle()))
+        .handle(delivery_of(&poison, 1))
         .await
         .expect("handled");
     assert_eq!(outcome, Handled::DeadLettered);
     let outcome = consumer
-        .handle(Delivery::new(placed(2), subject, 1, settle()))
+        .handle(delivery_of(&placed(2), 1))
         .await
         .expect("handled");
     assert_eq!(outcome, Handled::Applied);

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use catga::prelude::*;
 use catga::telemetry::{self, TraceContext};
-use catga::transport::{EventConsumer, RequestServer, Routes, Transport, send};
+use catga::testing::{Bill, Charge, OrderPlaced, billing_consumer, billing_server};
+use catga::transport::{Transport, send};
 use catga_nats::testing::NatsServer;
 use catga_nats::{NatsOptions, NatsTransport};
 use catga_sqlite::{OutboxDispatcher, SqliteOutbox};
@@ -16,37 +17,6 @@ use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
 use catga::telemetry::testing::Spans;
-
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
-struct OrderPlaced {
-    order: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, Command)]
-#[command(response = u64)]
-struct Charge {
-    cents: u64,
-}
-
-#[derive(Clone)]
-struct Bill(mpsc::UnboundedSender<u64>);
-
-impl EventHandler<OrderPlaced> for Bill {
-    async fn handle(&self, event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
-        let _work = tracing::info_span!("billing.work").entered();
-        self.0.send(event.order).expect("the test listens");
-        Ok(())
-    }
-}
-
-struct ChargeHandler;
-
-impl Handler<Charge> for ChargeHandler {
-    async fn handle(&self, charge: Charge, _ctx: &Context) -> catga::Result<u64> {
-        let _work = tracing::info_span!("billing.charge").entered();
-        Ok(charge.cents * 2)
-    }
-}
 
 async fn bounded<F: Future>(future: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(60), future)
@@ -94,16 +64,7 @@ async fn an_events_trace_crosses_nats_into_the_consuming_handler() {
         assert_eq!(flushed.delivered, 1, "{flushed:?}");
 
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let billing = Mediator::builder()
-            .event_handler(Bill(tx))
-            .build()
-            .expect("builds");
-        let consumer = EventConsumer::new(
-            Arc::clone(&transport),
-            "billing",
-            Routes::new().event::<OrderPlaced>(),
-            billing,
-        );
+        let consumer = billing_consumer(Arc::clone(&transport), Bill(tx));
         let running = tokio::spawn(consumer.run());
         assert_eq!(rx.recv().await, Some(3));
         running.abort();
@@ -143,16 +104,7 @@ async fn a_remote_sends_trace_crosses_nats_into_the_serving_handler() {
         else {
             return;
         };
-        let billing = Mediator::builder()
-            .handler(ChargeHandler)
-            .build()
-            .expect("builds");
-        let server = RequestServer::new(
-            Arc::clone(&transport),
-            "billing",
-            Routes::new().request::<Charge>(),
-            billing,
-        );
+        let server = billing_server(Arc::clone(&transport));
         let serving = tokio::spawn(server.run());
         let root = TraceContext::new_root();
         let ctx = Context::new(MessageId::next());
@@ -267,16 +219,7 @@ async fn consumer_process() {
             .expect("connects"),
     );
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let billing = Mediator::builder()
-        .event_handler(Bill(tx))
-        .build()
-        .expect("builds");
-    let consumer = EventConsumer::new(
-        transport,
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        billing,
-    );
+    let consumer = billing_consumer(transport, Bill(tx));
     let running = tokio::spawn(consumer.run());
     // Subscribed: the parent may publish now.
     println!("READY");

@@ -57,8 +57,8 @@ pub fn dead_letter_subject(group: &str, type_name: &str) -> String {
 
 /// A message broker.
 ///
-/// Implementations: [`MemoryTransport`](crate::transport::MemoryTransport) in this crate (one
-/// process, for tests and embedded use) and `catga_nats::NatsTransport` (NATS JetStream).
+/// Implementations: [`MemoryTransport`] in this crate (one process, for tests and embedded
+/// use) and `catga_nats::NatsTransport` (NATS JetStream).
 pub trait Transport: Send + Sync + 'static {
     /// Publishes `envelope` on `subject` (an event or a dead letter) and returns once the broker
     /// has stored it durably: after `Ok`, the message survives a crash of this process and of
