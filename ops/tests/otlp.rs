@@ -7,9 +7,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use catga::prelude::*;
-use catga::transport::{
-    Envelope, EventConsumer, MemoryTransport, Routes, Transport, event_subject,
-};
+use catga::testing::{Bill, OrderPlaced, billing_consumer};
+use catga::transport::{Envelope, MemoryTransport, Transport, event_subject};
 use catga_ops::otel::Otlp;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
@@ -26,22 +25,6 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 use tracing_subscriber::layer::SubscriberExt as _;
-
-#[derive(Debug, Clone, Serialize, Deserialize, Event)]
-struct OrderPlaced {
-    order: u64,
-}
-
-#[derive(Clone)]
-struct Bill(mpsc::UnboundedSender<u64>);
-
-impl EventHandler<OrderPlaced> for Bill {
-    async fn handle(&self, event: &OrderPlaced, _ctx: &Context) -> catga::Result<()> {
-        let _work = tracing::info_span!("billing.work").entered();
-        self.0.send(event.order).expect("the test listens");
-        Ok(())
-    }
-}
 
 /// An OTLP/HTTP receiver: every export request, decoded, goes to the returned channel.
 async fn receiver() -> (String, mpsc::UnboundedReceiver<ExportTraceServiceRequest>) {
@@ -98,16 +81,7 @@ async fn exported_spans_make_the_consumer_a_child_of_the_producer() {
 
     let transport = MemoryTransport::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let billing = Mediator::builder()
-        .event_handler(Bill(tx))
-        .build()
-        .expect("builds");
-    let consumer = EventConsumer::new(
-        Arc::new(transport.clone()),
-        "billing",
-        Routes::new().event::<OrderPlaced>(),
-        billing,
-    );
+    let consumer = billing_consumer(Arc::new(transport.clone()), Bill(tx));
     let consuming = tokio::spawn(consumer.run());
 
     // The producer: an entry span (an HTTP request, say) that makes and publishes the event.
