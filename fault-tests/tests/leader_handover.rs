@@ -167,6 +167,32 @@ async fn until_drained(outbox: &Path, events: u64) {
     }
 }
 
+/// Waits until the outbox has sent its `events` and the ledger applied them, checks that each
+/// was applied once and that the stream holds each once, and returns the dispatchers' log.
+async fn delivered_once(
+    outbox: &Path,
+    ledger: &Path,
+    log: &Path,
+    url: &str,
+    events: u64,
+) -> Vec<Line> {
+    until_drained(outbox, events).await;
+    let (rows, distinct) = until_applied(ledger, events).await;
+    let lines = read_log(log);
+    assert_eq!(
+        (rows, distinct),
+        (events, events),
+        "applied once each; the log:\n{}",
+        render(&lines)
+    );
+    assert_eq!(
+        stream_messages(url).await,
+        events,
+        "the stream holds each event once"
+    );
+    lines
+}
+
 /// The process's state letter in /proc (`T`: stopped).
 fn process_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -270,20 +296,7 @@ async fn three_led_dispatchers_hand_over_on_sigkill_and_lose_or_double_nothing()
         assert!(produced.status.success(), "a producer failed");
     }
 
-    until_drained(&outbox, EVENTS).await;
-    let (rows, distinct) = until_applied(&ledger, EVENTS).await;
-    let lines = read_log(&log);
-    assert_eq!(
-        (rows, distinct),
-        (EVENTS, EVENTS),
-        "applied once each; the log:\n{}",
-        render(&lines)
-    );
-    assert_eq!(
-        stream_messages(&url).await,
-        EVENTS,
-        "the stream holds each event once"
-    );
+    let lines = delivered_once(&outbox, &ledger, &log, &url, EVENTS).await;
     assert_one_publisher_at_a_time(&lines);
     let tenures = lines.iter().filter(|line| line.what == LEAD).count();
     assert!(
@@ -384,22 +397,9 @@ async fn a_led_dispatcher_paused_past_its_lease_publishes_nothing_after_resuming
         "the resumed dispatcher's settle was refused by the fence: {stopped:?}"
     );
 
-    until_drained(&outbox, EVENTS).await;
-    let (rows, distinct) = until_applied(&ledger, EVENTS).await;
-    let lines = read_log(&log);
-    assert_eq!(
-        (rows, distinct),
-        (EVENTS, EVENTS),
-        "applied once each; the log:\n{}",
-        render(&lines)
-    );
     // The publish it was inside when paused went out after it resumed: the broker dropped it
-    // as a duplicate of the successor's.
-    assert_eq!(
-        stream_messages(&url).await,
-        EVENTS,
-        "the stream holds each event once"
-    );
+    // as a duplicate of the successor's (`delivered_once` checks the stream holds each once).
+    let lines = delivered_once(&outbox, &ledger, &log, &url, EVENTS).await;
     let after_pause: Vec<&Line> = lines
         .iter()
         .filter(|line| line.pid == paused && line.ns > paused_at)

@@ -1,17 +1,35 @@
-//! What the three binaries share: their settings from the environment, the broker connection
-//! and the operations endpoints (`/metrics`, `/health/live`, `/health/ready`).
+//! What the three binaries share: their settings from the environment, the broker connection,
+//! the operations endpoints (`/metrics`, `/health/live`, `/health/ready`), and how payments and
+//! inventory serve their group.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use catga::Error;
-use catga::transport::Transport;
+use catga::transport::{EventConsumer, RequestServer, Routes, Transport};
+use catga::{Error, Mediator};
 use catga_nats::{NatsOptions, NatsTransport};
 use catga_ops::{Endpoints, Health, OpsServer, Prometheus};
+use catga_sqlite::SqliteInbox;
 
 /// The broker, unless `CATGA_NATS_URL` names another.
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+
+/// Serves `requests` and consumes `events` (deduplicated by `inbox`) as group `service`, both
+/// through `mediator`, until the transport fails.
+pub async fn serve_group(
+    transport: Arc<dyn Transport>,
+    service: &str,
+    requests: Routes,
+    events: Routes,
+    mediator: Mediator,
+    inbox: SqliteInbox,
+) -> catga::Result<()> {
+    let consumer =
+        EventConsumer::new(Arc::clone(&transport), service, events, mediator.clone()).inbox(inbox);
+    let server = RequestServer::new(transport, service, requests, mediator);
+    tokio::try_join!(consumer.run(), server.run()).map(|_| ())
+}
 
 /// A service process's settings.
 #[derive(Debug, Clone)]

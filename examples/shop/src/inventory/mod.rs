@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use catga::prelude::*;
-use catga::transport::{EventConsumer, RequestServer, Routes, Transport};
+use catga::transport::{Routes, Transport};
 use catga_sqlite::prelude::*;
 
 use crate::orders::order_confirmed::OrderConfirmed;
@@ -98,14 +98,14 @@ impl Inventory {
     /// Serves [`Inventory::requests`] and consumes [`Inventory::events`] until the transport
     /// fails.
     pub async fn serve(self, transport: Arc<dyn Transport>) -> catga::Result<()> {
-        let consumer = EventConsumer::new(
-            Arc::clone(&transport),
+        crate::process::serve_group(
+            transport,
             SERVICE,
+            Self::requests(),
             Self::events(),
-            self.mediator.clone(),
+            self.mediator,
+            self.inbox,
         )
-        .inbox(self.inbox);
-        let server = RequestServer::new(transport, SERVICE, Self::requests(), self.mediator);
-        tokio::try_join!(consumer.run(), server.run()).map(|_| ())
+        .await
     }
 }
